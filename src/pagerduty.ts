@@ -1,0 +1,289 @@
+// PagerDuty REST API v2 client: the on-calls of some schedules over a window, and users' emails.
+// Facts it relies on are in ../shared/reference/pagerduty-api.md (paging, includes, error bodies, rate limits).
+import { request } from 'undici';
+
+export interface OnCallRow {
+  user: { id: string; name: string; email?: string };
+  schedule: { id: string; name: string } | null; // null: targeted directly by the escalation policy
+  escalationPolicy: { id: string; name: string };
+  escalationLevel: number;
+  start: Date | null; // null: on call since forever
+  end: Date | null; // null: never goes off call
+}
+
+export interface PagerDutyClientOptions {
+  baseUrl: string;
+  token: string;
+  requestTimeoutMs?: number;
+  maxAttempts?: number;
+  /** Waits between retries; replaced in unit tests. */
+  sleep?: (ms: number) => Promise<void>;
+}
+
+export class PagerDutyError extends Error {
+  constructor(
+    message: string,
+    readonly status?: number,
+  ) {
+    super(message);
+    this.name = 'PagerDutyError';
+  }
+}
+
+const PAGE_LIMIT = 100; // PagerDuty's maximum page size
+const OFFSET_CAP = 10_000; // offset + limit above this is refused with 400/2002
+const MAX_RETRY_WAIT_MS = 60_000;
+
+/** `Token token=<key>` for REST API keys; a value given as `Bearer <token>` (OAuth) or already in header form is kept. */
+export function authorizationHeader(token: string): string {
+  if (/^(Bearer|Token)\s/i.test(token)) return token;
+  return `Token token=${token}`;
+}
+
+export class PagerDutyClient {
+  private readonly baseUrl: string;
+  private readonly authorization: string;
+  private readonly requestTimeoutMs: number;
+  private readonly maxAttempts: number;
+  private readonly sleep: (ms: number) => Promise<void>;
+  /** Number of HTTP requests sent, retries included (reported in the summary and checked by tests). */
+  requestCount = 0;
+
+  constructor(private readonly options: PagerDutyClientOptions) {
+    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+    this.authorization = authorizationHeader(options.token);
+    this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+    this.maxAttempts = options.maxAttempts ?? 4;
+    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+  }
+
+  /**
+   * Every on-call period of the given schedules that overlaps [since, until], with users' details included
+   * (one request per 100 rows instead of one per row), following `more` until the end.
+   */
+  async listOnCalls(scheduleIds: string[], since: Date, until: Date): Promise<OnCallRow[]> {
+    const rows: OnCallRow[] = [];
+    for (let offset = 0; ; offset += PAGE_LIMIT) {
+      if (offset + PAGE_LIMIT > OFFSET_CAP) {
+        // Stopping here would silently drop on-calls; refuse instead.
+        throw new PagerDutyError(
+          `PagerDuty has more than ${OFFSET_CAP} on-call rows for these schedules and window, more than its API pages through; ` +
+            'shorten lookahead or split schedule-ids across several steps',
+        );
+      }
+      const query = new URLSearchParams();
+      for (const id of scheduleIds) query.append('schedule_ids[]', id);
+      query.set('since', since.toISOString());
+      query.set('until', until.toISOString());
+      query.set('time_zone', 'UTC');
+      query.append('include[]', 'users');
+      query.set('limit', String(PAGE_LIMIT));
+      query.set('offset', String(offset));
+      const body = await this.getJson('/oncalls', query);
+      const page = asRecord(body, '/oncalls response');
+      const oncalls = page.oncalls;
+      if (!Array.isArray(oncalls))
+        throw new PagerDutyError('PagerDuty answered /oncalls without an "oncalls" list');
+      for (const item of oncalls) rows.push(parseOnCall(item));
+      if (page.more !== true) return rows;
+      if (oncalls.length === 0) {
+        throw new PagerDutyError(
+          'PagerDuty said more on-calls follow but sent an empty page; try again later',
+        );
+      }
+    }
+  }
+
+  /** One user's email, for rows where the included user carried none. */
+  async getUserEmail(userId: string): Promise<string | undefined> {
+    const body = asRecord(await this.getJson(`/users/${encodeURIComponent(userId)}`), '/users response');
+    const user = asRecord(body.user, 'user');
+    return typeof user.email === 'string' && user.email !== '' ? user.email : undefined;
+  }
+
+  private async getJson(path: string, query?: URLSearchParams): Promise<unknown> {
+    const url = `${this.baseUrl}${path}${query ? `?${query.toString()}` : ''}`;
+    for (let attempt = 1; ; attempt++) {
+      this.requestCount++;
+      let status: number;
+      let headers: Record<string, string | string[] | undefined>;
+      let text: string;
+      try {
+        const response = await request(url, {
+          method: 'GET',
+          headers: { authorization: this.authorization, accept: 'application/vnd.pagerduty+json;version=2' },
+          headersTimeout: this.requestTimeoutMs,
+          bodyTimeout: this.requestTimeoutMs,
+        });
+        status = response.statusCode;
+        headers = response.headers;
+        text = await response.body.text();
+      } catch (error) {
+        if (attempt < this.maxAttempts) {
+          await this.sleep(backoffMs(attempt));
+          continue;
+        }
+        throw new PagerDutyError(
+          `PagerDuty could not be reached at ${this.baseUrl} after ${attempt} attempts (${this.scrub(errorText(error))}); ` +
+            'check pagerduty-api-url and the runner network',
+        );
+      }
+      if (status >= 200 && status < 300) {
+        try {
+          return JSON.parse(text) as unknown;
+        } catch {
+          throw new PagerDutyError(`PagerDuty answered ${path} with a body that is not JSON`, status);
+        }
+      }
+      const retryable = status === 429 || status === 408 || status >= 500;
+      if (retryable && attempt < this.maxAttempts) {
+        await this.sleep(retryWaitMs(status, headers, attempt));
+        continue;
+      }
+      throw new PagerDutyError(this.describeFailure(path, status, text, attempt), status);
+    }
+  }
+
+  private describeFailure(path: string, status: number, body: string, attempts: number): string {
+    const detail = this.scrub(errorDetail(body));
+    const said = detail ? `: ${detail}` : '';
+    switch (status) {
+      case 400:
+        return `PagerDuty refused the request to ${path} (400${said}); check schedule-ids and lookahead`;
+      case 401:
+        return `PagerDuty rejected pagerduty-token (401${said}); set a valid REST API key (or "Bearer <oauth token>")`;
+      case 402:
+        return `PagerDuty says the account lacks the ability needed for ${path} (402${said})`;
+      case 403:
+        return `pagerduty-token is not allowed to read ${path} (403${said}); it needs oncalls.read and users.read`;
+      case 404:
+        return `PagerDuty has no ${path} (404${said}); check pagerduty-api-url and the IDs`;
+      case 429:
+        return `PagerDuty kept rate limiting the requests (429 after ${attempts} attempts); run less often or later`;
+      default:
+        return `PagerDuty answered ${path} with HTTP ${status}${said} after ${attempts} attempts`;
+    }
+  }
+
+  /** Servers sometimes echo the request back; never let the token reach a log through an error. */
+  private scrub(text: string): string {
+    return text.split(this.options.token).join('***');
+  }
+}
+
+function backoffMs(attempt: number): number {
+  const base = Math.min(MAX_RETRY_WAIT_MS, 1000 * 2 ** (attempt - 1));
+  return base / 2 + Math.random() * (base / 2); // jitter keeps parallel runs from retrying in step
+}
+
+/** 429: `ratelimit-reset` (seconds) or `Retry-After`; otherwise exponential backoff. */
+export function retryWaitMs(
+  status: number,
+  headers: Record<string, string | string[] | undefined>,
+  attempt: number,
+): number {
+  if (status === 429) {
+    for (const name of ['retry-after', 'ratelimit-reset']) {
+      const value = Number(firstHeader(headers[name]));
+      if (Number.isFinite(value) && value >= 0) return Math.min(MAX_RETRY_WAIT_MS, value * 1000);
+    }
+  }
+  return backoffMs(attempt);
+}
+
+function firstHeader(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** The human part of a PagerDuty error body; bodies come as JSON with `errors` in several shapes, or as plain text. */
+export function errorDetail(body: string): string {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return oneLine(body);
+  }
+  const error = (parsed as { error?: unknown } | null)?.error;
+  if (typeof error === 'string') return oneLine(error);
+  if (!error || typeof error !== 'object') return '';
+  const { message, code, errors } = error as { message?: unknown; code?: unknown; errors?: unknown };
+  const parts: string[] = [];
+  if (typeof message === 'string') parts.push(message);
+  if (typeof code === 'number' || typeof code === 'string') parts.push(`code ${code}`);
+  const details = Array.isArray(errors)
+    ? errors.map((e) => (typeof e === 'string' ? e : JSON.stringify(e)))
+    : typeof errors === 'string'
+      ? [errors]
+      : errors && typeof errors === 'object'
+        ? Object.entries(errors).map(([key, value]) => `${key}: ${String(value)}`)
+        : [];
+  if (details.length > 0) parts.push(details.join('; '));
+  return oneLine(parts.join(', '));
+}
+
+function oneLine(text: string): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > 300 ? `${flat.slice(0, 297)}...` : flat;
+}
+
+function errorText(error: unknown): string {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    return typeof code === 'string' ? `${code}: ${error.message}` : error.message;
+  }
+  return String(error);
+}
+
+function asRecord(value: unknown, what: string): Record<string, unknown> {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) {
+    throw new PagerDutyError(`PagerDuty sent a malformed ${what}`);
+  }
+  return value as Record<string, unknown>;
+}
+
+function parseTime(value: unknown, what: string): Date | null {
+  if (value === null || value === undefined) return null;
+  const time = typeof value === 'string' ? new Date(value) : new Date(NaN);
+  if (Number.isNaN(time.getTime()))
+    throw new PagerDutyError(`PagerDuty sent an on-call with an invalid ${what} time`);
+  return time;
+}
+
+function text(value: unknown): string {
+  return typeof value === 'string' ? value : '';
+}
+
+/** Validates one `oncalls[]` item. Names are untrusted text and are escaped wherever they are shown. */
+export function parseOnCall(item: unknown): OnCallRow {
+  const row = asRecord(item, 'on-call entry');
+  const user = asRecord(row.user, 'on-call user');
+  const policy = asRecord(row.escalation_policy, 'on-call escalation policy');
+  if (typeof user.id !== 'string' || user.id === '')
+    throw new PagerDutyError('PagerDuty sent an on-call without a user id');
+  if (typeof policy.id !== 'string')
+    throw new PagerDutyError('PagerDuty sent an on-call without an escalation policy id');
+  let schedule: OnCallRow['schedule'] = null;
+  if (row.schedule !== null && row.schedule !== undefined) {
+    const s = asRecord(row.schedule, 'on-call schedule');
+    if (typeof s.id !== 'string')
+      throw new PagerDutyError('PagerDuty sent an on-call schedule without an id');
+    schedule = { id: s.id, name: text(s.summary) || text(s.name) || s.id };
+  }
+  const level = row.escalation_level;
+  if (typeof level !== 'number' || !Number.isInteger(level)) {
+    throw new PagerDutyError('PagerDuty sent an on-call without an escalation level');
+  }
+  const email = text(user.email);
+  return {
+    user: {
+      id: user.id,
+      name: text(user.name) || text(user.summary) || user.id,
+      ...(email ? { email } : {}),
+    },
+    schedule,
+    escalationPolicy: { id: policy.id, name: text(policy.summary) || text(policy.name) || policy.id },
+    escalationLevel: level,
+    start: parseTime(row.start, 'start'),
+    end: parseTime(row.end, 'end'),
+  };
+}

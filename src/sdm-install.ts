@@ -1,0 +1,200 @@
+// Finds the sdm CLI in the runner's tool cache, or downloads, verifies, unzips and caches it.
+// Vendor facts (../shared/reference/sdm-cli.md): the latest-Linux address answers 307 to a zip whose file name
+// carries the version (sdmcli_46.0.0_linux_amd64.zip); the version-specific "upgrade" endpoint is UNCONFIRMED and is
+// used only here, in upgradeUrl().
+import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { chmod, mkdtemp, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { Transform } from 'node:stream';
+import * as core from '@actions/core';
+import * as tc from '@actions/tool-cache';
+import { request } from 'undici';
+
+export const TOOL_NAME = 'sdm';
+
+export interface SdmInstallOptions {
+  version: string; // 'latest' or X.Y.Z
+  downloadUrl: string;
+  sha256: string; // '' when not pinned
+  tempDir: string;
+  timeoutMs?: number;
+}
+
+export interface SdmInstallation {
+  binary: string;
+  version: string;
+  downloaded: boolean; // false: reused from the tool cache
+  sha256?: string; // of the zip, when downloaded
+}
+
+export class SdmInstallError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SdmInstallError';
+  }
+}
+
+const MAX_REDIRECTS = 5;
+
+/** The version in a vendor zip URL, e.g. …/sdmcli_46.0.0_linux_amd64.zip → 46.0.0. */
+export function versionFromUrl(url: string): string | undefined {
+  const fileName = decodeURIComponent(new URL(url).pathname.split('/').pop() ?? '');
+  return /^sdmcli_(\d+\.\d+\.\d+)_/.exec(fileName)?.[1];
+}
+
+/**
+ * For an exact version from the vendor's site: its "upgrade" endpoint, which answers JSON whose `url` is the zip.
+ * UNCONFIRMED (sdm-cli.md); a mirror given in sdm-download-url is used as it is instead.
+ */
+export function upgradeUrl(downloadUrl: string, version: string): string | undefined {
+  const url = new URL(downloadUrl);
+  if (!url.pathname.endsWith('/releases/cli/linux')) return undefined;
+  const query = new URLSearchParams({ os: 'linux', arch: 'amd64', software: 'sdm-cli', version });
+  return `${url.origin}${url.pathname.replace(/\/cli\/linux$/, '/upgrade')}?${query.toString()}`;
+}
+
+export async function installSdm(options: SdmInstallOptions): Promise<SdmInstallation> {
+  const exact = options.version === 'latest' ? undefined : options.version;
+  if (exact) {
+    const cached = findCached(exact);
+    if (cached) return cached;
+  }
+  let url = options.downloadUrl;
+  if (exact) {
+    const upgrade = upgradeUrl(options.downloadUrl, exact);
+    if (upgrade) url = await zipUrlFromUpgrade(upgrade, options.timeoutMs);
+  }
+
+  // Follow redirects ourselves: the version is known from the final file name before the zip is requested,
+  // so a cached version is reused without downloading anything.
+  for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
+    const urlVersion = versionFromUrl(url);
+    if (exact && urlVersion && urlVersion !== exact) {
+      throw new SdmInstallError(
+        `sdm-download-url leads to sdm ${urlVersion} (${displayUrl(url)}), not sdm-version ${exact}; make them agree`,
+      );
+    }
+    if (urlVersion) {
+      const cached = findCached(urlVersion);
+      if (cached) return cached;
+    }
+    const response = await get(url, options.timeoutMs);
+    if (response.statusCode >= 300 && response.statusCode < 400) {
+      await response.body.dump();
+      const location = response.headers.location;
+      if (typeof location !== 'string') {
+        throw new SdmInstallError(`the sdm download at ${displayUrl(url)} redirected without a Location`);
+      }
+      url = new URL(location, url).toString();
+      continue;
+    }
+    if (response.statusCode !== 200) {
+      await response.body.dump();
+      throw new SdmInstallError(
+        `downloading sdm from ${displayUrl(url)} failed with HTTP ${response.statusCode}; check sdm-download-url and sdm-version`,
+      );
+    }
+    const version = urlVersion ?? exact;
+    if (!version) {
+      await response.body.dump();
+      throw new SdmInstallError(
+        `cannot tell the sdm version from ${displayUrl(url)}; set sdm-version to the version this address serves`,
+      );
+    }
+    return await saveAndCache(response.body, version, options);
+  }
+  throw new SdmInstallError(
+    `the sdm download at ${displayUrl(options.downloadUrl)} redirected more than ${MAX_REDIRECTS} times`,
+  );
+}
+
+function findCached(version: string): SdmInstallation | undefined {
+  const dir = tc.find(TOOL_NAME, version);
+  if (!dir) return undefined;
+  core.info(`sdm ${version} found in the tool cache`);
+  return { binary: path.join(dir, 'sdm'), version, downloaded: false };
+}
+
+async function get(url: string, timeoutMs = 120_000) {
+  try {
+    return await request(url, { method: 'GET', headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
+  } catch (error) {
+    throw new SdmInstallError(
+      `could not reach ${displayUrl(url)} to download sdm (${error instanceof Error ? error.message : String(error)})`,
+    );
+  }
+}
+
+async function zipUrlFromUpgrade(upgrade: string, timeoutMs?: number): Promise<string> {
+  const response = await get(upgrade, timeoutMs);
+  const body = await response.body.text();
+  let zip: unknown;
+  try {
+    zip = response.statusCode === 200 ? (JSON.parse(body) as { url?: unknown }).url : undefined;
+  } catch {
+    zip = undefined;
+  }
+  if (typeof zip !== 'string') {
+    throw new SdmInstallError(
+      `strongDM did not say where sdm ${new URL(upgrade).searchParams.get('version')} is (HTTP ${response.statusCode} from ${displayUrl(upgrade)}); ` +
+        'check sdm-version, or set sdm-download-url to the zip',
+    );
+  }
+  return new URL(zip, upgrade).toString();
+}
+
+async function saveAndCache(
+  body: NodeJS.ReadableStream,
+  version: string,
+  options: SdmInstallOptions,
+): Promise<SdmInstallation> {
+  const workDir = await mkdtemp(path.join(options.tempDir, 'sdm-'));
+  try {
+    const zipPath = path.join(workDir, 'sdm.zip');
+    const hash = createHash('sha256');
+    const hashing = new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        hash.update(chunk);
+        callback(null, chunk);
+      },
+    });
+    await pipeline(body, hashing, createWriteStream(zipPath));
+    const sha256 = hash.digest('hex');
+    if (options.sha256 && sha256 !== options.sha256) {
+      throw new SdmInstallError(
+        `the downloaded sdm ${version} zip has SHA-256 ${sha256}, not the sdm-sha256 given (${options.sha256}); ` +
+          'nothing was run. Check the mirror, or update sdm-sha256 if the release changed',
+      );
+    }
+    let extracted: string;
+    try {
+      extracted = await tc.extractZip(zipPath, path.join(workDir, 'unzipped'));
+    } catch (error) {
+      throw new SdmInstallError(
+        `the downloaded sdm ${version} zip could not be unzipped (${error instanceof Error ? error.message : String(error)})`,
+      );
+    }
+    const binary = path.join(extracted, 'sdm');
+    if (!(await stat(binary).catch(() => undefined))?.isFile()) {
+      throw new SdmInstallError(`the downloaded sdm ${version} zip has no "sdm" file at its root`);
+    }
+    await chmod(binary, 0o755);
+    const cachedDir = await tc.cacheDir(extracted, TOOL_NAME, version);
+    core.info(`sdm ${version} downloaded (SHA-256 ${sha256}) and cached`);
+    return { binary: path.join(cachedDir, 'sdm'), version, downloaded: true, sha256 };
+  } finally {
+    await rm(workDir, { recursive: true, force: true });
+  }
+}
+
+/** Addresses can carry credentials in mirrors' query strings; show scheme, host and path only. */
+function displayUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.origin}${parsed.pathname}`;
+  } catch {
+    return '(invalid URL)';
+  }
+}

@@ -1,0 +1,25 @@
+import { describe, expect, it } from 'vitest';
+import { upgradeUrl, versionFromUrl } from '../../src/sdm-install.js';
+
+describe('versionFromUrl', () => {
+  it('reads the version from the vendor file name', () => {
+    expect(
+      versionFromUrl(
+        'https://downloads.strongdm.com/builds/sdm-cli/46.0.0/linux-amd64/0123456789abcdef0123456789abcdef01234567/sdmcli_46.0.0_linux_amd64.zip',
+      ),
+    ).toBe('46.0.0');
+    expect(versionFromUrl('https://app.strongdm.com/releases/cli/linux')).toBeUndefined();
+    expect(versionFromUrl('https://mirror.example.com/sdm.zip?v=sdmcli_1.2.3_')).toBeUndefined();
+  });
+});
+
+describe('upgradeUrl', () => {
+  it('derives the version endpoint from the vendor address only', () => {
+    expect(upgradeUrl('https://app.strongdm.com/releases/cli/linux', '46.1.0')).toBe(
+      'https://app.strongdm.com/releases/upgrade?os=linux&arch=amd64&software=sdm-cli&version=46.1.0',
+    );
+    expect(
+      upgradeUrl('https://mirror.example.com/sdm/sdmcli_46.1.0_linux_amd64.zip', '46.1.0'),
+    ).toBeUndefined();
+  });
+});

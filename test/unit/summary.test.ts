@@ -1,0 +1,134 @@
+import { describe, expect, it } from 'vitest';
+import type { PlanRow } from '../../src/plan.js';
+import {
+  displayText,
+  escapeHtml,
+  planOutput,
+  renderLogTable,
+  renderSummary,
+  SUMMARY_LIMIT_BYTES,
+  totalsLine,
+  type ReportRow,
+} from '../../src/summary.js';
+
+function row(overrides: Partial<ReportRow> = {}): ReportRow {
+  const base: PlanRow = {
+    pagerdutyUserId: 'PADA001',
+    name: 'Ada Lovelace',
+    email: 'ada@example.com',
+    sdmEmail: 'ada@example.com',
+    resource: 'prod-postgres',
+    from: new Date('2026-11-26T09:00:00Z'),
+    until: new Date('2026-11-26T17:00:00Z'),
+    source: {
+      scheduleId: 'PSCHED1',
+      scheduleName: 'Platform Primary',
+      escalationPolicyId: 'PEP0001',
+      escalationPolicyName: 'Platform',
+      escalationLevel: 1,
+    },
+    status: 'pending',
+    reason: '',
+    missingUser: false,
+  };
+  return { ...base, status: 'granted', ...overrides };
+}
+
+const context = { dryRun: false, now: new Date('2026-11-26T08:30:00Z'), lookahead: '24h', notes: [] };
+
+describe('escaping', () => {
+  it('escapes HTML and table pipes', () => {
+    expect(escapeHtml(`<img src=x onerror="alert(1)"> & 'a|b'`)).toBe(
+      '&lt;img src=x onerror=&quot;alert(1)&quot;&gt; &amp; &#39;a&#124;b&#39;',
+    );
+  });
+
+  it('flattens control characters and shortens long text for display', () => {
+    expect(displayText('a\nb\r\n::error::x\u0000')).toBe('a b ::error::x');
+    const long = displayText('x'.repeat(5000));
+    expect(long).toHaveLength(80);
+    expect(long.endsWith('…')).toBe(true);
+  });
+});
+
+describe('renderSummary', () => {
+  it('has a heading, totals and one escaped table row per plan row', () => {
+    const markdown = renderSummary(
+      [
+        row(),
+        row({
+          name: '<script>alert(1)</script>',
+          status: 'skipped',
+          reason: 'no strongDM user has this email',
+        }),
+      ],
+      context,
+    );
+    expect(markdown).toMatch(/^## On-call access\n/);
+    expect(markdown).toContain('**1 granted, 1 skipped, 0 failed**');
+    expect(markdown).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
+    expect(markdown).not.toContain('<script>');
+    expect(markdown.match(/<tr><td>/g)).toHaveLength(2);
+    expect(markdown).toContain('<td>2026-11-26T09:00:00Z</td><td>2026-11-26T17:00:00Z</td><td>granted</td>');
+  });
+
+  it('says when it is a dry run and when nobody is on call', () => {
+    expect(renderSummary([], { ...context, dryRun: true })).toMatch(/dry run.*\n[\s\S]*Nobody is on call/);
+  });
+
+  it('labels direct policy targets', () => {
+    const direct = row({ source: { ...row().source, scheduleId: null, scheduleName: '' } });
+    expect(renderSummary([direct], context)).toContain('<td>Platform (direct)</td>');
+  });
+
+  it('stays under 1 MiB with thousands of long rows, and says how many it left out', () => {
+    const rows = Array.from({ length: 20_000 }, (_, i) =>
+      row({ name: `${'N'.repeat(200)}${i}`, reason: 'r'.repeat(500) }),
+    );
+    const markdown = renderSummary(rows, context);
+    expect(Buffer.byteLength(markdown)).toBeLessThan(SUMMARY_LIMIT_BYTES);
+    const shown = markdown.match(/<tr><td>/g)?.length ?? 0;
+    expect(shown).toBeGreaterThan(100);
+    expect(markdown).toContain(`${rows.length - shown} of ${rows.length} rows are not shown`);
+  });
+});
+
+describe('totalsLine', () => {
+  it('counts each status and mentions would-grant only when present', () => {
+    expect(totalsLine([row(), row({ status: 'failed' })])).toBe('1 granted, 0 skipped, 1 failed');
+    expect(totalsLine([row({ status: 'would-grant' })])).toBe(
+      '0 granted, 1 would-grant, 0 skipped, 0 failed',
+    );
+  });
+});
+
+describe('renderLogTable', () => {
+  it('aligns columns and starts every line with "|" so no value can start a workflow command', () => {
+    const table = renderLogTable([row({ name: '\n::add-mask::x' }), row()]);
+    const lines = table.split('\n');
+    expect(lines).toHaveLength(3);
+    for (const line of lines) expect(line.startsWith('| ')).toBe(true);
+    expect(new Set(lines.map((l) => l.length)).size).toBe(1);
+  });
+});
+
+describe('planOutput', () => {
+  it('has the contract keys with UTC RFC3339 times', () => {
+    expect(planOutput([row()])).toEqual([
+      {
+        email: 'ada@example.com',
+        name: 'Ada Lovelace',
+        pagerdutyUserId: 'PADA001',
+        scheduleId: 'PSCHED1',
+        scheduleName: 'Platform Primary',
+        escalationPolicyId: 'PEP0001',
+        escalationLevel: 1,
+        resource: 'prod-postgres',
+        from: '2026-11-26T09:00:00Z',
+        until: '2026-11-26T17:00:00Z',
+        status: 'granted',
+        reason: '',
+      },
+    ]);
+  });
+});

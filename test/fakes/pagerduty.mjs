@@ -1,0 +1,963 @@
+// @ts-check
+/**
+ * A local fake of the parts of the PagerDuty REST API v2 that oncall-access uses
+ * (`GET /oncalls`, `GET /users/{id}`, `GET /schedules/{id}`, `GET /schedules/{id}/users`).
+ *
+ * Rule: the fake is never kinder than the real service. It refuses what PagerDuty refuses
+ * (bad auth, bad dates, too large offsets, unknown time zones, ranges over 3 months) and returns
+ * the awkward shapes PagerDuty returns (duplicate rows per policy/level, whole unclipped periods,
+ * `schedule: null` rows, offsets in the requested time zone, paging at 100 rows).
+ * See /work/shared/reference/pagerduty-api.md.
+ *
+ * Plain JavaScript (ESM) on purpose: also run by `node scripts/demo.mjs`. Only `node:http`.
+ */
+import http from 'node:http';
+
+const MINUTE_MS = 60_000;
+const DAY_MS = 86_400_000;
+/** On-calls are computed only up to 90 days after now. */
+export const HORIZON_MS = 90 * DAY_MS;
+/** PagerDuty: "The search range cannot exceed 3 months" (since..until); 90 days here, the strict reading. */
+export const MAX_RANGE_MS = 90 * DAY_MS;
+/** Contiguous periods are looked for this far outside the query window (keeps computation bounded). */
+const MERGE_MARGIN_MS = 35 * DAY_MS;
+/** Guard against seeds/queries that would enumerate an absurd number of rotation shifts. */
+const MAX_SHIFTS = 500_000;
+const MAX_LIMIT = 100;
+const DEFAULT_LIMIT = 25;
+const MAX_OFFSET_PLUS_LIMIT = 10_000;
+const INCLUDES = new Set(['users', 'schedules', 'escalation_policies']);
+const UTC_NAMES = new Set(['UTC', 'Etc/UTC', 'Etc/Universal', 'Universal', 'Etc/Zulu', 'Zulu']);
+
+/**
+ * @typedef {object} SeedUser
+ * @property {string} id
+ * @property {string} name
+ * @property {string} email
+ * @property {string | null} [time_zone]
+ * @property {string} [role]
+ * @property {boolean} [omitEmailInInclude] full object in `/oncalls?include[]=users` lacks `email`
+ *
+ * @typedef {object} SeedShift
+ * @property {string} user user id
+ * @property {string} start ISO 8601
+ * @property {string} end ISO 8601
+ *
+ * @typedef {object} SeedRotation
+ * @property {string} start ISO 8601; shift k covers [start + k*shiftMinutes, start + (k+1)*shiftMinutes), k in Z
+ * @property {number} shiftMinutes
+ * @property {string[]} users user ids, shift k goes to users[k mod n]
+ *
+ * @typedef {object} SeedSchedule
+ * @property {string} id
+ * @property {string} name
+ * @property {boolean} [v3] a v3 (shift-based) schedule: `schedule_v3_reference`, self under /v3/schedules/
+ * @property {string} [time_zone] defaults to the account time zone
+ * @property {SeedRotation} [rotation]
+ * @property {SeedShift[]} [entries] explicit shifts (gaps allowed)
+ * @property {SeedShift[]} [overrides] replace whoever is on call in [start, end)
+ *
+ * @typedef {{ type: 'schedule', id: string } | { type: 'user', id: string }} SeedTarget
+ *
+ * @typedef {object} SeedEscalationPolicy
+ * @property {string} id
+ * @property {string} name
+ * @property {{ targets: SeedTarget[] }[]} levels level number = index + 1
+ *
+ * @typedef {object} PagerDutyOrg
+ * @property {SeedUser[]} users
+ * @property {SeedSchedule[]} schedules
+ * @property {SeedEscalationPolicy[]} escalationPolicies
+ * @property {string} [subdomain] used in html_url (default "acme")
+ *
+ * @typedef {object} Fault
+ * @property {string} [path] prefix of the request path ("/oncalls"); omitted = every path
+ * @property {number} status
+ * @property {string | object} [body] object = JSON; string = sent as is; undefined = empty body
+ * @property {Record<string, string>} [headers]
+ * @property {number} [times] how many requests to answer (default 1); removed when it reaches 0
+ *
+ * @typedef {object} RecordedRequest
+ * @property {string} method
+ * @property {string} path pathname, decoded query excluded
+ * @property {Array<[string, string]>} query decoded key/value pairs in order (repeated keys kept)
+ * @property {string | undefined} authorization
+ *
+ * @typedef {object} FakePagerDutyOptions
+ * @property {PagerDutyOrg | { pagerduty: PagerDutyOrg }} org the seed (or an object from orgs.mjs)
+ * @property {string} [token] accepted as `Token token=<token>` and `Bearer <token>` (default 'pd-test-token')
+ * @property {string} [accountTimeZone] default `time_zone` of responses (default 'America/New_York')
+ * @property {string} [host] default '127.0.0.1'
+ * @property {() => Date | number} [now] clock (default: the real clock)
+ *
+ * @typedef {object} FakePagerDuty
+ * @property {string} url base URL, no trailing slash
+ * @property {RecordedRequest[]} requests every request received
+ * @property {Fault[]} faults answered instead of the real handler (after the auth check)
+ * @property {(org: PagerDutyOrg | { pagerduty: PagerDutyOrg }) => void} setOrg
+ * @property {() => Promise<void>} close
+ */
+
+/** An error answered as a PagerDuty error body. */
+class ApiError extends Error {
+  /**
+   * @param {number} status
+   * @param {string} message
+   * @param {number} code
+   * @param {string[]} [errors]
+   */
+  constructor(status, message, code, errors) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.errors = errors;
+  }
+
+  body() {
+    /** @type {{ message: string, code: number, errors?: string[] }} */
+    const error = { message: this.message, code: this.code };
+    if (this.errors) error.errors = this.errors;
+    return { error };
+  }
+}
+
+const notFound = () => new ApiError(404, 'Not Found', 2100);
+/** @param {string[]} errors */
+const invalidInput = (errors) => new ApiError(400, 'Invalid Input Provided', 2001, errors);
+
+// ---------------------------------------------------------------------------------------------
+// Time zones and ISO 8601
+// ---------------------------------------------------------------------------------------------
+
+/** @type {Map<string, Intl.DateTimeFormat>} */
+const formatters = new Map();
+
+/** @param {string} timeZone */
+function formatterFor(timeZone) {
+  let f = formatters.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
+    });
+    formatters.set(timeZone, f);
+  }
+  return f;
+}
+
+/**
+ * True for IANA names PagerDuty would accept. Intl also accepts lower-case spellings
+ * ("america/new_york") that tzinfo refuses, so each segment must start upper-case or with a digit.
+ * @param {string} name
+ */
+export function isValidTimeZone(name) {
+  if (!/^[A-Z][A-Za-z0-9_+-]*(\/[A-Z0-9][A-Za-z0-9_+-]*)*$/.test(name)) return false;
+  try {
+    formatterFor(name);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * @param {number} year
+ * @param {number} month 1-12
+ * @param {number} day
+ * @param {number} hour
+ * @param {number} minute
+ * @param {number} second
+ */
+function utcFromFields(year, month, day, hour, minute, second) {
+  const d = new Date(0);
+  d.setUTCFullYear(year, month - 1, day);
+  d.setUTCHours(hour, minute, second, 0);
+  return d.getTime();
+}
+
+/**
+ * Offset of `timeZone` from UTC at instant `ms`, in minutes (New York in winter: -300).
+ * @param {number} ms
+ * @param {string} timeZone
+ */
+export function offsetMinutesAt(ms, timeZone) {
+  /** @type {Record<string, number>} */
+  const p = {};
+  for (const { type, value } of formatterFor(timeZone).formatToParts(new Date(ms))) p[type] = Number(value);
+  const asUtc = utcFromFields(
+    p.year ?? 0,
+    p.month ?? 1,
+    p.day ?? 1,
+    p.hour ?? 0,
+    p.minute ?? 0,
+    p.second ?? 0,
+  );
+  return Math.round((asUtc - Math.floor(ms / 1000) * 1000) / MINUTE_MS);
+}
+
+/** @param {number} n */
+const pad2 = (n) => String(n).padStart(2, '0');
+
+/**
+ * ISO 8601, seconds precision, numeric offset of `timeZone` (`Z` for UTC itself):
+ * `formatInZone(Date.parse('2026-11-26T14:00:00Z'), 'America/New_York')` → `2026-11-26T09:00:00-05:00`.
+ * @param {number} ms
+ * @param {string} timeZone
+ */
+export function formatInZone(ms, timeZone) {
+  const off = offsetMinutesAt(ms, timeZone);
+  const local = new Date(Math.floor(ms / 1000) * 1000 + off * MINUTE_MS).toISOString().slice(0, 19);
+  if (off === 0 && UTC_NAMES.has(timeZone)) return `${local}Z`;
+  const abs = Math.abs(off);
+  return `${local}${off < 0 ? '-' : '+'}${pad2(Math.floor(abs / 60))}:${pad2(abs % 60)}`;
+}
+
+/**
+ * The instant at which the wall clock of `timeZone` shows the given local time
+ * (for a time skipped by DST, the instant one offset later, like most libraries).
+ * @param {{ year: number, month: number, day: number, hour?: number, minute?: number, second?: number, ms?: number }} local
+ * @param {string} timeZone
+ */
+export function zonedTimeToUtc(local, timeZone) {
+  const guess =
+    utcFromFields(local.year, local.month, local.day, local.hour ?? 0, local.minute ?? 0, local.second ?? 0) +
+    (local.ms ?? 0);
+  const off1 = offsetMinutesAt(guess, timeZone);
+  const t1 = guess - off1 * MINUTE_MS;
+  const off2 = offsetMinutesAt(t1, timeZone);
+  return off2 === off1 ? t1 : guess - off2 * MINUTE_MS;
+}
+
+const ISO_RE =
+  /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?(Z|[+-]\d{2}(?::?\d{2})?)?)?$/;
+
+/**
+ * Parses ISO 8601 (`2026-11-26`, `2026-11-26T09:00`, `2026-11-26T09:00:00.123+01:00`, `…Z`).
+ * Without an offset the time is read in `timeZone`. Returns null when invalid; note that an
+ * unencoded `+` in a query string arrives as a space, which is refused here (as it should be).
+ * @param {string} text
+ * @param {string} timeZone
+ * @returns {number | null}
+ */
+export function parseIsoTime(text, timeZone) {
+  const m = ISO_RE.exec(text);
+  if (!m) return null;
+  const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const hour = m[4] === undefined ? 0 : Number(m[4]);
+  const minute = m[5] === undefined ? 0 : Number(m[5]);
+  const second = m[6] === undefined ? 0 : Number(m[6]);
+  const ms = m[7] === undefined ? 0 : Math.floor(Number(`0.${m[7]}`) * 1000);
+  if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) return null;
+  const probe = new Date(utcFromFields(year, month, day, 0, 0, 0));
+  if (probe.getUTCDate() !== day || probe.getUTCMonth() !== month - 1) return null; // 2026-02-30
+  const zone = m[8];
+  if (zone === undefined) return zonedTimeToUtc({ year, month, day, hour, minute, second, ms }, timeZone);
+  let offset = 0;
+  if (zone !== 'Z') {
+    const digits = zone.slice(1).replace(':', '');
+    const oh = Number(digits.slice(0, 2));
+    const om = digits.length > 2 ? Number(digits.slice(2, 4)) : 0;
+    if (oh > 23 || om > 59) return null;
+    offset = (zone[0] === '-' ? -1 : 1) * (oh * 60 + om);
+  }
+  return utcFromFields(year, month, day, hour, minute, second) + ms - offset * MINUTE_MS;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Seed validation and schedule computation
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * @typedef {object} Period
+ * @property {string} user
+ * @property {number} start
+ * @property {number} end
+ *
+ * @typedef {object} OrgIndex
+ * @property {PagerDutyOrg} org
+ * @property {Map<string, SeedUser>} users
+ * @property {Map<string, SeedSchedule>} schedules
+ * @property {SeedEscalationPolicy[]} policies
+ * @property {string} web html_url base
+ */
+
+/**
+ * @param {unknown} text
+ * @param {string} what
+ */
+function seedTime(text, what) {
+  const ms = typeof text === 'string' ? parseIsoTime(text, 'UTC') : null;
+  if (ms === null || !/(Z|[+-]\d{2}:?\d{2})$/.test(String(text))) {
+    throw new TypeError(`fake PagerDuty seed: ${what} must be ISO 8601 with an offset, got ${String(text)}`);
+  }
+  return ms;
+}
+
+/**
+ * Validates a seed and indexes it. Throws TypeError on mistakes (unknown ids, bad times, …).
+ * @param {PagerDutyOrg | { pagerduty: PagerDutyOrg }} input
+ * @returns {OrgIndex}
+ */
+function indexOrg(input) {
+  const org = 'pagerduty' in input ? input.pagerduty : input;
+  if (!org || !Array.isArray(org.users) || !Array.isArray(org.schedules)) {
+    throw new TypeError('fake PagerDuty seed: expected { users, schedules, escalationPolicies }');
+  }
+  /** @param {string} msg */
+  const fail = (msg) => {
+    throw new TypeError(`fake PagerDuty seed: ${msg}`);
+  };
+  /** @type {Map<string, SeedUser>} */
+  const users = new Map();
+  for (const u of org.users) {
+    if (!u.id || !u.name || typeof u.email !== 'string')
+      fail(`user needs id, name, email: ${JSON.stringify(u)}`);
+    if (users.has(u.id)) fail(`duplicate user id ${u.id}`);
+    users.set(u.id, u);
+  }
+  /** @param {string} id @param {string} where */
+  const needUser = (id, where) => {
+    if (!users.has(id)) fail(`${where} references unknown user ${id}`);
+  };
+  /** @type {Map<string, SeedSchedule>} */
+  const schedules = new Map();
+  for (const s of org.schedules) {
+    if (!s.id || !s.name) fail(`schedule needs id and name: ${JSON.stringify(s)}`);
+    if (schedules.has(s.id)) fail(`duplicate schedule id ${s.id}`);
+    if (s.rotation) {
+      const { shiftMinutes } = s.rotation;
+      if (typeof shiftMinutes !== 'number' || !Number.isFinite(shiftMinutes) || shiftMinutes <= 0) {
+        fail(`schedule ${s.id}: rotation.shiftMinutes must be a positive number, got ${shiftMinutes}`);
+      }
+      seedTime(s.rotation.start, `schedule ${s.id} rotation.start`);
+      for (const id of s.rotation.users) needUser(id, `schedule ${s.id} rotation`);
+    }
+    for (const kind of /** @type {const} */ (['entries', 'overrides'])) {
+      for (const e of s[kind] ?? []) {
+        needUser(e.user, `schedule ${s.id} ${kind}`);
+        if (
+          seedTime(e.end, `schedule ${s.id} ${kind}.end`) <=
+          seedTime(e.start, `schedule ${s.id} ${kind}.start`)
+        ) {
+          fail(`schedule ${s.id} ${kind}: end must be after start`);
+        }
+      }
+    }
+    schedules.set(s.id, s);
+  }
+  const policies = org.escalationPolicies ?? [];
+  const policyIds = new Set();
+  for (const ep of policies) {
+    if (!ep.id || !ep.name || !Array.isArray(ep.levels)) fail(`escalation policy needs id, name, levels`);
+    if (policyIds.has(ep.id)) fail(`duplicate escalation policy id ${ep.id}`);
+    policyIds.add(ep.id);
+    ep.levels.forEach((level, i) => {
+      for (const t of level.targets) {
+        if (t.type === 'user') needUser(t.id, `policy ${ep.id} level ${i + 1}`);
+        else if (t.type === 'schedule') {
+          if (!schedules.has(t.id))
+            fail(`policy ${ep.id} level ${i + 1} references unknown schedule ${t.id}`);
+        } else fail(`policy ${ep.id} level ${i + 1}: unknown target type ${JSON.stringify(t)}`);
+      }
+    });
+  }
+  return { org, users, schedules, policies, web: `https://${org.subdomain ?? 'acme'}.pagerduty.com` };
+}
+
+/**
+ * Final schedule over [from, to): rotation shifts ∪ explicit entries, overrides applied (splitting
+ * shifts), then contiguous/overlapping periods of the same user merged. Periods touching the
+ * range are kept whole (a merge chain is only followed as far as the range reaches).
+ * @param {SeedSchedule} schedule
+ * @param {number} from
+ * @param {number} to
+ * @returns {Period[]} sorted by start, then user
+ */
+function finalSchedule(schedule, from, to) {
+  /** @type {Period[]} */
+  let periods = [];
+  const rot = schedule.rotation;
+  if (rot && rot.users.length > 0) {
+    const len = rot.shiftMinutes * MINUTE_MS;
+    const t0 = seedTime(rot.start, 'rotation.start');
+    const kFrom = Math.floor((from - t0) / len);
+    const kTo = Math.ceil((to - t0) / len);
+    if (kTo - kFrom > MAX_SHIFTS) {
+      throw new ApiError(400, 'Invalid Input Provided', 2001, ['Requested range is too large']);
+    }
+    const n = rot.users.length;
+    for (let k = kFrom; k < kTo; k++) {
+      const start = t0 + k * len;
+      periods.push({ user: /** @type {string} */ (rot.users[((k % n) + n) % n]), start, end: start + len });
+    }
+  }
+  for (const e of schedule.entries ?? []) {
+    const start = seedTime(e.start, 'entry.start');
+    const end = seedTime(e.end, 'entry.end');
+    if (start < to && end > from) periods.push({ user: e.user, start, end });
+  }
+  for (const o of schedule.overrides ?? []) {
+    const start = seedTime(o.start, 'override.start');
+    const end = seedTime(o.end, 'override.end');
+    if (!(start < to && end > from)) continue;
+    periods = periods.flatMap((p) => {
+      if (p.end <= start || p.start >= end) return [p];
+      /** @type {Period[]} */
+      const kept = [];
+      if (p.start < start) kept.push({ user: p.user, start: p.start, end: start });
+      if (p.end > end) kept.push({ user: p.user, start: end, end: p.end });
+      return kept;
+    });
+    periods.push({ user: o.user, start, end });
+  }
+  /** @type {Map<string, Period[]>} */
+  const byUser = new Map();
+  for (const p of periods) {
+    const list = byUser.get(p.user) ?? [];
+    list.push(p);
+    byUser.set(p.user, list);
+  }
+  /** @type {Period[]} */
+  const merged = [];
+  for (const list of byUser.values()) {
+    list.sort((a, b) => a.start - b.start);
+    /** @type {Period | undefined} */
+    let cur;
+    for (const p of list) {
+      if (cur && p.start <= cur.end) cur.end = Math.max(cur.end, p.end);
+      else {
+        cur = { ...p };
+        merged.push(cur);
+      }
+    }
+  }
+  return merged.sort((a, b) => a.start - b.start || cmp(a.user, b.user));
+}
+
+/** @param {string} a @param {string} b */
+const cmp = (a, b) => (a < b ? -1 : a > b ? 1 : 0);
+
+/**
+ * @param {{ start: number, end: number }} p
+ * @param {number} since
+ * @param {number} until
+ */
+function overlaps(p, since, until) {
+  if (since === until) return p.start <= since && since < p.end;
+  return p.start < until && p.end > since;
+}
+
+/**
+ * @typedef {object} OncallRow
+ * @property {SeedEscalationPolicy} policy
+ * @property {number} level
+ * @property {SeedSchedule | null} schedule
+ * @property {SeedUser} user
+ * @property {number | null} start
+ * @property {number | null} end
+ */
+
+/**
+ * All on-call rows overlapping [since, until], unfiltered, in the stable API order.
+ * @param {OrgIndex} index
+ * @param {number} since
+ * @param {number} until
+ * @param {number} now
+ * @returns {OncallRow[]}
+ */
+function computeOncalls(index, since, until, now) {
+  const horizon = now + HORIZON_MS;
+  const from = since - MERGE_MARGIN_MS;
+  const to = Math.max(from, Math.min(until, horizon)) + MERGE_MARGIN_MS;
+  /** @type {Map<string, Period[]>} */
+  const cache = new Map();
+  /** @type {OncallRow[]} */
+  const rows = [];
+  for (const policy of index.policies) {
+    policy.levels.forEach((level, i) => {
+      const seen = new Set();
+      for (const target of level.targets) {
+        const key = `${target.type}:${target.id}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        if (target.type === 'user') {
+          const user = /** @type {SeedUser} */ (index.users.get(target.id));
+          rows.push({ policy, level: i + 1, schedule: null, user, start: null, end: null });
+          continue;
+        }
+        const schedule = /** @type {SeedSchedule} */ (index.schedules.get(target.id));
+        let periods = cache.get(schedule.id);
+        if (!periods) {
+          periods = finalSchedule(schedule, from, to);
+          cache.set(schedule.id, periods);
+        }
+        for (const p of periods) {
+          if (p.start > horizon || !overlaps(p, since, until)) continue;
+          const user = /** @type {SeedUser} */ (index.users.get(p.user));
+          rows.push({ policy, level: i + 1, schedule, user, start: p.start, end: p.end });
+        }
+      }
+    });
+  }
+  return rows.sort(
+    (a, b) =>
+      cmp(a.policy.id, b.policy.id) ||
+      a.level - b.level ||
+      (a.start ?? -Infinity) - (b.start ?? -Infinity) ||
+      cmp(a.user.id, b.user.id) ||
+      cmp(a.schedule?.id ?? '', b.schedule?.id ?? '') ||
+      (a.end ?? -Infinity) - (b.end ?? -Infinity),
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rendering
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * @param {OrgIndex} index
+ * @param {string} api
+ */
+function renderers(index, api) {
+  /** @param {SeedUser} u */
+  const userRef = (u) => ({
+    id: u.id,
+    type: 'user_reference',
+    summary: u.name,
+    self: `${api}/users/${u.id}`,
+    html_url: `${index.web}/users/${u.id}`,
+  });
+  /** @param {SeedUser} u @param {{ withEmail: boolean }} opts */
+  const fullUser = (u, { withEmail }) => ({
+    id: u.id,
+    type: 'user',
+    summary: u.name,
+    name: u.name,
+    ...(withEmail ? { email: u.email } : {}),
+    time_zone: u.time_zone ?? null,
+    color: 'purple',
+    role: u.role ?? 'user',
+    avatar_url: `https://secure.gravatar.com/avatar/${u.id.toLowerCase()}.png?d=mm&r=PG`,
+    description: null,
+    invitation_sent: false,
+    job_title: null,
+    teams: [],
+    self: `${api}/users/${u.id}`,
+    html_url: `${index.web}/users/${u.id}`,
+  });
+  /** @param {SeedSchedule} s */
+  const scheduleSelf = (s) => `${api}${s.v3 ? '/v3' : ''}/schedules/${s.id}`;
+  /** @param {SeedSchedule} s */
+  const scheduleRef = (s) => ({
+    id: s.id,
+    type: s.v3 ? 'schedule_v3_reference' : 'schedule_reference',
+    summary: s.name,
+    self: scheduleSelf(s),
+    html_url: `${index.web}/schedules/${s.id}`,
+  });
+  /** @param {SeedEscalationPolicy} ep */
+  const policyRef = (ep) => ({
+    id: ep.id,
+    type: 'escalation_policy_reference',
+    summary: ep.name,
+    self: `${api}/escalation_policies/${ep.id}`,
+    html_url: `${index.web}/escalation_policies/${ep.id}`,
+  });
+  /** @param {SeedSchedule} s @param {string} accountTimeZone */
+  const fullSchedule = (s, accountTimeZone) => ({
+    id: s.id,
+    type: 'schedule',
+    summary: s.name,
+    name: s.name,
+    description: null,
+    time_zone: s.time_zone ?? accountTimeZone,
+    escalation_policies: index.policies
+      .filter((ep) => ep.levels.some((l) => l.targets.some((t) => t.type === 'schedule' && t.id === s.id)))
+      .map(policyRef),
+    users: scheduleUserIds(s)
+      .map((id) => index.users.get(id))
+      .filter((u) => u !== undefined)
+      .map(userRef),
+    teams: [],
+    self: scheduleSelf(s),
+    html_url: `${index.web}/schedules/${s.id}`,
+  });
+  /** @param {SeedEscalationPolicy} ep */
+  const fullPolicy = (ep) => ({
+    ...policyRef(ep),
+    type: 'escalation_policy',
+    name: ep.name,
+    description: '',
+    num_loops: 0,
+    on_call_handoff_notifications: 'if_has_services',
+    escalation_rules: ep.levels.map((level, i) => ({
+      id: `R${ep.id.slice(1)}${i + 1}`,
+      escalation_delay_in_minutes: 30,
+      targets: level.targets.map((t) => {
+        if (t.type === 'user') return userRef(/** @type {SeedUser} */ (index.users.get(t.id)));
+        return scheduleRef(/** @type {SeedSchedule} */ (index.schedules.get(t.id)));
+      }),
+    })),
+    services: [],
+    teams: [],
+  });
+  return { userRef, fullUser, scheduleRef, policyRef, fullSchedule, fullPolicy };
+}
+
+/** @param {SeedSchedule} s */
+function scheduleUserIds(s) {
+  const ids = [
+    ...(s.rotation?.users ?? []),
+    ...(s.entries ?? []).map((e) => e.user),
+    ...(s.overrides ?? []).map((e) => e.user),
+  ];
+  return [...new Set(ids)];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Query parsing
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Last value of a plain key (Rails semantics), undefined when absent.
+ * @param {Array<[string, string]>} query
+ * @param {string} key
+ */
+function last(query, key) {
+  let value;
+  for (const [k, v] of query) if (k === key) value = v;
+  return value;
+}
+
+/**
+ * Values of a repeated `key[]`; undefined when the key is absent (no filter).
+ * @param {Array<[string, string]>} query
+ * @param {string} key without brackets
+ */
+function list(query, key) {
+  const values = query.filter(([k]) => k === `${key}[]`).map(([, v]) => v);
+  return values.length > 0 ? values : undefined;
+}
+
+/**
+ * @param {Array<[string, string]>} query
+ * @param {string} accountTimeZone
+ */
+function parseTimeZone(query, accountTimeZone) {
+  const tz = last(query, 'time_zone');
+  if (tz === undefined) return accountTimeZone;
+  if (!isValidTimeZone(tz)) throw invalidInput([`Time zone ${JSON.stringify(tz)} is not a valid time zone`]);
+  return tz;
+}
+
+/**
+ * @param {Array<[string, string]>} query
+ * @param {'since' | 'until'} key
+ * @param {string} timeZone used when the value carries no offset
+ * @param {number} fallback used when the key is absent
+ */
+function parseTime(query, key, timeZone, fallback) {
+  const text = last(query, key);
+  if (text === undefined) return fallback;
+  const ms = parseIsoTime(text, timeZone);
+  if (ms === null) {
+    throw new ApiError(400, 'Invalid since or until', 2004, [`${key} is not a valid ISO 8601 date: ${text}`]);
+  }
+  return ms;
+}
+
+/**
+ * since/until of /oncalls: both default to now, until >= since, at most 3 months apart.
+ * @param {Array<[string, string]>} query
+ * @param {string} timeZone
+ * @param {number} now
+ */
+function parseWindow(query, timeZone, now) {
+  const since = parseTime(query, 'since', timeZone, now);
+  const until = parseTime(query, 'until', timeZone, now);
+  if (until < since) throw new ApiError(400, 'Invalid date range', 2005, ['until must not be before since']);
+  if (until - since > MAX_RANGE_MS) {
+    throw new ApiError(400, 'Invalid date range', 2005, ['The search range cannot exceed 3 months']);
+  }
+  return { since, until };
+}
+
+/**
+ * @param {Array<[string, string]>} query
+ * @param {string} key
+ * @param {number} fallback
+ * @param {number} min
+ */
+function parseInteger(query, key, fallback, min) {
+  const text = last(query, key);
+  if (text === undefined) return fallback;
+  if (!/^\d+$/.test(text) || Number(text) < min) {
+    throw invalidInput([`${key} must be an integer greater than or equal to ${min}`]);
+  }
+  return Number(text);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Handlers
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * @param {{ index: OrgIndex, api: string, accountTimeZone: string, now: number }} ctx
+ * @param {Array<[string, string]>} query
+ */
+function listOncalls(ctx, query) {
+  const { index } = ctx;
+  const timeZone = parseTimeZone(query, ctx.accountTimeZone);
+  const { since, until } = parseWindow(query, timeZone, ctx.now);
+  const limit = Math.min(parseInteger(query, 'limit', DEFAULT_LIMIT, 1), MAX_LIMIT);
+  const offset = parseInteger(query, 'offset', 0, 0);
+  if (offset + limit > MAX_OFFSET_PLUS_LIMIT) {
+    throw new ApiError(400, 'Arguments Caused Error', 2002, [
+      `Offset must be less than ${MAX_OFFSET_PLUS_LIMIT} (offset + limit must not exceed ${MAX_OFFSET_PLUS_LIMIT})`,
+    ]);
+  }
+  const include = new Set(list(query, 'include') ?? []);
+  for (const name of include) {
+    if (!INCLUDES.has(name)) throw invalidInput([`include[] ${JSON.stringify(name)} is not supported`]);
+  }
+  const scheduleIds = list(query, 'schedule_ids');
+  const policyIds = list(query, 'escalation_policy_ids');
+  const userIds = list(query, 'user_ids');
+
+  let rows = computeOncalls(index, since, until, ctx.now).filter(
+    (r) =>
+      (!scheduleIds || scheduleIds.includes(r.schedule ? r.schedule.id : 'null')) &&
+      (!policyIds || policyIds.includes(r.policy.id)) &&
+      (!userIds || userIds.includes(r.user.id)),
+  );
+  if (last(query, 'earliest') === 'true') {
+    const seen = new Set();
+    rows = rows.filter((r) => {
+      const key = `${r.policy.id}\u0000${r.level}\u0000${r.user.id}`;
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    });
+  }
+  const r = renderers(index, ctx.api);
+  const page = rows.slice(offset, offset + limit).map((row) => ({
+    escalation_policy: include.has('escalation_policies')
+      ? r.fullPolicy(row.policy)
+      : r.policyRef(row.policy),
+    escalation_level: row.level,
+    schedule:
+      row.schedule === null
+        ? null
+        : include.has('schedules')
+          ? r.fullSchedule(row.schedule, ctx.accountTimeZone)
+          : r.scheduleRef(row.schedule),
+    user: include.has('users')
+      ? r.fullUser(row.user, { withEmail: !row.user.omitEmailInInclude })
+      : r.userRef(row.user),
+    start: row.start === null ? null : formatInZone(row.start, timeZone),
+    end: row.end === null ? null : formatInZone(row.end, timeZone),
+  }));
+  return {
+    oncalls: page,
+    limit,
+    offset,
+    more: offset + limit < rows.length,
+    total: last(query, 'total') === 'true' ? rows.length : null,
+  };
+}
+
+/**
+ * @param {{ index: OrgIndex, api: string, accountTimeZone: string, now: number }} ctx
+ * @param {SeedSchedule} schedule
+ * @param {Array<[string, string]>} query
+ */
+function getSchedule(ctx, schedule, query) {
+  const r = renderers(ctx.index, ctx.api);
+  const scheduleZone = schedule.time_zone ?? ctx.accountTimeZone;
+  const timeZone = parseTimeZone(query, scheduleZone);
+  const since = parseTime(query, 'since', timeZone, ctx.now);
+  const until = parseTime(query, 'until', timeZone, since + 7 * DAY_MS);
+  if (until < since) throw new ApiError(400, 'Invalid date range', 2005, ['until must not be before since']);
+  const overflow = last(query, 'overflow') === 'true';
+  const entries = finalSchedule(schedule, since - MERGE_MARGIN_MS, until + MERGE_MARGIN_MS)
+    .filter((p) => overlaps(p, since, until))
+    .map((p) => ({
+      start: formatInZone(overflow ? p.start : Math.max(p.start, since), timeZone),
+      end: formatInZone(overflow ? p.end : Math.min(p.end, until), timeZone),
+      user: r.userRef(/** @type {SeedUser} */ (ctx.index.users.get(p.user))),
+    }));
+  return {
+    schedule: {
+      ...r.fullSchedule(schedule, ctx.accountTimeZone),
+      time_zone: scheduleZone,
+      final_schedule: { name: 'Final Schedule', rendered_schedule_entries: entries },
+    },
+  };
+}
+
+/**
+ * @param {{ index: OrgIndex, api: string, accountTimeZone: string, now: number }} ctx
+ * @param {SeedSchedule} schedule
+ * @param {Array<[string, string]>} query
+ */
+function getScheduleUsers(ctx, schedule, query) {
+  const r = renderers(ctx.index, ctx.api);
+  const timeZone = parseTimeZone(query, schedule.time_zone ?? ctx.accountTimeZone);
+  const { since, until } = parseWindow(query, timeZone, ctx.now);
+  const ids = new Set(
+    finalSchedule(schedule, since - MERGE_MARGIN_MS, until + MERGE_MARGIN_MS)
+      .filter((p) => overlaps(p, since, until))
+      .map((p) => p.user),
+  );
+  return {
+    users: [...ids]
+      .sort(cmp)
+      .map((id) => r.fullUser(/** @type {SeedUser} */ (ctx.index.users.get(id)), { withEmail: true })),
+  };
+}
+
+/**
+ * @param {{ index: OrgIndex, api: string, accountTimeZone: string, now: number }} ctx
+ * @param {string} path
+ * @param {Array<[string, string]>} query
+ */
+function route(ctx, path, query) {
+  if (path === '/oncalls') return listOncalls(ctx, query);
+  let m = /^\/users\/([^/]+)$/.exec(path);
+  if (m) {
+    const user = ctx.index.users.get(decodeURIComponent(m[1] ?? ''));
+    if (!user) throw notFound();
+    return { user: renderers(ctx.index, ctx.api).fullUser(user, { withEmail: true }) };
+  }
+  m = /^(\/v3)?\/schedules\/([^/]+)(\/users)?$/.exec(path);
+  if (m) {
+    const schedule = ctx.index.schedules.get(decodeURIComponent(m[2] ?? ''));
+    if (!schedule || (m[1] !== undefined && !schedule.v3)) throw notFound();
+    return m[3] ? getScheduleUsers(ctx, schedule, query) : getSchedule(ctx, schedule, query);
+  }
+  throw notFound();
+}
+
+/**
+ * @param {http.ServerResponse} res
+ * @param {number} status
+ * @param {unknown} body
+ * @param {Record<string, string>} [headers]
+ */
+function sendJson(res, status, body, headers = {}) {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    ...headers,
+  });
+  res.end(text);
+}
+
+/**
+ * @param {http.ServerResponse} res
+ * @param {Fault} fault
+ */
+function sendFault(res, fault) {
+  const headers = Object.fromEntries(
+    Object.entries(fault.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]),
+  );
+  if (fault.body !== undefined && typeof fault.body === 'object') {
+    sendJson(res, fault.status, fault.body, headers);
+    return;
+  }
+  const text = fault.body ?? '';
+  res.writeHead(fault.status, {
+    ...(text ? { 'content-type': 'text/plain; charset=utf-8' } : {}),
+    'content-length': Buffer.byteLength(text),
+    ...headers,
+  });
+  res.end(text);
+}
+
+/**
+ * Starts the fake on a random loopback port.
+ * @param {FakePagerDutyOptions} options
+ * @returns {Promise<FakePagerDuty>}
+ */
+export async function startFakePagerDuty(options) {
+  const token = options.token ?? 'pd-test-token';
+  const accountTimeZone = options.accountTimeZone ?? 'America/New_York';
+  if (!isValidTimeZone(accountTimeZone)) throw new TypeError(`invalid accountTimeZone ${accountTimeZone}`);
+  const host = options.host ?? '127.0.0.1';
+  const clock = options.now ?? (() => Date.now());
+  let index = indexOrg(options.org);
+  const accepted = new Set([`Token token=${token}`, `Bearer ${token}`]);
+
+  /** @type {RecordedRequest[]} */
+  const requests = [];
+  /** @type {Fault[]} */
+  const faults = [];
+  let api = '';
+
+  /** @param {string} path */
+  const takeFault = (path) => {
+    const i = faults.findIndex((f) => f.path === undefined || path.startsWith(f.path));
+    if (i < 0) return undefined;
+    const fault = /** @type {Fault} */ (faults[i]);
+    const times = (fault.times ?? 1) - 1;
+    fault.times = times;
+    if (times <= 0) faults.splice(i, 1);
+    return fault;
+  };
+
+  const server = http.createServer((req, res) => {
+    req.resume();
+    const url = new URL(req.url ?? '/', 'http://fake.invalid');
+    /** @type {Array<[string, string]>} */
+    const query = [...url.searchParams.entries()];
+    const authorization = req.headers.authorization;
+    requests.push({ method: req.method ?? 'GET', path: url.pathname, query, authorization });
+    try {
+      if (authorization === undefined || !accepted.has(authorization)) {
+        throw new ApiError(401, 'Authentication failed', 2006);
+      }
+      const fault = takeFault(url.pathname);
+      if (fault) {
+        sendFault(res, fault);
+        return;
+      }
+      if (req.method !== 'GET') throw notFound();
+      const now = Number(clock());
+      sendJson(res, 200, route({ index, api, accountTimeZone, now }, url.pathname, query));
+    } catch (err) {
+      if (err instanceof ApiError) sendJson(res, err.status, err.body());
+      else sendJson(res, 500, { error: { message: `fake PagerDuty crashed: ${String(err)}`, code: 0 } });
+    }
+  });
+
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, host, () => resolve(undefined));
+  });
+  const address = /** @type {import('node:net').AddressInfo} */ (server.address());
+  api = `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
+
+  let closing = /** @type {Promise<void> | undefined} */ (undefined);
+  return {
+    url: api,
+    requests,
+    faults,
+    setOrg(org) {
+      index = indexOrg(org);
+    },
+    close() {
+      closing ??= new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,833 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { spawn, spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { defaultSdmToken, readSdmState, updateSdmState, writeSdmState } from '../fakes/sdm-state.mjs';
+import { buildSdmZip, startFakeSdmDownloads } from '../fakes/downloads.mjs';
+
+const SDM = fileURLToPath(new URL('../fakes/sdm.mjs', import.meta.url));
+const FAKES_DIR = path.dirname(SDM);
+const UNZIP = '/usr/bin/unzip';
+const HOUR = 3_600_000;
+
+/** RFC3339 UTC, whole seconds, offset from now. */
+function at(offsetMs: number): string {
+  return new Date(Date.now() + offsetMs).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+interface RunOpts {
+  token?: string | null; // null: SDM_ADMIN_TOKEN not set; undefined: the right token
+  state?: string | null; // null: FAKE_SDM_STATE not set
+  bin?: string; // run this executable instead of `node sdm.mjs`
+}
+
+let tmp: string;
+let statePath: string;
+
+function envFor(opts: RunOpts): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
+  if (opts.state !== null) env.FAKE_SDM_STATE = opts.state ?? statePath;
+  if (opts.token !== null) env.SDM_ADMIN_TOKEN = opts.token ?? defaultSdmToken;
+  return env;
+}
+
+function sdm(args: string[], opts: RunOpts = {}) {
+  const r = opts.bin
+    ? spawnSync(opts.bin, args, { env: envFor(opts), encoding: 'utf8' })
+    : spawnSync(process.execPath, [SDM, ...args], { env: envFor(opts), encoding: 'utf8' });
+  if (r.error) throw r.error;
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function sdmAsync(args: string[], opts: RunOpts = {}) {
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+    const child = spawn(process.execPath, [SDM, ...args], { env: envFor(opts) });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+function grantArgs(resource: string, email: string, from: string, until: string) {
+  return ['admin', 'users', 'grant-temporary', '--from', from, '--until', until, resource, email];
+}
+
+const USERS = [
+  { id: 'a-ada', firstName: 'Ada', lastName: 'Lovelace', email: 'Ada@Example.com' },
+  { id: 'a-bob', firstName: 'Bob', lastName: 'Builder', email: 'bob@example.com', tags: { team: 'sre' } },
+  { id: 'a-cy', firstName: 'Cy', lastName: 'Bob', email: 'cy@other.org' },
+  ...Array.from({ length: 8 }, (_, i) => ({
+    id: `a-u${i}`,
+    firstName: `User${i}`,
+    lastName: 'Parallel',
+    email: `u${i}@example.com`,
+  })),
+];
+const RESOURCES = [
+  { id: 'rs-pg', name: 'prod-postgres', kind: 'datasource' as const },
+  { id: 'rs-my', name: 'staging-mysql', kind: 'datasource' as const, type: 'mysql' },
+  { id: 'rs-web', name: 'web-01', kind: 'server' as const },
+  { id: 'rs-k8s', name: 'prod-eks', kind: 'cluster' as const },
+];
+
+beforeEach(() => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'fake-sdm-test-'));
+  statePath = path.join(tmp, 'sdm-state.json');
+  writeSdmState(statePath, { users: USERS, resources: RESOURCES });
+});
+
+afterEach(() => {
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+describe('fake sdm state file', () => {
+  it('fills defaults', () => {
+    const p = path.join(tmp, 'defaults.json');
+    writeSdmState(p, { users: [{ email: 'x@example.com' }], resources: [{ name: 'db' }] });
+    const s = readSdmState(p);
+    expect(s.token).toBe(defaultSdmToken);
+    expect(defaultSdmToken).toBe('sdm-test-admin-token');
+    expect(s.version).toBe('46.0.0');
+    expect(s.strict).toBe(false);
+    expect(s.grants).toEqual([]);
+    expect(s.invocations).toEqual([]);
+    expect(s.faults).toEqual([]);
+    expect(s.users[0]?.id).toMatch(/^a-/);
+    expect(s.users[0]?.tags).toEqual({});
+    expect(s.resources[0]?.id).toMatch(/^rs-/);
+    expect(s.resources[0]?.kind).toBe('datasource');
+    expect(fs.existsSync(`${p}.lock`)).toBe(false);
+  });
+
+  it('waits for a held lock instead of writing past it', async () => {
+    fs.mkdirSync(`${statePath}.lock`);
+    const pending = sdmAsync(['--version']);
+    await new Promise((r) => setTimeout(r, 600));
+    expect(readSdmState(statePath).invocations).toHaveLength(0);
+    fs.rmdirSync(`${statePath}.lock`);
+    expect((await pending).code).toBe(0);
+    expect(readSdmState(statePath).invocations).toHaveLength(1);
+  });
+
+  it('breaks a stale lock left by a killed process', () => {
+    fs.mkdirSync(`${statePath}.lock`);
+    const old = new Date(Date.now() - 20_000);
+    fs.utimesSync(`${statePath}.lock`, old, old);
+    const r = sdm(['--version']);
+    expect(r.code).toBe(0);
+    expect(fs.existsSync(`${statePath}.lock`)).toBe(false);
+    expect(readSdmState(statePath).invocations).toHaveLength(1);
+  });
+});
+
+describe('fake sdm CLI: environment and authentication', () => {
+  it('exits 70 when FAKE_SDM_STATE is absent', () => {
+    const r = sdm(['--version'], { state: null });
+    expect(r.code).toBe(70);
+    expect(r.stderr).toContain('FAKE_SDM_STATE');
+    expect(r.stdout).toBe('');
+  });
+
+  it('exits 70 when the state file does not exist', () => {
+    const r = sdm(['--version'], { state: path.join(tmp, 'missing.json') });
+    expect(r.code).toBe(70);
+    expect(r.stderr).toContain('missing.json');
+  });
+
+  it('prints the version without a token (third field = version)', () => {
+    writeSdmState(statePath, { version: '45.67.8' });
+    const r = sdm(['--version'], { token: null });
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim().split(/\s+/)[2]).toBe('45.67.8');
+    expect(readSdmState(statePath).invocations).toEqual([
+      expect.objectContaining({ argv: ['--version'], tokenFromEnv: false, tokenInArgv: false, exitCode: 0 }),
+    ]);
+  });
+
+  it('refuses when SDM_ADMIN_TOKEN is missing', () => {
+    const r = sdm(['admin', 'users', 'list', '--json'], { token: null });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/not authenticated/i);
+    expect(r.stdout).toBe('');
+    expect(readSdmState(statePath).invocations[0]).toMatchObject({ tokenFromEnv: false, exitCode: 1 });
+  });
+
+  it('refuses a wrong token and never echoes tokens', () => {
+    const r = sdm(['admin', 'users', 'list', '--json'], { token: 'wrong-token-123' });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/unauthenticated: invalid admin token/);
+    expect(r.stderr + r.stdout).not.toContain('wrong-token-123');
+    expect(r.stderr + r.stdout).not.toContain(defaultSdmToken);
+    expect(readSdmState(statePath).invocations[0]).toMatchObject({ tokenFromEnv: true, exitCode: 1 });
+  });
+
+  it('refuses a grant without a token and records nothing but the invocation', () => {
+    const r = sdm(grantArgs('prod-postgres', 'bob@example.com', at(0), at(HOUR)), { token: null });
+    expect(r.code).toBe(1);
+    expect(readSdmState(statePath).grants).toEqual([]);
+  });
+
+  it('accepts the right token from the environment', () => {
+    const r = sdm(['admin', 'users', 'list', '--json']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toHaveLength(USERS.length);
+    expect(readSdmState(statePath).invocations[0]).toMatchObject({
+      argv: ['admin', 'users', 'list', '--json'],
+      tokenFromEnv: true,
+      tokenInArgv: false,
+      exitCode: 0,
+    });
+  });
+
+  it('flags a token passed in argv (and refuses --admin-token as an unknown flag)', () => {
+    const a = sdm(['--admin-token', defaultSdmToken, 'admin', 'users', 'list', '--json'], { token: null });
+    const b = sdm(['admin', 'users', 'list', '--json', `--admin-token=${defaultSdmToken}`]);
+    const c = sdm(['admin', 'users', 'list', '--json', '--filter', `email:${defaultSdmToken}`]);
+    expect(a.code).not.toBe(0);
+    expect(b.code).not.toBe(0);
+    expect(c.code).toBe(0);
+    for (const r of [a, b, c]) expect(r.stdout + r.stderr).not.toContain(defaultSdmToken);
+    const inv = readSdmState(statePath).invocations;
+    expect(inv.map((i) => i.tokenInArgv)).toEqual([true, true, true]);
+    expect(inv.map((i) => i.tokenFromEnv)).toEqual([false, true, true]);
+    expect(inv[0]?.argv).toEqual(['--admin-token', defaultSdmToken, 'admin', 'users', 'list', '--json']);
+  });
+});
+
+describe('fake sdm CLI: lists', () => {
+  it('lists users as camelCase JSON', () => {
+    const r = sdm(['admin', 'users', 'list', '--json']);
+    expect(r.code).toBe(0);
+    const users = JSON.parse(r.stdout);
+    expect(users[1]).toEqual({
+      id: 'a-bob',
+      firstName: 'Bob',
+      lastName: 'Builder',
+      email: 'bob@example.com',
+      tags: { team: 'sre' },
+      suspended: false,
+    });
+    expect(users.map((u: { id: string }) => u.id)).toEqual(USERS.map((u) => u.id));
+  });
+
+  it('filters users: case-insensitive, * wildcard, comma = AND', () => {
+    const ids = (filter: string) => {
+      const r = sdm(['admin', 'users', 'list', '--json', '--filter', filter]);
+      expect(r.code).toBe(0);
+      return JSON.parse(r.stdout).map((u: { id: string }) => u.id);
+    };
+    expect(ids('email:ada@example.com')).toEqual(['a-ada']);
+    expect(ids('EMAIL:ADA@EXAMPLE.COM')).toEqual(['a-ada']);
+    expect(ids('email:ada')).toEqual([]); // whole-value match, not substring
+    expect(ids('email:*@example.com,firstName:b*')).toEqual(['a-bob']);
+    expect(ids('lastname:bob')).toEqual(['a-cy']);
+    expect(ids('id:a-u*')).toHaveLength(8);
+    expect(ids('firstName:nobody')).toEqual([]);
+    expect(ids('email:a.a@example.com')).toEqual([]); // '.' is literal
+    expect(ids('email:*')).toHaveLength(USERS.length);
+  });
+
+  it('refuses malformed filters', () => {
+    expect(sdm(['admin', 'users', 'list', '--json', '--filter', 'nocolon']).code).toBe(1);
+    expect(sdm(['admin', 'users', 'list', '--json', '--filter', 'shoesize:9']).code).toBe(1);
+    expect(sdm(['admin', 'users', 'list', '--json', '--filter']).code).toBe(1);
+  });
+
+  it('prints a header table without --json', () => {
+    const r = sdm(['admin', 'users', 'list']);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^USER ID\s+FIRST NAME\s+LAST NAME\s+EMAIL/);
+    expect(lines).toHaveLength(USERS.length + 1);
+    expect(() => JSON.parse(r.stdout)).toThrow();
+    expect(lines[0]!.indexOf('EMAIL')).toBe(lines[1]!.indexOf('Ada@Example.com'));
+  });
+
+  it('lists datasources, servers and clusters by kind', () => {
+    const names = (noun: string) => {
+      const r = sdm(['admin', noun, 'list', '--json']);
+      expect(r.code).toBe(0);
+      return JSON.parse(r.stdout).map((x: { id: string; name: string }) => `${x.id}:${x.name}`);
+    };
+    expect(names('datasources')).toEqual(['rs-pg:prod-postgres', 'rs-my:staging-mysql']);
+    expect(names('servers')).toEqual(['rs-web:web-01']);
+    expect(names('clusters')).toEqual(['rs-k8s:prod-eks']);
+    const ds = JSON.parse(
+      sdm(['admin', 'datasources', 'list', '--json', '--filter', 'name:staging-*']).stdout,
+    );
+    expect(ds).toEqual([expect.objectContaining({ id: 'rs-my', name: 'staging-mysql', type: 'mysql' })]);
+    expect(ds[0]).not.toHaveProperty('kind');
+    expect(sdm(['admin', 'servers', 'list']).stdout).toMatch(/^RESOURCE ID\s+NAME/);
+  });
+
+  it('does not implement the merely inferred `admin resources list`', () => {
+    const r = sdm(['admin', 'resources', 'list', '--json']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/usage/i);
+    expect(r.stdout).toBe('');
+  });
+});
+
+describe('fake sdm CLI: grant-temporary', () => {
+  it('grants, persists the grant and confirms on stdout', () => {
+    const from = at(-60_000);
+    const until = at(2 * HOUR);
+    const r = sdm(grantArgs('prod-postgres', 'bob@example.com', from, until));
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('prod-postgres');
+    expect(r.stderr).toBe('');
+    const s = readSdmState(statePath);
+    expect(s.grants).toEqual([
+      {
+        id: expect.stringMatching(/^ag-/),
+        accountId: 'a-bob',
+        email: 'bob@example.com',
+        resourceId: 'rs-pg',
+        resourceName: 'prod-postgres',
+        startFrom: from,
+        validUntil: until,
+        createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/),
+      },
+    ]);
+    expect(s.invocations[0]).toMatchObject({
+      exitCode: 0,
+      argv: grantArgs('prod-postgres', 'bob@example.com', from, until),
+    });
+  });
+
+  it('accepts flags in either order, --flag=value, offsets and fractions (normalised to UTC)', () => {
+    const r1 = sdm([
+      'admin',
+      'users',
+      'grant-temporary',
+      '--until',
+      '2999-01-01T02:00:00+02:00',
+      '--from',
+      '2998-12-31T21:30:00.5-01:00',
+      'web-01',
+      'bob@example.com',
+    ]);
+    expect(r1.stderr).toBe('');
+    expect(r1.code).toBe(0);
+    const r2 = sdm([
+      'admin',
+      'users',
+      'grant-temporary',
+      '--from=2999-02-01T00:00:00Z',
+      '--until=2999-02-02T00:00:00Z',
+      'web-01',
+      'bob@example.com',
+    ]);
+    expect(r2.code).toBe(0);
+    const g = readSdmState(statePath).grants;
+    expect(g[0]).toMatchObject({ startFrom: '2998-12-31T22:30:00.500Z', validUntil: '2999-01-01T00:00:00Z' });
+    expect(g[1]).toMatchObject({ startFrom: '2999-02-01T00:00:00Z', validUntil: '2999-02-02T00:00:00Z' });
+  });
+
+  it.each([
+    ['space instead of T', '2030-01-02 15:04:05Z'],
+    ['no seconds', '2030-01-02T15:04Z'],
+    ['no zone', '2030-01-02T15:04:05'],
+    ['month 13', '2030-13-01T00:00:00Z'],
+    ['30 February', '2030-02-30T00:00:00Z'],
+    ['hour 24', '2030-01-01T24:00:00Z'],
+    ['offset without colon', '2030-01-01T00:00:00+0200'],
+    ['lower-case z', '2030-01-01T00:00:00z'],
+    ['epoch seconds', '1900000000'],
+    ['words', 'tomorrow'],
+    ['empty', ''],
+  ])('refuses a bad --from or --until (%s)', (_label, bad) => {
+    const a = sdm(grantArgs('prod-postgres', 'bob@example.com', bad, '2031-01-01T00:00:00Z'));
+    const b = sdm(grantArgs('prod-postgres', 'bob@example.com', at(0), bad));
+    expect(a.code).toBe(1);
+    expect(b.code).toBe(1);
+    expect(a.stderr).toMatch(/--from/);
+    expect(b.stderr).toMatch(/--until/);
+    expect(readSdmState(statePath).grants).toEqual([]);
+  });
+
+  it('refuses --until not after --from, and --until in the past', () => {
+    const t = at(HOUR);
+    for (const [from, until] of [
+      [at(2 * HOUR), at(HOUR)],
+      [t, t],
+      [at(-3 * HOUR), at(-HOUR)],
+    ] as const) {
+      const r = sdm(grantArgs('prod-postgres', 'bob@example.com', from, until));
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/until/);
+    }
+    expect(readSdmState(statePath).grants).toEqual([]);
+  });
+
+  it('refuses an unknown resource (exact name match)', () => {
+    for (const name of ['prod-pg', 'Prod-Postgres', 'prod-postgres ', 'rs-pg']) {
+      const r = sdm(grantArgs(name, 'bob@example.com', at(0), at(HOUR)));
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`cannot find datasource or server named "${name}"`);
+    }
+    expect(readSdmState(statePath).grants).toEqual([]);
+  });
+
+  it('grants servers and clusters too', () => {
+    expect(sdm(grantArgs('web-01', 'bob@example.com', at(0), at(HOUR))).code).toBe(0);
+    expect(sdm(grantArgs('prod-eks', 'bob@example.com', at(0), at(HOUR))).code).toBe(0);
+    expect(readSdmState(statePath).grants.map((g) => g.resourceId)).toEqual(['rs-web', 'rs-k8s']);
+  });
+
+  it('refuses an unknown email', () => {
+    const r = sdm(grantArgs('prod-postgres', 'nobody@example.com', at(0), at(HOUR)));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('cannot find user with email "nobody@example.com"');
+    expect(readSdmState(statePath).grants).toEqual([]);
+  });
+
+  it('matches the email case-insensitively and stores the canonical one', () => {
+    const r = sdm(grantArgs('prod-postgres', 'aDA@example.COM', at(0), at(HOUR)));
+    expect(r.code).toBe(0);
+    expect(readSdmState(statePath).grants[0]).toMatchObject({ accountId: 'a-ada', email: 'Ada@Example.com' });
+  });
+
+  it('default mode: refuses an overlapping window, accepts adjacent and later ones, ignores expired grants', () => {
+    updateSdmState(statePath, (s) => {
+      s.grants.push({
+        id: 'ag-old',
+        accountId: 'a-bob',
+        email: 'bob@example.com',
+        resourceId: 'rs-pg',
+        resourceName: 'prod-postgres',
+        startFrom: at(-5 * HOUR),
+        validUntil: at(-HOUR),
+        createdAt: at(-6 * HOUR),
+      });
+    });
+    const grant = (a: number, b: number, email = 'bob@example.com', res = 'prod-postgres') =>
+      sdm(grantArgs(res, email, at(a * HOUR), at(b * HOUR)));
+    expect(grant(-2, 1).code).toBe(0); // overlaps only the expired grant
+    expect(grant(2, 3).code).toBe(0);
+    const dup = grant(2.5, 4);
+    expect(dup.code).toBe(1);
+    expect(dup.stderr).toMatch(/AlreadyExists/);
+    expect(grant(0.5, 0.75).code).toBe(1); // inside an existing window
+    expect(grant(3, 4).code).toBe(0); // adjacent: [2,3) then [3,4)
+    expect(grant(10, 12).code).toBe(0);
+    expect(grant(2.5, 4, 'ada@example.com').code).toBe(0); // other user
+    expect(grant(2.5, 4, 'bob@example.com', 'web-01').code).toBe(0); // other resource
+    const s = readSdmState(statePath);
+    expect(s.grants).toHaveLength(7);
+    expect(s.invocations.map((i) => i.exitCode)).toEqual([0, 0, 1, 1, 0, 0, 0, 0]);
+  });
+
+  it('strict mode: refuses any second unexpired grant for the pair, overlapping or not', () => {
+    writeSdmState(statePath, {
+      strict: true,
+      users: USERS,
+      resources: RESOURCES,
+      grants: [
+        {
+          id: 'ag-expired',
+          accountId: 'a-ada',
+          email: 'Ada@Example.com',
+          resourceId: 'rs-pg',
+          resourceName: 'prod-postgres',
+          startFrom: at(-3 * HOUR),
+          validUntil: at(-2 * HOUR),
+          createdAt: at(-4 * HOUR),
+        },
+      ],
+    });
+    expect(sdm(grantArgs('prod-postgres', 'ada@example.com', at(HOUR), at(2 * HOUR))).code).toBe(0);
+    const overlapping = sdm(grantArgs('prod-postgres', 'ada@example.com', at(1.5 * HOUR), at(3 * HOUR)));
+    const later = sdm(grantArgs('prod-postgres', 'ada@example.com', at(5 * HOUR), at(6 * HOUR)));
+    expect(overlapping.code).toBe(1);
+    expect(later.code).toBe(1);
+    expect(later.stderr).toMatch(/AlreadyExists/);
+    expect(sdm(grantArgs('web-01', 'ada@example.com', at(5 * HOUR), at(6 * HOUR))).code).toBe(0);
+    expect(readSdmState(statePath).grants).toHaveLength(3);
+  });
+
+  it('the same later window is accepted in default mode (control for the strict test)', () => {
+    expect(sdm(grantArgs('prod-postgres', 'ada@example.com', at(HOUR), at(2 * HOUR))).code).toBe(0);
+    expect(sdm(grantArgs('prod-postgres', 'ada@example.com', at(5 * HOUR), at(6 * HOUR))).code).toBe(0);
+  });
+
+  it.each([
+    ['email before resource', ['--from', 'F', '--until', 'U', 'bob@example.com', 'prod-postgres']],
+    ['flags after the positionals', ['prod-postgres', 'bob@example.com', '--from', 'F', '--until', 'U']],
+    ['one flag after the positionals', ['--from', 'F', 'prod-postgres', 'bob@example.com', '--until', 'U']],
+    ['missing email', ['--from', 'F', '--until', 'U', 'prod-postgres']],
+    ['extra positional', ['--from', 'F', '--until', 'U', 'prod-postgres', 'bob@example.com', 'x']],
+    ['missing --from', ['--until', 'U', 'prod-postgres', 'bob@example.com']],
+    ['missing --until', ['--from', 'F', 'prod-postgres', 'bob@example.com']],
+    ['flag without value', ['--until', 'U', 'prod-postgres', 'bob@example.com', '--from']],
+    ['trailing flag without value', ['prod-postgres', 'bob@example.com', '--from', 'F', '--until']],
+    ['duplicate flag', ['--from', 'F', '--from', 'F', '--until', 'U', 'prod-postgres', 'bob@example.com']],
+    [
+      'unknown flag',
+      ['--from', 'F', '--until', 'U', '--reason', 'oncall', 'prod-postgres', 'bob@example.com'],
+    ],
+    ['unknown bool flag', ['--from', 'F', '--until', 'U', '--yes', 'prod-postgres', 'bob@example.com']],
+  ])('refuses a wrong command line: %s', (_label, tail) => {
+    const from = at(0);
+    const until = at(HOUR);
+    const args = [
+      'admin',
+      'users',
+      'grant-temporary',
+      ...tail.map((a) => (a === 'F' ? from : a === 'U' ? until : a)),
+    ];
+    const r = sdm(args);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.length).toBeGreaterThan(0);
+    expect(readSdmState(statePath).grants).toEqual([]);
+    expect(readSdmState(statePath).invocations[0]).toMatchObject({ argv: args, exitCode: 1 });
+  });
+
+  it.each([
+    [[]],
+    [['login']],
+    [['admin']],
+    [['admin', 'users']],
+    [['admin', 'users', 'delete', 'bob@example.com']],
+    [['admin', 'roles', 'list', '--json']],
+    [['admin', 'datasources', 'grant-temporary']],
+    [['admin', 'users', 'list', '--json', 'extra']],
+    [['admin', 'users', 'list', '--format', 'json']],
+    [['admin', 'users', 'list', '--jsn']],
+    [['--verbose', 'admin', 'users', 'list', '--json']],
+    [['--version', 'extra']],
+  ])('refuses unknown commands and flags: %j', (args) => {
+    const r = sdm(args);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/Incorrect Usage/);
+    expect(r.stdout).toBe('');
+  });
+});
+
+describe('fake sdm CLI: concurrency', () => {
+  it('8 concurrent grants for different users are all recorded', async () => {
+    const from = at(0);
+    const until = at(HOUR);
+    const results = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        sdmAsync(grantArgs('prod-postgres', `u${i}@example.com`, from, until)),
+      ),
+    );
+    expect(results.map((r) => r.code)).toEqual(Array(8).fill(0));
+    const s = readSdmState(statePath);
+    expect(s.grants.map((g) => g.accountId).sort()).toEqual(Array.from({ length: 8 }, (_, i) => `a-u${i}`));
+    expect(s.invocations).toHaveLength(8);
+    expect(new Set(s.invocations.map((i) => i.pid)).size).toBe(8);
+    expect(fs.readdirSync(tmp).filter((f) => f !== 'sdm-state.json')).toEqual([]); // no lock or temp left
+  });
+
+  it('8 concurrent identical grants: exactly one wins, none lost', async () => {
+    const from = at(0);
+    const until = at(HOUR);
+    const results = await Promise.all(
+      Array.from({ length: 8 }, () => sdmAsync(grantArgs('prod-postgres', 'bob@example.com', from, until))),
+    );
+    expect(results.filter((r) => r.code === 0)).toHaveLength(1);
+    expect(results.filter((r) => r.code === 1 && /AlreadyExists/.test(r.stderr))).toHaveLength(7);
+    const s = readSdmState(statePath);
+    expect(s.grants).toHaveLength(1);
+    expect(s.invocations).toHaveLength(8);
+  });
+});
+
+describe('fake sdm CLI: fault injection', () => {
+  it('fail: only for the matching email, once, with the given stderr', () => {
+    updateSdmState(statePath, (s) => {
+      s.faults.push({
+        command: 'grant-temporary',
+        email: 'ADA@example.com',
+        action: 'fail',
+        times: 1,
+        stderr: 'boom',
+      });
+    });
+    const bob = sdm(grantArgs('prod-postgres', 'bob@example.com', at(0), at(HOUR)));
+    expect(bob.code).toBe(0);
+    const ada1 = sdm(grantArgs('prod-postgres', 'ada@example.com', at(0), at(HOUR)));
+    expect(ada1.code).toBe(1);
+    expect(ada1.stderr.trim()).toBe('boom');
+    expect(readSdmState(statePath).faults).toEqual([]);
+    const ada2 = sdm(grantArgs('prod-postgres', 'ada@example.com', at(0), at(HOUR)));
+    expect(ada2.code).toBe(0);
+    expect(readSdmState(statePath).grants.map((g) => g.accountId)).toEqual(['a-bob', 'a-ada']);
+  });
+
+  it('fail: matches on resource and defaults to "internal error"; list faults too', () => {
+    updateSdmState(statePath, (s) => {
+      s.faults.push({ command: 'grant-temporary', resource: 'web-01', action: 'fail' });
+      s.faults.push({ command: 'users list', action: 'fail', times: 1 });
+    });
+    expect(sdm(grantArgs('prod-postgres', 'bob@example.com', at(0), at(HOUR))).code).toBe(0);
+    const web = sdm(grantArgs('web-01', 'bob@example.com', at(0), at(HOUR)));
+    expect(web.code).toBe(1);
+    expect(web.stderr).toMatch(/internal error/);
+    expect(sdm(['admin', 'servers', 'list', '--json']).code).toBe(0);
+    const users = sdm(['admin', 'users', 'list', '--json']);
+    expect(users.code).toBe(1);
+    expect(users.stdout).toBe('');
+    expect(sdm(['admin', 'users', 'list', '--json']).code).toBe(0);
+  });
+
+  it('exhausted (times 2): two rate-limit refusals, then success', () => {
+    updateSdmState(statePath, (s) => {
+      s.faults.push({ command: 'grant-temporary', action: 'exhausted', times: 2 });
+    });
+    const args = grantArgs('prod-postgres', 'bob@example.com', at(0), at(HOUR));
+    const r1 = sdm(args);
+    expect(r1.code).toBe(1);
+    expect(r1.stderr.trim()).toBe("resource exhausted: Sorry! You've made too many requests, try again");
+    expect(readSdmState(statePath).faults).toEqual([expect.objectContaining({ times: 1 })]);
+    expect(sdm(args).code).toBe(1);
+    expect(readSdmState(statePath).faults).toEqual([]);
+    expect(sdm(args).code).toBe(0);
+    expect(readSdmState(statePath).grants).toHaveLength(1);
+  });
+
+  it('faults are not consumed by unauthenticated calls', () => {
+    updateSdmState(statePath, (s) => {
+      s.faults.push({ command: 'users list', action: 'exhausted' });
+    });
+    expect(sdm(['admin', 'users', 'list', '--json'], { token: 'nope-nope' }).stderr).toMatch(
+      /invalid admin token/,
+    );
+    expect(readSdmState(statePath).faults).toHaveLength(1);
+  });
+
+  it('hang: runs until killed, invocation recorded with exitCode null, fault consumed', async () => {
+    updateSdmState(statePath, (s) => {
+      s.faults.push({ command: 'grant-temporary', action: 'hang', times: 1 });
+    });
+    const child = spawn(
+      process.execPath,
+      [SDM, ...grantArgs('prod-postgres', 'bob@example.com', at(0), at(HOUR))],
+      {
+        env: envFor({}),
+        stdio: 'ignore',
+      },
+    );
+    const exited = new Promise<NodeJS.Signals | null>((resolve) =>
+      child.on('exit', (_c, sig) => resolve(sig)),
+    );
+    const deadline = Date.now() + 10_000;
+    while (readSdmState(statePath).invocations.length === 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await new Promise((r) => setTimeout(r, 500));
+    expect(child.exitCode).toBeNull();
+    expect(child.signalCode).toBeNull();
+    child.kill('SIGTERM');
+    expect(await exited).toBe('SIGTERM');
+    const s = readSdmState(statePath);
+    expect(s.invocations).toEqual([expect.objectContaining({ exitCode: null, hung: true })]);
+    expect(s.faults).toEqual([]);
+    expect(s.grants).toEqual([]);
+    expect(sdm(grantArgs('prod-postgres', 'bob@example.com', at(0), at(HOUR))).code).toBe(0);
+  });
+});
+
+describe('fake sdm zip', () => {
+  it('is a valid zip holding one executable `sdm` wrapper that runs the fake with arguments intact', async () => {
+    const { zipPath, sha256 } = await buildSdmZip({ version: '47.2.0', outDir: path.join(tmp, 'zip') });
+    expect(path.basename(zipPath)).toBe('sdmcli_47.2.0_linux_amd64.zip');
+    expect(sha256).toBe(crypto.createHash('sha256').update(fs.readFileSync(zipPath)).digest('hex'));
+    const t = spawnSync(UNZIP, ['-t', zipPath], { encoding: 'utf8' });
+    expect(t.status).toBe(0);
+    const listing = spawnSync(UNZIP, ['-Z1', zipPath], { encoding: 'utf8' });
+    expect(listing.stdout.trim().split('\n')).toEqual(['sdm']);
+    const zinfo = spawnSync(UNZIP, ['-Z', zipPath], { encoding: 'utf8' });
+    expect(zinfo.stdout).toMatch(/-rwxr-xr-x\s.*\bunx\b.*\ssdm\n/);
+
+    const dest = path.join(tmp, 'extracted');
+    expect(spawnSync(UNZIP, ['-q', '-o', zipPath, '-d', dest]).status).toBe(0);
+    const bin = path.join(dest, 'sdm');
+    expect(fs.statSync(bin).mode & 0o777).toBe(0o755);
+    expect(fs.readFileSync(bin, 'utf8')).toBe(
+      `#!/bin/sh\n# fake strongDM sdm CLI 47.2.0\nFAKE_SDM_BINARY_VERSION='47.2.0'\nexport FAKE_SDM_BINARY_VERSION\n` +
+        `exec '${process.execPath}' '${SDM}' "$@"\n`,
+    );
+
+    // the binary reports the version of its zip; run directly, the fake reports state.version (46.0.0)
+    const v = sdm(['--version'], { bin, token: null });
+    expect(v.code).toBe(0);
+    expect(v.stdout.split(/\s+/)[2]).toBe('47.2.0');
+    expect(sdm(['--version']).stdout.split(/\s+/)[2]).toBe('46.0.0');
+    expect(readSdmState(statePath).invocations.map((i) => i.binaryVersion)).toEqual(['47.2.0', undefined]);
+    updateSdmState(statePath, (s) => {
+      s.resources.push({ id: 'rs-q', name: `it's a "db" $HOME`, kind: 'datasource' });
+    });
+    const args = grantArgs(`it's a "db" $HOME`, 'bob@example.com', at(0), at(HOUR));
+    const g = sdm(args, { bin });
+    expect(g.stderr).toBe('');
+    expect(g.code).toBe(0);
+    const s = readSdmState(statePath);
+    expect(s.invocations.at(-1)?.argv).toEqual(args);
+    expect(s.grants[0]?.resourceId).toBe('rs-q');
+    expect(sdm(['admin', 'users', 'list', '--json'], { bin, token: 'bad-token' }).code).toBe(1);
+  });
+
+  it('quotes awkward node and script paths safely', async () => {
+    const weird = path.join(tmp, `dir with 'quote' and $x`);
+    fs.mkdirSync(weird);
+    for (const f of ['sdm.mjs', 'sdm-state.mjs'])
+      fs.copyFileSync(path.join(FAKES_DIR, f), path.join(weird, f));
+    const nodeLink = path.join(weird, `no'de`);
+    fs.symlinkSync(process.execPath, nodeLink);
+    const { zipPath } = await buildSdmZip({
+      version: '47.0.1',
+      nodePath: nodeLink,
+      sdmScript: path.join(weird, 'sdm.mjs'),
+      outDir: weird,
+    });
+    const dest = path.join(tmp, 'x2');
+    expect(spawnSync(UNZIP, ['-q', zipPath, '-d', dest]).status).toBe(0);
+    const r = sdm(['--version'], { bin: path.join(dest, 'sdm') });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+  });
+});
+
+describe('fake sdm download site', () => {
+  let site: Awaited<ReturnType<typeof startFakeSdmDownloads>>;
+  beforeEach(async () => {
+    site = await startFakeSdmDownloads({ outDir: path.join(tmp, 'site') });
+  });
+  afterEach(async () => {
+    await site.close();
+  });
+
+  const q = (v: string) => `os=linux&arch=amd64&software=sdm-cli&version=${v}`;
+  const sha = (b: ArrayBuffer) => crypto.createHash('sha256').update(Buffer.from(b)).digest('hex');
+
+  it('latest answers 307 with an absolute Location to the versioned zip', async () => {
+    expect(site.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(site.latestUrl).toBe(`${site.url}/releases/cli/linux`);
+    expect(site.zipUrl).toMatch(
+      new RegExp(
+        `^${site.url}/builds/sdm-cli/46\\.0\\.0/linux-amd64/[0-9a-f]{40}/sdmcli_46\\.0\\.0_linux_amd64\\.zip$`,
+      ),
+    );
+    const r = await fetch(site.latestUrl, { redirect: 'manual' });
+    expect(r.status).toBe(307);
+    expect(r.headers.get('location')).toBe(site.zipUrl);
+    expect(site.counts).toEqual({ latest: 1, zip: 0, upgrade: 0, sha: 0 });
+  });
+
+  it('serves the zip (counted per GET), whose sha256 matches and which unzips', async () => {
+    const r = await fetch(site.latestUrl); // follows the redirect
+    expect(r.status).toBe(200);
+    expect(r.headers.get('content-type')).toBe('application/zip');
+    const body = await r.arrayBuffer();
+    expect(sha(body)).toBe(site.sha256);
+    expect(site.counts).toEqual({ latest: 1, zip: 1, upgrade: 0, sha: 0 });
+    const file = path.join(tmp, 'dl.zip');
+    fs.writeFileSync(file, Buffer.from(body));
+    expect(spawnSync(UNZIP, ['-t', file]).status).toBe(0);
+    expect(site.requests.map((x) => x.method + ' ' + x.path)).toEqual([
+      'GET /releases/cli/linux',
+      `GET ${new URL(site.zipUrl).pathname}`,
+    ]);
+  });
+
+  it('answers HEAD without a body and without counting a zip download', async () => {
+    const h = await fetch(site.zipUrl, { method: 'HEAD' });
+    expect(h.status).toBe(200);
+    expect(Number(h.headers.get('content-length'))).toBe(
+      fs.statSync(site.builds.get('46.0.0')!.zipPath).size,
+    );
+    expect((await h.arrayBuffer()).byteLength).toBe(0);
+    const l = await fetch(site.latestUrl, { method: 'HEAD', redirect: 'manual' });
+    expect(l.status).toBe(307);
+    expect(l.headers.get('location')).toBe(site.zipUrl);
+    expect(site.counts.zip).toBe(0);
+    expect(site.counts.latest).toBe(1);
+  });
+
+  it('resolves versions via /releases/upgrade and publishes checksums via /sha', async () => {
+    const u = await fetch(`${site.url}/releases/upgrade?${q('46.0.0')}`);
+    expect(u.status).toBe(200);
+    expect(await u.json()).toEqual({ url: site.zipUrl });
+    const s = await fetch(`${site.url}/sha?${q('46.0.0')}`);
+    expect(s.status).toBe(200);
+    const text = await s.text();
+    expect(text.match(/\b[0-9a-f]{64}\b/)?.[0]).toBe(site.sha256);
+    const zipBody = await (await fetch(site.zipUrl)).arrayBuffer();
+    expect(sha(zipBody)).toBe(text.match(/\b[0-9a-f]{64}\b/)?.[0]);
+    expect((await fetch(`${site.url}/releases/upgrade?${q('9.9.9')}`)).status).toBe(404);
+    expect((await fetch(`${site.url}/sha?${q('9.9.9')}`)).status).toBe(404);
+    expect((await fetch(`${site.url}/sha?os=darwin&arch=amd64&software=sdm-cli&version=46.0.0`)).status).toBe(
+      400,
+    );
+    expect((await fetch(`${site.url}/releases/upgrade?os=linux&arch=amd64&software=sdm-cli`)).status).toBe(
+      400,
+    );
+    expect(site.counts).toEqual({ latest: 0, zip: 1, upgrade: 3, sha: 3 });
+  });
+
+  it('setVersion moves latest to a new zip with an unguessable path; old versions stay resolvable', async () => {
+    const oldUrl = site.zipUrl;
+    const oldSha = site.sha256;
+    await site.setVersion('47.1.0');
+    expect(site.zipUrl).not.toBe(oldUrl);
+    expect(site.zipUrl).toContain('/sdm-cli/47.1.0/');
+    expect(site.zipUrl.split('/').at(-2)).not.toBe(oldUrl.split('/').at(-2));
+    const r = await fetch(site.latestUrl, { redirect: 'manual' });
+    expect(r.headers.get('location')).toBe(site.zipUrl);
+    expect(await (await fetch(`${site.url}/releases/upgrade?${q('46.0.0')}`)).json()).toEqual({
+      url: oldUrl,
+    });
+    const s = await (await fetch(`${site.url}/sha?${q('47.1.0')}`)).text();
+    expect(s).toContain(site.sha256);
+    expect(site.sha256).not.toBe(oldSha);
+    // a made-up hex segment for a known version is not served
+    const forged = oldUrl.replace(/\/[0-9a-f]{40}\//, `/${'0'.repeat(40)}/`);
+    expect((await fetch(forged)).status).toBe(404);
+    expect((await fetch(`${site.url}/nope`)).status).toBe(404);
+    expect((await fetch(site.latestUrl, { method: 'POST', redirect: 'manual' })).status).toBe(405);
+  });
+
+  it('injects HTTP faults by path prefix, `times` then normal service', async () => {
+    site.faults.push({ path: '/releases/cli/linux', status: 503, times: 2 });
+    site.faults.push({ path: '/builds/', status: 500, body: 'nope' });
+    expect((await fetch(site.latestUrl, { redirect: 'manual' })).status).toBe(503);
+    expect((await fetch(site.latestUrl, { redirect: 'manual' })).status).toBe(503);
+    expect((await fetch(site.latestUrl, { redirect: 'manual' })).status).toBe(307);
+    const z = await fetch(site.zipUrl);
+    expect(z.status).toBe(500);
+    expect(await z.text()).toBe('nope');
+    expect((await fetch(site.zipUrl)).status).toBe(200);
+    expect(site.faults).toEqual([]);
+    expect(site.counts).toEqual({ latest: 3, zip: 2, upgrade: 0, sha: 0 });
+    site.faults.push({ path: '/sha', status: 0 });
+    await expect(fetch(`${site.url}/sha?${q('46.0.0')}`)).rejects.toThrow();
+  });
+
+  it('corruptZip serves garbage that fails the checksum and unzip', async () => {
+    site.corruptZip = true;
+    const body = await (await fetch(site.zipUrl)).arrayBuffer();
+    expect(sha(body)).not.toBe(site.sha256);
+    const file = path.join(tmp, 'bad.zip');
+    fs.writeFileSync(file, Buffer.from(body));
+    expect(spawnSync(UNZIP, ['-t', file], { stdio: 'ignore' }).status).not.toBe(0);
+    site.corruptZip = false;
+    expect(sha(await (await fetch(site.zipUrl)).arrayBuffer())).toBe(site.sha256);
+  });
+
+  it('close() stops the server', async () => {
+    const url = site.latestUrl;
+    await site.close();
+    await expect(fetch(url, { redirect: 'manual' })).rejects.toThrow();
+    site = await startFakeSdmDownloads({ outDir: path.join(tmp, 'site2') }); // for afterEach
+  });
+});

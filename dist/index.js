@@ -74130,6 +74130,7 @@ const DEFAULT_PAGERDUTY_API_URL = 'https://api.pagerduty.com';
 const DEFAULT_SDM_DOWNLOAD_URL = 'https://app.strongdm.com/releases/cli/linux';
 const MAX_LOOKAHEAD_MS = 90 * 24 * 60 * 60 * 1000; // PagerDuty computes on-calls 90 days ahead at most
 const MAX_CONCURRENCY = 16;
+const DIRECT_TARGETS = 'null';
 class InputError extends Error {
     problems;
     constructor(problems) {
@@ -74221,7 +74222,8 @@ function readInputs(getInput) {
         problems.push('schedule-ids is required: list PagerDuty schedule IDs (e.g. PABC123), separated by commas or lines');
     }
     for (const id of scheduleIds) {
-        if (!/^[A-Za-z0-9]{2,32}$/.test(id)) {
+        // `null` is PagerDuty's own value for people an escalation policy targets directly (no schedule).
+        if (id !== DIRECT_TARGETS && !/^[A-Za-z0-9]{2,32}$/.test(id)) {
             problems.push(`schedule-ids: "${printable(id)}" is not a PagerDuty schedule ID; IDs are letters and digits such as PABC123 (find it in the schedule's URL)`);
         }
     }
@@ -75729,9 +75731,9 @@ function displayUrl(url) {
 }
 
 ;// CONCATENATED MODULE: ./src/summary.ts
-// The job summary (HTML table inside Markdown) and the same table as plain text for the step log.
-// Every value that came from PagerDuty or strongDM is untrusted: HTML-escaped for the summary, stripped of
-// control characters for the log (a newline there could start a workflow command such as ::add-mask::).
+// The job summary (a Markdown table) and the same table as plain text for the step log.
+// Every value that came from PagerDuty or strongDM is untrusted: escaped for Markdown and HTML in the summary,
+// stripped of control characters everywhere (a newline in the log could start a workflow command such as ::add-mask::).
 
 const SUMMARY_LIMIT_BYTES = 1024 * 1024; // GitHub drops step summaries above 1 MiB
 const SUMMARY_BUDGET_BYTES = SUMMARY_LIMIT_BYTES - 64 * 1024; // room for the heading and the note
@@ -75751,6 +75753,14 @@ function escapeHtml(value) {
         .replace(/"/g, '&quot;')
         .replace(/'/g, '&#39;')
         .replace(/\|/g, '&#124;');
+}
+/**
+ * For a Markdown table cell: inline syntax (emphasis, code, links) is backslash-escaped, then HTML is escaped
+ * (which also turns "|" into an entity so a value cannot add columns). Cells never start a line, so "#", "-"
+ * and "+" need nothing.
+ */
+function escapeMarkdownCell(value) {
+    return escapeHtml(value.replace(/[\\`*_[\]~]/g, '\\$&'));
 }
 /** One line, no control characters, at most `max` characters: for anything shown to a person. */
 function displayText(value, max = MAX_DISPLAY_CHARS) {
@@ -75808,24 +75818,22 @@ function renderSummary(rows, context) {
     ].join('\n');
     if (rows.length === 0)
         return `${head}\nNobody is on call in the chosen schedules during this window.\n`;
-    const headerRow = `<tr>${HEADERS.map((h) => `<th>${h}</th>`).join('')}</tr>`;
+    const headerRow = `| ${HEADERS.join(' | ')} |\n|${HEADERS.map(() => ' --- ').join('|')}|`;
     const bodyRows = [];
     let size = Buffer.byteLength(head) + Buffer.byteLength(headerRow);
     for (const row of rows) {
-        const html = `<tr>${cells(row)
-            .map((cell) => `<td>${escapeHtml(cell)}</td>`)
-            .join('')}</tr>`;
-        size += Buffer.byteLength(html) + 1;
+        const line = `| ${cells(row).map(escapeMarkdownCell).join(' | ')} |`;
+        size += Buffer.byteLength(line) + 1;
         if (size > SUMMARY_BUDGET_BYTES)
             break;
-        bodyRows.push(html);
+        bodyRows.push(line);
     }
     const omitted = rows.length - bodyRows.length;
     const note = omitted > 0
         ? `\n\n> ${omitted} of ${rows.length} rows are not shown to keep this summary under GitHub's 1 MiB limit; ` +
             'the step log and the `plan` output have every row.\n'
         : '\n';
-    return `${head}\n<table>\n<thead>${headerRow}</thead>\n<tbody>\n${bodyRows.join('\n')}\n</tbody>\n</table>${note}`;
+    return `${head}\n${headerRow}\n${bodyRows.join('\n')}${note}`;
 }
 /**
  * The same table as aligned plain text, for the step log. Each line starts with "|" so that no value can stand at

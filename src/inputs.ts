@@ -6,6 +6,7 @@ export const DEFAULT_PAGERDUTY_API_URL = 'https://api.pagerduty.com';
 export const DEFAULT_SDM_DOWNLOAD_URL = 'https://app.strongdm.com/releases/cli/linux';
 export const MAX_LOOKAHEAD_MS = 90 * 24 * 60 * 60 * 1000; // PagerDuty computes on-calls 90 days ahead at most
 export const MAX_CONCURRENCY = 16;
+export const DIRECT_TARGETS = 'null';
 
 export type FailOn = 'error' | 'missing-user' | 'never';
 
@@ -122,7 +123,8 @@ export function readInputs(getInput: (name: string) => string): Inputs {
     );
   }
   for (const id of scheduleIds) {
-    if (!/^[A-Za-z0-9]{2,32}$/.test(id)) {
+    // `null` is PagerDuty's own value for people an escalation policy targets directly (no schedule).
+    if (id !== DIRECT_TARGETS && !/^[A-Za-z0-9]{2,32}$/.test(id)) {
       problems.push(
         `schedule-ids: "${printable(id)}" is not a PagerDuty schedule ID; IDs are letters and digits such as PABC123 (find it in the schedule's URL)`,
       );

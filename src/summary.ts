@@ -1,6 +1,6 @@
-// The job summary (HTML table inside Markdown) and the same table as plain text for the step log.
-// Every value that came from PagerDuty or strongDM is untrusted: HTML-escaped for the summary, stripped of
-// control characters for the log (a newline there could start a workflow command such as ::add-mask::).
+// The job summary (a Markdown table) and the same table as plain text for the step log.
+// Every value that came from PagerDuty or strongDM is untrusted: escaped for Markdown and HTML in the summary,
+// stripped of control characters everywhere (a newline in the log could start a workflow command such as ::add-mask::).
 import { rfc3339, type PlanRow } from './plan.js';
 
 export const SUMMARY_LIMIT_BYTES = 1024 * 1024; // GitHub drops step summaries above 1 MiB
@@ -34,6 +34,15 @@ export function escapeHtml(value: string): string {
     .replace(/"/g, '&quot;')
     .replace(/'/g, '&#39;')
     .replace(/\|/g, '&#124;');
+}
+
+/**
+ * For a Markdown table cell: inline syntax (emphasis, code, links) is backslash-escaped, then HTML is escaped
+ * (which also turns "|" into an entity so a value cannot add columns). Cells never start a line, so "#", "-"
+ * and "+" need nothing.
+ */
+export function escapeMarkdownCell(value: string): string {
+  return escapeHtml(value.replace(/[\\`*_[\]~]/g, '\\$&'));
 }
 
 /** One line, no control characters, at most `max` characters: for anything shown to a person. */
@@ -97,16 +106,14 @@ export function renderSummary(rows: ReportRow[], context: SummaryContext): strin
   ].join('\n');
   if (rows.length === 0) return `${head}\nNobody is on call in the chosen schedules during this window.\n`;
 
-  const headerRow = `<tr>${HEADERS.map((h) => `<th>${h}</th>`).join('')}</tr>`;
+  const headerRow = `| ${HEADERS.join(' | ')} |\n|${HEADERS.map(() => ' --- ').join('|')}|`;
   const bodyRows: string[] = [];
   let size = Buffer.byteLength(head) + Buffer.byteLength(headerRow);
   for (const row of rows) {
-    const html = `<tr>${cells(row)
-      .map((cell) => `<td>${escapeHtml(cell)}</td>`)
-      .join('')}</tr>`;
-    size += Buffer.byteLength(html) + 1;
+    const line = `| ${cells(row).map(escapeMarkdownCell).join(' | ')} |`;
+    size += Buffer.byteLength(line) + 1;
     if (size > SUMMARY_BUDGET_BYTES) break;
-    bodyRows.push(html);
+    bodyRows.push(line);
   }
   const omitted = rows.length - bodyRows.length;
   const note =
@@ -114,7 +121,7 @@ export function renderSummary(rows: ReportRow[], context: SummaryContext): strin
       ? `\n\n> ${omitted} of ${rows.length} rows are not shown to keep this summary under GitHub's 1 MiB limit; ` +
         'the step log and the `plan` output have every row.\n'
       : '\n';
-  return `${head}\n<table>\n<thead>${headerRow}</thead>\n<tbody>\n${bodyRows.join('\n')}\n</tbody>\n</table>${note}`;
+  return `${head}\n${headerRow}\n${bodyRows.join('\n')}${note}`;
 }
 
 /**

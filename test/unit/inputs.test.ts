@@ -158,3 +158,10 @@ describe('readInputs', () => {
     expect(problem?.includes('\u0007')).toBe(false);
   });
 });
+
+describe('schedule-ids', () => {
+  it("accepts PagerDuty's literal null for direct targets, but not other words with spaces", () => {
+    expect(read({ 'schedule-ids': 'PABC123,null' }).scheduleIds).toEqual(['PABC123', 'null']);
+    expect(problemsOf({ 'schedule-ids': 'null schedule' })[0]).toMatch(/^schedule-ids/);
+  });
+});

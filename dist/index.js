@@ -29201,7 +29201,7 @@ module.exports = clean
 
 
 
-const eq = __nccwpck_require__(2701)
+const eq = __nccwpck_require__(9844)
 const neq = __nccwpck_require__(4974)
 const gt = __nccwpck_require__(6599)
 const gte = __nccwpck_require__(1236)
@@ -29435,7 +29435,7 @@ module.exports = diff
 
 /***/ }),
 
-/***/ 2701:
+/***/ 9844:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -29763,7 +29763,7 @@ const sort = __nccwpck_require__(9872)
 const rsort = __nccwpck_require__(7192)
 const gt = __nccwpck_require__(6599)
 const lt = __nccwpck_require__(3872)
-const eq = __nccwpck_require__(2701)
+const eq = __nccwpck_require__(9844)
 const neq = __nccwpck_require__(4974)
 const gte = __nccwpck_require__(1236)
 const lte = __nccwpck_require__(6717)
@@ -73877,6 +73877,8 @@ function getIDToken(aud) {
  */
 
 //# sourceMappingURL=core.js.map
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: external "node:os"
 const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
 var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_namespaceObject);
@@ -74122,9 +74124,37 @@ function validateConcurrency(concurrency) {
 	}
 }
 
+// EXTERNAL MODULE: external "node:net"
+var external_node_net_ = __nccwpck_require__(7030);
+;// CONCATENATED MODULE: ./src/urls.ts
+// Address rules shared by every outgoing request: tokens and binaries travel over HTTPS, except to this machine.
+
+/** True for localhost, 127.0.0.0/8 and ::1 written as addresses (not names that merely start with "127."). */
+function isLoopbackHost(hostname) {
+    const host = hostname.replace(/^\[|\]$/g, '');
+    if (host === 'localhost' || host === '::1')
+        return true;
+    return (0,external_node_net_.isIP)(host) === 4 && host.split('.')[0] === '127';
+}
+/** HTTPS anywhere, plain HTTP only to loopback (mirrors and tests). */
+function isAllowedUrl(url) {
+    return url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname));
+}
+/** Scheme, host and path only: user:password@ and query strings can carry credentials. */
+function displayUrl(url) {
+    try {
+        const parsed = new URL(url);
+        return `${parsed.protocol}//${parsed.host}${parsed.pathname === '/' ? '' : parsed.pathname}`;
+    }
+    catch {
+        return '(invalid URL)';
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/inputs.ts
 // Reads and validates the action's inputs into one typed object. Every problem names the input and the fix,
 // and all problems are reported together so a user fixes their workflow in one pass.
+
 const DEFAULT_PAGERDUTY_API_URL = 'https://api.pagerduty.com';
 // The vendor's "latest Linux CLI" address; it answers 307 to a versioned zip (see src/sdm-install.ts).
 const DEFAULT_SDM_DOWNLOAD_URL = 'https://app.strongdm.com/releases/cli/linux';
@@ -74190,7 +74220,6 @@ function unsafeArgumentReason(value) {
         return 'is longer than 255 characters';
     return undefined;
 }
-const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 /** HTTPS everywhere; plain HTTP only to this machine (mirrors and tests), never a token over the network in clear. */
 function urlProblem(name, value) {
     let url;
@@ -74198,12 +74227,11 @@ function urlProblem(name, value) {
         url = new URL(value);
     }
     catch {
-        return `${name}: "${value}" is not a URL; use a full address such as https://…`;
+        return `${name}: the value is not a URL; use a full address such as https://…`;
     }
-    const loopback = LOOPBACK_HOSTS.has(url.hostname) || url.hostname.startsWith('127.');
-    if (url.protocol === 'https:' || (url.protocol === 'http:' && loopback))
+    if (isAllowedUrl(url))
         return undefined;
-    return `${name}: "${value}" must use https:// (plain http is accepted only for localhost)`;
+    return `${name}: "${displayUrl(value)}" must use https:// (plain http is accepted only for localhost)`;
 }
 /** Reads inputs through `getInput` (core.getInput in the action, a map in tests). Tokens are not masked here. */
 function readInputs(getInput) {
@@ -74306,6 +74334,7 @@ var node_modules_undici = __nccwpck_require__(6752);
 // PagerDuty REST API v2 client: the on-calls of some schedules over a window, and users' emails.
 // Facts it relies on are in ../shared/reference/pagerduty-api.md (paging, includes, error bodies, rate limits).
 
+
 class PagerDutyError extends Error {
     status;
     constructor(message, status) {
@@ -74346,7 +74375,7 @@ class PagerDutyClient {
      */
     async listOnCalls(scheduleIds, since, until) {
         const rows = [];
-        for (let offset = 0;; offset += PAGE_LIMIT) {
+        for (let offset = 0;;) {
             if (offset + PAGE_LIMIT > OFFSET_CAP) {
                 // Stopping here would silently drop on-calls; refuse instead.
                 throw new PagerDutyError(`PagerDuty has more than ${OFFSET_CAP} on-call rows for these schedules and window, more than its API pages through; ` +
@@ -74373,6 +74402,7 @@ class PagerDutyClient {
             if (oncalls.length === 0) {
                 throw new PagerDutyError('PagerDuty said more on-calls follow but sent an empty page; try again later');
             }
+            offset += oncalls.length; // a server may send fewer rows than asked for; never skip any
         }
     }
     /** One user's email, for rows where the included user carried none. */
@@ -74404,7 +74434,7 @@ class PagerDutyClient {
                     await this.sleep(backoffMs(attempt));
                     continue;
                 }
-                throw new PagerDutyError(`PagerDuty could not be reached at ${this.baseUrl} after ${attempt} attempts (${this.scrub(errorText(error))}); ` +
+                throw new PagerDutyError(`PagerDuty could not be reached at ${displayUrl(this.baseUrl)} after ${attempt} attempts (${this.scrub(errorText(error))}); ` +
                     'check pagerduty-api-url and the runner network');
             }
             if (status >= 200 && status < 300) {
@@ -74443,9 +74473,12 @@ class PagerDutyClient {
                 return `PagerDuty answered ${path} with HTTP ${status}${said} after ${attempts} attempts`;
         }
     }
-    /** Servers sometimes echo the request back; never let the token reach a log through an error. */
+    /** Servers sometimes echo the request back; never let the token (bare or encoded) reach a log through an error. */
     scrub(text) {
-        return text.split(this.options.token).join('***');
+        const bare = /^(?:Bearer\s+|Token\s+token=)(.+)$/i.exec(this.options.token)?.[1];
+        const secrets = [this.options.token, bare].filter((s) => Boolean(s));
+        const forms = secrets.flatMap((s) => [s, encodeURIComponent(s), JSON.stringify(s).slice(1, -1)]);
+        return forms.sort((a, b) => b.length - a.length).reduce((out, form) => out.split(form).join('***'), text);
     }
 }
 function backoffMs(attempt) {
@@ -74514,10 +74547,12 @@ function asRecord(value, what) {
     }
     return value;
 }
+// ISO 8601 date-time with an explicit offset: anything else would be read in the runner's own time zone.
+const ISO_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/;
 function parseTime(value, what) {
     if (value === null || value === undefined)
         return null;
-    const time = typeof value === 'string' ? new Date(value) : new Date(NaN);
+    const time = typeof value === 'string' && ISO_WITH_OFFSET.test(value) ? new Date(value) : new Date(NaN);
     if (Number.isNaN(time.getTime()))
         throw new PagerDutyError(`PagerDuty sent an on-call with an invalid ${what} time`);
     return time;
@@ -74721,7 +74756,7 @@ class SdmCli {
     run(args) {
         return new Promise((resolve) => {
             (0,external_node_child_process_namespaceObject.execFile)(this.options.binary, args, {
-                env: { ...process.env, SDM_ADMIN_TOKEN: this.options.adminToken },
+                env: { ...childEnvironment(), SDM_ADMIN_TOKEN: this.options.adminToken },
                 timeout: this.timeoutMs,
                 killSignal: 'SIGKILL',
                 maxBuffer: 64 * 1024 * 1024,
@@ -74743,6 +74778,13 @@ class SdmCli {
         return this.options.adminToken ? text.split(this.options.adminToken).join('***') : text;
     }
 }
+/**
+ * The runner's environment minus what sdm has no business seeing: the action's inputs (which hold both tokens)
+ * and the runner's own credentials.
+ */
+function childEnvironment(env = process.env) {
+    return Object.fromEntries(Object.entries(env).filter(([name]) => !name.startsWith('INPUT_') && !name.startsWith('ACTIONS_') && name !== 'GITHUB_TOKEN'));
+}
 /** One line for a failed command: its stderr (first lines), or how it ended. */
 function describe(result) {
     if (result.timedOut)
@@ -74752,8 +74794,6 @@ function describe(result) {
     return shown ? `exit ${result.exitCode}: ${shown}` : `exit ${result.exitCode}`;
 }
 
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: external "node:fs"
 const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 // EXTERNAL MODULE: external "node:fs/promises"
@@ -75579,6 +75619,8 @@ function _unique(values) {
 
 
 
+
+
 const TOOL_NAME = 'sdm';
 class SdmInstallError extends Error {
     constructor(message) {
@@ -75587,6 +75629,7 @@ class SdmInstallError extends Error {
     }
 }
 const MAX_REDIRECTS = 5;
+const CACHED_ZIP = 'sdm.zip'; // kept beside the binary so a pinned sdm-sha256 is checked on every cache hit
 /** The version in a vendor zip URL, e.g. …/sdmcli_46.0.0_linux_amd64.zip → 46.0.0. */
 function versionFromUrl(url) {
     const fileName = decodeURIComponent(new URL(url).pathname.split('/').pop() ?? '');
@@ -75604,9 +75647,15 @@ function upgradeUrl(downloadUrl, version) {
     return `${url.origin}${url.pathname.replace(/\/cli\/linux$/, '/upgrade')}?${query.toString()}`;
 }
 async function installSdm(options) {
+    if (process.platform !== 'linux') {
+        throw new SdmInstallError(`this action runs sdm on Linux runners only; this runner is ${process.platform}`);
+    }
+    if (process.arch !== 'x64' && options.downloadUrl === DEFAULT_SDM_DOWNLOAD_URL) {
+        throw new SdmInstallError(`the default sdm-download-url serves the Linux x64 build; on this ${process.arch} runner set sdm-download-url to the matching build`);
+    }
     const exact = options.version === 'latest' ? undefined : options.version;
     if (exact) {
-        const cached = findCached(exact);
+        const cached = await findCached(exact, options);
         if (cached)
             return cached;
     }
@@ -75624,7 +75673,7 @@ async function installSdm(options) {
             throw new SdmInstallError(`sdm-download-url leads to sdm ${urlVersion} (${displayUrl(url)}), not sdm-version ${exact}; make them agree`);
         }
         if (urlVersion) {
-            const cached = findCached(urlVersion);
+            const cached = await findCached(urlVersion, options);
             if (cached)
                 return cached;
         }
@@ -75636,6 +75685,10 @@ async function installSdm(options) {
                 throw new SdmInstallError(`the sdm download at ${displayUrl(url)} redirected without a Location`);
             }
             url = new URL(location, url).toString();
+            if (!isAllowedUrl(new URL(url))) {
+                // An https address must not hand the binary that will hold the admin token over to plain http.
+                throw new SdmInstallError(`the sdm download redirected to ${displayUrl(url)}, which is not https; refusing it`);
+            }
             continue;
         }
         if (response.statusCode !== 200) {
@@ -75651,12 +75704,47 @@ async function installSdm(options) {
     }
     throw new SdmInstallError(`the sdm download at ${displayUrl(options.downloadUrl)} redirected more than ${MAX_REDIRECTS} times`);
 }
-function findCached(version) {
+/**
+ * The tool cache can be written by any earlier step of the job. Without a pinned hash it is trusted; with
+ * sdm-sha256, only a binary unzipped afresh from a cached zip that matches the hash is run.
+ */
+async function findCached(version, options) {
     const dir = find(TOOL_NAME, version);
     if (!dir)
         return undefined;
-    info(`sdm ${version} found in the tool cache`);
-    return { binary: external_node_path_default().join(dir, 'sdm'), version, downloaded: false };
+    if (!options.sha256) {
+        info(`sdm ${version} found in the tool cache`);
+        return { binary: external_node_path_default().join(dir, 'sdm'), version, downloaded: false };
+    }
+    const zipPath = external_node_path_default().join(dir, CACHED_ZIP);
+    const sha256 = await sha256File(zipPath).catch(() => undefined);
+    if (sha256 !== options.sha256) {
+        warning(`The cached sdm ${version} does not match sdm-sha256; downloading it again.`);
+        return undefined;
+    }
+    const binary = await unzipSdm(zipPath, await (0,promises_.mkdtemp)(external_node_path_default().join(options.tempDir, 'sdm-')), version);
+    info(`sdm ${version} found in the tool cache; its zip matches sdm-sha256`);
+    return { binary, version, downloaded: false, sha256 };
+}
+async function sha256File(file) {
+    const hash = (0,external_node_crypto_.createHash)('sha256');
+    await (0,external_node_stream_promises_namespaceObject.pipeline)((0,external_node_fs_namespaceObject.createReadStream)(file), hash);
+    return hash.digest('hex');
+}
+async function unzipSdm(zipPath, workDir, version) {
+    let extracted;
+    try {
+        extracted = await extractZip(zipPath, external_node_path_default().join(workDir, 'unzipped'));
+    }
+    catch (error) {
+        throw new SdmInstallError(`the sdm ${version} zip could not be unzipped (${error instanceof Error ? error.message : String(error)})`);
+    }
+    const binary = external_node_path_default().join(extracted, 'sdm');
+    if (!(await (0,promises_.stat)(binary).catch(() => undefined))?.isFile()) {
+        throw new SdmInstallError(`the sdm ${version} zip has no "sdm" file at its root`);
+    }
+    await (0,promises_.chmod)(binary, 0o755);
+    return binary;
 }
 async function get(url, timeoutMs = 120_000) {
     try {
@@ -75680,7 +75768,11 @@ async function zipUrlFromUpgrade(upgrade, timeoutMs) {
         throw new SdmInstallError(`strongDM did not say where sdm ${new URL(upgrade).searchParams.get('version')} is (HTTP ${response.statusCode} from ${displayUrl(upgrade)}); ` +
             'check sdm-version, or set sdm-download-url to the zip');
     }
-    return new URL(zip, upgrade).toString();
+    const zipUrl = new URL(zip, upgrade);
+    if (!isAllowedUrl(zipUrl)) {
+        throw new SdmInstallError(`strongDM pointed sdm to ${displayUrl(zipUrl.toString())}, which is not https; refusing it`);
+    }
+    return zipUrl.toString();
 }
 async function saveAndCache(body, version, options) {
     const workDir = await (0,promises_.mkdtemp)(external_node_path_default().join(options.tempDir, 'sdm-'));
@@ -75699,34 +75791,14 @@ async function saveAndCache(body, version, options) {
             throw new SdmInstallError(`the downloaded sdm ${version} zip has SHA-256 ${sha256}, not the sdm-sha256 given (${options.sha256}); ` +
                 'nothing was run. Check the mirror, or update sdm-sha256 if the release changed');
         }
-        let extracted;
-        try {
-            extracted = await extractZip(zipPath, external_node_path_default().join(workDir, 'unzipped'));
-        }
-        catch (error) {
-            throw new SdmInstallError(`the downloaded sdm ${version} zip could not be unzipped (${error instanceof Error ? error.message : String(error)})`);
-        }
-        const binary = external_node_path_default().join(extracted, 'sdm');
-        if (!(await (0,promises_.stat)(binary).catch(() => undefined))?.isFile()) {
-            throw new SdmInstallError(`the downloaded sdm ${version} zip has no "sdm" file at its root`);
-        }
-        await (0,promises_.chmod)(binary, 0o755);
-        const cachedDir = await cacheDir(extracted, TOOL_NAME, version);
+        const binary = await unzipSdm(zipPath, workDir, version);
+        await (0,promises_.copyFile)(zipPath, external_node_path_default().join(external_node_path_default().dirname(binary), CACHED_ZIP));
+        const cachedDir = await cacheDir(external_node_path_default().dirname(binary), TOOL_NAME, version);
         info(`sdm ${version} downloaded (SHA-256 ${sha256}) and cached`);
         return { binary: external_node_path_default().join(cachedDir, 'sdm'), version, downloaded: true, sha256 };
     }
     finally {
         await (0,promises_.rm)(workDir, { recursive: true, force: true });
-    }
-}
-/** Addresses can carry credentials in mirrors' query strings; show scheme, host and path only. */
-function displayUrl(url) {
-    try {
-        const parsed = new URL(url);
-        return `${parsed.origin}${parsed.pathname}`;
-    }
-    catch {
-        return '(invalid URL)';
     }
 }
 
@@ -75767,7 +75839,9 @@ function displayText(value, max = MAX_DISPLAY_CHARS) {
     const flat = value
         .replace(/[\p{Cc}\p{Cf}\u2028\u2029]+/gu, ' ')
         .replace(/\s+/g, ' ')
-        .trim();
+        .trim()
+        // The runner also reads "##[command]" anywhere in a log line; a word joiner keeps it from being one.
+        .replace(/##\[/g, '##\u2060[');
     return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }
 function scheduleLabel(row) {
@@ -75876,6 +75950,7 @@ function planOutput(rows) {
 
 
 
+
 async function run() {
     try {
         maskTokens();
@@ -75911,6 +75986,11 @@ async function reconcile(inputs) {
         const found = await pagerduty.listOnCalls(inputs.scheduleIds, now, until);
         await fillMissingEmails(pagerduty, found);
         info(`${found.length} on-call rows from ${pagerduty.requestCount} PagerDuty requests`);
+        for (const id of inputs.scheduleIds) {
+            if (id !== DIRECT_TARGETS && !found.some((row) => row.schedule?.id === id)) {
+                warning(`Nobody is on call in schedule ${id} in this window: check the ID, and that an escalation policy uses the schedule.`);
+            }
+        }
         return found;
     });
     const windows = planGrantWindows({
@@ -75974,7 +76054,7 @@ function warnMissingPeople(rows) {
         if (row.status !== 'skipped' || warned.has(row.pagerdutyUserId))
             continue;
         warned.add(row.pagerdutyUserId);
-        warning(`${row.name} <${row.email ?? 'no email'}> is on call but gets no access: ${row.reason}`);
+        warning(`${displayText(row.name)} <${displayText(row.email ?? 'no email')}> is on call but gets no access: ${row.reason}`);
     }
 }
 async function grantAll(sdm, rows, concurrency) {
@@ -75996,7 +76076,16 @@ async function report(rows, inputs, notes, now) {
     setOutput('plan', JSON.stringify(planOutput(rows)));
     for (const note of notes)
         info(note);
-    info(rows.length > 0 ? renderLogTable(rows) : 'Nobody is on call in the chosen schedules during this window.');
+    if (rows.length > 0) {
+        // Names come from PagerDuty: the runner reads no workflow command until the table is over.
+        const endToken = (0,external_node_crypto_.randomUUID)();
+        info(`::stop-commands::${endToken}`);
+        info(renderLogTable(rows));
+        info(`::${endToken}::`);
+    }
+    else {
+        info('Nobody is on call in the chosen schedules during this window.');
+    }
     if (process.env.GITHUB_STEP_SUMMARY) {
         await summary
             .addRaw(renderSummary(rows, { dryRun: inputs.dryRun, now, lookahead: inputs.lookahead, notes }))
@@ -76007,12 +76096,14 @@ function failureFor(rows, inputs) {
     if (inputs.failOn === 'never')
         return undefined;
     const failed = rows.filter((row) => row.status === 'failed').length;
+    const attempted = failed + rows.filter((row) => row.status === 'granted').length;
     if (failed > 0)
-        return `${failed} of ${rows.length} grants failed; see the job summary for each reason`;
+        return `${failed} of ${attempted} grants failed; see the job summary for each reason`;
     if (inputs.failOn === 'missing-user') {
-        const missing = new Set(rows.filter((row) => row.missingUser).map((row) => row.pagerdutyUserId)).size;
-        if (missing > 0)
-            return `${missing} on-call people have no strongDM account (fail-on: missing-user)`;
+        const skipped = new Set(rows.filter((row) => row.status === 'skipped').map((row) => row.pagerdutyUserId))
+            .size;
+        if (skipped > 0)
+            return `${skipped} on-call people get no access (fail-on: missing-user); see the job summary`;
     }
     return undefined;
 }

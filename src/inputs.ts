@@ -1,5 +1,6 @@
 // Reads and validates the action's inputs into one typed object. Every problem names the input and the fix,
 // and all problems are reported together so a user fixes their workflow in one pass.
+import { displayUrl, isAllowedUrl } from './urls.js';
 
 export const DEFAULT_PAGERDUTY_API_URL = 'https://api.pagerduty.com';
 // The vendor's "latest Linux CLI" address; it answers 307 to a versioned zip (see src/sdm-install.ts).
@@ -85,19 +86,16 @@ export function unsafeArgumentReason(value: string): string | undefined {
   return undefined;
 }
 
-const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
-
 /** HTTPS everywhere; plain HTTP only to this machine (mirrors and tests), never a token over the network in clear. */
 function urlProblem(name: string, value: string): string | undefined {
   let url: URL;
   try {
     url = new URL(value);
   } catch {
-    return `${name}: "${value}" is not a URL; use a full address such as https://…`;
+    return `${name}: the value is not a URL; use a full address such as https://…`;
   }
-  const loopback = LOOPBACK_HOSTS.has(url.hostname) || url.hostname.startsWith('127.');
-  if (url.protocol === 'https:' || (url.protocol === 'http:' && loopback)) return undefined;
-  return `${name}: "${value}" must use https:// (plain http is accepted only for localhost)`;
+  if (isAllowedUrl(url)) return undefined;
+  return `${name}: "${displayUrl(value)}" must use https:// (plain http is accepted only for localhost)`;
 }
 
 /** Reads inputs through `getInput` (core.getInput in the action, a map in tests). Tokens are not masked here. */

@@ -1,14 +1,22 @@
 // Orchestrates one run: inputs → PagerDuty on-calls → grant windows → strongDM accounts → grants → report.
 // The only place that calls core.setFailed.
 import * as core from '@actions/core';
+import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import pLimit from 'p-limit';
-import { readInputs, type Inputs } from './inputs.js';
+import { DIRECT_TARGETS, readInputs, type Inputs } from './inputs.js';
 import { PagerDutyClient, PagerDutyError, type OnCallRow } from './pagerduty.js';
 import { matchAccounts, planGrantWindows, rfc3339, type PlanRow } from './plan.js';
 import { describe, SdmCli } from './sdm.js';
 import { installSdm } from './sdm-install.js';
-import { countByStatus, planOutput, renderLogTable, renderSummary, type ReportRow } from './summary.js';
+import {
+  countByStatus,
+  displayText,
+  planOutput,
+  renderLogTable,
+  renderSummary,
+  type ReportRow,
+} from './summary.js';
 
 export async function run(): Promise<void> {
   try {
@@ -44,6 +52,13 @@ async function reconcile(inputs: Inputs): Promise<{ rows: ReportRow[]; notes: st
     const found = await pagerduty.listOnCalls(inputs.scheduleIds, now, until);
     await fillMissingEmails(pagerduty, found);
     core.info(`${found.length} on-call rows from ${pagerduty.requestCount} PagerDuty requests`);
+    for (const id of inputs.scheduleIds) {
+      if (id !== DIRECT_TARGETS && !found.some((row) => row.schedule?.id === id)) {
+        core.warning(
+          `Nobody is on call in schedule ${id} in this window: check the ID, and that an escalation policy uses the schedule.`,
+        );
+      }
+    }
     return found;
   });
 
@@ -106,7 +121,9 @@ function warnMissingPeople(rows: PlanRow[]): void {
   for (const row of rows) {
     if (row.status !== 'skipped' || warned.has(row.pagerdutyUserId)) continue;
     warned.add(row.pagerdutyUserId);
-    core.warning(`${row.name} <${row.email ?? 'no email'}> is on call but gets no access: ${row.reason}`);
+    core.warning(
+      `${displayText(row.name)} <${displayText(row.email ?? 'no email')}> is on call but gets no access: ${row.reason}`,
+    );
   }
 }
 
@@ -138,9 +155,15 @@ async function report(rows: ReportRow[], inputs: Inputs, notes: string[], now: D
   core.setOutput('plan', JSON.stringify(planOutput(rows)));
 
   for (const note of notes) core.info(note);
-  core.info(
-    rows.length > 0 ? renderLogTable(rows) : 'Nobody is on call in the chosen schedules during this window.',
-  );
+  if (rows.length > 0) {
+    // Names come from PagerDuty: the runner reads no workflow command until the table is over.
+    const endToken = randomUUID();
+    core.info(`::stop-commands::${endToken}`);
+    core.info(renderLogTable(rows));
+    core.info(`::${endToken}::`);
+  } else {
+    core.info('Nobody is on call in the chosen schedules during this window.');
+  }
   if (process.env.GITHUB_STEP_SUMMARY) {
     await core.summary
       .addRaw(renderSummary(rows, { dryRun: inputs.dryRun, now, lookahead: inputs.lookahead, notes }))
@@ -151,10 +174,13 @@ async function report(rows: ReportRow[], inputs: Inputs, notes: string[], now: D
 function failureFor(rows: ReportRow[], inputs: Inputs): string | undefined {
   if (inputs.failOn === 'never') return undefined;
   const failed = rows.filter((row) => row.status === 'failed').length;
-  if (failed > 0) return `${failed} of ${rows.length} grants failed; see the job summary for each reason`;
+  const attempted = failed + rows.filter((row) => row.status === 'granted').length;
+  if (failed > 0) return `${failed} of ${attempted} grants failed; see the job summary for each reason`;
   if (inputs.failOn === 'missing-user') {
-    const missing = new Set(rows.filter((row) => row.missingUser).map((row) => row.pagerdutyUserId)).size;
-    if (missing > 0) return `${missing} on-call people have no strongDM account (fail-on: missing-user)`;
+    const skipped = new Set(rows.filter((row) => row.status === 'skipped').map((row) => row.pagerdutyUserId))
+      .size;
+    if (skipped > 0)
+      return `${skipped} on-call people get no access (fail-on: missing-user); see the job summary`;
   }
   return undefined;
 }

@@ -1,6 +1,7 @@
 // PagerDuty REST API v2 client: the on-calls of some schedules over a window, and users' emails.
 // Facts it relies on are in ../shared/reference/pagerduty-api.md (paging, includes, error bodies, rate limits).
 import { request } from 'undici';
+import { displayUrl } from './urls.js';
 
 export interface OnCallRow {
   user: { id: string; name: string; email?: string };
@@ -63,7 +64,7 @@ export class PagerDutyClient {
    */
   async listOnCalls(scheduleIds: string[], since: Date, until: Date): Promise<OnCallRow[]> {
     const rows: OnCallRow[] = [];
-    for (let offset = 0; ; offset += PAGE_LIMIT) {
+    for (let offset = 0; ;) {
       if (offset + PAGE_LIMIT > OFFSET_CAP) {
         // Stopping here would silently drop on-calls; refuse instead.
         throw new PagerDutyError(
@@ -91,6 +92,7 @@ export class PagerDutyClient {
           'PagerDuty said more on-calls follow but sent an empty page; try again later',
         );
       }
+      offset += oncalls.length; // a server may send fewer rows than asked for; never skip any
     }
   }
 
@@ -124,7 +126,7 @@ export class PagerDutyClient {
           continue;
         }
         throw new PagerDutyError(
-          `PagerDuty could not be reached at ${this.baseUrl} after ${attempt} attempts (${this.scrub(errorText(error))}); ` +
+          `PagerDuty could not be reached at ${displayUrl(this.baseUrl)} after ${attempt} attempts (${this.scrub(errorText(error))}); ` +
             'check pagerduty-api-url and the runner network',
         );
       }
@@ -165,9 +167,12 @@ export class PagerDutyClient {
     }
   }
 
-  /** Servers sometimes echo the request back; never let the token reach a log through an error. */
+  /** Servers sometimes echo the request back; never let the token (bare or encoded) reach a log through an error. */
   private scrub(text: string): string {
-    return text.split(this.options.token).join('***');
+    const bare = /^(?:Bearer\s+|Token\s+token=)(.+)$/i.exec(this.options.token)?.[1];
+    const secrets = [this.options.token, bare].filter((s): s is string => Boolean(s));
+    const forms = secrets.flatMap((s) => [s, encodeURIComponent(s), JSON.stringify(s).slice(1, -1)]);
+    return forms.sort((a, b) => b.length - a.length).reduce((out, form) => out.split(form).join('***'), text);
   }
 }
 
@@ -241,9 +246,12 @@ function asRecord(value: unknown, what: string): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
+// ISO 8601 date-time with an explicit offset: anything else would be read in the runner's own time zone.
+const ISO_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/;
+
 function parseTime(value: unknown, what: string): Date | null {
   if (value === null || value === undefined) return null;
-  const time = typeof value === 'string' ? new Date(value) : new Date(NaN);
+  const time = typeof value === 'string' && ISO_WITH_OFFSET.test(value) ? new Date(value) : new Date(NaN);
   if (Number.isNaN(time.getTime()))
     throw new PagerDutyError(`PagerDuty sent an on-call with an invalid ${what} time`);
   return time;

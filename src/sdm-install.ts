@@ -3,14 +3,16 @@
 // carries the version (sdmcli_46.0.0_linux_amd64.zip); the version-specific "upgrade" endpoint is UNCONFIRMED and is
 // used only here, in upgradeUrl().
 import { createHash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { chmod, mkdtemp, rm, stat } from 'node:fs/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { chmod, copyFile, mkdtemp, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
 import * as core from '@actions/core';
 import * as tc from '@actions/tool-cache';
 import { request } from 'undici';
+import { DEFAULT_SDM_DOWNLOAD_URL } from './inputs.js';
+import { displayUrl, isAllowedUrl } from './urls.js';
 
 export const TOOL_NAME = 'sdm';
 
@@ -37,6 +39,7 @@ export class SdmInstallError extends Error {
 }
 
 const MAX_REDIRECTS = 5;
+const CACHED_ZIP = 'sdm.zip'; // kept beside the binary so a pinned sdm-sha256 is checked on every cache hit
 
 /** The version in a vendor zip URL, e.g. …/sdmcli_46.0.0_linux_amd64.zip → 46.0.0. */
 export function versionFromUrl(url: string): string | undefined {
@@ -56,9 +59,19 @@ export function upgradeUrl(downloadUrl: string, version: string): string | undef
 }
 
 export async function installSdm(options: SdmInstallOptions): Promise<SdmInstallation> {
+  if (process.platform !== 'linux') {
+    throw new SdmInstallError(
+      `this action runs sdm on Linux runners only; this runner is ${process.platform}`,
+    );
+  }
+  if (process.arch !== 'x64' && options.downloadUrl === DEFAULT_SDM_DOWNLOAD_URL) {
+    throw new SdmInstallError(
+      `the default sdm-download-url serves the Linux x64 build; on this ${process.arch} runner set sdm-download-url to the matching build`,
+    );
+  }
   const exact = options.version === 'latest' ? undefined : options.version;
   if (exact) {
-    const cached = findCached(exact);
+    const cached = await findCached(exact, options);
     if (cached) return cached;
   }
   let url = options.downloadUrl;
@@ -77,7 +90,7 @@ export async function installSdm(options: SdmInstallOptions): Promise<SdmInstall
       );
     }
     if (urlVersion) {
-      const cached = findCached(urlVersion);
+      const cached = await findCached(urlVersion, options);
       if (cached) return cached;
     }
     const response = await get(url, options.timeoutMs);
@@ -88,6 +101,12 @@ export async function installSdm(options: SdmInstallOptions): Promise<SdmInstall
         throw new SdmInstallError(`the sdm download at ${displayUrl(url)} redirected without a Location`);
       }
       url = new URL(location, url).toString();
+      if (!isAllowedUrl(new URL(url))) {
+        // An https address must not hand the binary that will hold the admin token over to plain http.
+        throw new SdmInstallError(
+          `the sdm download redirected to ${displayUrl(url)}, which is not https; refusing it`,
+        );
+      }
       continue;
     }
     if (response.statusCode !== 200) {
@@ -110,11 +129,49 @@ export async function installSdm(options: SdmInstallOptions): Promise<SdmInstall
   );
 }
 
-function findCached(version: string): SdmInstallation | undefined {
+/**
+ * The tool cache can be written by any earlier step of the job. Without a pinned hash it is trusted; with
+ * sdm-sha256, only a binary unzipped afresh from a cached zip that matches the hash is run.
+ */
+async function findCached(version: string, options: SdmInstallOptions): Promise<SdmInstallation | undefined> {
   const dir = tc.find(TOOL_NAME, version);
   if (!dir) return undefined;
-  core.info(`sdm ${version} found in the tool cache`);
-  return { binary: path.join(dir, 'sdm'), version, downloaded: false };
+  if (!options.sha256) {
+    core.info(`sdm ${version} found in the tool cache`);
+    return { binary: path.join(dir, 'sdm'), version, downloaded: false };
+  }
+  const zipPath = path.join(dir, CACHED_ZIP);
+  const sha256 = await sha256File(zipPath).catch(() => undefined);
+  if (sha256 !== options.sha256) {
+    core.warning(`The cached sdm ${version} does not match sdm-sha256; downloading it again.`);
+    return undefined;
+  }
+  const binary = await unzipSdm(zipPath, await mkdtemp(path.join(options.tempDir, 'sdm-')), version);
+  core.info(`sdm ${version} found in the tool cache; its zip matches sdm-sha256`);
+  return { binary, version, downloaded: false, sha256 };
+}
+
+async function sha256File(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  await pipeline(createReadStream(file), hash);
+  return hash.digest('hex');
+}
+
+async function unzipSdm(zipPath: string, workDir: string, version: string): Promise<string> {
+  let extracted: string;
+  try {
+    extracted = await tc.extractZip(zipPath, path.join(workDir, 'unzipped'));
+  } catch (error) {
+    throw new SdmInstallError(
+      `the sdm ${version} zip could not be unzipped (${error instanceof Error ? error.message : String(error)})`,
+    );
+  }
+  const binary = path.join(extracted, 'sdm');
+  if (!(await stat(binary).catch(() => undefined))?.isFile()) {
+    throw new SdmInstallError(`the sdm ${version} zip has no "sdm" file at its root`);
+  }
+  await chmod(binary, 0o755);
+  return binary;
 }
 
 async function get(url: string, timeoutMs = 120_000) {
@@ -142,7 +199,13 @@ async function zipUrlFromUpgrade(upgrade: string, timeoutMs?: number): Promise<s
         'check sdm-version, or set sdm-download-url to the zip',
     );
   }
-  return new URL(zip, upgrade).toString();
+  const zipUrl = new URL(zip, upgrade);
+  if (!isAllowedUrl(zipUrl)) {
+    throw new SdmInstallError(
+      `strongDM pointed sdm to ${displayUrl(zipUrl.toString())}, which is not https; refusing it`,
+    );
+  }
+  return zipUrl.toString();
 }
 
 async function saveAndCache(
@@ -168,33 +231,12 @@ async function saveAndCache(
           'nothing was run. Check the mirror, or update sdm-sha256 if the release changed',
       );
     }
-    let extracted: string;
-    try {
-      extracted = await tc.extractZip(zipPath, path.join(workDir, 'unzipped'));
-    } catch (error) {
-      throw new SdmInstallError(
-        `the downloaded sdm ${version} zip could not be unzipped (${error instanceof Error ? error.message : String(error)})`,
-      );
-    }
-    const binary = path.join(extracted, 'sdm');
-    if (!(await stat(binary).catch(() => undefined))?.isFile()) {
-      throw new SdmInstallError(`the downloaded sdm ${version} zip has no "sdm" file at its root`);
-    }
-    await chmod(binary, 0o755);
-    const cachedDir = await tc.cacheDir(extracted, TOOL_NAME, version);
+    const binary = await unzipSdm(zipPath, workDir, version);
+    await copyFile(zipPath, path.join(path.dirname(binary), CACHED_ZIP));
+    const cachedDir = await tc.cacheDir(path.dirname(binary), TOOL_NAME, version);
     core.info(`sdm ${version} downloaded (SHA-256 ${sha256}) and cached`);
     return { binary: path.join(cachedDir, 'sdm'), version, downloaded: true, sha256 };
   } finally {
     await rm(workDir, { recursive: true, force: true });
-  }
-}
-
-/** Addresses can carry credentials in mirrors' query strings; show scheme, host and path only. */
-function displayUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    return `${parsed.origin}${parsed.pathname}`;
-  } catch {
-    return '(invalid URL)';
   }
 }

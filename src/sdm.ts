@@ -62,7 +62,7 @@ export class SdmCli {
         this.options.binary,
         args,
         {
-          env: { ...process.env, SDM_ADMIN_TOKEN: this.options.adminToken },
+          env: { ...childEnvironment(), SDM_ADMIN_TOKEN: this.options.adminToken },
           timeout: this.timeoutMs,
           killSignal: 'SIGKILL',
           maxBuffer: 64 * 1024 * 1024,
@@ -86,6 +86,18 @@ export class SdmCli {
   private scrub(text: string): string {
     return this.options.adminToken ? text.split(this.options.adminToken).join('***') : text;
   }
+}
+
+/**
+ * The runner's environment minus what sdm has no business seeing: the action's inputs (which hold both tokens)
+ * and the runner's own credentials.
+ */
+export function childEnvironment(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  return Object.fromEntries(
+    Object.entries(env).filter(
+      ([name]) => !name.startsWith('INPUT_') && !name.startsWith('ACTIONS_') && name !== 'GITHUB_TOKEN',
+    ),
+  );
 }
 
 /** One line for a failed command: its stderr (first lines), or how it ended. */

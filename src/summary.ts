@@ -50,7 +50,9 @@ export function displayText(value: string, max = MAX_DISPLAY_CHARS): string {
   const flat = value
     .replace(/[\p{Cc}\p{Cf}\u2028\u2029]+/gu, ' ')
     .replace(/\s+/g, ' ')
-    .trim();
+    .trim()
+    // The runner also reads "##[command]" anywhere in a log line; a word joiner keeps it from being one.
+    .replace(/##\[/g, '##\u2060[');
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }
 

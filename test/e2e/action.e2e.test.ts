@@ -1,5 +1,9 @@
 // End to end: the committed dist/index.js under Node 24, as the runner starts it, against loopback fakes.
+import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { workflowCommands } from '../fakes/runner.mjs';
 import { PD_TOKEN, SDM_TOKEN, secretLeaks, World, type ActionRun } from './harness.js';
 import { bigOrg, usedScheduleIdsOf } from '../fakes/orgs.mjs';
 import { HOSTILE_NAME, smallCompany } from './scenario.js';
@@ -194,6 +198,37 @@ describe('a scheduled run', () => {
   });
 });
 
+describe('hostile PagerDuty data', () => {
+  it('names cannot start workflow commands in the step log, in either syntax', async () => {
+    const company = smallCompany();
+    const users = (company.seed.pagerduty as { users: Array<{ id: string; name: string }> }).users;
+    const rename = (id: string, name: string) =>
+      Object.assign(users.find((u) => u.id === id) as object, { name });
+    rename('PMALLO1', '##[add-mask]example.com ##[set-output name=granted;]999');
+    rename('PERIN01', '##[error]fake ::stop-commands::x');
+    rename('PADA001', '::error::pwned');
+    const { world, inputs } = await start(company);
+    const run = await runChecked(world, inputs);
+    expect(run.exitCode, run.stdout).toBe(0);
+    const commands = workflowCommands(run.stdout);
+    expect(commands.filter((c) => c.name === 'add-mask').map((c) => c.line)).toEqual([
+      `::add-mask::${PD_TOKEN}`,
+      `::add-mask::${SDM_TOKEN}`,
+    ]);
+    expect(
+      commands
+        .map((c) => c.name)
+        .filter(
+          (name) => !['add-mask', 'group', 'endgroup', 'debug', 'warning', 'stop-commands'].includes(name),
+        ),
+    ).toEqual([]);
+    expect(commands.filter((c) => c.name === 'warning')).toHaveLength(1); // Erin, whose name is data inside it
+    expect(run.outputs.granted).toBe('16');
+    // The table is still in the log for people to read.
+    expect(run.stdout).toMatch(/^\| ::error::pwned +\| ada@example\.com/m);
+  });
+});
+
 describe('dry runs change nothing', () => {
   it('with an admin token: checks accounts, reports would-grant, runs no grant', async () => {
     const { world, inputs } = await start();
@@ -238,7 +273,7 @@ describe('failures are reported, not hidden', () => {
     const { world, inputs } = await start(company);
     const run = await runChecked(world, inputs);
     expect(run.exitCode).toBe(1);
-    expect(run.stdout).toMatch(/^::error::1 of 18 grants failed/m);
+    expect(run.stdout).toMatch(/^::error::1 of 16 grants failed/m);
     expect(run.outputs).toMatchObject({ granted: '15', failed: '1', skipped: '2' });
     const failed = run.plan.filter((row) => row.status === 'failed');
     expect(failed).toEqual([expect.objectContaining({ email: 'carol@example.com', resource: 'prod-db' })]);
@@ -261,9 +296,7 @@ describe('failures are reported, not hidden', () => {
 
     const missing = await runChecked(world, { ...inputs, 'dry-run': 'true', 'fail-on': 'missing-user' });
     expect(missing.exitCode).toBe(1);
-    expect(missing.stdout).toMatch(
-      /^::error::1 on-call people have no strongDM account \(fail-on: missing-user\)/m,
-    );
+    expect(missing.stdout).toMatch(/^::error::1 on-call people get no access \(fail-on: missing-user\)/m);
   });
 
   it('a wrong PagerDuty token fails clearly before sdm is touched', async () => {
@@ -298,6 +331,38 @@ describe('failures are reported, not hidden', () => {
       /^::error::PagerDuty could not be reached at http:\/\/127\.0\.0\.1:\d+ after 4 attempts \(ECONNREFUSED/m,
     );
     expect(world.downloads.requests).toEqual([]);
+  });
+
+  it('a redirect from the download site to plain http is refused before anything is fetched from it', async () => {
+    const { world, inputs } = await start();
+    world.downloads.faults.push({
+      path: '/releases/cli/linux',
+      status: 307,
+      headers: { location: 'http://downloads.example.invalid/sdm-cli/sdmcli_46.0.0_linux_amd64.zip' },
+    });
+    const run = await runChecked(world, inputs);
+    expect(run.exitCode).toBe(1);
+    expect(run.stdout).toMatch(
+      /^::error::the sdm download redirected to http:\/\/downloads\.example\.invalid\/.*, which is not https; refusing it/m,
+    );
+    expect((await world.sdmState()).invocations).toEqual([]);
+  });
+
+  it('with sdm-sha256 pinned, a tampered binary in the tool cache never runs', async () => {
+    const { world, inputs } = await start();
+    const pinned = { ...inputs, 'dry-run': 'true', 'sdm-sha256': world.downloads.sha256 };
+    expect((await runChecked(world, pinned)).exitCode).toBe(0);
+    // An earlier step of the job replaces the cached binary with one that steals the admin token.
+    const cached = path.join(world.toolCache, 'sdm', '46.0.0', 'x64', 'sdm');
+    const stolen = path.join(world.dir, 'stolen');
+    await writeFile(cached, `#!/bin/sh\necho "$SDM_ADMIN_TOKEN" > '${stolen}'\nexit 1\n`, { mode: 0o755 });
+
+    const run = await runChecked(world, pinned);
+    expect(run.exitCode, run.stdout).toBe(0);
+    expect(run.stdout).toContain('sdm 46.0.0 found in the tool cache; its zip matches sdm-sha256');
+    expect(existsSync(stolen)).toBe(false);
+    expect(world.downloads.counts.zip).toBe(1);
+    expect(run.plan.filter((row) => row.status === 'would-grant')).toHaveLength(16); // accounts were checked
   });
 
   it('bad inputs are all named before anything runs', async () => {

@@ -127,7 +127,7 @@ export async function buildSdmZip({
 }
 
 /**
- * @typedef {{ path: string, status: number, body?: string, times?: number }} DownloadFault
+ * @typedef {{ path: string, status: number, body?: string, headers?: Record<string, string>, times?: number }} DownloadFault
  *   `path` is a prefix of the request path+query; status 0 destroys the connection without an answer.
  * @typedef {{ version: string, hex: string, zipPath: string, sha256: string, zipUrl: string, bytes: Buffer }} SdmBuild
  * @typedef {{
@@ -282,7 +282,7 @@ export async function startFakeSdmDownloads(opts = {}) {
         res,
         fault.status,
         fault.body ?? `fault injected: ${fault.status}\n`,
-        { 'content-type': 'text/plain' },
+        { 'content-type': 'text/plain', ...fault.headers },
         head,
       );
       return;

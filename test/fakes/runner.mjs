@@ -162,3 +162,33 @@ export function renderLog(stdout) {
     )
     .join('\n');
 }
+
+/**
+ * The workflow commands the runner would act on in this output: `::name ...::` at the start of a line (after
+ * leading white space) and the older `##[name ...]` anywhere in a line, except between `::stop-commands::TOKEN`
+ * and `::TOKEN::`.
+ * @param {string} stdout
+ * @returns {Array<{ name: string, line: string }>}
+ */
+export function workflowCommands(stdout) {
+  /** @type {Array<{ name: string, line: string }>} */
+  const commands = [];
+  /** @type {string | undefined} */
+  let stopToken;
+  for (const line of stdout.split('\n')) {
+    const trimmed = line.trim();
+    if (stopToken !== undefined) {
+      if (trimmed === `::${stopToken}::`) stopToken = undefined;
+      continue;
+    }
+    const modern = /^::([A-Za-z-]+)[ :]/.exec(trimmed);
+    if (modern) {
+      commands.push({ name: /** @type {string} */ (modern[1]), line });
+      if (modern[1] === 'stop-commands') stopToken = trimmed.slice('::stop-commands::'.length);
+      continue;
+    }
+    const legacy = /##\[([A-Za-z-]+)[\] ]/.exec(line);
+    if (legacy) commands.push({ name: /** @type {string} */ (legacy[1]), line });
+  }
+  return commands;
+}

@@ -138,6 +138,10 @@ describe('readInputs', () => {
       /^sdm-download-url: .* https/,
     );
     expect(problemsOf({ 'sdm-download-url': 'not a url' })[0]).toMatch(/not a URL/);
+    expect(problemsOf({ 'pagerduty-api-url': 'http://127.evil.example' })[0]).toMatch(
+      /^pagerduty-api-url: .* https/,
+    );
+    expect(problemsOf({ 'pagerduty-api-url': 'http://u:secret@example.com' })[0]).not.toContain('secret');
   });
 
   it('bounds lookahead and concurrency', () => {

@@ -61,6 +61,8 @@ describe('escaping', () => {
 
   it('flattens control characters and shortens long text for display', () => {
     expect(displayText('a\nb\r\n::error::x\u0000')).toBe('a b ::error::x');
+    expect(displayText('x ##[add-mask]y')).toBe('x ##\u2060[add-mask]y');
+    expect(displayText('##\u200b[error]')).toBe('## [error]');
     const long = displayText('x'.repeat(5000));
     expect(long).toHaveLength(80);
     expect(long.endsWith('…')).toBe(true);

@@ -1,5 +1,6 @@
 // Reads and validates the action's inputs into one typed object. Every problem names the input and the fix,
 // and all problems are reported together so a user fixes their workflow in one pass.
+import { parseRules, parseUserMap, type Rule } from './rules.js';
 import { displayUrl, isAllowedUrl } from './urls.js';
 
 export const DEFAULT_PAGERDUTY_API_URL = 'https://api.pagerduty.com';
@@ -11,20 +12,31 @@ export const DIRECT_TARGETS = 'null';
 
 export type FailOn = 'error' | 'missing-user' | 'never';
 
+export type LedgerLocation = { kind: 'github' } | { kind: 'file'; path: string } | { kind: 'none' };
+
 export interface Inputs {
   pagerdutyToken: string;
   pagerdutyApiUrl: string;
-  scheduleIds: string[];
-  resources: string[];
+  rules: Rule[]; // simple mode (schedule-ids + resources) is one rule named "default"
+  simpleMode: boolean;
+  userMap: Map<string, string>; // lower-cased PagerDuty email or user ID → strongDM email
   lookaheadMs: number;
   lookahead: string;
+  leadMs: number;
+  graceMs: number;
+  maxGrantMs: number;
+  maxNewGrants: number;
   sdmAdminToken: string;
   sdmVersion: string; // 'latest' or X.Y.Z
   sdmSha256: string; // '' or 64 lowercase hex
   sdmDownloadUrl: string;
   dryRun: boolean;
+  revokeStale: boolean;
   concurrency: number;
   failOn: FailOn;
+  state: LedgerLocation;
+  stateBranch: string;
+  githubToken: string;
 }
 
 export class InputError extends Error {
@@ -99,9 +111,45 @@ function urlProblem(name: string, value: string): string | undefined {
 }
 
 /** Reads inputs through `getInput` (core.getInput in the action, a map in tests). Tokens are not masked here. */
-export function readInputs(getInput: (name: string) => string): Inputs {
+export function readInputs(
+  getInput: (name: string) => string,
+  readWorkspaceFile: (relativePath: string) => string = () => {
+    throw new Error('no workspace');
+  },
+): Inputs {
   const problems: string[] = [];
   const get = (name: string, fallback = ''): string => getInput(name).trim() || fallback;
+  const boolean = (name: string, fallback: string): boolean => {
+    const text = get(name, fallback);
+    const value = parseBoolean(text);
+    if (value === undefined)
+      problems.push(`${name}: "${printable(text)}" is not a boolean; use true or false`);
+    return value ?? false;
+  };
+  const duration = (name: string, fallback: string, { min, max }: { min: number; max: number }): number => {
+    const text = get(name, fallback);
+    const ms = parseDuration(text);
+    if (ms === undefined) {
+      problems.push(
+        `${name}: "${printable(text)}" is not a duration; use a number and a unit m, h, d or w (e.g. 30m, 24h, 7d)`,
+      );
+    } else if (ms < min) {
+      problems.push(`${name} must be ${min === 0 ? 'zero or more' : 'longer than zero'}, e.g. ${fallback}`);
+    } else if (ms > max) {
+      problems.push(
+        `${name}: "${printable(text)}" is over 90d; PagerDuty computes on-calls at most 90 days ahead`,
+      );
+    }
+    return ms ?? 0;
+  };
+  const wholeNumber = (name: string, fallback: string, min: number, max: number): number => {
+    const text = get(name, fallback);
+    const value = Number(text);
+    if (!/^\d+$/.test(text) || value < min || value > max) {
+      problems.push(`${name}: "${printable(text)}" must be a whole number from ${min} to ${max}`);
+    }
+    return value;
+  };
 
   const pagerdutyToken = get('pagerduty-token');
   if (!pagerdutyToken) {
@@ -109,59 +157,26 @@ export function readInputs(getInput: (name: string) => string): Inputs {
       'pagerduty-token is required: pass a PagerDuty REST API key, e.g. ${{ secrets.PAGERDUTY_TOKEN }}',
     );
   }
-
   const pagerdutyApiUrl = get('pagerduty-api-url', DEFAULT_PAGERDUTY_API_URL).replace(/\/+$/, '');
   const pagerdutyUrlProblem = urlProblem('pagerduty-api-url', pagerdutyApiUrl);
   if (pagerdutyUrlProblem) problems.push(pagerdutyUrlProblem);
 
-  const scheduleIds = parseList(getInput('schedule-ids'));
-  if (scheduleIds.length === 0) {
-    problems.push(
-      'schedule-ids is required: list PagerDuty schedule IDs (e.g. PABC123), separated by commas or lines',
-    );
-  }
-  for (const id of scheduleIds) {
-    // `null` is PagerDuty's own value for people an escalation policy targets directly (no schedule).
-    if (id !== DIRECT_TARGETS && !/^[A-Za-z0-9]{2,32}$/.test(id)) {
-      problems.push(
-        `schedule-ids: "${printable(id)}" is not a PagerDuty schedule ID; IDs are letters and digits such as PABC123 (find it in the schedule's URL)`,
-      );
-    }
-  }
+  const { rules, simpleMode } = readRules(getInput, readWorkspaceFile, problems);
 
-  const resources = parseList(getInput('resources'));
-  if (resources.length === 0) {
-    problems.push(
-      'resources is required: list strongDM resource names (e.g. prod-postgres), separated by commas or lines',
-    );
-  }
-  for (const resource of resources) {
-    const reason = unsafeArgumentReason(resource);
-    if (reason)
-      problems.push(
-        `resources: "${printable(resource)}" ${reason}; use the resource's name as strongDM shows it`,
-      );
-  }
+  const userMapResult = parseUserMap(getInput('user-map'));
+  problems.push(...userMapResult.problems);
 
   const lookahead = get('lookahead', '24h');
-  const lookaheadMs = parseDuration(lookahead);
-  if (lookaheadMs === undefined) {
-    problems.push(
-      `lookahead: "${printable(lookahead)}" is not a duration; use a number and a unit m, h, d or w (e.g. 24h, 7d)`,
-    );
-  } else if (lookaheadMs <= 0) {
-    problems.push('lookahead must be longer than zero, e.g. 24h');
-  } else if (lookaheadMs > MAX_LOOKAHEAD_MS) {
-    problems.push(`lookahead: "${lookahead}" is over 90d; PagerDuty computes on-calls at most 90 days ahead`);
-  }
+  const lookaheadMs = duration('lookahead', '24h', { min: 1, max: MAX_LOOKAHEAD_MS });
+  const leadMs = duration('lead-time', '0m', { min: 0, max: MAX_LOOKAHEAD_MS });
+  const graceMs = duration('grace-period', '0m', { min: 0, max: MAX_LOOKAHEAD_MS });
+  const maxGrantMs = duration('max-grant-duration', '7d', { min: 1, max: MAX_LOOKAHEAD_MS });
+  const maxNewGrants = wholeNumber('max-new-grants', '50', 0, 100_000);
 
-  const dryRunText = get('dry-run', 'false');
-  const dryRun = parseBoolean(dryRunText);
-  if (dryRun === undefined)
-    problems.push(`dry-run: "${printable(dryRunText)}" is not a boolean; use true or false`);
-
+  const dryRun = boolean('dry-run', 'false');
+  const revokeStale = boolean('revoke-stale', 'false');
   const sdmAdminToken = get('sdm-admin-token');
-  if (!sdmAdminToken && dryRun === false) {
+  if (!sdmAdminToken && !dryRun && parseBoolean(get('dry-run', 'false')) !== undefined) {
     problems.push(
       'sdm-admin-token is required unless dry-run is true: pass a strongDM admin token, e.g. ${{ secrets.SDM_ADMIN_TOKEN }}',
     );
@@ -173,47 +188,152 @@ export function readInputs(getInput: (name: string) => string): Inputs {
       `sdm-version: "${printable(sdmVersion)}" must be "latest" or an exact version such as 46.0.0`,
     );
   }
-
   const sdmSha256 = get('sdm-sha256').toLowerCase();
   if (sdmSha256 && !/^[0-9a-f]{64}$/.test(sdmSha256)) {
     problems.push(
       'sdm-sha256 must be the 64 hexadecimal characters of the zip\'s SHA-256 (e.g. from "sha256sum")',
     );
   }
-
   const sdmDownloadUrl = get('sdm-download-url', DEFAULT_SDM_DOWNLOAD_URL);
   const downloadUrlProblem = urlProblem('sdm-download-url', sdmDownloadUrl);
   if (downloadUrlProblem) problems.push(downloadUrlProblem);
 
-  const concurrencyText = get('concurrency', '4');
-  const concurrency = Number(concurrencyText);
-  if (!/^\d+$/.test(concurrencyText) || concurrency < 1 || concurrency > MAX_CONCURRENCY) {
-    problems.push(
-      `concurrency: "${printable(concurrencyText)}" must be a whole number from 1 to ${MAX_CONCURRENCY}`,
-    );
-  }
-
+  const concurrency = wholeNumber('concurrency', '4', 1, MAX_CONCURRENCY);
   const failOn = get('fail-on', 'error');
   if (failOn !== 'error' && failOn !== 'missing-user' && failOn !== 'never') {
     problems.push(`fail-on: "${printable(failOn)}" must be one of error, missing-user, never`);
+  }
+
+  const state = readLedgerLocation(get('state', 'github'), problems);
+  const stateBranch = get('state-branch', 'oncall-access-state');
+  if (
+    !/^[A-Za-z0-9][A-Za-z0-9._/-]*$/.test(stateBranch) ||
+    stateBranch.includes('..') ||
+    stateBranch.endsWith('/')
+  ) {
+    problems.push(
+      `state-branch: "${printable(stateBranch)}" is not a usable branch name; use e.g. oncall-access-state`,
+    );
+  }
+  const githubToken = get('github-token');
+  if (state.kind === 'github' && !githubToken) {
+    problems.push(
+      'github-token is required with state: github; the default ${{ github.token }} works with contents: write',
+    );
   }
 
   if (problems.length > 0) throw new InputError(problems);
   return {
     pagerdutyToken,
     pagerdutyApiUrl,
-    scheduleIds,
-    resources,
+    rules,
+    simpleMode,
+    userMap: userMapResult.userMap,
     lookahead,
-    lookaheadMs: lookaheadMs as number,
+    lookaheadMs,
+    leadMs,
+    graceMs,
+    maxGrantMs,
+    maxNewGrants,
     sdmAdminToken,
     sdmVersion,
     sdmSha256,
     sdmDownloadUrl,
-    dryRun: dryRun as boolean,
+    dryRun,
+    revokeStale,
     concurrency,
     failOn: failOn as FailOn,
+    state,
+    stateBranch,
+    githubToken,
   };
+}
+
+/** `rules` (inline YAML or a workspace path to a YAML file), or simple mode: schedule-ids + resources. */
+function readRules(
+  getInput: (name: string) => string,
+  readWorkspaceFile: (relativePath: string) => string,
+  problems: string[],
+): { rules: Rule[]; simpleMode: boolean } {
+  const rulesText = getInput('rules').trim();
+  const scheduleIds = parseList(getInput('schedule-ids'));
+  const resources = parseList(getInput('resources'));
+  const levelsText = getInput('escalation-levels').trim();
+
+  if (rulesText) {
+    if (scheduleIds.length > 0 || resources.length > 0 || levelsText) {
+      problems.push(
+        'rules cannot be combined with schedule-ids, resources or escalation-levels: put those into the rules, or drop rules',
+      );
+    }
+    let yamlText = rulesText;
+    let where = 'inline';
+    if (!rulesText.includes('\n') && /\.ya?ml$/i.test(rulesText)) {
+      where = rulesText;
+      try {
+        yamlText = readWorkspaceFile(rulesText);
+      } catch (error) {
+        problems.push(
+          `rules: cannot read "${printable(rulesText)}" in the workspace (${errorMessage(error)}); check out the repository first`,
+        );
+        return { rules: [], simpleMode: false };
+      }
+    }
+    const parsed = parseRules(yamlText, where);
+    problems.push(...parsed.problems);
+    for (const rule of parsed.rules) checkResources(`rules: rule "${rule.name}"`, rule.resources, problems);
+    return { rules: parsed.rules, simpleMode: false };
+  }
+
+  if (scheduleIds.length === 0) {
+    problems.push(
+      'schedule-ids is required (or rules): list PagerDuty schedule IDs (e.g. PABC123), separated by commas or lines',
+    );
+  }
+  for (const id of scheduleIds) {
+    // `null` is PagerDuty's own value for people an escalation policy targets directly (no schedule).
+    if (id !== DIRECT_TARGETS && !/^[A-Za-z0-9]{2,32}$/.test(id)) {
+      problems.push(
+        `schedule-ids: "${printable(id)}" is not a PagerDuty schedule ID; IDs are letters and digits such as PABC123 (find it in the schedule's URL)`,
+      );
+    }
+  }
+  if (resources.length === 0) {
+    problems.push(
+      'resources is required (or rules): list strongDM resource names (e.g. prod-postgres), separated by commas or lines',
+    );
+  }
+  checkResources('resources', resources, problems);
+  const escalationLevels = parseList(levelsText).map(Number);
+  if (escalationLevels.some((level) => !Number.isInteger(level) || level < 1)) {
+    problems.push(`escalation-levels: "${printable(levelsText)}" must be whole numbers from 1, e.g. 1, 2`);
+  }
+  return {
+    rules: [{ name: 'default', schedules: scheduleIds, escalationPolicies: [], escalationLevels, resources }],
+    simpleMode: true,
+  };
+}
+
+function checkResources(label: string, resources: string[], problems: string[]): void {
+  for (const resource of resources) {
+    const reason = unsafeArgumentReason(resource);
+    if (reason)
+      problems.push(`${label}: resource "${printable(resource)}" ${reason}; use the name strongDM shows`);
+  }
+}
+
+function readLedgerLocation(text: string, problems: string[]): LedgerLocation {
+  if (text === 'github' || text === 'none') return { kind: text };
+  if (text.startsWith('file:') && text.length > 'file:'.length)
+    return { kind: 'file', path: text.slice('file:'.length).trim() };
+  problems.push(
+    `state: "${printable(text)}" must be github, none, or file:<path> (e.g. file:.oncall-access/ledger.json)`,
+  );
+  return { kind: 'none' };
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 /** Makes a user-supplied value safe to quote in one line of an error message. */

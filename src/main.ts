@@ -1,12 +1,33 @@
-// Orchestrates one run: inputs → PagerDuty on-calls → grant windows → strongDM accounts → grants → report.
-// The only place that calls core.setFailed.
-import * as core from '@actions/core';
+// Orchestrates one run: inputs → ledger → PagerDuty on-calls → desired windows → strongDM accounts →
+// plan (desired − ledger) → revocations and grants → ledger → report. The only place that calls core.setFailed.
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
+import * as core from '@actions/core';
 import pLimit from 'p-limit';
 import { DIRECT_TARGETS, readInputs, type Inputs } from './inputs.js';
+import {
+  activeEntries,
+  entryId,
+  FileLedger,
+  GitHubLedger,
+  NoLedger,
+  type LedgerChange,
+  type LedgerEntry,
+  type LedgerStore,
+} from './ledger.js';
 import { PagerDutyClient, PagerDutyError, type OnCallRow } from './pagerduty.js';
-import { matchAccounts, planGrantWindows, rfc3339, type PlanRow } from './plan.js';
+import {
+  dedupeOnCalls,
+  desiredWindows,
+  onCallQueries,
+  reconcile,
+  resolveAccount,
+  rfc3339,
+  type Account,
+  type PlanRow,
+} from './plan.js';
 import { describe, SdmCli } from './sdm.js';
 import { installSdm } from './sdm-install.js';
 import {
@@ -15,16 +36,31 @@ import {
   planOutput,
   renderLogTable,
   renderSummary,
+  STATUSES,
   type ReportRow,
 } from './summary.js';
+
+interface RunContext {
+  now: Date;
+  runId: string;
+  runUrl: string;
+}
+
+interface RunResult {
+  rows: ReportRow[];
+  notes: string[];
+  /** Why the step fails regardless of fail-on (refused plan, ledger not written). */
+  fatal?: string;
+}
 
 export async function run(): Promise<void> {
   try {
     maskTokens();
-    const inputs = readInputs((name) => core.getInput(name));
-    const { rows, notes, now } = await reconcile(inputs);
-    await report(rows, inputs, notes, now);
-    const failure = failureFor(rows, inputs);
+    const inputs = readInputs((name) => core.getInput(name), readWorkspaceFile);
+    const context = runContext();
+    const result = await reconcileRun(inputs, context);
+    await report(result, inputs, context);
+    const failure = result.fatal ?? failureFor(result.rows, inputs);
     if (failure) core.setFailed(failure);
   } catch (error) {
     core.setFailed(error instanceof Error ? error.message : String(error));
@@ -33,7 +69,7 @@ export async function run(): Promise<void> {
 
 /** Mask before anything can print them, including the bare token inside a "Bearer …" or "Token token=…" value. */
 function maskTokens(): void {
-  for (const name of ['pagerduty-token', 'sdm-admin-token']) {
+  for (const name of ['pagerduty-token', 'sdm-admin-token', 'github-token']) {
     const value = core.getInput(name).trim();
     if (!value) continue;
     core.setSecret(value);
@@ -42,35 +78,66 @@ function maskTokens(): void {
   }
 }
 
-async function reconcile(inputs: Inputs): Promise<{ rows: ReportRow[]; notes: string[]; now: Date }> {
+function workspace(): string {
+  return process.env.GITHUB_WORKSPACE || process.cwd();
+}
+
+/** A rules file must be inside the workspace: the workflow checked it out there. */
+function readWorkspaceFile(relativePath: string): string {
+  const root = path.resolve(workspace());
+  const file = path.resolve(root, relativePath);
+  if (file !== root && !file.startsWith(`${root}${path.sep}`))
+    throw new Error('the path leads outside the workspace');
+  return readFileSync(file, 'utf8');
+}
+
+function runContext(): RunContext {
+  const server = process.env.GITHUB_SERVER_URL || 'https://github.com';
+  const runId = process.env.GITHUB_RUN_ID || 'local';
+  const repository = process.env.GITHUB_REPOSITORY || '';
+  return {
+    now: new Date(),
+    runId,
+    runUrl: repository ? `${server}/${repository}/actions/runs/${runId}` : '',
+  };
+}
+
+function ledgerStore(inputs: Inputs): LedgerStore {
+  switch (inputs.state.kind) {
+    case 'none':
+      return new NoLedger();
+    case 'file':
+      return new FileLedger(path.resolve(workspace(), inputs.state.path));
+    case 'github':
+      return new GitHubLedger({
+        token: inputs.githubToken,
+        apiUrl: process.env.GITHUB_API_URL || 'https://api.github.com',
+        repository: process.env.GITHUB_REPOSITORY || '',
+        branch: inputs.stateBranch,
+      });
+  }
+}
+
+async function reconcileRun(inputs: Inputs, context: RunContext): Promise<RunResult> {
+  const { now } = context;
   const notes: string[] = [];
-  const now = new Date();
-  const until = new Date(now.getTime() + inputs.lookaheadMs);
+  const store = ledgerStore(inputs);
+  const ledger = await core.group(`Reading the ledger (${store.description})`, () => store.load());
+  const active = activeEntries(ledger, now);
+  core.info(`${active.length} grants in force according to ${store.description}`);
 
-  const pagerduty = new PagerDutyClient({ baseUrl: inputs.pagerdutyApiUrl, token: inputs.pagerdutyToken });
-  const oncalls = await core.group('Reading on-calls from PagerDuty', async () => {
-    const found = await pagerduty.listOnCalls(inputs.scheduleIds, now, until);
-    await fillMissingEmails(pagerduty, found);
-    core.info(`${found.length} on-call rows from ${pagerduty.requestCount} PagerDuty requests`);
-    for (const id of inputs.scheduleIds) {
-      if (id !== DIRECT_TARGETS && !found.some((row) => row.schedule?.id === id)) {
-        core.warning(
-          `Nobody is on call in schedule ${id} in this window: check the ID, and that an escalation policy uses the schedule.`,
-        );
-      }
-    }
-    return found;
-  });
-
-  const windows = planGrantWindows({
+  const oncalls = await readOnCalls(inputs, now);
+  const windows = desiredWindows({
     oncalls,
-    resources: inputs.resources,
+    rules: inputs.rules,
     now,
-    lookaheadMs: inputs.lookaheadMs,
+    leadMs: inputs.leadMs,
+    graceMs: inputs.graceMs,
   });
+
   let sdm: SdmCli | undefined;
   let sdmEmails: string[] | undefined;
-  if (windows.length > 0 && inputs.sdmAdminToken) {
+  if ((windows.length > 0 || active.length > 0) && inputs.sdmAdminToken) {
     sdm = await core.group('Setting up sdm', async () => {
       const installation = await installSdm({
         version: inputs.sdmVersion,
@@ -86,18 +153,87 @@ async function reconcile(inputs: Inputs): Promise<{ rows: ReportRow[]; notes: st
     notes.push('Dry run without sdm-admin-token: strongDM accounts were not checked.');
   }
 
-  const planned = matchAccounts(windows, sdmEmails);
-  warnMissingPeople(planned);
-
-  let rows: ReportRow[];
-  if (inputs.dryRun || !sdm) {
-    rows = planned.map((row) =>
-      row.status === 'pending' ? { ...row, status: 'would-grant' } : (row as ReportRow),
-    );
-  } else {
-    rows = await grantAll(sdm, planned, inputs.concurrency);
+  const accounts = new Map<string, Account>();
+  for (const window of windows) {
+    if (!accounts.has(window.pagerdutyUserId)) {
+      accounts.set(window.pagerdutyUserId, resolveAccount(window, inputs.userMap, sdmEmails));
+    }
   }
-  return { rows, notes, now };
+  const failSafe = oncalls.length === 0 && active.length > 0;
+  if (failSafe) {
+    notes.push(
+      `PagerDuty returned no on-calls at all while ${active.length} grants are in force: nothing is treated as stale in this run (a PagerDuty outage or a wrong filter must not revoke access).`,
+    );
+  }
+  const planned = reconcile({
+    windows,
+    accounts,
+    ledger: active,
+    now,
+    lookaheadMs: inputs.lookaheadMs,
+    maxGrantMs: inputs.maxGrantMs,
+    revokeStale: inputs.revokeStale,
+    failSafe,
+  });
+  warnPeople(planned);
+
+  const newGrants = planned.filter((row) => row.status === 'pending').length;
+  if (newGrants > inputs.maxNewGrants) {
+    const reason = `not applied: ${newGrants} new grants exceed max-new-grants (${inputs.maxNewGrants})`;
+    return {
+      rows: planned.map((row) => settle(row, { grant: reason, revoke: reason })),
+      notes,
+      fatal: `Refused to apply: the plan has ${newGrants} new grants, more than max-new-grants (${inputs.maxNewGrants}). Check the rules, or raise max-new-grants if this is intended; the plan is in the job summary.`,
+    };
+  }
+  if (inputs.dryRun || !sdm) {
+    return { rows: planned.map((row) => settle(row, { revoke: 'would be revoked (revoke-stale)' })), notes };
+  }
+
+  const rows = await apply(sdm, planned, inputs.concurrency);
+  const change: LedgerChange = {
+    add: rows.filter((row) => row.status === 'granted').map((row) => ledgerEntry(row, context)),
+    revoke: rows
+      .filter((row) => row.status === 'revoked' && row.ledgerEntry)
+      .map((row) => ({ id: (row.ledgerEntry as LedgerEntry).id, at: rfc3339(now), runUrl: context.runUrl })),
+  };
+  if (change.add.length === 0 && change.revoke.length === 0) return { rows, notes };
+  try {
+    await core.group(`Writing the ledger (${store.description})`, () =>
+      store.save(change, now, context.runUrl),
+    );
+    return { rows, notes };
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    notes.push(`The ledger was NOT updated: ${message}`);
+    return {
+      rows,
+      notes,
+      fatal: `${change.add.length} grants and ${change.revoke.length} revocations were made but not recorded in the ledger: ${message}`,
+    };
+  }
+}
+
+/** On-calls for every rule: one paged query for the schedules, one for the escalation policies. */
+async function readOnCalls(inputs: Inputs, now: Date): Promise<OnCallRow[]> {
+  const until = new Date(now.getTime() + inputs.lookaheadMs);
+  const pagerduty = new PagerDutyClient({ baseUrl: inputs.pagerdutyApiUrl, token: inputs.pagerdutyToken });
+  return core.group('Reading on-calls from PagerDuty', async () => {
+    const rows: OnCallRow[] = [];
+    for (const query of onCallQueries(inputs.rules))
+      rows.push(...(await pagerduty.listOnCalls(query, now, until)));
+    const oncalls = dedupeOnCalls(rows);
+    await fillMissingEmails(pagerduty, oncalls);
+    core.info(`${oncalls.length} on-call rows from ${pagerduty.requestCount} PagerDuty requests`);
+    for (const id of new Set(inputs.rules.flatMap((rule) => rule.schedules))) {
+      if (id !== DIRECT_TARGETS && !oncalls.some((row) => row.schedule?.id === id)) {
+        core.warning(
+          `Nobody is on call in schedule ${id} in this window: check the ID, and that an escalation policy uses the schedule.`,
+        );
+      }
+    }
+    return oncalls;
+  });
 }
 
 /** Included users normally carry their email; ask for the rest once per user, not once per row. */
@@ -116,43 +252,100 @@ async function fillMissingEmails(pagerduty: PagerDutyClient, oncalls: OnCallRow[
 }
 
 /** One annotation per person (GitHub shows only 10 per step), not one per row. */
-function warnMissingPeople(rows: PlanRow[]): void {
+function warnPeople(rows: PlanRow[]): void {
   const warned = new Set<string>();
   for (const row of rows) {
-    if (row.status !== 'skipped' || warned.has(row.pagerdutyUserId)) continue;
-    warned.add(row.pagerdutyUserId);
-    core.warning(
-      `${displayText(row.name)} <${displayText(row.email ?? 'no email')}> is on call but gets no access: ${row.reason}`,
-    );
+    const key = `${row.status}:${row.pagerdutyUserId}`;
+    if (warned.has(key)) continue;
+    if (row.status === 'skipped') {
+      core.warning(
+        `${displayText(row.name)} <${displayText(row.email ?? 'no email')}> is on call but gets no access: ${row.reason}`,
+      );
+    } else if (row.status === 'stale' || row.status === 'pending-revoke') {
+      if (!row.reason.startsWith('PagerDuty no longer')) continue;
+      core.warning(
+        `Stale grant: ${displayText(row.name)} <${displayText(row.sdmEmail ?? '')}> holds ${displayText(row.resource)} until ${rfc3339(row.until)}, which PagerDuty no longer backs${row.status === 'stale' ? ' (set revoke-stale: true to revoke it)' : ''}.`,
+      );
+    } else {
+      continue;
+    }
+    warned.add(key);
   }
 }
 
-async function grantAll(sdm: SdmCli, rows: PlanRow[], concurrency: number): Promise<ReportRow[]> {
+/** A row that will not be applied: pending → would-grant, pending-revoke → stale, with why. */
+function settle(row: PlanRow, why: { grant?: string; revoke: string }): ReportRow {
+  if (row.status === 'pending') return { ...row, status: 'would-grant', reason: why.grant ?? row.reason };
+  if (row.status === 'pending-revoke')
+    return { ...row, status: 'stale', reason: `${row.reason}; ${why.revoke}` };
+  return row as ReportRow;
+}
+
+/** Revocations first (strongDM refuses a grant that overlaps one still in force), then grants, a few at a time. */
+async function apply(sdm: SdmCli, rows: PlanRow[], concurrency: number): Promise<ReportRow[]> {
   const limit = pLimit(concurrency);
-  return Promise.all(
-    rows.map((row) =>
-      row.status !== 'pending'
-        ? (row as ReportRow)
-        : limit(async (): Promise<ReportRow> => {
-            const result = await sdm.grantTemporary(
-              row.resource,
-              row.sdmEmail as string,
-              rfc3339(row.from),
-              rfc3339(row.until),
-            );
-            if (result.exitCode === 0) return { ...row, status: 'granted' };
-            return { ...row, status: 'failed', reason: describe(result) };
-          }),
+  const pairKey = (row: PlanRow) => `${(row.sdmEmail ?? '').toLowerCase()}\n${row.resource}`;
+  const revokeFailures = new Map<string, string>();
+  const pairsToRevoke = new Map<string, PlanRow>();
+  for (const row of rows) if (row.status === 'pending-revoke') pairsToRevoke.set(pairKey(row), row);
+  await Promise.all(
+    [...pairsToRevoke].map(([key, row]) =>
+      limit(async () => {
+        const result = await sdm.revokeTemporary(row.resource, row.sdmEmail as string);
+        if (result.exitCode !== 0) revokeFailures.set(key, describe(result));
+      }),
     ),
+  );
+  return Promise.all(
+    rows.map(async (row): Promise<ReportRow> => {
+      const failedRevoke = revokeFailures.get(pairKey(row));
+      if (row.status === 'pending-revoke') {
+        return failedRevoke
+          ? { ...row, status: 'failed', reason: `revoke failed: ${failedRevoke}` }
+          : { ...row, status: 'revoked' };
+      }
+      if (row.status !== 'pending') return row as ReportRow;
+      if (failedRevoke)
+        return { ...row, status: 'failed', reason: 'not attempted: revoking the stale grant failed first' };
+      return limit(async (): Promise<ReportRow> => {
+        const result = await sdm.grantTemporary(
+          row.resource,
+          row.sdmEmail as string,
+          rfc3339(row.from),
+          rfc3339(row.until),
+        );
+        if (result.exitCode === 0) return { ...row, status: 'granted' };
+        return { ...row, status: 'failed', reason: describe(result) };
+      });
+    }),
   );
 }
 
-async function report(rows: ReportRow[], inputs: Inputs, notes: string[], now: Date): Promise<void> {
+function ledgerEntry(row: PlanRow, context: RunContext): LedgerEntry {
+  const email = row.sdmEmail as string;
+  const from = rfc3339(row.from);
+  const until = rfc3339(row.until);
+  return {
+    id: entryId(email, row.resource, from, until),
+    email,
+    resource: row.resource,
+    from,
+    until,
+    grantedAt: rfc3339(context.now),
+    runId: context.runId,
+    runUrl: context.runUrl,
+    name: row.name,
+    pagerdutyUserId: row.pagerdutyUserId,
+    rule: row.rule,
+    source: row.source,
+  };
+}
+
+async function report(result: RunResult, inputs: Inputs, context: RunContext): Promise<void> {
+  const { rows, notes } = result;
   const counts = countByStatus(rows);
-  core.setOutput('granted', String(counts.granted));
-  core.setOutput('skipped', String(counts.skipped));
-  core.setOutput('failed', String(counts.failed));
-  core.setOutput('plan', JSON.stringify(planOutput(rows)));
+  for (const status of STATUSES) if (status !== 'would-grant') core.setOutput(status, String(counts[status]));
+  core.setOutput('plan', JSON.stringify(planOutput(rows, context.runUrl)));
 
   for (const note of notes) core.info(note);
   if (rows.length > 0) {
@@ -165,17 +358,24 @@ async function report(rows: ReportRow[], inputs: Inputs, notes: string[], now: D
     core.info('Nobody is on call in the chosen schedules during this window.');
   }
   if (process.env.GITHUB_STEP_SUMMARY) {
-    await core.summary
-      .addRaw(renderSummary(rows, { dryRun: inputs.dryRun, now, lookahead: inputs.lookahead, notes }))
-      .write();
+    const summary = renderSummary(rows, {
+      dryRun: inputs.dryRun,
+      now: context.now,
+      lookahead: inputs.lookahead,
+      lookaheadMs: inputs.lookaheadMs,
+      notes,
+      runUrl: context.runUrl,
+    });
+    await core.summary.addRaw(summary).write();
   }
 }
 
 function failureFor(rows: ReportRow[], inputs: Inputs): string | undefined {
   if (inputs.failOn === 'never') return undefined;
   const failed = rows.filter((row) => row.status === 'failed').length;
-  const attempted = failed + rows.filter((row) => row.status === 'granted').length;
-  if (failed > 0) return `${failed} of ${attempted} grants failed; see the job summary for each reason`;
+  const attempted =
+    failed + rows.filter((row) => row.status === 'granted' || row.status === 'revoked').length;
+  if (failed > 0) return `${failed} of ${attempted} sdm changes failed; see the job summary for each reason`;
   if (inputs.failOn === 'missing-user') {
     const skipped = new Set(rows.filter((row) => row.status === 'skipped').map((row) => row.pagerdutyUserId))
       .size;

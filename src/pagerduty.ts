@@ -12,6 +12,12 @@ export interface OnCallRow {
   end: Date | null; // null: never goes off call
 }
 
+/** PagerDuty intersects different filters; each list is a union. */
+export interface OnCallFilter {
+  scheduleIds?: string[];
+  escalationPolicyIds?: string[];
+}
+
 export interface PagerDutyClientOptions {
   baseUrl: string;
   token: string;
@@ -59,10 +65,10 @@ export class PagerDutyClient {
   }
 
   /**
-   * Every on-call period of the given schedules that overlaps [since, until], with users' details included
+   * Every on-call period matching the filter that overlaps [since, until], with users' details included
    * (one request per 100 rows instead of one per row), following `more` until the end.
    */
-  async listOnCalls(scheduleIds: string[], since: Date, until: Date): Promise<OnCallRow[]> {
+  async listOnCalls(filter: OnCallFilter, since: Date, until: Date): Promise<OnCallRow[]> {
     const rows: OnCallRow[] = [];
     for (let offset = 0; ;) {
       if (offset + PAGE_LIMIT > OFFSET_CAP) {
@@ -73,7 +79,8 @@ export class PagerDutyClient {
         );
       }
       const query = new URLSearchParams();
-      for (const id of scheduleIds) query.append('schedule_ids[]', id);
+      for (const id of filter.scheduleIds ?? []) query.append('schedule_ids[]', id);
+      for (const id of filter.escalationPolicyIds ?? []) query.append('escalation_policy_ids[]', id);
       query.set('since', since.toISOString());
       query.set('until', until.toISOString());
       query.set('time_zone', 'UTC');

@@ -1,8 +1,12 @@
-// Pure planning: PagerDuty on-call rows in, bounded grant windows per person and resource out. No I/O here.
+// Pure planning, no I/O: PagerDuty on-calls and the ledger in, the rows of this run out.
+// desired windows (rules, lead/grace, merged per strongDM account and resource) − ledger = what to grant;
+// ledger grants that PagerDuty no longer backs are stale.
 import { unsafeArgumentReason } from './inputs.js';
+import type { LedgerEntry } from './ledger.js';
 import type { OnCallRow } from './pagerduty.js';
+import type { Rule } from './rules.js';
 
-export type RowStatus = 'granted' | 'would-grant' | 'skipped' | 'failed';
+export type RowStatus = 'granted' | 'would-grant' | 'skipped' | 'failed' | 'unchanged' | 'stale' | 'revoked';
 
 /** Why a person is on call: the schedule (or the policy, for a direct target) and level. */
 export interface OnCallSource {
@@ -13,99 +17,143 @@ export interface OnCallSource {
   escalationLevel: number;
 }
 
-export interface GrantWindow {
+export interface Person {
   pagerdutyUserId: string;
   name: string;
   email: string | undefined; // as PagerDuty knows it
+}
+
+/** A span of time someone should hold a resource; `until` may be Infinity for open-ended on-calls. */
+export interface DesiredWindow extends Person {
   resource: string;
+  rule: string;
+  source: OnCallSource;
+  from: number;
+  until: number;
+}
+
+export interface Account {
+  sdmEmail?: string; // the strongDM account's spelling, used on the command line
+  skipReason?: string;
+  missingUser: boolean; // no strongDM account with that email
+}
+
+export interface PlanRow extends Person {
+  sdmEmail: string | undefined;
+  resource: string;
+  rule: string;
+  source: OnCallSource;
   from: Date;
   until: Date;
-  source: OnCallSource; // the lowest escalation level among the merged shifts
-}
-
-export interface PlanRow extends GrantWindow {
-  sdmEmail: string | undefined; // the strongDM account's spelling, used on the command line
-  status: RowStatus | 'pending';
+  status: RowStatus | 'pending' | 'pending-revoke';
   reason: string;
-  missingUser: boolean; // skipped because strongDM has no such account (fail-on: missing-user)
-}
-
-export interface PlanningInput {
-  oncalls: OnCallRow[];
-  resources: string[];
-  now: Date;
-  lookaheadMs: number;
+  missingUser: boolean;
+  ledgerEntry?: LedgerEntry; // for unchanged, stale and revoked rows
 }
 
 const SECOND = 1000;
 
+export function ruleMatches(rule: Rule, row: OnCallRow): boolean {
+  const schedule = row.schedule?.id ?? 'null';
+  return (
+    (rule.schedules.length === 0 || rule.schedules.includes(schedule)) &&
+    (rule.escalationPolicies.length === 0 || rule.escalationPolicies.includes(row.escalationPolicy.id)) &&
+    (rule.escalationLevels.length === 0 || rule.escalationLevels.includes(row.escalationLevel))
+  );
+}
+
 /**
- * Turns on-call rows into grant windows: clamp to [now, …], bound anything open-ended to now + lookahead,
- * then merge each person's identical, overlapping and touching shifts, and repeat for each resource.
+ * The /oncalls queries that cover every rule. PagerDuty intersects different filters, so schedules and escalation
+ * policies are asked separately (each a union); a rule with both is checked row by row in ruleMatches.
  */
-export function planGrantWindows({ oncalls, resources, now, lookaheadMs }: PlanningInput): GrantWindow[] {
-  const nowMs = Math.floor(now.getTime() / SECOND) * SECOND;
-  const horizonMs = nowMs + lookaheadMs;
+export function onCallQueries(
+  rules: Rule[],
+): Array<{ scheduleIds?: string[]; escalationPolicyIds?: string[] }> {
+  const scheduleIds = [
+    ...new Set(rules.filter((r) => r.escalationPolicies.length === 0).flatMap((r) => r.schedules)),
+  ];
+  const escalationPolicyIds = [...new Set(rules.flatMap((r) => r.escalationPolicies))];
+  return [
+    ...(scheduleIds.length > 0 ? [{ scheduleIds }] : []),
+    ...(escalationPolicyIds.length > 0 ? [{ escalationPolicyIds }] : []),
+  ];
+}
 
-  interface Shift {
-    from: number;
-    until: number;
-    source: OnCallSource;
+/** The same row can come from both queries. */
+export function dedupeOnCalls(rows: OnCallRow[]): OnCallRow[] {
+  const seen = new Map<string, OnCallRow>();
+  for (const row of rows) {
+    const key = [
+      row.escalationPolicy.id,
+      row.escalationLevel,
+      row.user.id,
+      row.schedule?.id ?? '',
+      row.start?.getTime() ?? '',
+      row.end?.getTime() ?? '',
+    ].join('|');
+    if (!seen.has(key)) seen.set(key, row);
   }
-  const people = new Map<string, { name: string; email: string | undefined; shifts: Shift[] }>();
-  for (const row of oncalls) {
-    const from = Math.max(row.start?.getTime() ?? nowMs, nowMs);
-    // Open-ended on-calls (no end, or permanently on call) are bounded: nothing unbounded is ever granted.
-    const until = Math.ceil((row.end?.getTime() ?? horizonMs) / SECOND) * SECOND;
+  return [...seen.values()];
+}
+
+/**
+ * Every (on-call row × matching rule × resource) as a window: lead time before, grace period after, clamped to
+ * now; an open start or end stays open (Infinity) for the planner to bound.
+ */
+export function desiredWindows(options: {
+  oncalls: OnCallRow[];
+  rules: Rule[];
+  now: Date;
+  leadMs: number;
+  graceMs: number;
+}): DesiredWindow[] {
+  const nowMs = Math.floor(options.now.getTime() / SECOND) * SECOND;
+  const windows: DesiredWindow[] = [];
+  for (const row of options.oncalls) {
+    const from = Math.max(row.start ? row.start.getTime() - options.leadMs : -Infinity, nowMs);
+    const until = row.end ? Math.ceil((row.end.getTime() + options.graceMs) / SECOND) * SECOND : Infinity;
     if (until <= from) continue; // already over
-    const person = people.get(row.user.id) ?? { name: row.user.name, email: undefined, shifts: [] };
-    person.email ??= row.user.email;
-    person.shifts.push({
-      from,
-      until,
-      source: {
-        scheduleId: row.schedule?.id ?? null,
-        scheduleName: row.schedule?.name ?? '',
-        escalationPolicyId: row.escalationPolicy.id,
-        escalationPolicyName: row.escalationPolicy.name,
-        escalationLevel: row.escalationLevel,
-      },
-    });
-    people.set(row.user.id, person);
-  }
-
-  const windows: GrantWindow[] = [];
-  for (const [pagerdutyUserId, person] of people) {
-    for (const merged of mergeShifts(person.shifts)) {
-      for (const resource of resources) {
+    for (const rule of options.rules) {
+      if (!ruleMatches(rule, row)) continue;
+      for (const resource of rule.resources) {
         windows.push({
-          pagerdutyUserId,
-          name: person.name,
-          email: person.email,
+          pagerdutyUserId: row.user.id,
+          name: row.user.name,
+          email: row.user.email,
           resource,
-          from: new Date(merged.from),
-          until: new Date(merged.until),
-          source: merged.source,
+          rule: rule.name,
+          source: {
+            scheduleId: row.schedule?.id ?? null,
+            scheduleName: row.schedule?.name ?? '',
+            escalationPolicyId: row.escalationPolicy.id,
+            escalationPolicyName: row.escalationPolicy.name,
+            escalationLevel: row.escalationLevel,
+          },
+          from,
+          until,
         });
       }
     }
   }
-  return sortWindows(windows);
+  return windows;
 }
 
-/** Merges overlapping or touching shifts; the merged shift keeps the most urgent (lowest level) source. */
-export function mergeShifts<T extends { from: number; until: number; source: OnCallSource }>(
-  shifts: T[],
+/** Merges overlapping or touching windows; the merged one keeps the most urgent (lowest level) source and its rule. */
+export function mergeWindows<T extends { from: number; until: number; source: OnCallSource; rule: string }>(
+  windows: T[],
 ): T[] {
-  const sorted = [...shifts].sort((a, b) => a.from - b.from || a.until - b.until);
+  const sorted = [...windows].sort((a, b) => a.from - b.from || a.until - b.until);
   const merged: T[] = [];
-  for (const shift of sorted) {
+  for (const window of sorted) {
     const last = merged[merged.length - 1];
-    if (last && shift.from <= last.until) {
-      last.until = Math.max(last.until, shift.until);
-      if (compareSources(shift.source, last.source) < 0) last.source = shift.source;
+    if (last && window.from <= last.until) {
+      last.until = Math.max(last.until, window.until);
+      if (compareSources(window.source, last.source) < 0) {
+        last.source = window.source;
+        last.rule = window.rule;
+      }
     } else {
-      merged.push({ ...shift });
+      merged.push({ ...window });
     }
   }
   return merged;
@@ -119,7 +167,212 @@ function compareSources(a: OnCallSource, b: OnCallSource): number {
   );
 }
 
-export function sortWindows<T extends GrantWindow>(rows: T[]): T[] {
+/**
+ * Which strongDM account a PagerDuty person is. `user-map` (by PagerDuty user ID or email) first, then the same
+ * email; matched case-insensitively. `sdmEmails` undefined: accounts could not be checked (dry run, no token).
+ */
+export function resolveAccount(
+  person: Person,
+  userMap: Map<string, string>,
+  sdmEmails: string[] | undefined,
+): Account {
+  const mapped =
+    userMap.get(person.pagerdutyUserId.toLowerCase()) ??
+    (person.email ? userMap.get(person.email.toLowerCase()) : undefined);
+  const email = mapped ?? person.email;
+  if (!email)
+    return {
+      skipReason: 'PagerDuty has no email address for this user; add them to user-map',
+      missingUser: false,
+    };
+  const unsafe = unsafeArgumentReason(email) ?? (email.includes('@') ? undefined : 'has no "@"');
+  if (unsafe) return { skipReason: `the email ${unsafe}; it is not passed to sdm`, missingUser: false };
+  if (sdmEmails === undefined) return { sdmEmail: email, missingUser: false };
+  const sdmEmail = sdmEmails.find((candidate) => candidate.toLowerCase() === email.toLowerCase());
+  if (!sdmEmail) {
+    return {
+      skipReason: mapped
+        ? 'no strongDM user has the email user-map gives'
+        : 'no strongDM user has this email; map it in user-map if it differs',
+      missingUser: true,
+    };
+  }
+  return { sdmEmail, missingUser: false };
+}
+
+export interface ReconcileInput {
+  windows: DesiredWindow[];
+  accounts: Map<string, Account>; // by PagerDuty user ID
+  ledger: LedgerEntry[]; // active entries (not revoked, not expired)
+  now: Date;
+  lookaheadMs: number;
+  maxGrantMs: number;
+  revokeStale: boolean;
+  /** PagerDuty returned no on-call at all: treat nothing as stale (fail-safe against an outage or a bad filter). */
+  failSafe: boolean;
+}
+
+const pairKey = (email: string, resource: string) => `${email.toLowerCase()}\n${resource}`;
+
+/**
+ * Plan = desired − ledger, per strongDM account and resource:
+ * - a ledger grant whose remaining time lies within the desired windows is `unchanged`;
+ * - a ledger grant with time PagerDuty no longer backs is `stale` (`pending-revoke` with revoke-stale; the revoke
+ *   command removes every temporary grant of that user to that resource, so the pair's other grants go too and
+ *   their still-wanted time is granted again);
+ * - desired time not covered by kept grants becomes new grants (`pending`) for exactly the uncovered part, in
+ *   pieces of at most maxGrantMs, for pieces that start within the lookahead (later pieces: a later run);
+ * - people without a usable account are `skipped`.
+ */
+export function reconcile(input: ReconcileInput): PlanRow[] {
+  const nowMs = Math.floor(input.now.getTime() / SECOND) * SECOND;
+  const horizon = nowMs + input.lookaheadMs;
+  const rows: PlanRow[] = [];
+
+  // Group desired windows by account and resource (two PagerDuty users may be one strongDM account).
+  const pairs = new Map<string, DesiredWindow[]>();
+  for (const window of input.windows) {
+    const account = input.accounts.get(window.pagerdutyUserId) ?? {
+      missingUser: false,
+      skipReason: 'not checked',
+    };
+    if (!account.sdmEmail) {
+      const key = `pd:${window.pagerdutyUserId}\n${window.resource}`;
+      pairs.set(key, [...(pairs.get(key) ?? []), window]);
+      continue;
+    }
+    const key = pairKey(account.sdmEmail, window.resource);
+    pairs.set(key, [...(pairs.get(key) ?? []), window]);
+  }
+  const ledgerByPair = new Map<string, LedgerEntry[]>();
+  for (const entry of input.ledger) {
+    const key = pairKey(entry.email, entry.resource);
+    ledgerByPair.set(key, [...(ledgerByPair.get(key) ?? []), entry]);
+  }
+
+  for (const key of new Set([...pairs.keys(), ...ledgerByPair.keys()])) {
+    const desired = mergeWindows(pairs.get(key) ?? []);
+    const first = desired[0];
+    const account = first ? input.accounts.get(first.pagerdutyUserId) : undefined;
+    if (first && !account?.sdmEmail) {
+      for (const window of desired) {
+        rows.push({
+          ...personOf(window),
+          sdmEmail: undefined,
+          resource: window.resource,
+          rule: window.rule,
+          source: window.source,
+          from: new Date(window.from),
+          until: new Date(Math.min(window.until, window.from + input.maxGrantMs)),
+          status: 'skipped',
+          reason: account?.skipReason ?? 'no strongDM account',
+          missingUser: account?.missingUser ?? false,
+        });
+      }
+      continue;
+    }
+
+    const entries = ledgerByPair.get(key) ?? [];
+    const stale = input.failSafe
+      ? []
+      : entries.filter((entry) => {
+          const from = Math.max(Date.parse(entry.from), nowMs);
+          if (Date.parse(entry.from) >= horizon) return false; // beyond what this run can see: not judged
+          return !covered(from, Date.parse(entry.until), desired);
+        });
+    const revokePair = input.revokeStale && stale.length > 0;
+    const kept = revokePair ? [] : entries;
+
+    for (const entry of entries) {
+      const isStale = stale.includes(entry);
+      let status: PlanRow['status'] = 'unchanged';
+      let reason = '';
+      if (isStale) {
+        status = input.revokeStale ? 'pending-revoke' : 'stale';
+        reason =
+          'PagerDuty no longer has this person on call for all of this grant (override, swap or change)';
+      } else if (revokePair) {
+        status = 'pending-revoke';
+        reason =
+          'revoked together with a stale grant of the same user and resource; the on-call time is granted again';
+      }
+      rows.push(rowFromEntry(entry, status, reason));
+    }
+
+    if (!first || !account?.sdmEmail) continue;
+    const keptSpans = kept.map((entry) => [Date.parse(entry.from), Date.parse(entry.until)] as const);
+    for (const window of desired) {
+      for (const [gapFrom, gapUntil] of subtract(window.from, window.until, keptSpans)) {
+        for (let cursor = gapFrom; cursor < gapUntil && cursor < horizon;) {
+          const end = Math.min(gapUntil, cursor + input.maxGrantMs);
+          rows.push({
+            ...personOf(window),
+            sdmEmail: account.sdmEmail,
+            resource: window.resource,
+            rule: window.rule,
+            source: window.source,
+            from: new Date(cursor),
+            until: new Date(end),
+            status: 'pending',
+            reason: revokePair ? 'granted again after revoking a stale grant' : '',
+            missingUser: false,
+          });
+          cursor = end;
+        }
+      }
+    }
+  }
+  return sortRows(rows);
+}
+
+function personOf(window: DesiredWindow): Person {
+  return { pagerdutyUserId: window.pagerdutyUserId, name: window.name, email: window.email };
+}
+
+function rowFromEntry(entry: LedgerEntry, status: PlanRow['status'], reason: string): PlanRow {
+  return {
+    pagerdutyUserId: entry.pagerdutyUserId,
+    name: entry.name,
+    email: entry.email,
+    sdmEmail: entry.email,
+    resource: entry.resource,
+    rule: entry.rule,
+    source: entry.source,
+    from: new Date(entry.from),
+    until: new Date(entry.until),
+    status,
+    reason,
+    missingUser: false,
+    ledgerEntry: entry,
+  };
+}
+
+/** Is [from, until] inside the union of the (merged, non-touching) windows? */
+function covered(from: number, until: number, windows: Array<{ from: number; until: number }>): boolean {
+  if (until <= from) return true;
+  return windows.some((window) => window.from <= from && until <= window.until);
+}
+
+/** [from, until] minus the spans, as sorted pieces. */
+export function subtract(
+  from: number,
+  until: number,
+  spans: ReadonlyArray<readonly [number, number]>,
+): Array<[number, number]> {
+  let pieces: Array<[number, number]> = [[from, until]];
+  for (const [spanFrom, spanUntil] of spans) {
+    pieces = pieces.flatMap(([a, b]): Array<[number, number]> => {
+      if (spanUntil <= a || spanFrom >= b) return [[a, b]];
+      const out: Array<[number, number]> = [];
+      if (spanFrom > a) out.push([a, spanFrom]);
+      if (spanUntil < b) out.push([spanUntil, b]);
+      return out;
+    });
+  }
+  return pieces.filter(([a, b]) => b > a).sort((x, y) => x[0] - y[0]);
+}
+
+export function sortRows<T extends PlanRow>(rows: T[]): T[] {
   return rows.sort(
     (a, b) =>
       a.from.getTime() - b.from.getTime() ||
@@ -129,38 +382,7 @@ export function sortWindows<T extends GrantWindow>(rows: T[]): T[] {
   );
 }
 
-/**
- * Matches each window's person to a strongDM account by email, case-insensitively. `sdmEmails` undefined means
- * the accounts could not be checked (dry run without an admin token): every usable row stays pending.
- */
-export function matchAccounts(windows: GrantWindow[], sdmEmails: string[] | undefined): PlanRow[] {
-  const accounts = new Map((sdmEmails ?? []).map((email) => [email.toLowerCase(), email]));
-  return windows.map((window) => {
-    const row: PlanRow = {
-      ...window,
-      sdmEmail: undefined,
-      status: 'pending',
-      reason: '',
-      missingUser: false,
-    };
-    if (!window.email) {
-      return { ...row, status: 'skipped', reason: 'PagerDuty has no email address for this user' };
-    }
-    const unsafe =
-      unsafeArgumentReason(window.email) ?? (window.email.includes('@') ? undefined : 'has no "@"');
-    if (unsafe) {
-      return { ...row, status: 'skipped', reason: `the PagerDuty email ${unsafe}; it is not passed to sdm` };
-    }
-    if (sdmEmails === undefined) return { ...row, sdmEmail: window.email };
-    const sdmEmail = accounts.get(window.email.toLowerCase());
-    if (!sdmEmail) {
-      return { ...row, status: 'skipped', reason: 'no strongDM user has this email', missingUser: true };
-    }
-    return { ...row, sdmEmail };
-  });
-}
-
-/** RFC3339 in UTC without fractions, the form `sdm --from/--until` and the `plan` output use. */
+/** RFC3339 in UTC without fractions, the form `sdm --from/--until`, the ledger and the `plan` output use. */
 export function rfc3339(date: Date): string {
   return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }

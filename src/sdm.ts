@@ -56,6 +56,14 @@ export class SdmCli {
     return this.run(['admin', 'users', 'grant-temporary', '--from', from, '--until', until, resource, email]);
   }
 
+  /**
+   * UNCONFIRMED (see README): no CLI command to revoke a temporary grant is documented. This assumes
+   * `sdm admin users revoke <resource> <email>` removes every temporary grant of that user to that resource.
+   */
+  async revokeTemporary(resource: string, email: string): Promise<SdmResult> {
+    return this.run(['admin', 'users', 'revoke', resource, email]);
+  }
+
   run(args: string[]): Promise<SdmResult> {
     return new Promise((resolve) => {
       execFile(

@@ -1,27 +1,37 @@
 // The job summary (a Markdown table) and the same table as plain text for the step log.
 // Every value that came from PagerDuty or strongDM is untrusted: escaped for Markdown and HTML in the summary,
 // stripped of control characters everywhere (a newline in the log could start a workflow command such as ::add-mask::).
-import { rfc3339, type PlanRow } from './plan.js';
+import { rfc3339, type PlanRow, type RowStatus } from './plan.js';
 
 export const SUMMARY_LIMIT_BYTES = 1024 * 1024; // GitHub drops step summaries above 1 MiB
 const SUMMARY_BUDGET_BYTES = SUMMARY_LIMIT_BYTES - 64 * 1024; // room for the heading and the note
 const MAX_DISPLAY_CHARS = 80;
 
 export interface ReportRow extends PlanRow {
-  status: Exclude<PlanRow['status'], 'pending'>;
+  status: RowStatus;
 }
 
 export interface SummaryContext {
   dryRun: boolean;
   now: Date;
   lookahead: string;
+  lookaheadMs: number;
   notes: string[]; // plain sentences written by this action (not untrusted)
+  runUrl: string;
 }
 
-export const STATUSES = ['granted', 'would-grant', 'skipped', 'failed'] as const;
+export const STATUSES = [
+  'granted',
+  'would-grant',
+  'unchanged',
+  'stale',
+  'revoked',
+  'skipped',
+  'failed',
+] as const;
 
-export function countByStatus(rows: ReportRow[]): Record<(typeof STATUSES)[number], number> {
-  const counts = { granted: 0, 'would-grant': 0, skipped: 0, failed: 0 };
+export function countByStatus(rows: ReportRow[]): Record<RowStatus, number> {
+  const counts = Object.fromEntries(STATUSES.map((status) => [status, 0])) as Record<RowStatus, number>;
   for (const row of rows) counts[row.status]++;
   return counts;
 }
@@ -62,35 +72,39 @@ function scheduleLabel(row: PlanRow): string {
     : row.source.scheduleName || row.source.scheduleId;
 }
 
-const HEADERS = [
-  'Person',
-  'Email',
-  'Schedule',
-  'Level',
-  'Resource',
-  'From (UTC)',
-  'Until (UTC)',
-  'Status',
-  'Reason',
-];
-
-function cells(row: ReportRow): string[] {
-  return [
-    row.name,
-    row.sdmEmail ?? row.email ?? '',
-    scheduleLabel(row),
-    String(row.source.escalationLevel),
-    row.resource,
-    rfc3339(row.from),
-    rfc3339(row.until),
-    row.status,
-    row.reason,
-  ].map((cell) => displayText(cell, cell === row.reason ? 200 : MAX_DISPLAY_CHARS));
+interface Column {
+  header: string;
+  cell: (row: ReportRow) => string;
+  width?: number; // display limit for untrusted text
 }
 
+const COLUMNS: Column[] = [
+  { header: 'Person', cell: (row) => row.name },
+  { header: 'Email', cell: (row) => row.sdmEmail ?? row.email ?? '' },
+  { header: 'Schedule', cell: scheduleLabel },
+  { header: 'Level', cell: (row) => String(row.source.escalationLevel) },
+  { header: 'Rule', cell: (row) => row.rule },
+  { header: 'Resource', cell: (row) => row.resource },
+  { header: 'From (UTC)', cell: (row) => rfc3339(row.from) },
+  { header: 'Until (UTC)', cell: (row) => rfc3339(row.until) },
+  { header: 'Status', cell: (row) => row.status },
+  { header: 'Reason', cell: (row) => row.reason, width: 200 },
+];
+
+/** The Rule column only when rules are in use (simple mode has the one rule "default"). */
+function columnsFor(rows: ReportRow[]): Column[] {
+  const withRules = rows.some((row) => row.rule !== 'default');
+  return COLUMNS.filter((column) => withRules || column.header !== 'Rule');
+}
+
+function cells(row: ReportRow, columns: Column[]): string[] {
+  return columns.map((column) => displayText(column.cell(row), column.width ?? MAX_DISPLAY_CHARS));
+}
+
+/** Every status that occurs, and always failures: "3 granted, 12 unchanged, 0 failed". */
 export function totalsLine(rows: ReportRow[]): string {
   const counts = countByStatus(rows);
-  return STATUSES.filter((status) => status !== 'would-grant' || counts[status] > 0)
+  return STATUSES.filter((status) => counts[status] > 0 || status === 'failed')
     .map((status) => `${counts[status]} ${status}`)
     .join(', ');
 }
@@ -108,11 +122,13 @@ export function renderSummary(rows: ReportRow[], context: SummaryContext): strin
   ].join('\n');
   if (rows.length === 0) return `${head}\nNobody is on call in the chosen schedules during this window.\n`;
 
-  const headerRow = `| ${HEADERS.join(' | ')} |\n|${HEADERS.map(() => ' --- ').join('|')}|`;
+  const timeline = renderTimeline(rows, context);
+  const columns = columnsFor(rows);
+  const headerRow = `| ${columns.map((c) => c.header).join(' | ')} |\n|${columns.map(() => ' --- ').join('|')}|`;
   const bodyRows: string[] = [];
-  let size = Buffer.byteLength(head) + Buffer.byteLength(headerRow);
+  let size = Buffer.byteLength(head) + Buffer.byteLength(timeline) + Buffer.byteLength(headerRow);
   for (const row of rows) {
-    const line = `| ${cells(row).map(escapeMarkdownCell).join(' | ')} |`;
+    const line = `| ${cells(row, columns).map(escapeMarkdownCell).join(' | ')} |`;
     size += Buffer.byteLength(line) + 1;
     if (size > SUMMARY_BUDGET_BYTES) break;
     bodyRows.push(line);
@@ -123,23 +139,84 @@ export function renderSummary(rows: ReportRow[], context: SummaryContext): strin
       ? `\n\n> ${omitted} of ${rows.length} rows are not shown to keep this summary under GitHub's 1 MiB limit; ` +
         'the step log and the `plan` output have every row.\n'
       : '\n';
-  return `${head}\n${headerRow}\n${bodyRows.join('\n')}${note}`;
+  return `${head}\n${timeline}\n${headerRow}\n${bodyRows.join('\n')}${note}`;
+}
+
+const TIMELINE_STATUSES: Partial<Record<RowStatus, string>> = {
+  granted: 'active, ',
+  'would-grant': 'active, ',
+  unchanged: '',
+  stale: 'crit, ',
+  revoked: 'done, ',
+};
+const MAX_TIMELINE_TASKS = 100;
+
+/** Mermaid keeps its own syntax in task and section names: only letters, digits and a few marks survive. */
+export function mermaidText(value: string): string {
+  const safe = value
+    .replace(/[^\p{L}\p{N} .@_-]+/gu, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
+  return (safe.length > 40 ? `${safe.slice(0, 39)}…` : safe) || '?';
+}
+
+function mermaidTime(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
+}
+
+/** A Mermaid gantt chart (job summaries render it) of who holds what over the lookahead, in UTC. */
+export function renderTimeline(rows: ReportRow[], context: SummaryContext): string {
+  const start = context.now.getTime();
+  const end = start + context.lookaheadMs;
+  const bars = rows.filter(
+    (row) => row.status in TIMELINE_STATUSES && row.until.getTime() > start && row.from.getTime() < end,
+  );
+  if (bars.length === 0) return '';
+  const byResource = new Map<string, ReportRow[]>();
+  for (const row of bars.slice(0, MAX_TIMELINE_TASKS))
+    byResource.set(row.resource, [...(byResource.get(row.resource) ?? []), row]);
+  const lines = [
+    '```mermaid',
+    'gantt',
+    `  title Who holds what over the next ${mermaidText(context.lookahead)} (UTC)`,
+    '  dateFormat YYYY-MM-DD HH:mm',
+    '  axisFormat %d %H:%M',
+  ];
+  for (const [resource, resourceRows] of byResource) {
+    lines.push(`  section ${mermaidText(resource)}`);
+    for (const row of resourceRows) {
+      const from = Math.max(row.from.getTime(), start);
+      const until = Math.max(Math.min(row.until.getTime(), end), from + 60_000);
+      lines.push(
+        `  ${mermaidText(row.name)} :${TIMELINE_STATUSES[row.status]}${mermaidTime(from)}, ${mermaidTime(until)}`,
+      );
+    }
+  }
+  lines.push('```', '');
+  if (bars.length > MAX_TIMELINE_TASKS) {
+    lines.push(
+      `> The timeline shows the first ${MAX_TIMELINE_TASKS} of ${bars.length} grants; the table has them all.`,
+      '',
+    );
+  }
+  return `${lines.join('\n')}\n`;
 }
 
 /**
- * The same table as aligned plain text, for the step log. Each line starts with "|" so that no value can stand at
- * the start of a line, where the runner would read "::" as a workflow command.
+ * The same table as aligned plain text, for the step log. main.ts wraps it in ::stop-commands:: so that no value
+ * can act as a workflow command; each line also starts with "|".
  */
 export function renderLogTable(rows: ReportRow[]): string {
-  const table = [HEADERS, ...rows.map(cells)];
-  const widths = HEADERS.map((_, column) => Math.max(...table.map((line) => (line[column] ?? '').length)));
+  const columns = columnsFor(rows);
+  const table = [columns.map((c) => c.header), ...rows.map((row) => cells(row, columns))];
+  const widths = columns.map((_, column) => Math.max(...table.map((line) => (line[column] ?? '').length)));
   return table
     .map((line) => `| ${line.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join(' | ')} |`)
     .join('\n');
 }
 
 /** The `plan` output: one object per row, times in UTC RFC3339. */
-export function planOutput(rows: ReportRow[]): object[] {
+export function planOutput(rows: ReportRow[], runUrl: string): object[] {
   return rows.map((row) => ({
     email: row.sdmEmail ?? row.email ?? '',
     name: row.name,
@@ -148,10 +225,12 @@ export function planOutput(rows: ReportRow[]): object[] {
     scheduleName: row.source.scheduleId === null ? '' : row.source.scheduleName,
     escalationPolicyId: row.source.escalationPolicyId,
     escalationLevel: row.source.escalationLevel,
+    rule: row.rule,
     resource: row.resource,
     from: rfc3339(row.from),
     until: rfc3339(row.until),
     status: row.status,
     reason: row.reason,
+    runUrl: row.ledgerEntry?.runUrl ?? (row.status === 'skipped' ? '' : runUrl),
   }));
 }

@@ -4,12 +4,14 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { startFakeSdmDownloads } from '../fakes/downloads.mjs';
+import { startFakeGitHub } from '../fakes/github.mjs';
 import { startFakePagerDuty } from '../fakes/pagerduty.mjs';
 import { readSdmState, writeSdmState } from '../fakes/sdm-state.mjs';
 import { runAction } from '../fakes/runner.mjs';
 
 export const PD_TOKEN = 'u+pdE2E_secret-Token1';
 export const SDM_TOKEN = 'sdm-e2e-ADMIN-token-9f8e7d';
+export const GITHUB_TOKEN = 'ghs_e2eWorkflowToken0123456789';
 
 export type PagerDutyOrg = Parameters<typeof startFakePagerDuty>[0]['org'];
 
@@ -26,6 +28,7 @@ export class World {
     readonly dir: string,
     readonly pagerduty: Awaited<ReturnType<typeof startFakePagerDuty>>,
     readonly downloads: Awaited<ReturnType<typeof startFakeSdmDownloads>>,
+    readonly github: Awaited<ReturnType<typeof startFakeGitHub>>,
     readonly sdmStatePath: string,
     readonly toolCache: string,
   ) {}
@@ -41,11 +44,25 @@ export class World {
     await writeSdmState(sdmStatePath, { token: SDM_TOKEN, ...seed.strongdm });
     const toolCache = path.join(dir, 'toolcache');
     await mkdir(toolCache, { recursive: true });
-    return new World(dir, pagerduty, downloads, sdmStatePath, toolCache);
+    const github = await startFakeGitHub({ tokens: { [GITHUB_TOKEN]: 'write' } });
+    return new World(dir, pagerduty, downloads, github, sdmStatePath, toolCache);
   }
 
   sdmState() {
     return readSdmState(this.sdmStatePath);
+  }
+
+  /** The ledger on the state branch, as the action left it (empty before the first write). */
+  ledger(branch = 'oncall-access-state'): { grants: Array<Record<string, string>> } {
+    const file = this.github.branches().includes(branch)
+      ? this.github.file(branch, 'ledger.json')
+      : undefined;
+    return file ? JSON.parse(file.text) : { grants: [] };
+  }
+
+  /** The commits the action made on the state branch (the first commit there is the default branch's). */
+  ledgerCommits(branch = 'oncall-access-state'): Array<{ message: string; files: Record<string, string> }> {
+    return this.github.branches().includes(branch) ? this.github.commits(branch).slice(1) : [];
   }
 
   /** The inputs every scenario needs; tests override or add. */
@@ -63,12 +80,13 @@ export class World {
       inputs,
       workDir: path.join(this.dir, 'runs'),
       toolCache: this.toolCache,
-      env: { FAKE_SDM_STATE: this.sdmStatePath },
+      env: { FAKE_SDM_STATE: this.sdmStatePath, GITHUB_API_URL: this.github.url },
+      githubToken: GITHUB_TOKEN,
     });
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.pagerduty.close(), this.downloads.close()]);
+    await Promise.all([this.pagerduty.close(), this.downloads.close(), this.github.close()]);
     await rm(this.dir, { recursive: true, force: true });
   }
 }
@@ -80,7 +98,7 @@ export class World {
 export async function secretLeaks(
   world: World,
   run: ActionRun,
-  secrets = [PD_TOKEN, SDM_TOKEN],
+  secrets = [PD_TOKEN, SDM_TOKEN, GITHUB_TOKEN],
 ): Promise<string[]> {
   const shown = run.stdout
     .split('\n')
@@ -92,6 +110,7 @@ export async function secretLeaks(
     outputs: JSON.stringify(run.outputs),
     summary: run.summary,
     'sdm argv': JSON.stringify((await world.sdmState()).invocations.map((i: { argv: string[] }) => i.argv)),
+    'ledger commits': JSON.stringify(world.ledgerCommits()),
   };
   const leaks: string[] = [];
   for (const [place, text] of Object.entries(places)) {

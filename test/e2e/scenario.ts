@@ -94,7 +94,7 @@ export function smallCompany(base = Date.now()) {
   /** Every grant the action must make for a 24h lookahead; `now` marks a start that is clamped to the run's time. */
   const expectedGrants: Array<{ email: string; from: string | 'now'; until: string }> = [
     { email: 'ada@example.com', from: 'now', until: hours(6) },
-    { email: 'dan@example.com', from: 'now', until: 'now+24h' },
+    { email: 'dan@example.com', from: 'now', until: 'now+7d' }, // permanently on call: max-grant-duration
     { email: 'carol@example.com', from: hours(1), until: hours(8) }, // contiguous + overlapping shifts merged
     { email: 'bob@example.com', from: hours(6), until: hours(10) }, // override splits Bob's shift
     { email: 'Grace.Hopper@Example.com', from: hours(9), until: hours(12) }, // strongDM's spelling

@@ -28,10 +28,11 @@ const RUN_TIMEOUT_MS = 120_000;
  * @param {Record<string, string>} options.inputs as a workflow's `with:` would give them
  * @param {string} options.workDir a folder for this run's files (created)
  * @param {string} options.toolCache RUNNER_TOOL_CACHE, shared between runs on the same "runner"
- * @param {Record<string, string>} [options.env] more environment (e.g. FAKE_SDM_STATE)
+ * @param {Record<string, string>} [options.env] more environment (e.g. FAKE_SDM_STATE, GITHUB_API_URL)
+ * @param {string} [options.githubToken] what `${{ github.token }}` stands for in action.yml defaults
  * @returns {Promise<ActionRun>}
  */
-export async function runAction({ inputs, workDir, toolCache, env = {} }) {
+export async function runAction({ inputs, workDir, toolCache, env = {}, githubToken = '' }) {
   await mkdir(workDir, { recursive: true });
   const runDir = await mkdtemp(path.join(workDir, 'run-'));
   const outputFile = path.join(runDir, 'output');
@@ -50,7 +51,7 @@ export async function runAction({ inputs, workDir, toolCache, env = {} }) {
     GITHUB_STEP_SUMMARY: summaryFile,
     GITHUB_REPOSITORY: 'acme/ops',
     GITHUB_SERVER_URL: 'https://github.com',
-    GITHUB_API_URL: 'http://127.0.0.1:9', // nothing listens there: this action makes no GitHub API calls
+    GITHUB_API_URL: 'http://127.0.0.1:9', // nothing listens there unless env gives a fake GitHub
     GITHUB_RUN_ID: '4242',
     GITHUB_WORKSPACE: workspace,
     RUNNER_TEMP: temp,
@@ -58,7 +59,8 @@ export async function runAction({ inputs, workDir, toolCache, env = {} }) {
     ...env,
   };
   for (const [name, value] of Object.entries({ ...(await actionDefaults()), ...inputs })) {
-    runnerEnv[`INPUT_${name.toUpperCase()}`] = value; // the runner keeps hyphens: INPUT_PAGERDUTY-TOKEN
+    // The runner keeps hyphens (INPUT_PAGERDUTY-TOKEN) and evaluates expressions in defaults.
+    runnerEnv[`INPUT_${name.toUpperCase()}`] = value.replace('${{ github.token }}', githubToken);
   }
 
   const started = performance.now();

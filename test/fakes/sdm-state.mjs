@@ -14,7 +14,7 @@ import crypto from 'node:crypto';
  * @typedef {{ id: string, accountId: string, email: string, resourceId: string, resourceName: string, startFrom: string, validUntil: string, createdAt: string }} SdmGrant
  * @typedef {{ argv: string[], tokenFromEnv: boolean, tokenInArgv: boolean, exitCode: number | null, at: string, pid: number, binaryVersion?: string, hung?: boolean }} SdmInvocation
  * @typedef {{ command: string, email?: string, resource?: string, action: 'fail' | 'hang' | 'exhausted', times?: number, stderr?: string }} SdmFault
- * @typedef {{ token: string, version: string, strict: boolean, users: SdmUser[], resources: SdmResource[], grants: SdmGrant[], invocations: SdmInvocation[], faults: SdmFault[] }} SdmState
+ * @typedef {{ token: string, version: string, strict: boolean, users: SdmUser[], resources: SdmResource[], grants: SdmGrant[], revoked?: SdmGrant[], invocations: SdmInvocation[], faults: SdmFault[] }} SdmState
  * @typedef {Partial<SdmUser> & { email: string }} SdmSeedUser
  * @typedef {Partial<SdmResource> & { name: string }} SdmSeedResource
  * Seeds are typed loosely (`| object`) so that callers holding plain `object[]` can pass them; the shapes

@@ -16,11 +16,13 @@ import { updateSdmState } from './sdm-state.mjs';
 
 /** @typedef {import('./sdm-state.mjs').SdmState} SdmState */
 /** @typedef {import('./sdm-state.mjs').SdmFault} SdmFault */
+/** @typedef {import('./sdm-state.mjs').SdmGrant} SdmGrant */
 /** @typedef {{ code: number, stdout?: string, stderr?: string, hang?: boolean }} Outcome */
 /**
  * @typedef {{ kind: 'version' } | { kind: 'help', text: string }
  *   | { kind: 'list', noun: 'users' | 'datasources' | 'servers' | 'clusters', json: boolean, filter?: string }
- *   | { kind: 'grant', from: string, until: string, resource: string, email: string }} Command
+ *   | { kind: 'grant', from: string, until: string, resource: string, email: string }
+ *   | { kind: 'revoke', resource: string, email: string }} Command
  */
 
 const EXHAUSTED = "resource exhausted: Sorry! You've made too many requests, try again";
@@ -38,6 +40,7 @@ USAGE:
 COMMANDS:
    admin users list [--json] [--filter <filter>]
    admin users grant-temporary --from <RFC3339> --until <RFC3339> <resource name> <user email>
+   admin users revoke <resource name> <user email>
    admin datasources list [--json] [--filter <filter>]
    admin servers list [--json] [--filter <filter>]
    admin clusters list [--json] [--filter <filter>]
@@ -61,6 +64,14 @@ USAGE:
 OPTIONS:
    --from value    start of the grant (RFC3339, e.g. 2024-01-02T15:04:05Z)
    --until value   end of the grant (RFC3339)
+`,
+  // UNCONFIRMED: no revoke command for temporary grants is documented (see shared/reference/sdm-cli.md). This is
+  // the one the action assumes: it removes every unexpired temporary grant of that user to that resource.
+  revoke: `NAME:
+   sdm admin users revoke - revoke a user's temporary access to a resource
+
+USAGE:
+   sdm admin users revoke <resource name> <user email>
 `,
 };
 
@@ -163,6 +174,17 @@ function parseCommand(argv) {
       }
       const [resource, email] = /** @type {[string, string]} */ (positionals);
       return { kind: 'grant', from: flags.from, until: flags.until, resource, email };
+    }
+    if (verb === 'revoke' && noun === 'users') {
+      const { positionals } = parseFlags(rest, {}, USAGE.revoke);
+      if (positionals.length !== 2) {
+        throw new UsageError(
+          `expected exactly 2 arguments (<resource name> <user email>), got ${positionals.length}`,
+          USAGE.revoke,
+        );
+      }
+      const [resource, email] = /** @type {[string, string]} */ (positionals);
+      return { kind: 'revoke', resource, email };
     }
   } catch (err) {
     if (err && typeof err === 'object' && 'help' in err) return { kind: 'help', text: String(err.help) };
@@ -376,6 +398,34 @@ function grant(state, cmd, now) {
 }
 
 /**
+ * @param {SdmState} state
+ * @param {Extract<Command, { kind: 'revoke' }>} cmd
+ * @param {number} now
+ * @returns {Outcome}
+ */
+function revoke(state, cmd, now) {
+  const resource = state.resources.find((r) => r.name === cmd.resource);
+  if (!resource) return { code: 1, stderr: `cannot find datasource or server named "${cmd.resource}"\n` };
+  const user = state.users.find((u) => u.email.toLowerCase() === cmd.email.toLowerCase());
+  if (!user) return { code: 1, stderr: `cannot find user with email "${cmd.email}"\n` };
+  const active = (/** @type {SdmGrant} */ g) =>
+    g.accountId === user.id && g.resourceId === resource.id && Date.parse(g.validUntil) > now;
+  const removed = state.grants.filter(active);
+  if (removed.length === 0) {
+    return {
+      code: 1,
+      stderr: `cannot revoke: NotFound: ${user.email} has no temporary grant to ${resource.name}\n`,
+    };
+  }
+  state.grants = state.grants.filter((g) => !active(g));
+  state.revoked = [...(state.revoked ?? []), ...removed.map((g) => ({ ...g, revokedAt: rfc3339Utc(now) }))];
+  return {
+    code: 0,
+    stdout: `revoked ${removed.length} temporary grant(s) of ${user.email} to ${resource.name}\n`,
+  };
+}
+
+/**
  * @param {Command} cmd
  * @returns {string[]} names a fault's `command` may use for this command
  */
@@ -387,6 +437,8 @@ function faultNames(cmd) {
       return [`${cmd.noun} list`, `admin ${cmd.noun} list`];
     case 'grant':
       return ['grant-temporary', 'users grant-temporary', 'admin users grant-temporary'];
+    case 'revoke':
+      return ['revoke', 'users revoke', 'admin users revoke'];
     default:
       return [];
   }
@@ -403,11 +455,16 @@ function takeFault(state, cmd) {
     if (f.command !== '*' && !names.includes(f.command)) return false;
     if (
       f.email !== undefined &&
-      (cmd.kind !== 'grant' || cmd.email.toLowerCase() !== f.email.toLowerCase())
+      (!(cmd.kind === 'grant' || cmd.kind === 'revoke') || cmd.email.toLowerCase() !== f.email.toLowerCase())
     ) {
       return false;
     }
-    if (f.resource !== undefined && (cmd.kind !== 'grant' || cmd.resource !== f.resource)) return false;
+    if (
+      f.resource !== undefined &&
+      (!(cmd.kind === 'grant' || cmd.kind === 'revoke') || cmd.resource !== f.resource)
+    ) {
+      return false;
+    }
     return true;
   });
   if (idx < 0) return undefined;
@@ -455,6 +512,8 @@ function run(state, argv, env, now) {
       return list(state, cmd);
     case 'grant':
       return grant(state, cmd, now);
+    case 'revoke':
+      return revoke(state, cmd, now);
   }
 }
 

@@ -13,11 +13,18 @@ const valid: Record<string, string> = {
   'schedule-ids': 'PABC123, PDEF456\nPABC123',
   resources: 'prod-postgres\nbastion-prod,',
   'sdm-admin-token': 'sdm-token',
+  'github-token': 'ghs_token',
 };
 
-function read(overrides: Record<string, string> = {}) {
+function read(overrides: Record<string, string> = {}, files: Record<string, string> = {}) {
   const values = { ...valid, ...overrides };
-  return readInputs((name) => values[name] ?? '');
+  return readInputs(
+    (name) => values[name] ?? '',
+    (file) => {
+      if (!(file in files)) throw new Error('ENOENT: no such file');
+      return files[file] as string;
+    },
+  );
 }
 
 function problemsOf(overrides: Record<string, string>): string[] {
@@ -77,8 +84,16 @@ describe('readInputs', () => {
     const inputs = read();
     expect(inputs).toMatchObject({
       pagerdutyApiUrl: 'https://api.pagerduty.com',
-      scheduleIds: ['PABC123', 'PDEF456'],
-      resources: ['prod-postgres', 'bastion-prod'],
+      rules: [
+        {
+          name: 'default',
+          schedules: ['PABC123', 'PDEF456'],
+          escalationPolicies: [],
+          escalationLevels: [],
+          resources: ['prod-postgres', 'bastion-prod'],
+        },
+      ],
+      simpleMode: true,
       lookahead: '24h',
       lookaheadMs: 86_400_000,
       sdmVersion: 'latest',
@@ -87,6 +102,13 @@ describe('readInputs', () => {
       dryRun: false,
       concurrency: 4,
       failOn: 'error',
+      leadMs: 0,
+      graceMs: 0,
+      maxGrantMs: 7 * 86_400_000,
+      maxNewGrants: 50,
+      revokeStale: false,
+      state: { kind: 'github' },
+      stateBranch: 'oncall-access-state',
     });
   });
 
@@ -165,7 +187,113 @@ describe('readInputs', () => {
 
 describe('schedule-ids', () => {
   it("accepts PagerDuty's literal null for direct targets, but not other words with spaces", () => {
-    expect(read({ 'schedule-ids': 'PABC123,null' }).scheduleIds).toEqual(['PABC123', 'null']);
+    expect(read({ 'schedule-ids': 'PABC123,null' }).rules[0]?.schedules).toEqual(['PABC123', 'null']);
     expect(problemsOf({ 'schedule-ids': 'null schedule' })[0]).toMatch(/^schedule-ids/);
+  });
+});
+
+describe('rules, user-map, state and buffers', () => {
+  const rulesYaml = [
+    '- name: databases',
+    '  schedules: [PDBONCL]',
+    '  escalation-levels: [1]',
+    '  resources: [prod-db, replica-db]',
+    '- name: platform',
+    '  escalation-policies: [PEPPLAT]',
+    '  resources: [bastion]',
+  ].join('\n');
+  const noSimple = { 'schedule-ids': '', resources: '' };
+
+  it('reads rules inline or from a workspace file', () => {
+    const inline = read({ ...noSimple, rules: rulesYaml });
+    expect(inline.simpleMode).toBe(false);
+    expect(
+      inline.rules.map((r) => [r.name, r.schedules, r.escalationPolicies, r.escalationLevels, r.resources]),
+    ).toEqual([
+      ['databases', ['PDBONCL'], [], [1], ['prod-db', 'replica-db']],
+      ['platform', [], ['PEPPLAT'], [], ['bastion']],
+    ]);
+    expect(
+      read({ ...noSimple, rules: '.github/oncall.yml' }, { '.github/oncall.yml': rulesYaml }).rules,
+    ).toHaveLength(2);
+    expect(problemsOf({ ...noSimple, rules: 'missing.yaml' })[0]).toMatch(
+      /^rules: cannot read "missing.yaml"/,
+    );
+  });
+
+  it('refuses rules together with simple mode', () => {
+    expect(problemsOf({ rules: rulesYaml })).toEqual([
+      expect.stringMatching(/^rules cannot be combined with schedule-ids/),
+    ]);
+  });
+
+  it('names the rule and line of a bad rule, and the line of bad YAML', () => {
+    const problems = problemsOf({
+      ...noSimple,
+      rules: '- name: db\n  schedules: [PDB]\n  resource: [x]\n- name: web\n  resources: [web]\n',
+    });
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/rule "db" \(line 1\): unknown key "resource"/),
+        expect.stringMatching(/rule "db" \(line 1\): resources is required/),
+        expect.stringMatching(/rule "web" \(line 4\): give schedules or escalation-policies/),
+      ]),
+    );
+    expect(problemsOf({ ...noSimple, rules: '- name: [unclosed\n' })[0]).toMatch(/invalid YAML at line \d/);
+    expect(problemsOf({ ...noSimple, rules: 'name: x' })[0]).toMatch(/expected a YAML list/);
+    expect(
+      problemsOf({
+        ...noSimple,
+        rules: '- {name: a, schedules: [P1], escalation-levels: [0], resources: [--x]}',
+      }),
+    ).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/escalation-levels "0"/),
+        expect.stringMatching(/resource "--x" starts with "-"/),
+      ]),
+    );
+  });
+
+  it('reads user-map lines and names bad ones', () => {
+    const inputs = read({
+      'user-map': 'Ada@Example.com: ada.l@corp.example\nPBOB001: bob@corp.example\n# comment\n',
+    });
+    expect([...inputs.userMap]).toEqual([
+      ['ada@example.com', 'ada.l@corp.example'],
+      ['pbob001', 'bob@corp.example'],
+    ]);
+    expect(problemsOf({ 'user-map': 'ada@example.com ada@corp.example' })[0]).toMatch(/^user-map line 1/);
+    expect(problemsOf({ 'user-map': 'a@x.y: --not-an-email' })[0]).toMatch(
+      /^user-map line 1: .* not an email/,
+    );
+  });
+
+  it('reads state, buffers, caps and levels', () => {
+    expect(read({ state: 'file:.oncall/ledger.json' }).state).toEqual({
+      kind: 'file',
+      path: '.oncall/ledger.json',
+    });
+    expect(read({ state: 'none', 'github-token': '' }).state).toEqual({ kind: 'none' });
+    expect(problemsOf({ state: 'github', 'github-token': '' })[0]).toMatch(/^github-token is required/);
+    expect(problemsOf({ state: 's3' })[0]).toMatch(/^state: "s3" must be github, none, or file:<path>/);
+    expect(problemsOf({ 'state-branch': '../x' })[0]).toMatch(/^state-branch/);
+    const buffers = read({
+      'lead-time': '15m',
+      'grace-period': '1h',
+      'max-grant-duration': '12h',
+      'max-new-grants': '0',
+    });
+    expect(buffers).toMatchObject({
+      leadMs: 900_000,
+      graceMs: 3_600_000,
+      maxGrantMs: 43_200_000,
+      maxNewGrants: 0,
+    });
+    expect(problemsOf({ 'max-grant-duration': '0m' })[0]).toMatch(
+      /^max-grant-duration must be longer than zero/,
+    );
+    expect(problemsOf({ 'revoke-stale': 'yes' })[0]).toMatch(/^revoke-stale/);
+    expect(read({ 'escalation-levels': '1, 2' }).rules[0]?.escalationLevels).toEqual([1, 2]);
+    expect(problemsOf({ 'escalation-levels': 'first' })[0]).toMatch(/^escalation-levels/);
   });
 });

@@ -1,10 +1,25 @@
 import { describe, expect, it } from 'vitest';
+import type { LedgerEntry } from '../../src/ledger.js';
 import type { OnCallRow } from '../../src/pagerduty.js';
-import { matchAccounts, planGrantWindows, rfc3339 } from '../../src/plan.js';
+import {
+  dedupeOnCalls,
+  desiredWindows,
+  mergeWindows,
+  onCallQueries,
+  reconcile,
+  resolveAccount,
+  rfc3339,
+  subtract,
+  type Account,
+  type PlanRow,
+} from '../../src/plan.js';
+import type { Rule } from '../../src/rules.js';
 
 const now = new Date('2026-11-26T08:30:00.750Z');
 const H = 3_600_000;
 const at = (iso: string) => new Date(iso);
+const iso = (hoursFromNow: number) =>
+  rfc3339(new Date(Math.floor(now.getTime() / 1000) * 1000 + hoursFromNow * H));
 
 function oncall(
   overrides: Partial<OnCallRow> & { userId?: string; level?: number; scheduleId?: string | null },
@@ -21,141 +36,349 @@ function oncall(
   };
 }
 
-const plan = (oncalls: OnCallRow[], resources = ['db'], lookaheadMs = 24 * H) =>
-  planGrantWindows({ oncalls, resources, now, lookaheadMs }).map((w) => ({
-    user: w.pagerdutyUserId,
-    resource: w.resource,
-    from: rfc3339(w.from),
-    until: rfc3339(w.until),
-    level: w.source.escalationLevel,
+const rule = (overrides: Partial<Rule> = {}): Rule => ({
+  name: 'default',
+  schedules: ['PSCHED1', 'PSCHED2', 'null'],
+  escalationPolicies: [],
+  escalationLevels: [],
+  resources: ['db'],
+  ...overrides,
+});
+
+const windowsOf = (oncalls: OnCallRow[], rules = [rule()], leadMs = 0, graceMs = 0) =>
+  desiredWindows({ oncalls, rules, now, leadMs, graceMs });
+
+/** Plans with everyone having an account under their PagerDuty email. */
+function plan(
+  oncalls: OnCallRow[],
+  options: {
+    ledger?: LedgerEntry[];
+    rules?: Rule[];
+    lookaheadMs?: number;
+    maxGrantMs?: number;
+    revokeStale?: boolean;
+    failSafe?: boolean;
+  } = {},
+) {
+  const windows = windowsOf(oncalls, options.rules);
+  const accounts = new Map<string, Account>(
+    windows.map((w) => [w.pagerdutyUserId, { sdmEmail: w.email, missingUser: false }]),
+  );
+  return reconcile({
+    windows,
+    accounts,
+    ledger: options.ledger ?? [],
+    now,
+    lookaheadMs: options.lookaheadMs ?? 24 * H,
+    maxGrantMs: options.maxGrantMs ?? 7 * 24 * H,
+    revokeStale: options.revokeStale ?? false,
+    failSafe: options.failSafe ?? false,
+  });
+}
+
+const brief = (rows: PlanRow[]) =>
+  rows.map((r) => ({
+    who: r.pagerdutyUserId,
+    resource: r.resource,
+    from: rfc3339(r.from),
+    until: rfc3339(r.until),
+    status: r.status,
   }));
 
-describe('planGrantWindows', () => {
-  it('keeps a future shift as it is, once per resource', () => {
-    expect(plan([oncall({})], ['db', 'bastion'])).toEqual([
-      {
-        user: 'PUSER01',
-        resource: 'bastion',
-        from: '2026-11-26T09:00:00Z',
-        until: '2026-11-26T17:00:00Z',
-        level: 1,
-      },
-      {
-        user: 'PUSER01',
-        resource: 'db',
-        from: '2026-11-26T09:00:00Z',
-        until: '2026-11-26T17:00:00Z',
-        level: 1,
-      },
-    ]);
-  });
+function entry(email: string, from: string, until: string, resource = 'db'): LedgerEntry {
+  return {
+    id: `${email}-${from}`,
+    email,
+    resource,
+    from,
+    until,
+    grantedAt: from,
+    runId: '1',
+    runUrl: 'https://github.com/acme/ops/actions/runs/1',
+    name: email,
+    pagerdutyUserId: email.split('@')[0]?.toUpperCase() ?? '',
+    rule: 'default',
+    source: {
+      scheduleId: 'PSCHED1',
+      scheduleName: 'S',
+      escalationPolicyId: 'PEP0001',
+      escalationPolicyName: 'Ops',
+      escalationLevel: 1,
+    },
+  };
+}
 
-  it('clamps a shift that began earlier to now (whole seconds)', () => {
-    const [window] = plan([oncall({ start: at('2026-11-20T09:00:00Z') })]);
-    expect(window?.from).toBe('2026-11-26T08:30:00Z');
-  });
-
-  it('bounds permanent and never-ending on-calls to now + lookahead', () => {
-    const rows = plan(
+describe('desiredWindows and merging', () => {
+  it('clamps to now, applies lead time and grace period, keeps open ends open', () => {
+    const [running, future, permanent] = windowsOf(
       [
+        oncall({ userId: 'PRUN001', start: at('2026-11-20T09:00:00Z') }),
+        oncall({ userId: 'PFUT001' }),
         oncall({ userId: 'PPERM01', scheduleId: null, start: null, end: null }),
-        oncall({ userId: 'PEND001', start: at('2026-11-26T10:00:00Z'), end: null }),
       ],
-      ['db'],
-      6 * H,
+      [rule()],
+      15 * 60_000,
+      30 * 60_000,
     );
-    expect(rows).toEqual([
-      expect.objectContaining({
-        user: 'PPERM01',
-        from: '2026-11-26T08:30:00Z',
-        until: '2026-11-26T14:30:00Z',
+    expect(rfc3339(new Date(running?.from ?? 0))).toBe('2026-11-26T08:30:00Z');
+    expect(rfc3339(new Date(future?.from ?? 0))).toBe('2026-11-26T08:45:00Z');
+    expect(rfc3339(new Date(future?.until ?? 0))).toBe('2026-11-26T17:30:00Z');
+    expect(permanent?.until).toBe(Infinity);
+  });
+
+  it('matches rules by schedule, policy (both must match when both given) and level', () => {
+    const rows = [
+      oncall({ userId: 'PA00001', scheduleId: 'PSCHED1', level: 1 }),
+      oncall({ userId: 'PB00001', scheduleId: 'PSCHED2', level: 2 }),
+      oncall({
+        userId: 'PC00001',
+        scheduleId: 'PSCHED1',
+        level: 2,
+        escalationPolicy: { id: 'PEP0002', name: 'DB' },
       }),
-      expect.objectContaining({
-        user: 'PEND001',
-        from: '2026-11-26T10:00:00Z',
-        until: '2026-11-26T14:30:00Z',
-      }),
+    ];
+    const who = (r: Rule) => windowsOf(rows, [r]).map((w) => w.pagerdutyUserId);
+    expect(who(rule({ schedules: ['PSCHED1'] }))).toEqual(['PA00001', 'PC00001']);
+    expect(who(rule({ schedules: ['PSCHED1'], escalationLevels: [1] }))).toEqual(['PA00001']);
+    expect(who(rule({ schedules: [], escalationPolicies: ['PEP0002'] }))).toEqual(['PC00001']);
+    expect(who(rule({ schedules: ['PSCHED2'], escalationPolicies: ['PEP0002'] }))).toEqual([]);
+    expect(who(rule({ schedules: ['null'] }))).toEqual([]);
+  });
+
+  it('merges identical, overlapping and touching windows, keeping the lowest level and its rule', () => {
+    const w = (from: number, until: number, level: number, name: string) => ({
+      from,
+      until,
+      rule: name,
+      source: {
+        scheduleId: 'S',
+        scheduleName: 'S',
+        escalationPolicyId: 'P',
+        escalationPolicyName: 'P',
+        escalationLevel: level,
+      },
+    });
+    const merged = mergeWindows([w(0, 10, 2, 'b'), w(0, 10, 1, 'a'), w(10, 12, 3, 'c'), w(20, 30, 1, 'd')]);
+    expect(merged.map((m) => [m.from, m.until, m.rule])).toEqual([
+      [0, 12, 'a'],
+      [20, 30, 'd'],
     ]);
   });
 
-  it('makes one grant of a shift reached through two policies and levels, keeping the lowest level', () => {
-    const rows = plan([
-      oncall({ level: 2 }),
-      oncall({ level: 1, escalationPolicy: { id: 'PEP0002', name: 'DB' } }),
-    ]);
-    expect(rows).toEqual([expect.objectContaining({ level: 1, until: '2026-11-26T17:00:00Z' })]);
-  });
-
-  it('merges overlapping and touching windows but not separate ones', () => {
-    const rows = plan([
-      oncall({ start: at('2026-11-26T09:00:00Z'), end: at('2026-11-26T12:00:00Z') }),
-      oncall({ start: at('2026-11-26T11:00:00Z'), end: at('2026-11-26T13:00:00Z') }),
-      oncall({ start: at('2026-11-26T13:00:00Z'), end: at('2026-11-26T14:00:00Z') }),
-      oncall({ start: at('2026-11-26T20:00:00Z'), end: at('2026-11-26T22:00:00Z') }),
-    ]);
-    expect(rows.map((r) => [r.from, r.until])).toEqual([
-      ['2026-11-26T09:00:00Z', '2026-11-26T14:00:00Z'],
-      ['2026-11-26T20:00:00Z', '2026-11-26T22:00:00Z'],
-    ]);
-  });
-
-  it('never merges different people', () => {
-    const rows = plan([oncall({ userId: 'PUSER01' }), oncall({ userId: 'PUSER02' })]);
-    expect(rows.map((r) => r.user).sort()).toEqual(['PUSER01', 'PUSER02']);
-  });
-
-  it('drops shifts that are already over', () => {
-    expect(plan([oncall({ start: at('2026-11-25T09:00:00Z'), end: at('2026-11-26T08:00:00Z') })])).toEqual(
-      [],
-    );
-  });
-
-  it('sorts by start time', () => {
-    const rows = plan([
-      oncall({ userId: 'PLATE01', start: at('2026-11-26T20:00:00Z'), end: at('2026-11-26T21:00:00Z') }),
-      oncall({ userId: 'PEARLY1', start: at('2026-11-26T10:00:00Z'), end: at('2026-11-26T11:00:00Z') }),
-    ]);
-    expect(rows.map((r) => r.user)).toEqual(['PEARLY1', 'PLATE01']);
+  it('asks PagerDuty once for schedules and once for policies, and removes rows seen twice', () => {
+    expect(
+      onCallQueries([
+        rule({ schedules: ['A', 'B'] }),
+        rule({ schedules: ['B', 'C'], escalationPolicies: ['P1'] }),
+        rule({ schedules: [], escalationPolicies: ['P1', 'P2'] }),
+      ]),
+    ).toEqual([{ scheduleIds: ['A', 'B'] }, { escalationPolicyIds: ['P1', 'P2'] }]);
+    const row = oncall({});
+    expect(dedupeOnCalls([row, { ...row }, oncall({ level: 2 })])).toHaveLength(2);
   });
 });
 
-describe('matchAccounts', () => {
-  const windows = planGrantWindows({
-    oncalls: [
-      oncall({ userId: 'PADA001', user: { id: 'PADA001', name: 'Ada', email: 'Ada@Example.com' } }),
-      oncall({ userId: 'PBOB001', user: { id: 'PBOB001', name: 'Bob', email: 'bob@example.com' } }),
-      oncall({ userId: 'PEVE001', user: { id: 'PEVE001', name: 'Eve', email: '--admin-token=x' } }),
-      oncall({ userId: 'PNOE001', user: { id: 'PNOE001', name: 'No email' } }),
-    ],
-    resources: ['db'],
-    now,
-    lookaheadMs: 24 * H,
+describe('resolveAccount', () => {
+  const person = { pagerdutyUserId: 'PADA001', name: 'Ada', email: 'Ada@Example.com' };
+  it('matches case-insensitively, with user-map by user ID or email first', () => {
+    expect(resolveAccount(person, new Map(), ['ada@example.COM'])).toEqual({
+      sdmEmail: 'ada@example.COM',
+      missingUser: false,
+    });
+    const byId = new Map([['pada001', 'ada.l@corp.example']]);
+    expect(resolveAccount(person, byId, ['ada.l@corp.example']).sdmEmail).toBe('ada.l@corp.example');
+    const byEmail = new Map([['ada@example.com', 'ada.l@corp.example']]);
+    expect(resolveAccount(person, byEmail, ['ada.l@corp.example']).sdmEmail).toBe('ada.l@corp.example');
   });
 
-  it('matches emails case-insensitively and uses the strongDM spelling', () => {
-    const rows = matchAccounts(windows, ['ada@example.COM']);
-    const byName = Object.fromEntries(rows.map((r) => [r.name, r]));
-    expect(byName.Ada).toMatchObject({ status: 'pending', sdmEmail: 'ada@example.COM', missingUser: false });
-    expect(byName.Bob).toMatchObject({
-      status: 'skipped',
+  it('skips people without an account, a usable email, or any email', () => {
+    expect(resolveAccount(person, new Map(), ['bob@example.com'])).toMatchObject({
       missingUser: true,
-      reason: 'no strongDM user has this email',
+      skipReason: expect.stringMatching(/no strongDM user/),
     });
-    expect(byName.Eve).toMatchObject({ status: 'skipped', missingUser: false });
-    expect(byName.Eve?.reason).toMatch(/flag/);
-    expect(byName['No email']).toMatchObject({
-      status: 'skipped',
-      reason: expect.stringMatching(/no email/),
+    expect(resolveAccount({ ...person, email: '--admin-token=x' }, new Map(), undefined).skipReason).toMatch(
+      /flag/,
+    );
+    expect(resolveAccount({ ...person, email: 'a b@c.d' }, new Map(), undefined).skipReason).toMatch(
+      /whitespace/,
+    );
+    expect(resolveAccount({ ...person, email: undefined }, new Map(), undefined).skipReason).toMatch(
+      /no email/,
+    );
+    expect(resolveAccount(person, new Map(), undefined)).toEqual({
+      sdmEmail: 'Ada@Example.com',
+      missingUser: false,
     });
   });
+});
 
-  it('leaves usable rows pending when accounts were not checked', () => {
-    const rows = matchAccounts(windows, undefined);
+describe('reconcile', () => {
+  it('grants every window on a first run, once per resource', () => {
+    expect(brief(plan([oncall({})], { rules: [rule({ resources: ['db', 'bastion'] })] }))).toEqual([
+      {
+        who: 'PUSER01',
+        resource: 'bastion',
+        from: '2026-11-26T09:00:00Z',
+        until: '2026-11-26T17:00:00Z',
+        status: 'pending',
+      },
+      {
+        who: 'PUSER01',
+        resource: 'db',
+        from: '2026-11-26T09:00:00Z',
+        until: '2026-11-26T17:00:00Z',
+        status: 'pending',
+      },
+    ]);
+  });
+
+  it('makes no grant for a window the ledger already covers', () => {
+    const ledger = [entry('puser01@example.com', '2026-11-26T09:00:00Z', '2026-11-26T17:00:00Z')];
+    expect(brief(plan([oncall({})], { ledger })).map((r) => r.status)).toEqual(['unchanged']);
+  });
+
+  it('grants exactly the uncovered part, never overlapping a grant already made', () => {
+    const ledger = [entry('puser01@example.com', '2026-11-26T09:00:00Z', '2026-11-26T12:00:00Z')];
+    expect(brief(plan([oncall({})], { ledger }))).toEqual([
+      expect.objectContaining({
+        from: '2026-11-26T09:00:00Z',
+        until: '2026-11-26T12:00:00Z',
+        status: 'unchanged',
+      }),
+      expect.objectContaining({
+        from: '2026-11-26T12:00:00Z',
+        until: '2026-11-26T17:00:00Z',
+        status: 'pending',
+      }),
+    ]);
+  });
+
+  it('marks a grant PagerDuty no longer backs as stale, and with revoke-stale revokes the pair and grants again', () => {
+    const ledger = [
+      entry('puser01@example.com', '2026-11-26T09:00:00Z', '2026-11-26T17:00:00Z'),
+      entry('puser02@example.com', '2026-11-26T18:00:00Z', '2026-11-26T20:00:00Z'), // override gave it away
+    ];
+    // PagerDuty now: PUSER01 until 13:00 only.
+    const oncalls = [oncall({ end: at('2026-11-26T13:00:00Z') })];
+    expect(brief(plan(oncalls, { ledger })).map((r) => [r.who, r.status])).toEqual([
+      ['PUSER01', 'stale'],
+      ['PUSER02', 'stale'],
+    ]);
+    const revoking = brief(plan(oncalls, { ledger, revokeStale: true }));
+    expect(revoking).toHaveLength(3);
+    expect(revoking).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ who: 'PUSER01', status: 'pending-revoke', until: '2026-11-26T17:00:00Z' }),
+        expect.objectContaining({
+          who: 'PUSER01',
+          status: 'pending',
+          from: '2026-11-26T09:00:00Z',
+          until: '2026-11-26T13:00:00Z',
+        }),
+        expect.objectContaining({ who: 'PUSER02', status: 'pending-revoke' }),
+      ]),
+    );
+  });
+
+  it('counts time a grant holds beyond the shift (e.g. a shorter lead time) as stale', () => {
+    const ledger = [entry('puser01@example.com', '2026-11-26T08:00:00Z', '2026-11-26T17:00:00Z')];
+    expect(brief(plan([oncall({})], { ledger })).map((r) => r.status)).toEqual(['stale']);
+  });
+
+  it('treats nothing as stale in fail-safe mode', () => {
+    const ledger = [entry('puser01@example.com', '2026-11-26T09:00:00Z', '2026-11-26T17:00:00Z')];
+    expect(brief(plan([], { ledger, failSafe: true, revokeStale: true })).map((r) => r.status)).toEqual([
+      'unchanged',
+    ]);
+  });
+
+  it('caps every grant at max-grant-duration and leaves later pieces to a later run', () => {
+    const long = oncall({ start: at('2026-11-26T00:00:00Z'), end: at('2026-12-10T00:00:00Z') });
+    expect(brief(plan([long], { maxGrantMs: 7 * 24 * H }))).toEqual([
+      expect.objectContaining({
+        from: '2026-11-26T08:30:00Z',
+        until: '2026-12-03T08:30:00Z',
+        status: 'pending',
+      }),
+    ]);
+    // Six days later the first piece is in the ledger and ends within the lookahead: the next piece follows it.
+    const ledger = [entry('puser01@example.com', '2026-11-26T08:30:00Z', iso(23))];
+    expect(brief(plan([long], { ledger, maxGrantMs: 7 * 24 * H }))).toEqual([
+      expect.objectContaining({ status: 'unchanged' }),
+      expect.objectContaining({ from: iso(23), until: iso(23 + 7 * 24), status: 'pending' }),
+    ]);
+  });
+
+  it('bounds a permanent on-call and does not extend it again until the grant nears its end', () => {
+    const permanent = oncall({ scheduleId: null, start: null, end: null });
+    const [first] = brief(plan([permanent], { maxGrantMs: 7 * 24 * H }));
+    expect(first).toMatchObject({ from: iso(0), until: iso(7 * 24), status: 'pending' });
+    const ledger = [entry('puser01@example.com', iso(-1), iso(7 * 24 - 1))];
+    expect(brief(plan([permanent], { ledger })).map((r) => r.status)).toEqual(['unchanged']);
+  });
+
+  it('merges two PagerDuty users who are one strongDM account', () => {
+    const windows = windowsOf([
+      oncall({ userId: 'PONE001', end: at('2026-11-26T12:00:00Z') }),
+      oncall({ userId: 'PTWO001', start: at('2026-11-26T12:00:00Z') }),
+    ]);
+    const accounts = new Map<string, Account>([
+      ['PONE001', { sdmEmail: 'same@example.com', missingUser: false }],
+      ['PTWO001', { sdmEmail: 'SAME@example.com', missingUser: false }],
+    ]);
+    const rows = reconcile({
+      windows,
+      accounts,
+      ledger: [],
+      now,
+      lookaheadMs: 24 * H,
+      maxGrantMs: 7 * 24 * H,
+      revokeStale: false,
+      failSafe: false,
+    });
+    expect(brief(rows)).toEqual([
+      expect.objectContaining({
+        from: '2026-11-26T09:00:00Z',
+        until: '2026-11-26T17:00:00Z',
+        status: 'pending',
+      }),
+    ]);
+  });
+
+  it('reports people without an account as skipped, with a bounded window', () => {
+    const windows = windowsOf([oncall({ scheduleId: null, start: null, end: null })]);
+    const accounts = new Map<string, Account>([
+      ['PUSER01', { skipReason: 'no strongDM user has this email', missingUser: true }],
+    ]);
+    const rows = reconcile({
+      windows,
+      accounts,
+      ledger: [],
+      now,
+      lookaheadMs: 24 * H,
+      maxGrantMs: 2 * H,
+      revokeStale: false,
+      failSafe: false,
+    });
+    expect(brief(rows)).toEqual([
+      expect.objectContaining({ status: 'skipped', from: iso(0), until: iso(2) }),
+    ]);
+    expect(rows[0]?.missingUser).toBe(true);
+  });
+});
+
+describe('subtract', () => {
+  it('removes spans from a window', () => {
     expect(
-      rows
-        .filter((r) => r.status === 'pending')
-        .map((r) => r.name)
-        .sort(),
-    ).toEqual(['Ada', 'Bob']);
+      subtract(0, 100, [
+        [10, 20],
+        [50, 150],
+      ]),
+    ).toEqual([
+      [0, 10],
+      [20, 50],
+    ]);
+    expect(subtract(0, Infinity, [[0, 10]])).toEqual([[10, Infinity]]);
+    expect(subtract(0, 10, [[0, 10]])).toEqual([]);
   });
 });

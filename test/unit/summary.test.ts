@@ -4,8 +4,10 @@ import {
   displayText,
   escapeHtml,
   escapeMarkdownCell,
+  mermaidText,
   planOutput,
   renderLogTable,
+  renderTimeline,
   renderSummary,
   SUMMARY_LIMIT_BYTES,
   totalsLine,
@@ -19,6 +21,7 @@ function row(overrides: Partial<ReportRow> = {}): ReportRow {
     email: 'ada@example.com',
     sdmEmail: 'ada@example.com',
     resource: 'prod-postgres',
+    rule: 'default',
     from: new Date('2026-11-26T09:00:00Z'),
     until: new Date('2026-11-26T17:00:00Z'),
     source: {
@@ -35,7 +38,14 @@ function row(overrides: Partial<ReportRow> = {}): ReportRow {
   return { ...base, status: 'granted', ...overrides };
 }
 
-const context = { dryRun: false, now: new Date('2026-11-26T08:30:00Z'), lookahead: '24h', notes: [] };
+const context = {
+  dryRun: false,
+  now: new Date('2026-11-26T08:30:00Z'),
+  lookahead: '24h',
+  lookaheadMs: 24 * 3_600_000,
+  notes: [],
+  runUrl: 'https://github.com/acme/ops/actions/runs/7',
+};
 
 /** Body rows of the summary table (after the header and its separator line). */
 const tableRows = (markdown: string) =>
@@ -112,11 +122,12 @@ describe('renderSummary', () => {
 });
 
 describe('totalsLine', () => {
-  it('counts each status and mentions would-grant only when present', () => {
-    expect(totalsLine([row(), row({ status: 'failed' })])).toBe('1 granted, 0 skipped, 1 failed');
-    expect(totalsLine([row({ status: 'would-grant' })])).toBe(
-      '0 granted, 1 would-grant, 0 skipped, 0 failed',
-    );
+  it('counts each status present, and always failures', () => {
+    expect(totalsLine([row(), row({ status: 'failed' })])).toBe('1 granted, 1 failed');
+    expect(totalsLine([row({ status: 'would-grant' })])).toBe('1 would-grant, 0 failed');
+    expect(
+      totalsLine([row({ status: 'unchanged' }), row({ status: 'stale' }), row({ status: 'revoked' })]),
+    ).toBe('1 unchanged, 1 stale, 1 revoked, 0 failed');
   });
 });
 
@@ -132,7 +143,7 @@ describe('renderLogTable', () => {
 
 describe('planOutput', () => {
   it('has the contract keys with UTC RFC3339 times', () => {
-    expect(planOutput([row()])).toEqual([
+    expect(planOutput([row()], context.runUrl)).toEqual([
       {
         email: 'ada@example.com',
         name: 'Ada Lovelace',
@@ -141,12 +152,37 @@ describe('planOutput', () => {
         scheduleName: 'Platform Primary',
         escalationPolicyId: 'PEP0001',
         escalationLevel: 1,
+        rule: 'default',
         resource: 'prod-postgres',
         from: '2026-11-26T09:00:00Z',
         until: '2026-11-26T17:00:00Z',
         status: 'granted',
         reason: '',
+        runUrl: 'https://github.com/acme/ops/actions/runs/7',
       },
     ]);
+  });
+});
+
+describe('renderTimeline', () => {
+  it('draws a Mermaid gantt of held access per resource, clipped to the lookahead, with names made safe', () => {
+    const rows = [
+      row({ name: 'Ada: the #1 "admin"; click', from: new Date('2026-11-26T06:00:00Z') }),
+      row({ name: 'Bob', resource: 'bastion', status: 'stale', until: new Date('2026-12-30T00:00:00Z') }),
+      row({ name: 'Eve', status: 'skipped' }),
+    ];
+    const chart = renderTimeline(rows, context);
+    expect(chart).toContain('```mermaid\ngantt\n');
+    expect(chart).toContain(
+      '  section prod-postgres\n  Ada the 1 admin click :active, 2026-11-26 08:30, 2026-11-26 17:00',
+    );
+    expect(chart).toContain('  section bastion\n  Bob :crit, 2026-11-26 09:00, 2026-11-27 08:30');
+    expect(chart).not.toContain('Eve');
+    expect(mermaidText('a\nb:c;d#e%%{init}%%')).toBe('a b c d e init');
+  });
+
+  it('shows the Rule column only when rules are in use', () => {
+    expect(renderSummary([row()], context)).not.toContain('| Rule |');
+    expect(renderSummary([row({ rule: 'databases' })], context)).toContain('| Rule |');
   });
 });

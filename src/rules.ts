@@ -1,0 +1,147 @@
+// Parses the `rules` and `user-map` inputs. Pure: text in, typed values or named problems out.
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
+
+/** Which on-calls get which resources. Schedules and escalation policies, when both are given, must both match. */
+export interface Rule {
+  name: string;
+  schedules: string[]; // may hold PagerDuty's literal "null": people a policy targets directly
+  escalationPolicies: string[];
+  escalationLevels: number[]; // empty: every level
+  resources: string[];
+}
+
+const RULE_KEYS = ['name', 'schedules', 'escalation-policies', 'escalation-levels', 'resources'];
+const PAGERDUTY_ID = /^[A-Za-z0-9]{2,32}$/;
+
+/** Returns the rules, or the problems (each naming the rule and its line) when there are any. */
+export function parseRules(text: string, where: string): { rules: Rule[]; problems: string[] } {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: true });
+  const lineOf = (node: Node | null | undefined) =>
+    node?.range ? `line ${lineCounter.linePos(node.range[0]).line}` : 'unknown line';
+  if (doc.errors.length > 0) {
+    return {
+      rules: [],
+      problems: doc.errors.map(
+        (e) =>
+          `rules (${where}): invalid YAML at line ${e.linePos?.[0]?.line ?? '?'}: ${firstLine(e.message)}`,
+      ),
+    };
+  }
+  const root = doc.contents;
+  if (!isSeq(root) || root.items.length === 0) {
+    return {
+      rules: [],
+      problems: [
+        `rules (${where}): expected a YAML list of rules, each with name, schedules or escalation-policies, and resources`,
+      ],
+    };
+  }
+
+  const problems: string[] = [];
+  const rules: Rule[] = [];
+  const names = new Set<string>();
+  root.items.forEach((item, index) => {
+    const node = item as Node;
+    if (!isMap(node)) {
+      problems.push(
+        `rules (${where}): rule #${index + 1} (${lineOf(node)}) is not a mapping of keys such as name and resources`,
+      );
+      return;
+    }
+    const nameNode = node.get('name', true);
+    const name =
+      isScalar(nameNode) && String(nameNode.value).trim()
+        ? String(nameNode.value).trim()
+        : `rule #${index + 1}`;
+    const label = `rules (${where}): rule "${name}" (${lineOf(node)})`;
+    for (const pair of node.items) {
+      const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
+      if (!RULE_KEYS.includes(key)) {
+        problems.push(`${label}: unknown key "${key}"; use ${RULE_KEYS.join(', ')}`);
+      }
+    }
+    if (names.has(name))
+      problems.push(`${label}: the name is used by another rule; give each rule its own name`);
+    names.add(name);
+
+    const list = (key: string): string[] | undefined => {
+      const value = node.get(key, true) as Node | undefined;
+      if (value === undefined || value === null) return [];
+      const items = isSeq(value) ? value.items : [value];
+      const strings: string[] = [];
+      for (const entry of items) {
+        if (!isScalar(entry) || entry.value === null || typeof entry.value === 'object') {
+          problems.push(`${label}: ${key} must be a list of plain values`);
+          return undefined;
+        }
+        strings.push(String(entry.value).trim());
+      }
+      return strings.filter((s) => s !== '');
+    };
+    const schedules = list('schedules') ?? [];
+    const escalationPolicies = list('escalation-policies') ?? [];
+    const levelTexts = list('escalation-levels') ?? [];
+    const resources = list('resources') ?? [];
+
+    if (schedules.length === 0 && escalationPolicies.length === 0) {
+      problems.push(
+        `${label}: give schedules or escalation-policies (or both) to say whose on-calls it covers`,
+      );
+    }
+    for (const id of [...schedules, ...escalationPolicies]) {
+      if (!PAGERDUTY_ID.test(id))
+        problems.push(`${label}: "${id}" is not a PagerDuty ID (letters and digits, e.g. PABC123)`);
+    }
+    const escalationLevels = levelTexts.map(Number);
+    for (const [i, level] of escalationLevels.entries()) {
+      if (!Number.isInteger(level) || level < 1) {
+        problems.push(`${label}: escalation-levels "${levelTexts[i]}" must be whole numbers from 1`);
+      }
+    }
+    if (resources.length === 0)
+      problems.push(`${label}: resources is required: the strongDM resource names it grants`);
+    rules.push({
+      name,
+      schedules: [...new Set(schedules)],
+      escalationPolicies: [...new Set(escalationPolicies)],
+      escalationLevels: [...new Set(escalationLevels)],
+      resources: [...new Set(resources)],
+    });
+  });
+  return { rules, problems };
+}
+
+/**
+ * `user-map`: lines `pagerduty-email-or-user-id: strongdm-email` for people whose emails differ.
+ * Keys are matched case-insensitively (emails) or exactly (user IDs); the result is keyed by the lower-cased key.
+ */
+export function parseUserMap(text: string): { userMap: Map<string, string>; problems: string[] } {
+  const userMap = new Map<string, string>();
+  const problems: string[] = [];
+  text.split(/\r?\n/).forEach((raw, index) => {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) return;
+    const colon = line.indexOf(':');
+    const key = colon > 0 ? line.slice(0, colon).trim() : '';
+    const value = colon > 0 ? line.slice(colon + 1).trim() : '';
+    if (!key || !value) {
+      problems.push(`user-map line ${index + 1}: write "pagerduty-email-or-user-id: strongdm-email"`);
+      return;
+    }
+    if (!/^[^\s@]+@[^\s@]+$/.test(value) || value.startsWith('-')) {
+      problems.push(`user-map line ${index + 1}: "${value.slice(0, 80)}" is not an email address`);
+      return;
+    }
+    if (userMap.has(key.toLowerCase())) {
+      problems.push(`user-map line ${index + 1}: "${key.slice(0, 80)}" is mapped twice`);
+      return;
+    }
+    userMap.set(key.toLowerCase(), value);
+  });
+  return { userMap, problems };
+}
+
+function firstLine(text: string): string {
+  return text.split('\n')[0] ?? text;
+}

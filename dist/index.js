@@ -88039,10 +88039,13 @@ class LedgerError extends Error {
 const RETENTION_MS = 30 * 24 * 60 * 60 * 1000; // expired entries are kept this long, then dropped
 const MAX_WRITE_ATTEMPTS = 6;
 const emptyLedger = () => ({ version: 1, grants: [] });
-/** Same person, resource and window → same id: a retried or raced write can never add an entry twice. */
-function entryId(email, resource, from, until) {
+/**
+ * Same grant by the same run → same id, so a retried write never adds an entry twice; a later grant of the same
+ * window (after a revocation) is a new entry.
+ */
+function entryId(email, resource, from, until, runId) {
     return (0,external_node_crypto_.createHash)('sha256')
-        .update([email.toLowerCase(), resource, from, until].join('\n'))
+        .update([email.toLowerCase(), resource, from, until, runId].join('\n'))
         .digest('hex')
         .slice(0, 16);
 }
@@ -88906,6 +88909,8 @@ class SdmCli {
     /** Emails of all strongDM users, from one `sdm admin users list --json`. */
     async listUserEmails() {
         const result = await this.run(['admin', 'users', 'list', '--json']);
+        if (result.exitCode === -1 && !result.timedOut)
+            throw new SdmError(`sdm could not be run: ${describe(result)}`);
         if (result.exitCode !== 0) {
             throw new SdmError(`"sdm admin users list" failed: ${describe(result)}; check that sdm-admin-token may list users`);
         }
@@ -89967,12 +89972,21 @@ async function saveAndCache(body, version, options) {
         }
         const binary = await unzipSdm(zipPath, workDir, version);
         await (0,promises_.copyFile)(zipPath, external_node_path_default().join(external_node_path_default().dirname(binary), CACHED_ZIP));
-        const cachedDir = await cacheDir(external_node_path_default().dirname(binary), TOOL_NAME, version);
-        info(`sdm ${version} downloaded (SHA-256 ${sha256}) and cached`);
-        return { binary: external_node_path_default().join(cachedDir, 'sdm'), version, downloaded: true, sha256 };
+        try {
+            await cacheDir(external_node_path_default().dirname(binary), TOOL_NAME, version);
+            info(`sdm ${version} downloaded (SHA-256 ${sha256}) and cached`);
+        }
+        catch (error) {
+            // Another job on this runner may be caching the same version right now; this run has its own copy.
+            warning(`sdm ${version} was downloaded but could not be cached (${error.message}).`);
+        }
+        // Run the copy in this job's temp folder: another job on the same runner may be re-caching the same version,
+        // which replaces the cached folder while it is in use. The runner empties RUNNER_TEMP after the job.
+        return { binary, version, downloaded: true, sha256 };
     }
-    finally {
+    catch (error) {
         await (0,promises_.rm)(workDir, { recursive: true, force: true });
+        throw error;
     }
 }
 
@@ -90445,7 +90459,7 @@ function ledgerEntry(row, context) {
     const from = rfc3339(row.from);
     const until = rfc3339(row.until);
     return {
-        id: entryId(email, row.resource, from, until),
+        id: entryId(email, row.resource, from, until, `${context.runId}@${rfc3339(context.now)}`),
         email,
         resource: row.resource,
         from,

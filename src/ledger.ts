@@ -48,10 +48,13 @@ const MAX_WRITE_ATTEMPTS = 6;
 
 export const emptyLedger = (): Ledger => ({ version: 1, grants: [] });
 
-/** Same person, resource and window → same id: a retried or raced write can never add an entry twice. */
-export function entryId(email: string, resource: string, from: string, until: string): string {
+/**
+ * Same grant by the same run → same id, so a retried write never adds an entry twice; a later grant of the same
+ * window (after a revocation) is a new entry.
+ */
+export function entryId(email: string, resource: string, from: string, until: string, runId: string): string {
   return createHash('sha256')
-    .update([email.toLowerCase(), resource, from, until].join('\n'))
+    .update([email.toLowerCase(), resource, from, until, runId].join('\n'))
     .digest('hex')
     .slice(0, 16);
 }

@@ -326,7 +326,7 @@ function ledgerEntry(row: PlanRow, context: RunContext): LedgerEntry {
   const from = rfc3339(row.from);
   const until = rfc3339(row.until);
   return {
-    id: entryId(email, row.resource, from, until),
+    id: entryId(email, row.resource, from, until, `${context.runId}@${rfc3339(context.now)}`),
     email,
     resource: row.resource,
     from,

@@ -233,10 +233,18 @@ async function saveAndCache(
     }
     const binary = await unzipSdm(zipPath, workDir, version);
     await copyFile(zipPath, path.join(path.dirname(binary), CACHED_ZIP));
-    const cachedDir = await tc.cacheDir(path.dirname(binary), TOOL_NAME, version);
-    core.info(`sdm ${version} downloaded (SHA-256 ${sha256}) and cached`);
-    return { binary: path.join(cachedDir, 'sdm'), version, downloaded: true, sha256 };
-  } finally {
+    try {
+      await tc.cacheDir(path.dirname(binary), TOOL_NAME, version);
+      core.info(`sdm ${version} downloaded (SHA-256 ${sha256}) and cached`);
+    } catch (error) {
+      // Another job on this runner may be caching the same version right now; this run has its own copy.
+      core.warning(`sdm ${version} was downloaded but could not be cached (${(error as Error).message}).`);
+    }
+    // Run the copy in this job's temp folder: another job on the same runner may be re-caching the same version,
+    // which replaces the cached folder while it is in use. The runner empties RUNNER_TEMP after the job.
+    return { binary, version, downloaded: true, sha256 };
+  } catch (error) {
     await rm(workDir, { recursive: true, force: true });
+    throw error;
   }
 }

@@ -33,6 +33,8 @@ export class SdmCli {
   /** Emails of all strongDM users, from one `sdm admin users list --json`. */
   async listUserEmails(): Promise<string[]> {
     const result = await this.run(['admin', 'users', 'list', '--json']);
+    if (result.exitCode === -1 && !result.timedOut)
+      throw new SdmError(`sdm could not be run: ${describe(result)}`);
     if (result.exitCode !== 0) {
       throw new SdmError(
         `"sdm admin users list" failed: ${describe(result)}; check that sdm-admin-token may list users`,

@@ -4,29 +4,26 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { workflowCommands } from '../fakes/runner.mjs';
-import { GITHUB_TOKEN, PD_TOKEN, SDM_TOKEN, secretLeaks, World, type ActionRun } from './harness.js';
+import {
+  GITHUB_TOKEN,
+  PD_TOKEN,
+  runChecked,
+  secretLeaks,
+  SDM_TOKEN,
+  seconds,
+  sortGrants,
+  World,
+  type Grant,
+  type Invocation,
+} from './harness.js';
 import { bigOrg, usedScheduleIdsOf } from '../fakes/orgs.mjs';
 import { HOSTILE_NAME, smallCompany } from './scenario.js';
-
-interface Grant {
-  email: string;
-  resourceName: string;
-  startFrom: string;
-  validUntil: string;
-}
-interface Invocation {
-  argv: string[];
-  tokenFromEnv: boolean;
-  tokenInArgv: boolean;
-}
 
 let world: World | undefined;
 afterEach(async () => {
   await world?.close();
   world = undefined;
 });
-
-const seconds = (iso: string) => Math.floor(Date.parse(iso) / 1000);
 
 async function start(company = smallCompany()) {
   world = await World.start(company.seed);
@@ -36,39 +33,6 @@ async function start(company = smallCompany()) {
     resources: company.resources,
   };
   return { world, company, inputs };
-}
-
-/** Runs the action and checks what every run must hold: no secret anywhere a person or process could see it. */
-async function runChecked(
-  w: World,
-  inputs: Record<string, string>,
-): Promise<ActionRun & { startedAt: number; endedAt: number }> {
-  const startedAt = Math.floor(Date.now() / 1000);
-  const run = await w.run(inputs);
-  const endedAt = Math.ceil(Date.now() / 1000);
-  expect(await secretLeaks(w, run)).toEqual([]);
-  const invocations = (await w.sdmState()).invocations as Invocation[];
-  for (const invocation of invocations) {
-    expect(invocation.tokenFromEnv).toBe(true);
-    expect(invocation.tokenInArgv).toBe(false);
-  }
-  return { ...run, startedAt, endedAt };
-}
-
-function sortGrants(grants: Grant[]) {
-  return grants
-    .map(({ email, resourceName, startFrom, validUntil }) => ({
-      email,
-      resource: resourceName,
-      startFrom,
-      validUntil,
-    }))
-    .sort(
-      (a, b) =>
-        seconds(a.startFrom) - seconds(b.startFrom) ||
-        a.email.localeCompare(b.email) ||
-        a.resource.localeCompare(b.resource),
-    );
 }
 
 describe('a scheduled run', () => {
@@ -403,7 +367,7 @@ describe('a large organisation', () => {
     const run = await runChecked(world, {
       ...world.baseInputs(),
       'schedule-ids': [...usedScheduleIdsOf(org.pagerduty), 'null'].join(','),
-            resources: 'prod-postgres',
+      resources: 'prod-postgres',
       'max-new-grants': '500', // a big first run is intended here
     });
     expect(run.exitCode, run.stdout).toBe(0);

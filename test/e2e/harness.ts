@@ -1,6 +1,7 @@
 // A world for one end-to-end test: loopback fakes of PagerDuty, the sdm download site and sdm itself, a tool cache
 // shared by the runs in it, and the committed dist/index.js run through the fake runner (test/fakes/runner.mjs).
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { expect } from 'vitest';
 import os from 'node:os';
 import path from 'node:path';
 import { startFakeSdmDownloads } from '../fakes/downloads.mjs';
@@ -124,4 +125,52 @@ export function clock(base = Date.now()) {
   const t0 = Math.floor(base / 60_000) * 60_000;
   const at = (minutes: number) => new Date(t0 + minutes * 60_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
   return { t0, at, hours: (h: number) => at(h * 60) };
+}
+
+export interface Grant {
+  email: string;
+  resourceName: string;
+  startFrom: string;
+  validUntil: string;
+}
+
+export interface Invocation {
+  argv: string[];
+  tokenFromEnv: boolean;
+  tokenInArgv: boolean;
+}
+
+export const seconds = (iso: string) => Math.floor(Date.parse(iso) / 1000);
+
+/** Runs the action and checks what every run must hold: no secret anywhere a person or process could see it. */
+export async function runChecked(
+  w: World,
+  inputs: Record<string, string>,
+): Promise<ActionRun & { startedAt: number; endedAt: number }> {
+  const startedAt = Math.floor(Date.now() / 1000);
+  const run = await w.run(inputs);
+  const endedAt = Math.ceil(Date.now() / 1000);
+  expect(await secretLeaks(w, run)).toEqual([]);
+  const invocations = (await w.sdmState()).invocations as Invocation[];
+  for (const invocation of invocations) {
+    expect(invocation.tokenFromEnv).toBe(true);
+    expect(invocation.tokenInArgv).toBe(false);
+  }
+  return { ...run, startedAt, endedAt };
+}
+
+export function sortGrants(grants: Grant[]) {
+  return grants
+    .map(({ email, resourceName, startFrom, validUntil }) => ({
+      email,
+      resource: resourceName,
+      startFrom,
+      validUntil,
+    }))
+    .sort(
+      (a, b) =>
+        seconds(a.startFrom) - seconds(b.startFrom) ||
+        a.email.localeCompare(b.email) ||
+        a.resource.localeCompare(b.resource),
+    );
 }

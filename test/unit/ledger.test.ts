@@ -21,7 +21,7 @@ const runUrl = 'https://github.com/acme/ops/actions/runs/9';
 
 function entry(email: string, from: string, until: string, extra: Partial<LedgerEntry> = {}): LedgerEntry {
   return {
-    id: entryId(email, 'db', from, until),
+    id: entryId(email, 'db', from, until, '9'),
     email,
     resource: 'db',
     from,
@@ -48,9 +48,16 @@ describe('ledger model', () => {
   const old = entry('old@example.com', '2026-10-01T09:00:00Z', '2026-10-20T17:00:00Z'); // expired over 30 days ago
   const recent = entry('recent@example.com', '2026-11-01T09:00:00Z', '2026-11-02T17:00:00Z');
 
-  it('ids depend on person (any case), resource and window only', () => {
-    expect(entryId('Ada@Example.com', 'db', 'a', 'b')).toBe(entryId('ada@example.com', 'db', 'a', 'b'));
-    expect(entryId('ada@example.com', 'db', 'a', 'b')).not.toBe(entryId('ada@example.com', 'db', 'a', 'c'));
+  it('ids depend on person (any case), resource, window and run', () => {
+    expect(entryId('Ada@Example.com', 'db', 'a', 'b', '1')).toBe(
+      entryId('ada@example.com', 'db', 'a', 'b', '1'),
+    );
+    expect(entryId('ada@example.com', 'db', 'a', 'b', '1')).not.toBe(
+      entryId('ada@example.com', 'db', 'a', 'c', '1'),
+    );
+    expect(entryId('ada@example.com', 'db', 'a', 'b', '1')).not.toBe(
+      entryId('ada@example.com', 'db', 'a', 'b', '2'),
+    );
   });
 
   it('adds each entry once, marks revocations, and drops entries expired over 30 days ago', () => {

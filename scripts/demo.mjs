@@ -1,72 +1,117 @@
-// `npm run demo`: the bundled action against the built-in simulators of PagerDuty, the sdm download site and sdm,
-// with a sample company, so a newcomer sees it work in one command with no accounts.
+// `npm run demo`: the bundled action against the built-in simulators of PagerDuty, the sdm download site, sdm and
+// the GitHub API, with a sample company, so a newcomer sees it work in one command with no accounts.
+// Three scheduled runs: the first grants, the second finds nothing to do, the third follows an override.
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { startFakeSdmDownloads } from '../test/fakes/downloads.mjs';
+import { startFakeGitHub } from '../test/fakes/github.mjs';
 import { demoOrg, DEMO } from '../test/fakes/orgs.mjs';
 import { startFakePagerDuty } from '../test/fakes/pagerduty.mjs';
-import { runAction, renderLog } from '../test/fakes/runner.mjs';
+import { renderLog, runAction } from '../test/fakes/runner.mjs';
 import { readSdmState, writeSdmState } from '../test/fakes/sdm-state.mjs';
 
 const PD_TOKEN = 'demo-pagerduty-key';
 const SDM_TOKEN = 'demo-sdm-admin-token';
+const GITHUB_TOKEN = 'ghs_demoWorkflowToken';
 
 const dir = await mkdtemp(path.join(os.tmpdir(), 'oncall-access-demo-'));
 const org = demoOrg(new Date());
 const pagerduty = await startFakePagerDuty({ org: org.pagerduty, token: PD_TOKEN });
 const downloads = await startFakeSdmDownloads({ outDir: path.join(dir, 'downloads') });
+const github = await startFakeGitHub({ tokens: { [GITHUB_TOKEN]: 'write' } });
 const sdmState = path.join(dir, 'sdm-state.json');
 await writeSdmState(sdmState, { token: SDM_TOKEN, ...org.strongdm });
 
 const { platformPrimary, platformSecondary, database } = DEMO.schedules;
-const run = (inputs) =>
-  runAction({
+const rules = [
+  '- name: platform',
+  `  schedules: [${platformPrimary}, ${platformSecondary}]`,
+  '  resources: [prod-postgres, bastion-prod]',
+  '- name: database',
+  `  schedules: [${database}]`,
+  '  resources: [prod-postgres]',
+  '- name: leads',
+  `  escalation-policies: [${DEMO.escalationPolicies.platform}]`,
+  '  escalation-levels: [3]',
+  '  resources: [bastion-prod]',
+].join('\n');
+
+let sdmCallsSoFar = 0;
+async function scheduledRun(title, inputs = {}) {
+  const run = await runAction({
     workDir: path.join(dir, 'runs'),
     toolCache: path.join(dir, 'toolcache'),
-    env: { FAKE_SDM_STATE: sdmState },
+    env: { FAKE_SDM_STATE: sdmState, GITHUB_API_URL: github.url },
+    githubToken: GITHUB_TOKEN,
     inputs: {
       'pagerduty-token': PD_TOKEN,
       'pagerduty-api-url': pagerduty.url,
-      'schedule-ids': `${platformPrimary}, ${platformSecondary}, ${database}, null`,
-      resources: 'prod-postgres, bastion-prod',
+      rules,
       lookahead: '24h',
       'sdm-admin-token': SDM_TOKEN,
       'sdm-download-url': downloads.latestUrl,
       ...inputs,
     },
   });
+  const invocations = (await readSdmState(sdmState)).invocations;
+  const calls = invocations.slice(sdmCallsSoFar);
+  sdmCallsSoFar = invocations.length;
+  const count = (verb) => calls.filter((c) => c.argv[2] === verb).length;
+  const totals = /^\*\*(.*)\*\*/m.exec(run.summary)?.[1] ?? '';
+  console.log(`\n━━ ${title}`);
+  console.log(`   ${totals}; exit ${run.exitCode}; ${(run.durationMs / 1000).toFixed(2)} s`);
+  console.log(
+    `   sdm commands: ${calls.length} (${count('grant-temporary')} grants, ${count('revoke')} revokes, ${count('list')} user lists)`,
+  );
+  return run;
+}
 
 try {
-  console.log('oncall-access demo: a sample company in simulated PagerDuty and strongDM\n');
+  console.log('oncall-access demo: a sample company in simulated PagerDuty, strongDM and GitHub');
+  console.log('Rules: platform schedules → prod-postgres + bastion-prod; database schedule → prod-postgres;');
   console.log(
-    'Workflow inputs: schedule-ids Platform Primary, Platform Secondary, Database On-Call and direct',
+    'the lead targeted directly at level 3 → bastion-prod. Lookahead 24h. Ledger on branch oncall-access-state.',
   );
-  console.log('targets (null); resources prod-postgres, bastion-prod; lookahead 24h.\n');
 
-  const first = await run({});
-  console.log('── Step log ─────────────────────────────────────────────────────────────');
+  const first = await scheduledRun('Run 1: first scheduled run');
+  console.log('\n── Step log ─────────────────────────────────────────────────────────────');
   console.log(renderLog(first.stdout).trim());
   console.log('\n── Job summary (GITHUB_STEP_SUMMARY) ───────────────────────────────────');
   console.log(first.summary.trim());
 
-  const second = await run({ 'dry-run': 'true' });
-  const state = await readSdmState(sdmState);
-  console.log('\n── What happened ───────────────────────────────────────────────────────');
-  console.log(
-    `exit status: ${first.exitCode}; outputs granted=${first.outputs.granted} skipped=${first.outputs.skipped} failed=${first.outputs.failed}`,
+  await scheduledRun('Run 2: 30 minutes later, nothing changed in PagerDuty');
+
+  const handover = Date.parse(org.facts.primaryHandover);
+  const override = {
+    user: DEMO.users.alan,
+    start: new Date(handover).toISOString(),
+    end: new Date(handover + 12 * 3_600_000).toISOString(),
+  };
+  const primary = org.pagerduty.schedules.find((s) => s.id === platformPrimary);
+  primary.overrides = [...(primary.overrides ?? []), override];
+  pagerduty.setOrg(org.pagerduty);
+  const third = await scheduledRun(
+    'Run 3: Alan overrides the first 12h of the next Platform Primary shift (revoke-stale: true)',
+    {
+      'revoke-stale': 'true',
+    },
   );
+  const changed = third.plan.filter((row) => row.status !== 'unchanged');
+  for (const row of changed) {
+    console.log(
+      `   ${row.status.padEnd(8)} ${row.name} ${row.resource} ${row.from} → ${row.until}${row.reason ? `  (${row.reason})` : ''}`,
+    );
+  }
+
+  console.log('\n── Audit trail: commits on oncall-access-state ─────────────────────────');
+  for (const commit of github.commits('oncall-access-state').slice(1))
+    console.log(`   ${commit.message.split('\n')[0]}`);
   console.log(
-    `PagerDuty requests: ${pagerduty.requests.length}; sdm commands run: ${state.invocations.length}; grants held in the simulated strongDM: ${state.grants.length}`,
+    `\nzip downloads of sdm over three runs: ${downloads.counts.zip} (the tool cache served the rest)`,
   );
-  console.log(
-    `a second run (dry run) reused the cached sdm: ${/found in the tool cache/.test(second.stdout) ? 'yes' : 'no'} (zip downloads: ${downloads.counts.zip})`,
-  );
-  console.log(
-    `wall time: first run ${(first.durationMs / 1000).toFixed(2)} s, second run ${(second.durationMs / 1000).toFixed(2)} s`,
-  );
-  process.exitCode = first.exitCode === 0 && second.exitCode === 0 ? 0 : 1;
+  process.exitCode = [first, third].every((run) => run.exitCode === 0) ? 0 : 1;
 } finally {
-  await Promise.all([pagerduty.close(), downloads.close()]);
+  await Promise.all([pagerduty.close(), downloads.close(), github.close()]);
   await rm(dir, { recursive: true, force: true });
 }

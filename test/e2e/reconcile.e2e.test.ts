@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { runChecked, sortGrants, World, type Grant, type Invocation } from './harness.js';
+import { runChecked, seconds, sortGrants, World, type Grant, type Invocation } from './harness.js';
 import { smallCompany } from './scenario.js';
 
 type Org = import('../fakes/pagerduty.mjs').PagerDutyOrg;
@@ -93,6 +93,41 @@ describe('re-runs', () => {
       [hours(5), hours(8)],
       [hours(5), hours(8)],
     ]);
+  });
+});
+
+describe('failures and caps', () => {
+  it('a failed grant is not recorded, and the next run grants exactly it', async () => {
+    const company = smallCompany();
+    company.seed.strongdm.faults = [
+      { command: 'grant-temporary', email: 'carol@example.com', resource: 'bastion', action: 'fail' },
+    ];
+    const { world, inputs } = await start(company);
+    const first = await runChecked(world, inputs);
+    expect(first.exitCode).toBe(1);
+    expect(world.ledger().grants).toHaveLength(15);
+    expect(
+      world.ledger().grants.some((g) => g.email === 'carol@example.com' && g.resource === 'bastion'),
+    ).toBe(false);
+
+    const second = await runChecked(world, inputs);
+    expect(second.exitCode, second.stdout).toBe(0);
+    expect(second.outputs).toMatchObject({ granted: '1', unchanged: '15', failed: '0' });
+    expect((await grantCalls(world)).slice(16).map((argv) => argv.slice(-2))).toEqual([
+      ['bastion', 'carol@example.com'],
+    ]);
+    expect(world.ledger().grants).toHaveLength(16);
+  });
+
+  it('max-grant-duration bounds a permanent on-call, and the summary draws the timeline', async () => {
+    const { world, inputs } = await start();
+    const run = await runChecked(world, { ...inputs, 'max-grant-duration': '2h', lookahead: '1h' });
+    expect(run.exitCode, run.stdout).toBe(0);
+    const dan = await grantsOf(world, 'dan@example.com');
+    expect(dan).toHaveLength(2);
+    for (const grant of dan) expect(seconds(grant.validUntil) - seconds(grant.startFrom)).toBe(2 * 3600);
+    expect(run.summary).toMatch(/```mermaid\ngantt\n {2}title Who holds what over the next 1h \(UTC\)/);
+    expect(run.summary).toMatch(/ {2}section prod-db\n(?: {2}.+\n)* {2}Dan Lead :active, /);
   });
 });
 

@@ -82873,6 +82873,8 @@ function displayUrl(url) {
 const DEFAULT_PAGERDUTY_API_URL = 'https://api.pagerduty.com';
 // The vendor's "latest Linux CLI" address; it answers 307 to a versioned zip (see src/sdm-install.ts).
 const DEFAULT_SDM_DOWNLOAD_URL = 'https://app.strongdm.com/releases/cli/linux';
+// The vendor's published SHA-256 for a version (body format unconfirmed: text holding one 64-hex value).
+const DEFAULT_SDM_CHECKSUM_URL = 'https://app.strongdm.com/sha';
 const MAX_LOOKAHEAD_MS = 90 * 24 * 60 * 60 * 1000; // PagerDuty computes on-calls 90 days ahead at most
 const MAX_CONCURRENCY = 16;
 const DIRECT_TARGETS = 'null';
@@ -82895,21 +82897,30 @@ function parseList(value) {
     return [...new Set(items)];
 }
 const DURATION_UNITS_MS = {
+    s: 1_000,
     m: 60_000,
     h: 3_600_000,
     d: 86_400_000,
     w: 604_800_000,
 };
-/** Parses durations such as `30m`, `24h`, `7d`, `2w` or `1d12h` into milliseconds; undefined when malformed. */
+/** Parses durations such as `30s`, `30m`, `24h`, `7d`, `2w` or `1d12h` into milliseconds; undefined when malformed. */
 function parseDuration(value) {
     const text = value.trim().toLowerCase();
-    if (!/^(\d+\s*[mhdw]\s*)+$/.test(text))
+    if (!/^(\d+\s*[smhdw]\s*)+$/.test(text))
         return undefined;
     let total = 0;
-    for (const match of text.matchAll(/(\d+)\s*([mhdw])/g)) {
+    for (const match of text.matchAll(/(\d+)\s*([smhdw])/g)) {
         total += Number(match[1]) * DURATION_UNITS_MS[match[2]];
     }
     return total;
+}
+/** The largest whole unit: 90000 → "90s", 600000 → "10m". */
+function formatDuration(ms) {
+    for (const [unit, size] of Object.entries(DURATION_UNITS_MS).reverse()) {
+        if (ms % size === 0)
+            return `${ms / size}${unit}`;
+    }
+    return `${ms}ms`;
 }
 /** Same spellings as core.getBooleanInput (YAML 1.2 core schema), but a typo becomes an input problem we can name. */
 function parseBoolean(value) {
@@ -82965,13 +82976,15 @@ function readInputs(getInput, readWorkspaceFile = () => {
         const text = get(name, fallback);
         const ms = parseDuration(text);
         if (ms === undefined) {
-            problems.push(`${name}: "${printable(text)}" is not a duration; use a number and a unit m, h, d or w (e.g. 30m, 24h, 7d)`);
+            problems.push(`${name}: "${printable(text)}" is not a duration; use a number and a unit s, m, h, d or w (e.g. 30s, 24h, 7d)`);
         }
         else if (ms < min) {
-            problems.push(`${name} must be ${min === 0 ? 'zero or more' : 'longer than zero'}, e.g. ${fallback}`);
+            problems.push(`${name} must be ${min === 0 ? 'zero or more' : min <= 1 ? 'longer than zero' : `at least ${formatDuration(min)}`}, e.g. ${fallback}`);
         }
         else if (ms > max) {
-            problems.push(`${name}: "${printable(text)}" is over 90d; PagerDuty computes on-calls at most 90 days ahead`);
+            problems.push(max === MAX_LOOKAHEAD_MS
+                ? `${name}: "${printable(text)}" is over 90d; PagerDuty computes on-calls at most 90 days ahead`
+                : `${name}: "${printable(text)}" is over the limit of ${formatDuration(max)}`);
         }
         return ms ?? 0;
     };
@@ -83019,6 +83032,15 @@ function readInputs(getInput, readWorkspaceFile = () => {
     if (downloadUrlProblem)
         problems.push(downloadUrlProblem);
     const concurrency = wholeNumber('concurrency', '4', 1, MAX_CONCURRENCY);
+    const requestTimeoutMs = duration('request-timeout', '30s', { min: 1_000, max: 10 * 60_000 });
+    const sdmTimeoutMs = duration('sdm-timeout', '2m', { min: 1_000, max: 60 * 60_000 });
+    const timeBudgetMs = duration('time-budget', '10m', { min: 10_000, max: 6 * 60 * 60_000 });
+    const sdmChecksumUrl = get('sdm-checksum-url', DEFAULT_SDM_CHECKSUM_URL);
+    if (sdmChecksumUrl !== 'none') {
+        const checksumUrlProblem = urlProblem('sdm-checksum-url', sdmChecksumUrl);
+        if (checksumUrlProblem)
+            problems.push(`${checksumUrlProblem}, or none`);
+    }
     const failOn = get('fail-on', 'error');
     if (failOn !== 'error' && failOn !== 'missing-user' && failOn !== 'never') {
         problems.push(`fail-on: "${printable(failOn)}" must be one of error, missing-user, never`);
@@ -83055,6 +83077,10 @@ function readInputs(getInput, readWorkspaceFile = () => {
         dryRun,
         revokeStale,
         concurrency,
+        requestTimeoutMs,
+        sdmTimeoutMs,
+        timeBudgetMs,
+        sdmChecksumUrl: sdmChecksumUrl === 'none' ? '' : sdmChecksumUrl,
         failOn: failOn,
         state,
         stateBranch,
@@ -88320,12 +88346,99 @@ class GitHubLedger {
         return new LedgerError(`could not ${action} ${this.description} (${status ?? 'no answer'}: ${said}); GitHub may be down, run again later`);
     }
 }
+/**
+ * Records grants and revocations as they happen, in one commit every few seconds plus one at the end, so a run that
+ * is cancelled or dies part-way leaves the ledger knowing what it did (at most the last few seconds are lost to a
+ * hard kill). A failed write is kept and tried again with the next one.
+ */
+class LedgerRecorder {
+    store;
+    now;
+    runUrl;
+    pending = { add: [], revoke: [] };
+    chain = Promise.resolve();
+    timer;
+    lastError;
+    recorded = { add: 0, revoke: 0 };
+    constructor(store, now, runUrl, intervalMs = 5_000) {
+        this.store = store;
+        this.now = now;
+        this.runUrl = runUrl;
+        this.timer = setInterval(() => void this.flush(), intervalMs);
+        this.timer.unref();
+    }
+    add(entry) {
+        this.pending.add.push(entry);
+    }
+    revoke(revocation) {
+        this.pending.revoke.push(revocation);
+    }
+    /** Writes what is pending (one commit), after any write already under way. */
+    flush() {
+        this.chain = this.chain.then(async () => {
+            const change = this.pending;
+            if (change.add.length === 0 && change.revoke.length === 0)
+                return;
+            this.pending = { add: [], revoke: [] };
+            try {
+                await this.store.save(change, this.now, this.runUrl);
+                this.recorded.add += change.add.length;
+                this.recorded.revoke += change.revoke.length;
+                this.lastError = undefined;
+            }
+            catch (error) {
+                this.pending = {
+                    add: [...change.add, ...this.pending.add],
+                    revoke: [...change.revoke, ...this.pending.revoke],
+                };
+                this.lastError = error instanceof Error ? error : new Error(String(error));
+            }
+        });
+        return this.chain;
+    }
+    /** The last write; returns what could not be recorded, with why. */
+    async close() {
+        clearInterval(this.timer);
+        await this.flush();
+        return { unrecorded: this.pending, ...(this.lastError ? { error: this.lastError } : {}) };
+    }
+}
 
 // EXTERNAL MODULE: ./node_modules/undici/index.js
 var node_modules_undici = __nccwpck_require__(4371);
+;// CONCATENATED MODULE: ./src/retry.ts
+// Retrying what is worth retrying, within one time budget for the whole run.
+/** The run's time budget: retries stop, and work not yet started is reported, once it is spent. */
+class Deadline {
+    budgetMs;
+    end;
+    constructor(budgetMs, now = Date.now()) {
+        this.budgetMs = budgetMs;
+        this.end = now + budgetMs;
+    }
+    remainingMs() {
+        return Math.max(0, this.end - Date.now());
+    }
+    expired() {
+        return this.remainingMs() === 0;
+    }
+    /** Whether waiting `ms` and trying again still fits. */
+    allows(ms) {
+        return ms < this.remainingMs();
+    }
+}
+/** Exponential backoff with jitter (half fixed, half random), so parallel runs do not retry in step. */
+function backoffMs(attempt, baseMs = 1000, maxMs = 60_000) {
+    const ceiling = Math.min(maxMs, baseMs * 2 ** (attempt - 1));
+    return ceiling / 2 + Math.random() * (ceiling / 2);
+}
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
 ;// CONCATENATED MODULE: ./src/pagerduty.ts
 // PagerDuty REST API v2 client: the on-calls of some schedules over a window, and users' emails.
 // Facts it relies on are in ../shared/reference/pagerduty-api.md (paging, includes, error bodies, rate limits).
+
+
 
 
 class PagerDutyError extends Error {
@@ -88351,6 +88464,7 @@ class PagerDutyClient {
     authorization;
     requestTimeoutMs;
     maxAttempts;
+    deadline;
     sleep;
     /** Number of HTTP requests sent, retries included (reported in the summary and checked by tests). */
     requestCount = 0;
@@ -88359,7 +88473,8 @@ class PagerDutyClient {
         this.baseUrl = options.baseUrl.replace(/\/+$/, '');
         this.authorization = authorizationHeader(options.token);
         this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
-        this.maxAttempts = options.maxAttempts ?? 4;
+        this.maxAttempts = options.maxAttempts ?? 5;
+        this.deadline = options.deadline ?? new Deadline(10 * 60_000);
         this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     }
     /**
@@ -88406,49 +88521,75 @@ class PagerDutyClient {
         const user = asRecord(body.user, 'user');
         return typeof user.email === 'string' && user.email !== '' ? user.email : undefined;
     }
+    /** Schedules among `ids` that PagerDuty does not have (404), to name them instead of "nobody is on call". */
+    async missingSchedules(ids) {
+        const missing = [];
+        for (const id of ids) {
+            try {
+                await this.getJson(`/schedules/${encodeURIComponent(id)}`);
+            }
+            catch (error) {
+                if (error instanceof PagerDutyError && error.status === 404)
+                    missing.push(id);
+                else
+                    throw error;
+            }
+        }
+        return missing;
+    }
+    /**
+     * GET with retries: 429 waits as PagerDuty says, 408/5xx/network errors/broken bodies back off; 400-404 are final.
+     * Every attempt has a timeout, and no wait goes past the run's time budget.
+     */
     async getJson(path, query) {
         const url = `${this.baseUrl}${path}${query ? `?${query.toString()}` : ''}`;
         for (let attempt = 1;; attempt++) {
             this.requestCount++;
-            let status;
-            let headers;
-            let text;
+            let failure;
+            let wait;
             try {
+                // undici does not follow redirects here: the token only ever goes to pagerduty-api-url.
                 const response = await (0,node_modules_undici/* request */.Em)(url, {
                     method: 'GET',
                     headers: { authorization: this.authorization, accept: 'application/vnd.pagerduty+json;version=2' },
                     headersTimeout: this.requestTimeoutMs,
                     bodyTimeout: this.requestTimeoutMs,
                 });
-                status = response.statusCode;
-                headers = response.headers;
-                text = await response.body.text();
+                const text = await response.body.text();
+                const status = response.statusCode;
+                if (status >= 200 && status < 300) {
+                    try {
+                        return JSON.parse(text);
+                    }
+                    catch {
+                        failure = `a ${status} answer whose body is not JSON`; // truncated or from a proxy: try again
+                        wait = backoffMs(attempt);
+                    }
+                }
+                else if (status === 429 || status === 408 || status >= 500) {
+                    failure = `HTTP ${status}${errorDetail(text) ? ` (${this.scrub(errorDetail(text))})` : ''}`;
+                    wait = retryWaitMs(status, response.headers, attempt);
+                }
+                else {
+                    throw new PagerDutyError(this.describeFailure(path, status, text), status);
+                }
             }
             catch (error) {
-                if (attempt < this.maxAttempts) {
-                    await this.sleep(backoffMs(attempt));
-                    continue;
-                }
-                throw new PagerDutyError(`PagerDuty could not be reached at ${displayUrl(this.baseUrl)} after ${attempt} attempts (${this.scrub(errorText(error))}); ` +
-                    'check pagerduty-api-url and the runner network');
+                if (error instanceof PagerDutyError)
+                    throw error;
+                failure = this.scrub(errorText(error));
+                wait = backoffMs(attempt);
             }
-            if (status >= 200 && status < 300) {
-                try {
-                    return JSON.parse(text);
-                }
-                catch {
-                    throw new PagerDutyError(`PagerDuty answered ${path} with a body that is not JSON`, status);
-                }
+            if (attempt >= this.maxAttempts || !this.deadline.allows(wait)) {
+                const why = attempt >= this.maxAttempts ? `after ${attempt} attempts` : 'within time-budget';
+                throw new PagerDutyError(`PagerDuty at ${displayUrl(this.baseUrl)} did not answer ${path} successfully ${why}; last: ${failure}. ` +
+                    'Check pagerduty-api-url and PagerDuty status, or run again later');
             }
-            const retryable = status === 429 || status === 408 || status >= 500;
-            if (retryable && attempt < this.maxAttempts) {
-                await this.sleep(retryWaitMs(status, headers, attempt));
-                continue;
-            }
-            throw new PagerDutyError(this.describeFailure(path, status, text, attempt), status);
+            info(`PagerDuty ${path}: ${failure}; trying again in ${Math.round(wait / 1000)} s`);
+            await this.sleep(wait);
         }
     }
-    describeFailure(path, status, body, attempts) {
+    describeFailure(path, status, body) {
         const detail = this.scrub(errorDetail(body));
         const said = detail ? `: ${detail}` : '';
         switch (status) {
@@ -88462,10 +88603,8 @@ class PagerDutyClient {
                 return `pagerduty-token is not allowed to read ${path} (403${said}); it needs oncalls.read and users.read`;
             case 404:
                 return `PagerDuty has no ${path} (404${said}); check pagerduty-api-url and the IDs`;
-            case 429:
-                return `PagerDuty kept rate limiting the requests (429 after ${attempts} attempts); run less often or later`;
             default:
-                return `PagerDuty answered ${path} with HTTP ${status}${said} after ${attempts} attempts`;
+                return `PagerDuty answered ${path} with HTTP ${status}${said}`;
         }
     }
     /** Servers sometimes echo the request back; never let the token (bare or encoded) reach a log through an error. */
@@ -88476,17 +88615,14 @@ class PagerDutyClient {
         return forms.sort((a, b) => b.length - a.length).reduce((out, form) => out.split(form).join('***'), text);
     }
 }
-function backoffMs(attempt) {
-    const base = Math.min(MAX_RETRY_WAIT_MS, 1000 * 2 ** (attempt - 1));
-    return base / 2 + Math.random() * (base / 2); // jitter keeps parallel runs from retrying in step
-}
-/** 429: `ratelimit-reset` (seconds) or `Retry-After`; otherwise exponential backoff. */
+/** 429: `Retry-After` or `ratelimit-reset` (both seconds); otherwise exponential backoff with jitter. */
 function retryWaitMs(status, headers, attempt) {
     if (status === 429) {
         for (const name of ['retry-after', 'ratelimit-reset']) {
             const value = Number(firstHeader(headers[name]));
-            if (Number.isFinite(value) && value >= 0)
+            if (Number.isFinite(value) && value >= 0 && firstHeader(headers[name]) !== '') {
                 return Math.min(MAX_RETRY_WAIT_MS, value * 1000);
+            }
         }
     }
     return backoffMs(attempt);
@@ -88893,40 +89029,69 @@ const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createReq
 // only into the child's environment (SDM_ADMIN_TOKEN), never into argv, where other processes and logs could see it.
 // child_process is used rather than @actions/exec because a hung sdm must be killed after a timeout.
 
+
 class SdmError extends Error {
     constructor(message) {
         super(message);
         this.name = 'SdmError';
     }
 }
+const MAX_ATTEMPTS = 4;
+/**
+ * strongDM's rate limit answer ("resource exhausted: Sorry! You've made too many requests, try again"). The CLI's
+ * exact text and exit code are UNCONFIRMED; this is the one place that reads English from sdm, and only to decide
+ * whether to wait and try again.
+ */
+function isRateLimited(result) {
+    return result.exitCode !== 0 && /resource exhausted|too many requests/i.test(result.stderr);
+}
 class SdmCli {
     options;
     timeoutMs;
+    deadline;
     constructor(options) {
         this.options = options;
         this.timeoutMs = options.timeoutMs ?? 120_000;
+        this.deadline = options.deadline ?? new Deadline(10 * 60_000);
     }
-    /** Emails of all strongDM users, from one `sdm admin users list --json`. */
+    /** Emails of the strongDM users who are not suspended, from one `sdm admin users list --json`. */
     async listUserEmails() {
-        const result = await this.run(['admin', 'users', 'list', '--json']);
+        const users = await this.listJson(['admin', 'users', 'list', '--json'], 'list users');
+        return users.flatMap((user) => {
+            const { email, suspended } = user;
+            return typeof email === 'string' && email !== '' && suspended !== true ? [email] : [];
+        });
+    }
+    /** Names of every datasource, server and cluster, to check the configured resources before any grant. */
+    async listResourceNames() {
+        const names = new Set();
+        for (const kind of ['datasources', 'servers', 'clusters']) {
+            for (const resource of await this.listJson(['admin', kind, 'list', '--json'], `list ${kind}`)) {
+                const name = resource?.name;
+                if (typeof name === 'string')
+                    names.add(name);
+            }
+        }
+        return names;
+    }
+    async listJson(args, right) {
+        const command = `sdm ${args.slice(0, 3).join(' ')}`;
+        const result = await this.run(args);
         if (result.exitCode === -1 && !result.timedOut)
             throw new SdmError(`sdm could not be run: ${describe(result)}`);
         if (result.exitCode !== 0) {
-            throw new SdmError(`"sdm admin users list" failed: ${describe(result)}; check that sdm-admin-token may list users`);
+            throw new SdmError(`"${command}" failed: ${describe(result)}; check that sdm-admin-token may ${right}`);
         }
-        let users;
+        let parsed;
         try {
-            users = JSON.parse(result.stdout);
+            parsed = JSON.parse(result.stdout);
         }
         catch {
-            throw new SdmError('"sdm admin users list --json" printed something that is not JSON');
+            throw new SdmError(`"${command} --json" printed something that is not JSON`);
         }
-        if (!Array.isArray(users))
-            throw new SdmError('"sdm admin users list --json" did not print a JSON array');
-        return users.flatMap((user) => {
-            const email = user?.email;
-            return typeof email === 'string' && email !== '' ? [email] : [];
-        });
+        if (!Array.isArray(parsed))
+            throw new SdmError(`"${command} --json" did not print a JSON array`);
+        return parsed;
     }
     /** Grants one resource to one user for [from, until]; times are RFC3339 UTC. Arguments are validated by the caller. */
     async grantTemporary(resource, email, from, until) {
@@ -88939,22 +89104,39 @@ class SdmCli {
     async revokeTemporary(resource, email) {
         return this.run(['admin', 'users', 'revoke', resource, email]);
     }
-    run(args) {
+    /** Runs a command; a rate-limited answer is retried with backoff while the time budget allows. */
+    async run(args) {
+        for (let attempt = 1;; attempt++) {
+            const result = await this.runOnce(args);
+            const wait = backoffMs(attempt, this.options.retryBaseMs ?? 1000);
+            if (!isRateLimited(result) ||
+                attempt >= MAX_ATTEMPTS ||
+                !this.deadline.allows(wait) ||
+                this.options.signal?.aborted) {
+                return result;
+            }
+            await sleep(wait);
+        }
+    }
+    runOnce(args) {
         return new Promise((resolve) => {
             (0,external_node_child_process_namespaceObject.execFile)(this.options.binary, args, {
                 env: { ...childEnvironment(), SDM_ADMIN_TOKEN: this.options.adminToken },
                 timeout: this.timeoutMs,
                 killSignal: 'SIGKILL',
+                ...(this.options.signal ? { signal: this.options.signal } : {}),
                 maxBuffer: 64 * 1024 * 1024,
                 encoding: 'utf8',
             }, (error, stdout, stderr) => {
-                const timedOut = Boolean(error && error.killed);
+                const cancelled = error?.name === 'AbortError';
+                const timedOut = !cancelled && Boolean(error && error.killed);
                 const code = error ? error.code : 0;
                 resolve({
                     exitCode: typeof code === 'number' ? code : error ? -1 : 0,
                     stdout: this.scrub(stdout),
                     stderr: this.scrub(stderr || (error && typeof code !== 'number' ? error.message : '')),
                     timedOut,
+                    cancelled,
                 });
             });
         });
@@ -88973,8 +89155,10 @@ function childEnvironment(env = process.env) {
 }
 /** One line for a failed command: its stderr (first lines), or how it ended. */
 function describe(result) {
+    if (result.cancelled)
+        return 'stopped: the run was cancelled';
     if (result.timedOut)
-        return 'sdm did not finish in time and was stopped';
+        return 'sdm did not finish within sdm-timeout and was stopped';
     const text = (result.stderr.trim() || result.stdout.trim()).replace(/\s+/g, ' ');
     const shown = text.length > 300 ? `${text.slice(0, 297)}...` : text;
     return shown ? `exit ${result.exitCode}: ${shown}` : `exit ${result.exitCode}`;
@@ -89800,6 +89984,7 @@ function _unique(values) {
 
 
 
+
 const TOOL_NAME = 'sdm';
 class SdmInstallError extends Error {
     constructor(message) {
@@ -89842,7 +90027,7 @@ async function installSdm(options) {
     if (exact) {
         const upgrade = upgradeUrl(options.downloadUrl, exact);
         if (upgrade)
-            url = await zipUrlFromUpgrade(upgrade, options.timeoutMs);
+            url = await zipUrlFromUpgrade(upgrade, options);
     }
     // Follow redirects ourselves: the version is known from the final file name before the zip is requested,
     // so a cached version is reused without downloading anything.
@@ -89856,7 +90041,7 @@ async function installSdm(options) {
             if (cached)
                 return cached;
         }
-        const response = await get(url, options.timeoutMs);
+        const response = await get(url, options);
         if (response.statusCode >= 300 && response.statusCode < 400) {
             await response.body.dump();
             const location = response.headers.location;
@@ -89872,14 +90057,17 @@ async function installSdm(options) {
         }
         if (response.statusCode !== 200) {
             await response.body.dump();
-            throw new SdmInstallError(`downloading sdm from ${displayUrl(url)} failed with HTTP ${response.statusCode}; check sdm-download-url and sdm-version`);
+            throw new SdmInstallError(`downloading sdm from ${displayUrl(url)} failed with HTTP ${response.statusCode}` +
+                (response.statusCode >= 500
+                    ? ' after retries; the download site may be down, run again later'
+                    : '; check sdm-download-url and sdm-version'));
         }
         const version = urlVersion ?? exact;
         if (!version) {
             await response.body.dump();
             throw new SdmInstallError(`cannot tell the sdm version from ${displayUrl(url)}; set sdm-version to the version this address serves`);
         }
-        return await saveAndCache(response.body, version, options);
+        return await saveAndCache(response, url, version, options);
     }
     throw new SdmInstallError(`the sdm download at ${displayUrl(options.downloadUrl)} redirected more than ${MAX_REDIRECTS} times`);
 }
@@ -89925,16 +90113,37 @@ async function unzipSdm(zipPath, workDir, version) {
     await (0,promises_.chmod)(binary, 0o755);
     return binary;
 }
-async function get(url, timeoutMs = 120_000) {
-    try {
-        return await (0,node_modules_undici/* request */.Em)(url, { method: 'GET', headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
-    }
-    catch (error) {
-        throw new SdmInstallError(`could not reach ${displayUrl(url)} to download sdm (${error instanceof Error ? error.message : String(error)})`);
+const sdm_install_MAX_ATTEMPTS = 4;
+/** GET that retries network errors and 408/429/5xx answers with backoff, within the run's time budget. */
+async function get(url, options) {
+    const deadline = options.deadline ?? new Deadline(10 * 60_000);
+    const timeoutMs = options.timeoutMs ?? 120_000;
+    for (let attempt = 1;; attempt++) {
+        const wait = backoffMs(attempt, options.retryBaseMs ?? 1000);
+        const last = attempt >= sdm_install_MAX_ATTEMPTS || !deadline.allows(wait);
+        try {
+            const response = await (0,node_modules_undici/* request */.Em)(url, {
+                method: 'GET',
+                headersTimeout: timeoutMs,
+                bodyTimeout: timeoutMs,
+            });
+            const status = response.statusCode;
+            if (last || !(status === 408 || status === 429 || status >= 500))
+                return response;
+            await response.body.dump();
+            info(`${displayUrl(url)} answered HTTP ${status}; trying again in ${Math.round(wait / 1000)} s`);
+        }
+        catch (error) {
+            const message = error instanceof Error ? error.message : String(error);
+            if (last)
+                throw new SdmInstallError(`could not reach ${displayUrl(url)} to download sdm (${message})`);
+            info(`${displayUrl(url)}: ${message}; trying again in ${Math.round(wait / 1000)} s`);
+        }
+        await sleep(wait);
     }
 }
-async function zipUrlFromUpgrade(upgrade, timeoutMs) {
-    const response = await get(upgrade, timeoutMs);
+async function zipUrlFromUpgrade(upgrade, options) {
+    const response = await get(upgrade, options);
     const body = await response.body.text();
     let zip;
     try {
@@ -89953,28 +90162,68 @@ async function zipUrlFromUpgrade(upgrade, timeoutMs) {
     }
     return zipUrl.toString();
 }
-async function saveAndCache(body, version, options) {
+/**
+ * The vendor's published SHA-256 for a version, when sdm-sha256 is not pinned. UNCONFIRMED body format: any text
+ * holding one 64-hex value. Undefined when the endpoint does not answer with one.
+ */
+async function vendorSha256(version, options) {
+    if (!options.checksumUrl)
+        return undefined;
+    const url = new URL(options.checksumUrl);
+    for (const [key, value] of Object.entries({ os: 'linux', arch: 'amd64', software: 'sdm-cli', version })) {
+        url.searchParams.set(key, value);
+    }
+    try {
+        const response = await get(url.toString(), options);
+        const text = await response.body.text();
+        if (response.statusCode !== 200)
+            return undefined;
+        return /\b[0-9a-f]{64}\b/i.exec(text)?.[0].toLowerCase();
+    }
+    catch {
+        return undefined;
+    }
+}
+/** Streams the zip to disk while hashing it; a download that breaks off is tried again from the start. */
+async function saveAndCache(first, url, version, options) {
     const workDir = await (0,promises_.mkdtemp)(external_node_path_default().join(options.tempDir, 'sdm-'));
     try {
         const zipPath = external_node_path_default().join(workDir, 'sdm.zip');
-        const hash = (0,external_node_crypto_.createHash)('sha256');
-        const hashing = new external_node_stream_.Transform({
-            transform(chunk, _encoding, callback) {
-                hash.update(chunk);
-                callback(null, chunk);
-            },
-        });
-        await (0,external_node_stream_promises_namespaceObject.pipeline)(body, hashing, (0,external_node_fs_namespaceObject.createWriteStream)(zipPath));
-        const sha256 = hash.digest('hex');
-        if (options.sha256 && sha256 !== options.sha256) {
-            throw new SdmInstallError(`the downloaded sdm ${version} zip has SHA-256 ${sha256}, not the sdm-sha256 given (${options.sha256}); ` +
-                'nothing was run. Check the mirror, or update sdm-sha256 if the release changed');
+        let sha256 = '';
+        for (let attempt = 1, response = first;; attempt++) {
+            try {
+                sha256 = await writeHashed(response.body, zipPath);
+                break;
+            }
+            catch (error) {
+                if (attempt >= sdm_install_MAX_ATTEMPTS) {
+                    throw new SdmInstallError(`the download of sdm ${version} from ${displayUrl(url)} broke off ${attempt} times (${error.message}); run again later`);
+                }
+                response = await get(url, options);
+                if (response.statusCode !== 200) {
+                    await response.body.dump();
+                    throw new SdmInstallError(`downloading sdm from ${displayUrl(url)} failed with HTTP ${response.statusCode}`);
+                }
+            }
+        }
+        const expected = options.sha256 || (await vendorSha256(version, options));
+        if (expected && sha256 !== expected) {
+            throw new SdmInstallError(options.sha256
+                ? `the downloaded sdm ${version} zip has SHA-256 ${sha256}, not the sdm-sha256 given (${options.sha256}); ` +
+                    'nothing was run. Check the mirror, or update sdm-sha256 if the release changed'
+                : `the downloaded sdm ${version} zip has SHA-256 ${sha256}, not the one strongDM publishes (${expected}); ` +
+                    'nothing was run. Check the mirror or sdm-checksum-url');
         }
         const binary = await unzipSdm(zipPath, workDir, version);
+        if (!expected) {
+            // Usable for this run, but an unverified binary is never put where later runs would trust it.
+            warning(`sdm ${version} (SHA-256 ${sha256}) could not be checked: set sdm-sha256, or make sdm-checksum-url answer. It is used for this run only, not cached.`);
+            return { binary, version, downloaded: true, sha256 };
+        }
         await (0,promises_.copyFile)(zipPath, external_node_path_default().join(external_node_path_default().dirname(binary), CACHED_ZIP));
         try {
             await cacheDir(external_node_path_default().dirname(binary), TOOL_NAME, version);
-            info(`sdm ${version} downloaded (SHA-256 ${sha256}) and cached`);
+            info(`sdm ${version} downloaded (SHA-256 ${sha256}, verified) and cached`);
         }
         catch (error) {
             // Another job on this runner may be caching the same version right now; this run has its own copy.
@@ -89988,6 +90237,17 @@ async function saveAndCache(body, version, options) {
         await (0,promises_.rm)(workDir, { recursive: true, force: true });
         throw error;
     }
+}
+async function writeHashed(body, file) {
+    const hash = (0,external_node_crypto_.createHash)('sha256');
+    const hashing = new external_node_stream_.Transform({
+        transform(chunk, _encoding, callback) {
+            hash.update(chunk);
+            callback(null, chunk);
+        },
+    });
+    await (0,external_node_stream_promises_namespaceObject.pipeline)(body, hashing, (0,external_node_fs_namespaceObject.createWriteStream)(file));
+    return hash.digest('hex');
 }
 
 ;// CONCATENATED MODULE: ./src/summary.ts
@@ -90202,11 +90462,19 @@ function planOutput(rows, runUrl) {
 
 
 
+
 async function run() {
+    const cancel = new AbortController();
+    const onSignal = (signal) => {
+        warning(`Received ${signal}: starting no new sdm command; recording what was done.`);
+        cancel.abort();
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
     try {
         maskTokens();
         const inputs = readInputs((name) => getInput(name), readWorkspaceFile);
-        const context = runContext();
+        const context = runContext(inputs, cancel.signal);
         const result = await reconcileRun(inputs, context);
         await report(result, inputs, context);
         const failure = result.fatal ?? failureFor(result.rows, inputs);
@@ -90215,6 +90483,10 @@ async function run() {
     }
     catch (error) {
         setFailed(error instanceof Error ? error.message : String(error));
+    }
+    finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
     }
 }
 /** Mask before anything can print them, including the bare token inside a "Bearer …" or "Token token=…" value. */
@@ -90240,7 +90512,7 @@ function readWorkspaceFile(relativePath) {
         throw new Error('the path leads outside the workspace');
     return (0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8');
 }
-function runContext() {
+function runContext(inputs, cancel) {
     const server = process.env.GITHUB_SERVER_URL || 'https://github.com';
     const runId = process.env.GITHUB_RUN_ID || 'local';
     const repository = process.env.GITHUB_REPOSITORY || '';
@@ -90248,6 +90520,8 @@ function runContext() {
         now: new Date(),
         runId,
         runUrl: repository ? `${server}/${repository}/actions/runs/${runId}` : '',
+        deadline: new Deadline(inputs.timeBudgetMs),
+        cancel,
     };
 }
 function ledgerStore(inputs) {
@@ -90262,6 +90536,7 @@ function ledgerStore(inputs) {
                 apiUrl: process.env.GITHUB_API_URL || 'https://api.github.com',
                 repository: process.env.GITHUB_REPOSITORY || '',
                 branch: inputs.stateBranch,
+                requestTimeoutMs: inputs.requestTimeoutMs,
             });
     }
 }
@@ -90272,7 +90547,7 @@ async function reconcileRun(inputs, context) {
     const ledger = await group(`Reading the ledger (${store.description})`, () => store.load());
     const active = activeEntries(ledger, now);
     info(`${active.length} grants in force according to ${store.description}`);
-    const oncalls = await readOnCalls(inputs, now);
+    const oncalls = await readOnCalls(inputs, context);
     const windows = desiredWindows({
         oncalls,
         rules: inputs.rules,
@@ -90283,20 +90558,11 @@ async function reconcileRun(inputs, context) {
     let sdm;
     let sdmEmails;
     if ((windows.length > 0 || active.length > 0) && inputs.sdmAdminToken) {
-        sdm = await group('Setting up sdm', async () => {
-            const installation = await installSdm({
-                version: inputs.sdmVersion,
-                downloadUrl: inputs.sdmDownloadUrl,
-                sha256: inputs.sdmSha256,
-                tempDir: process.env.RUNNER_TEMP || external_node_os_default().tmpdir(),
-            });
-            setOutput('sdm-version', installation.version);
-            return new SdmCli({ binary: installation.binary, adminToken: inputs.sdmAdminToken });
-        });
+        sdm = await group('Setting up sdm', () => setUpSdm(inputs, context));
         sdmEmails = await sdm.listUserEmails();
     }
     else if (windows.length > 0) {
-        notes.push('Dry run without sdm-admin-token: strongDM accounts were not checked.');
+        notes.push('Dry run without sdm-admin-token: strongDM accounts and resource names were not checked.');
     }
     const accounts = new Map();
     for (const window of windows) {
@@ -90331,33 +90597,58 @@ async function reconcileRun(inputs, context) {
     if (inputs.dryRun || !sdm) {
         return { rows: planned.map((row) => settle(row, { revoke: 'would be revoked (revoke-stale)' })), notes };
     }
-    const rows = await apply(sdm, planned, inputs.concurrency);
-    const change = {
-        add: rows.filter((row) => row.status === 'granted').map((row) => ledgerEntry(row, context)),
-        revoke: rows
-            .filter((row) => row.status === 'revoked' && row.ledgerEntry)
-            .map((row) => ({ id: row.ledgerEntry.id, at: rfc3339(now), runUrl: context.runUrl })),
-    };
-    if (change.add.length === 0 && change.revoke.length === 0)
-        return { rows, notes };
-    try {
-        await group(`Writing the ledger (${store.description})`, () => store.save(change, now, context.runUrl));
-        return { rows, notes };
+    const recorder = new LedgerRecorder(store, now, context.runUrl);
+    const rows = await group('Applying the plan', () => apply(sdm, planned, inputs.concurrency, recorder, context));
+    const { unrecorded, error } = await recorder.close();
+    const result = { rows, notes };
+    if (context.cancel.aborted) {
+        result.fatal =
+            'The run was cancelled: what was done is recorded in the ledger; the next run does the rest.';
     }
-    catch (error) {
-        const message = error instanceof Error ? error.message : String(error);
-        notes.push(`The ledger was NOT updated: ${message}`);
-        return {
-            rows,
-            notes,
-            fatal: `${change.add.length} grants and ${change.revoke.length} revocations were made but not recorded in the ledger: ${message}`,
-        };
+    if (unrecorded.add.length > 0 || unrecorded.revoke.length > 0) {
+        const message = error?.message ?? 'unknown error';
+        notes.push(`The ledger was NOT fully updated: ${message}`);
+        result.fatal = `${unrecorded.add.length} grants and ${unrecorded.revoke.length} revocations were made but not recorded in the ledger: ${message}`;
     }
+    return result;
+}
+async function setUpSdm(inputs, context) {
+    const installation = await installSdm({
+        version: inputs.sdmVersion,
+        downloadUrl: inputs.sdmDownloadUrl,
+        sha256: inputs.sdmSha256,
+        checksumUrl: inputs.sdmChecksumUrl,
+        tempDir: process.env.RUNNER_TEMP || external_node_os_default().tmpdir(),
+        timeoutMs: inputs.requestTimeoutMs,
+        deadline: context.deadline,
+    });
+    setOutput('sdm-version', installation.version);
+    const sdm = new SdmCli({
+        binary: installation.binary,
+        adminToken: inputs.sdmAdminToken,
+        timeoutMs: inputs.sdmTimeoutMs,
+        deadline: context.deadline,
+        signal: context.cancel,
+    });
+    // Unknown resource names are a configuration error: refuse before any grant rather than fail one per person.
+    const known = await sdm.listResourceNames();
+    const unknown = inputs.rules.flatMap((rule) => rule.resources.filter((name) => !known.has(name)).map((name) => ({ rule: rule.name, name })));
+    if (unknown.length > 0) {
+        const where = inputs.simpleMode ? 'resources' : 'rules';
+        throw new InputError(unknown.map(({ rule, name }) => `${where}${inputs.simpleMode ? '' : ` (rule "${rule}")`}: strongDM has no datasource, server or cluster named "${displayText(name)}"; check the spelling in strongDM`));
+    }
+    return sdm;
 }
 /** On-calls for every rule: one paged query for the schedules, one for the escalation policies. */
-async function readOnCalls(inputs, now) {
+async function readOnCalls(inputs, context) {
+    const { now } = context;
     const until = new Date(now.getTime() + inputs.lookaheadMs);
-    const pagerduty = new PagerDutyClient({ baseUrl: inputs.pagerdutyApiUrl, token: inputs.pagerdutyToken });
+    const pagerduty = new PagerDutyClient({
+        baseUrl: inputs.pagerdutyApiUrl,
+        token: inputs.pagerdutyToken,
+        requestTimeoutMs: inputs.requestTimeoutMs,
+        deadline: context.deadline,
+    });
     return group('Reading on-calls from PagerDuty', async () => {
         const rows = [];
         for (const query of onCallQueries(inputs.rules))
@@ -90365,10 +90656,14 @@ async function readOnCalls(inputs, now) {
         const oncalls = dedupeOnCalls(rows);
         await fillMissingEmails(pagerduty, oncalls);
         info(`${oncalls.length} on-call rows from ${pagerduty.requestCount} PagerDuty requests`);
-        for (const id of new Set(inputs.rules.flatMap((rule) => rule.schedules))) {
-            if (id !== DIRECT_TARGETS && !oncalls.some((row) => row.schedule?.id === id)) {
-                warning(`Nobody is on call in schedule ${id} in this window: check the ID, and that an escalation policy uses the schedule.`);
-            }
+        const empty = [...new Set(inputs.rules.flatMap((rule) => rule.schedules))].filter((id) => id !== DIRECT_TARGETS && !oncalls.some((row) => row.schedule?.id === id));
+        const missing = await pagerduty.missingSchedules(empty);
+        if (missing.length > 0) {
+            const where = inputs.simpleMode ? 'schedule-ids' : 'rules';
+            throw new InputError(missing.map((id) => `${where}: PagerDuty has no schedule ${id} (404); check the ID in the schedule's URL`));
+        }
+        for (const id of empty) {
+            warning(`Nobody is on call in schedule ${id} in this window: check that an escalation policy uses it.`);
         }
         return oncalls;
     });
@@ -90421,19 +90716,40 @@ function settle(row, why) {
         return { ...row, status: 'stale', reason: `${row.reason}; ${why.revoke}` };
     return row;
 }
-/** Revocations first (strongDM refuses a grant that overlaps one still in force), then grants, a few at a time. */
-async function apply(sdm, rows, concurrency) {
+/**
+ * Revocations first (strongDM refuses a grant that overlaps one still in force), then grants, a few at a time.
+ * Each success is handed to the recorder at once. Once the run is cancelled or its time budget is spent, nothing
+ * new starts; what did not run is a failed row with the reason, and the next run does it.
+ */
+async function apply(sdm, rows, concurrency, recorder, context) {
     const limit = pLimit(concurrency);
+    const notStarted = () => context.cancel.aborted
+        ? 'not attempted: the run was cancelled'
+        : context.deadline.expired()
+            ? 'not attempted: time-budget was spent'
+            : undefined;
     const pairKey = (row) => `${(row.sdmEmail ?? '').toLowerCase()}\n${row.resource}`;
     const revokeFailures = new Map();
     const pairsToRevoke = new Map();
-    for (const row of rows)
+    for (const row of rows) {
         if (row.status === 'pending-revoke')
-            pairsToRevoke.set(pairKey(row), row);
-    await Promise.all([...pairsToRevoke].map(([key, row]) => limit(async () => {
-        const result = await sdm.revokeTemporary(row.resource, row.sdmEmail);
-        if (result.exitCode !== 0)
-            revokeFailures.set(key, describe(result));
+            pairsToRevoke.set(pairKey(row), [...(pairsToRevoke.get(pairKey(row)) ?? []), row]);
+    }
+    await Promise.all([...pairsToRevoke].map(([key, pairRows]) => limit(async () => {
+        const first = pairRows[0];
+        const skip = notStarted();
+        const result = skip ? undefined : await sdm.revokeTemporary(first.resource, first.sdmEmail);
+        if (!result || result.exitCode !== 0) {
+            revokeFailures.set(key, skip ?? describe(result));
+            return;
+        }
+        for (const row of pairRows) {
+            recorder.revoke({
+                id: row.ledgerEntry.id,
+                at: rfc3339(context.now),
+                runUrl: context.runUrl,
+            });
+        }
     })));
     return Promise.all(rows.map(async (row) => {
         const failedRevoke = revokeFailures.get(pairKey(row));
@@ -90447,10 +90763,14 @@ async function apply(sdm, rows, concurrency) {
         if (failedRevoke)
             return { ...row, status: 'failed', reason: 'not attempted: revoking the stale grant failed first' };
         return limit(async () => {
+            const skip = notStarted();
+            if (skip)
+                return { ...row, status: 'failed', reason: skip };
             const result = await sdm.grantTemporary(row.resource, row.sdmEmail, rfc3339(row.from), rfc3339(row.until));
-            if (result.exitCode === 0)
-                return { ...row, status: 'granted' };
-            return { ...row, status: 'failed', reason: describe(result) };
+            if (result.exitCode !== 0)
+                return { ...row, status: 'failed', reason: describe(result) };
+            recorder.add(ledgerEntry(row, context));
+            return { ...row, status: 'granted' };
         });
     }));
 }

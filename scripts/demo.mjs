@@ -51,6 +51,7 @@ async function scheduledRun(title, inputs = {}) {
       lookahead: '24h',
       'sdm-admin-token': SDM_TOKEN,
       'sdm-download-url': downloads.latestUrl,
+      'sdm-checksum-url': `${downloads.url}/sha`,
       ...inputs,
     },
   });

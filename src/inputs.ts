@@ -6,6 +6,8 @@ import { displayUrl, isAllowedUrl } from './urls.js';
 export const DEFAULT_PAGERDUTY_API_URL = 'https://api.pagerduty.com';
 // The vendor's "latest Linux CLI" address; it answers 307 to a versioned zip (see src/sdm-install.ts).
 export const DEFAULT_SDM_DOWNLOAD_URL = 'https://app.strongdm.com/releases/cli/linux';
+// The vendor's published SHA-256 for a version (body format unconfirmed: text holding one 64-hex value).
+export const DEFAULT_SDM_CHECKSUM_URL = 'https://app.strongdm.com/sha';
 export const MAX_LOOKAHEAD_MS = 90 * 24 * 60 * 60 * 1000; // PagerDuty computes on-calls 90 days ahead at most
 export const MAX_CONCURRENCY = 16;
 export const DIRECT_TARGETS = 'null';
@@ -33,6 +35,10 @@ export interface Inputs {
   dryRun: boolean;
   revokeStale: boolean;
   concurrency: number;
+  requestTimeoutMs: number;
+  sdmTimeoutMs: number;
+  timeBudgetMs: number; // the whole run: retries stop, and what was not attempted is reported, past this
+  sdmChecksumUrl: string; // '' when disabled
   failOn: FailOn;
   state: LedgerLocation;
   stateBranch: string;
@@ -60,21 +66,30 @@ export function parseList(value: string): string[] {
 }
 
 const DURATION_UNITS_MS: Record<string, number> = {
+  s: 1_000,
   m: 60_000,
   h: 3_600_000,
   d: 86_400_000,
   w: 604_800_000,
 };
 
-/** Parses durations such as `30m`, `24h`, `7d`, `2w` or `1d12h` into milliseconds; undefined when malformed. */
+/** Parses durations such as `30s`, `30m`, `24h`, `7d`, `2w` or `1d12h` into milliseconds; undefined when malformed. */
 export function parseDuration(value: string): number | undefined {
   const text = value.trim().toLowerCase();
-  if (!/^(\d+\s*[mhdw]\s*)+$/.test(text)) return undefined;
+  if (!/^(\d+\s*[smhdw]\s*)+$/.test(text)) return undefined;
   let total = 0;
-  for (const match of text.matchAll(/(\d+)\s*([mhdw])/g)) {
+  for (const match of text.matchAll(/(\d+)\s*([smhdw])/g)) {
     total += Number(match[1]) * (DURATION_UNITS_MS[match[2] as string] as number);
   }
   return total;
+}
+
+/** The largest whole unit: 90000 → "90s", 600000 → "10m". */
+export function formatDuration(ms: number): string {
+  for (const [unit, size] of Object.entries(DURATION_UNITS_MS).reverse()) {
+    if (ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${ms}ms`;
 }
 
 /** Same spellings as core.getBooleanInput (YAML 1.2 core schema), but a typo becomes an input problem we can name. */
@@ -131,13 +146,17 @@ export function readInputs(
     const ms = parseDuration(text);
     if (ms === undefined) {
       problems.push(
-        `${name}: "${printable(text)}" is not a duration; use a number and a unit m, h, d or w (e.g. 30m, 24h, 7d)`,
+        `${name}: "${printable(text)}" is not a duration; use a number and a unit s, m, h, d or w (e.g. 30s, 24h, 7d)`,
       );
     } else if (ms < min) {
-      problems.push(`${name} must be ${min === 0 ? 'zero or more' : 'longer than zero'}, e.g. ${fallback}`);
+      problems.push(
+        `${name} must be ${min === 0 ? 'zero or more' : min <= 1 ? 'longer than zero' : `at least ${formatDuration(min)}`}, e.g. ${fallback}`,
+      );
     } else if (ms > max) {
       problems.push(
-        `${name}: "${printable(text)}" is over 90d; PagerDuty computes on-calls at most 90 days ahead`,
+        max === MAX_LOOKAHEAD_MS
+          ? `${name}: "${printable(text)}" is over 90d; PagerDuty computes on-calls at most 90 days ahead`
+          : `${name}: "${printable(text)}" is over the limit of ${formatDuration(max)}`,
       );
     }
     return ms ?? 0;
@@ -199,6 +218,14 @@ export function readInputs(
   if (downloadUrlProblem) problems.push(downloadUrlProblem);
 
   const concurrency = wholeNumber('concurrency', '4', 1, MAX_CONCURRENCY);
+  const requestTimeoutMs = duration('request-timeout', '30s', { min: 1_000, max: 10 * 60_000 });
+  const sdmTimeoutMs = duration('sdm-timeout', '2m', { min: 1_000, max: 60 * 60_000 });
+  const timeBudgetMs = duration('time-budget', '10m', { min: 10_000, max: 6 * 60 * 60_000 });
+  const sdmChecksumUrl = get('sdm-checksum-url', DEFAULT_SDM_CHECKSUM_URL);
+  if (sdmChecksumUrl !== 'none') {
+    const checksumUrlProblem = urlProblem('sdm-checksum-url', sdmChecksumUrl);
+    if (checksumUrlProblem) problems.push(`${checksumUrlProblem}, or none`);
+  }
   const failOn = get('fail-on', 'error');
   if (failOn !== 'error' && failOn !== 'missing-user' && failOn !== 'never') {
     problems.push(`fail-on: "${printable(failOn)}" must be one of error, missing-user, never`);
@@ -242,6 +269,10 @@ export function readInputs(
     dryRun,
     revokeStale,
     concurrency,
+    requestTimeoutMs,
+    sdmTimeoutMs,
+    timeBudgetMs,
+    sdmChecksumUrl: sdmChecksumUrl === 'none' ? '' : sdmChecksumUrl,
     failOn: failOn as FailOn,
     state,
     stateBranch,

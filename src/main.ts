@@ -6,14 +6,14 @@ import os from 'node:os';
 import path from 'node:path';
 import * as core from '@actions/core';
 import pLimit from 'p-limit';
-import { DIRECT_TARGETS, readInputs, type Inputs } from './inputs.js';
+import { DIRECT_TARGETS, InputError, readInputs, type Inputs } from './inputs.js';
 import {
   activeEntries,
   entryId,
   FileLedger,
   GitHubLedger,
+  LedgerRecorder,
   NoLedger,
-  type LedgerChange,
   type LedgerEntry,
   type LedgerStore,
 } from './ledger.js';
@@ -28,7 +28,8 @@ import {
   type Account,
   type PlanRow,
 } from './plan.js';
-import { describe, SdmCli } from './sdm.js';
+import { Deadline } from './retry.js';
+import { describe, SdmCli, type SdmResult } from './sdm.js';
 import { installSdm } from './sdm-install.js';
 import {
   countByStatus,
@@ -44,6 +45,9 @@ interface RunContext {
   now: Date;
   runId: string;
   runUrl: string;
+  deadline: Deadline;
+  /** Aborted by SIGINT/SIGTERM (a cancelled or timed-out job): start nothing new, record what was done. */
+  cancel: AbortSignal;
 }
 
 interface RunResult {
@@ -54,16 +58,26 @@ interface RunResult {
 }
 
 export async function run(): Promise<void> {
+  const cancel = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    core.warning(`Received ${signal}: starting no new sdm command; recording what was done.`);
+    cancel.abort();
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   try {
     maskTokens();
     const inputs = readInputs((name) => core.getInput(name), readWorkspaceFile);
-    const context = runContext();
+    const context = runContext(inputs, cancel.signal);
     const result = await reconcileRun(inputs, context);
     await report(result, inputs, context);
     const failure = result.fatal ?? failureFor(result.rows, inputs);
     if (failure) core.setFailed(failure);
   } catch (error) {
     core.setFailed(error instanceof Error ? error.message : String(error));
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   }
 }
 
@@ -91,7 +105,7 @@ function readWorkspaceFile(relativePath: string): string {
   return readFileSync(file, 'utf8');
 }
 
-function runContext(): RunContext {
+function runContext(inputs: Inputs, cancel: AbortSignal): RunContext {
   const server = process.env.GITHUB_SERVER_URL || 'https://github.com';
   const runId = process.env.GITHUB_RUN_ID || 'local';
   const repository = process.env.GITHUB_REPOSITORY || '';
@@ -99,6 +113,8 @@ function runContext(): RunContext {
     now: new Date(),
     runId,
     runUrl: repository ? `${server}/${repository}/actions/runs/${runId}` : '',
+    deadline: new Deadline(inputs.timeBudgetMs),
+    cancel,
   };
 }
 
@@ -114,6 +130,7 @@ function ledgerStore(inputs: Inputs): LedgerStore {
         apiUrl: process.env.GITHUB_API_URL || 'https://api.github.com',
         repository: process.env.GITHUB_REPOSITORY || '',
         branch: inputs.stateBranch,
+        requestTimeoutMs: inputs.requestTimeoutMs,
       });
   }
 }
@@ -126,7 +143,7 @@ async function reconcileRun(inputs: Inputs, context: RunContext): Promise<RunRes
   const active = activeEntries(ledger, now);
   core.info(`${active.length} grants in force according to ${store.description}`);
 
-  const oncalls = await readOnCalls(inputs, now);
+  const oncalls = await readOnCalls(inputs, context);
   const windows = desiredWindows({
     oncalls,
     rules: inputs.rules,
@@ -138,19 +155,10 @@ async function reconcileRun(inputs: Inputs, context: RunContext): Promise<RunRes
   let sdm: SdmCli | undefined;
   let sdmEmails: string[] | undefined;
   if ((windows.length > 0 || active.length > 0) && inputs.sdmAdminToken) {
-    sdm = await core.group('Setting up sdm', async () => {
-      const installation = await installSdm({
-        version: inputs.sdmVersion,
-        downloadUrl: inputs.sdmDownloadUrl,
-        sha256: inputs.sdmSha256,
-        tempDir: process.env.RUNNER_TEMP || os.tmpdir(),
-      });
-      core.setOutput('sdm-version', installation.version);
-      return new SdmCli({ binary: installation.binary, adminToken: inputs.sdmAdminToken });
-    });
+    sdm = await core.group('Setting up sdm', () => setUpSdm(inputs, context));
     sdmEmails = await sdm.listUserEmails();
   } else if (windows.length > 0) {
-    notes.push('Dry run without sdm-admin-token: strongDM accounts were not checked.');
+    notes.push('Dry run without sdm-admin-token: strongDM accounts and resource names were not checked.');
   }
 
   const accounts = new Map<string, Account>();
@@ -190,34 +198,69 @@ async function reconcileRun(inputs: Inputs, context: RunContext): Promise<RunRes
     return { rows: planned.map((row) => settle(row, { revoke: 'would be revoked (revoke-stale)' })), notes };
   }
 
-  const rows = await apply(sdm, planned, inputs.concurrency);
-  const change: LedgerChange = {
-    add: rows.filter((row) => row.status === 'granted').map((row) => ledgerEntry(row, context)),
-    revoke: rows
-      .filter((row) => row.status === 'revoked' && row.ledgerEntry)
-      .map((row) => ({ id: (row.ledgerEntry as LedgerEntry).id, at: rfc3339(now), runUrl: context.runUrl })),
-  };
-  if (change.add.length === 0 && change.revoke.length === 0) return { rows, notes };
-  try {
-    await core.group(`Writing the ledger (${store.description})`, () =>
-      store.save(change, now, context.runUrl),
-    );
-    return { rows, notes };
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    notes.push(`The ledger was NOT updated: ${message}`);
-    return {
-      rows,
-      notes,
-      fatal: `${change.add.length} grants and ${change.revoke.length} revocations were made but not recorded in the ledger: ${message}`,
-    };
+  const recorder = new LedgerRecorder(store, now, context.runUrl);
+  const rows = await core.group('Applying the plan', () =>
+    apply(sdm, planned, inputs.concurrency, recorder, context),
+  );
+  const { unrecorded, error } = await recorder.close();
+  const result: RunResult = { rows, notes };
+  if (context.cancel.aborted) {
+    result.fatal =
+      'The run was cancelled: what was done is recorded in the ledger; the next run does the rest.';
   }
+  if (unrecorded.add.length > 0 || unrecorded.revoke.length > 0) {
+    const message = error?.message ?? 'unknown error';
+    notes.push(`The ledger was NOT fully updated: ${message}`);
+    result.fatal = `${unrecorded.add.length} grants and ${unrecorded.revoke.length} revocations were made but not recorded in the ledger: ${message}`;
+  }
+  return result;
+}
+
+async function setUpSdm(inputs: Inputs, context: RunContext): Promise<SdmCli> {
+  const installation = await installSdm({
+    version: inputs.sdmVersion,
+    downloadUrl: inputs.sdmDownloadUrl,
+    sha256: inputs.sdmSha256,
+    checksumUrl: inputs.sdmChecksumUrl,
+    tempDir: process.env.RUNNER_TEMP || os.tmpdir(),
+    timeoutMs: inputs.requestTimeoutMs,
+    deadline: context.deadline,
+  });
+  core.setOutput('sdm-version', installation.version);
+  const sdm = new SdmCli({
+    binary: installation.binary,
+    adminToken: inputs.sdmAdminToken,
+    timeoutMs: inputs.sdmTimeoutMs,
+    deadline: context.deadline,
+    signal: context.cancel,
+  });
+  // Unknown resource names are a configuration error: refuse before any grant rather than fail one per person.
+  const known = await sdm.listResourceNames();
+  const unknown = inputs.rules.flatMap((rule) =>
+    rule.resources.filter((name) => !known.has(name)).map((name) => ({ rule: rule.name, name })),
+  );
+  if (unknown.length > 0) {
+    const where = inputs.simpleMode ? 'resources' : 'rules';
+    throw new InputError(
+      unknown.map(
+        ({ rule, name }) =>
+          `${where}${inputs.simpleMode ? '' : ` (rule "${rule}")`}: strongDM has no datasource, server or cluster named "${displayText(name)}"; check the spelling in strongDM`,
+      ),
+    );
+  }
+  return sdm;
 }
 
 /** On-calls for every rule: one paged query for the schedules, one for the escalation policies. */
-async function readOnCalls(inputs: Inputs, now: Date): Promise<OnCallRow[]> {
+async function readOnCalls(inputs: Inputs, context: RunContext): Promise<OnCallRow[]> {
+  const { now } = context;
   const until = new Date(now.getTime() + inputs.lookaheadMs);
-  const pagerduty = new PagerDutyClient({ baseUrl: inputs.pagerdutyApiUrl, token: inputs.pagerdutyToken });
+  const pagerduty = new PagerDutyClient({
+    baseUrl: inputs.pagerdutyApiUrl,
+    token: inputs.pagerdutyToken,
+    requestTimeoutMs: inputs.requestTimeoutMs,
+    deadline: context.deadline,
+  });
   return core.group('Reading on-calls from PagerDuty', async () => {
     const rows: OnCallRow[] = [];
     for (const query of onCallQueries(inputs.rules))
@@ -225,12 +268,22 @@ async function readOnCalls(inputs: Inputs, now: Date): Promise<OnCallRow[]> {
     const oncalls = dedupeOnCalls(rows);
     await fillMissingEmails(pagerduty, oncalls);
     core.info(`${oncalls.length} on-call rows from ${pagerduty.requestCount} PagerDuty requests`);
-    for (const id of new Set(inputs.rules.flatMap((rule) => rule.schedules))) {
-      if (id !== DIRECT_TARGETS && !oncalls.some((row) => row.schedule?.id === id)) {
-        core.warning(
-          `Nobody is on call in schedule ${id} in this window: check the ID, and that an escalation policy uses the schedule.`,
-        );
-      }
+    const empty = [...new Set(inputs.rules.flatMap((rule) => rule.schedules))].filter(
+      (id) => id !== DIRECT_TARGETS && !oncalls.some((row) => row.schedule?.id === id),
+    );
+    const missing = await pagerduty.missingSchedules(empty);
+    if (missing.length > 0) {
+      const where = inputs.simpleMode ? 'schedule-ids' : 'rules';
+      throw new InputError(
+        missing.map(
+          (id) => `${where}: PagerDuty has no schedule ${id} (404); check the ID in the schedule's URL`,
+        ),
+      );
+    }
+    for (const id of empty) {
+      core.warning(
+        `Nobody is on call in schedule ${id} in this window: check that an escalation policy uses it.`,
+      );
     }
     return oncalls;
   });
@@ -281,18 +334,49 @@ function settle(row: PlanRow, why: { grant?: string; revoke: string }): ReportRo
   return row as ReportRow;
 }
 
-/** Revocations first (strongDM refuses a grant that overlaps one still in force), then grants, a few at a time. */
-async function apply(sdm: SdmCli, rows: PlanRow[], concurrency: number): Promise<ReportRow[]> {
+/**
+ * Revocations first (strongDM refuses a grant that overlaps one still in force), then grants, a few at a time.
+ * Each success is handed to the recorder at once. Once the run is cancelled or its time budget is spent, nothing
+ * new starts; what did not run is a failed row with the reason, and the next run does it.
+ */
+async function apply(
+  sdm: SdmCli,
+  rows: PlanRow[],
+  concurrency: number,
+  recorder: LedgerRecorder,
+  context: RunContext,
+): Promise<ReportRow[]> {
   const limit = pLimit(concurrency);
+  const notStarted = (): string | undefined =>
+    context.cancel.aborted
+      ? 'not attempted: the run was cancelled'
+      : context.deadline.expired()
+        ? 'not attempted: time-budget was spent'
+        : undefined;
   const pairKey = (row: PlanRow) => `${(row.sdmEmail ?? '').toLowerCase()}\n${row.resource}`;
   const revokeFailures = new Map<string, string>();
-  const pairsToRevoke = new Map<string, PlanRow>();
-  for (const row of rows) if (row.status === 'pending-revoke') pairsToRevoke.set(pairKey(row), row);
+  const pairsToRevoke = new Map<string, PlanRow[]>();
+  for (const row of rows) {
+    if (row.status === 'pending-revoke')
+      pairsToRevoke.set(pairKey(row), [...(pairsToRevoke.get(pairKey(row)) ?? []), row]);
+  }
   await Promise.all(
-    [...pairsToRevoke].map(([key, row]) =>
+    [...pairsToRevoke].map(([key, pairRows]) =>
       limit(async () => {
-        const result = await sdm.revokeTemporary(row.resource, row.sdmEmail as string);
-        if (result.exitCode !== 0) revokeFailures.set(key, describe(result));
+        const first = pairRows[0] as PlanRow;
+        const skip = notStarted();
+        const result = skip ? undefined : await sdm.revokeTemporary(first.resource, first.sdmEmail as string);
+        if (!result || result.exitCode !== 0) {
+          revokeFailures.set(key, skip ?? describe(result as SdmResult));
+          return;
+        }
+        for (const row of pairRows) {
+          recorder.revoke({
+            id: (row.ledgerEntry as LedgerEntry).id,
+            at: rfc3339(context.now),
+            runUrl: context.runUrl,
+          });
+        }
       }),
     ),
   );
@@ -308,14 +392,17 @@ async function apply(sdm: SdmCli, rows: PlanRow[], concurrency: number): Promise
       if (failedRevoke)
         return { ...row, status: 'failed', reason: 'not attempted: revoking the stale grant failed first' };
       return limit(async (): Promise<ReportRow> => {
+        const skip = notStarted();
+        if (skip) return { ...row, status: 'failed', reason: skip };
         const result = await sdm.grantTemporary(
           row.resource,
           row.sdmEmail as string,
           rfc3339(row.from),
           rfc3339(row.until),
         );
-        if (result.exitCode === 0) return { ...row, status: 'granted' };
-        return { ...row, status: 'failed', reason: describe(result) };
+        if (result.exitCode !== 0) return { ...row, status: 'failed', reason: describe(result) };
+        recorder.add(ledgerEntry(row, context));
+        return { ...row, status: 'granted' };
       });
     }),
   );

@@ -1,6 +1,8 @@
 // PagerDuty REST API v2 client: the on-calls of some schedules over a window, and users' emails.
 // Facts it relies on are in ../shared/reference/pagerduty-api.md (paging, includes, error bodies, rate limits).
 import { request } from 'undici';
+import * as core from '@actions/core';
+import { backoffMs, Deadline } from './retry.js';
 import { displayUrl } from './urls.js';
 
 export interface OnCallRow {
@@ -23,6 +25,7 @@ export interface PagerDutyClientOptions {
   token: string;
   requestTimeoutMs?: number;
   maxAttempts?: number;
+  deadline?: Deadline;
   /** Waits between retries; replaced in unit tests. */
   sleep?: (ms: number) => Promise<void>;
 }
@@ -52,6 +55,7 @@ export class PagerDutyClient {
   private readonly authorization: string;
   private readonly requestTimeoutMs: number;
   private readonly maxAttempts: number;
+  private readonly deadline: Deadline;
   private readonly sleep: (ms: number) => Promise<void>;
   /** Number of HTTP requests sent, retries included (reported in the summary and checked by tests). */
   requestCount = 0;
@@ -60,7 +64,8 @@ export class PagerDutyClient {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.authorization = authorizationHeader(options.token);
     this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
-    this.maxAttempts = options.maxAttempts ?? 4;
+    this.maxAttempts = options.maxAttempts ?? 5;
+    this.deadline = options.deadline ?? new Deadline(10 * 60_000);
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
   }
 
@@ -110,50 +115,71 @@ export class PagerDutyClient {
     return typeof user.email === 'string' && user.email !== '' ? user.email : undefined;
   }
 
+  /** Schedules among `ids` that PagerDuty does not have (404), to name them instead of "nobody is on call". */
+  async missingSchedules(ids: string[]): Promise<string[]> {
+    const missing: string[] = [];
+    for (const id of ids) {
+      try {
+        await this.getJson(`/schedules/${encodeURIComponent(id)}`);
+      } catch (error) {
+        if (error instanceof PagerDutyError && error.status === 404) missing.push(id);
+        else throw error;
+      }
+    }
+    return missing;
+  }
+
+  /**
+   * GET with retries: 429 waits as PagerDuty says, 408/5xx/network errors/broken bodies back off; 400-404 are final.
+   * Every attempt has a timeout, and no wait goes past the run's time budget.
+   */
   private async getJson(path: string, query?: URLSearchParams): Promise<unknown> {
     const url = `${this.baseUrl}${path}${query ? `?${query.toString()}` : ''}`;
     for (let attempt = 1; ; attempt++) {
       this.requestCount++;
-      let status: number;
-      let headers: Record<string, string | string[] | undefined>;
-      let text: string;
+      let failure: string;
+      let wait: number;
       try {
+        // undici does not follow redirects here: the token only ever goes to pagerduty-api-url.
         const response = await request(url, {
           method: 'GET',
           headers: { authorization: this.authorization, accept: 'application/vnd.pagerduty+json;version=2' },
           headersTimeout: this.requestTimeoutMs,
           bodyTimeout: this.requestTimeoutMs,
         });
-        status = response.statusCode;
-        headers = response.headers;
-        text = await response.body.text();
-      } catch (error) {
-        if (attempt < this.maxAttempts) {
-          await this.sleep(backoffMs(attempt));
-          continue;
+        const text = await response.body.text();
+        const status = response.statusCode;
+        if (status >= 200 && status < 300) {
+          try {
+            return JSON.parse(text) as unknown;
+          } catch {
+            failure = `a ${status} answer whose body is not JSON`; // truncated or from a proxy: try again
+            wait = backoffMs(attempt);
+          }
+        } else if (status === 429 || status === 408 || status >= 500) {
+          failure = `HTTP ${status}${errorDetail(text) ? ` (${this.scrub(errorDetail(text))})` : ''}`;
+          wait = retryWaitMs(status, response.headers, attempt);
+        } else {
+          throw new PagerDutyError(this.describeFailure(path, status, text), status);
         }
+      } catch (error) {
+        if (error instanceof PagerDutyError) throw error;
+        failure = this.scrub(errorText(error));
+        wait = backoffMs(attempt);
+      }
+      if (attempt >= this.maxAttempts || !this.deadline.allows(wait)) {
+        const why = attempt >= this.maxAttempts ? `after ${attempt} attempts` : 'within time-budget';
         throw new PagerDutyError(
-          `PagerDuty could not be reached at ${displayUrl(this.baseUrl)} after ${attempt} attempts (${this.scrub(errorText(error))}); ` +
-            'check pagerduty-api-url and the runner network',
+          `PagerDuty at ${displayUrl(this.baseUrl)} did not answer ${path} successfully ${why}; last: ${failure}. ` +
+            'Check pagerduty-api-url and PagerDuty status, or run again later',
         );
       }
-      if (status >= 200 && status < 300) {
-        try {
-          return JSON.parse(text) as unknown;
-        } catch {
-          throw new PagerDutyError(`PagerDuty answered ${path} with a body that is not JSON`, status);
-        }
-      }
-      const retryable = status === 429 || status === 408 || status >= 500;
-      if (retryable && attempt < this.maxAttempts) {
-        await this.sleep(retryWaitMs(status, headers, attempt));
-        continue;
-      }
-      throw new PagerDutyError(this.describeFailure(path, status, text, attempt), status);
+      core.info(`PagerDuty ${path}: ${failure}; trying again in ${Math.round(wait / 1000)} s`);
+      await this.sleep(wait);
     }
   }
 
-  private describeFailure(path: string, status: number, body: string, attempts: number): string {
+  private describeFailure(path: string, status: number, body: string): string {
     const detail = this.scrub(errorDetail(body));
     const said = detail ? `: ${detail}` : '';
     switch (status) {
@@ -167,10 +193,8 @@ export class PagerDutyClient {
         return `pagerduty-token is not allowed to read ${path} (403${said}); it needs oncalls.read and users.read`;
       case 404:
         return `PagerDuty has no ${path} (404${said}); check pagerduty-api-url and the IDs`;
-      case 429:
-        return `PagerDuty kept rate limiting the requests (429 after ${attempts} attempts); run less often or later`;
       default:
-        return `PagerDuty answered ${path} with HTTP ${status}${said} after ${attempts} attempts`;
+        return `PagerDuty answered ${path} with HTTP ${status}${said}`;
     }
   }
 
@@ -183,12 +207,7 @@ export class PagerDutyClient {
   }
 }
 
-function backoffMs(attempt: number): number {
-  const base = Math.min(MAX_RETRY_WAIT_MS, 1000 * 2 ** (attempt - 1));
-  return base / 2 + Math.random() * (base / 2); // jitter keeps parallel runs from retrying in step
-}
-
-/** 429: `ratelimit-reset` (seconds) or `Retry-After`; otherwise exponential backoff. */
+/** 429: `Retry-After` or `ratelimit-reset` (both seconds); otherwise exponential backoff with jitter. */
 export function retryWaitMs(
   status: number,
   headers: Record<string, string | string[] | undefined>,
@@ -197,7 +216,9 @@ export function retryWaitMs(
   if (status === 429) {
     for (const name of ['retry-after', 'ratelimit-reset']) {
       const value = Number(firstHeader(headers[name]));
-      if (Number.isFinite(value) && value >= 0) return Math.min(MAX_RETRY_WAIT_MS, value * 1000);
+      if (Number.isFinite(value) && value >= 0 && firstHeader(headers[name]) !== '') {
+        return Math.min(MAX_RETRY_WAIT_MS, value * 1000);
+      }
     }
   }
   return backoffMs(attempt);

@@ -12,6 +12,7 @@ import * as core from '@actions/core';
 import * as tc from '@actions/tool-cache';
 import { request } from 'undici';
 import { DEFAULT_SDM_DOWNLOAD_URL } from './inputs.js';
+import { backoffMs, Deadline, sleep } from './retry.js';
 import { displayUrl, isAllowedUrl } from './urls.js';
 
 export const TOOL_NAME = 'sdm';
@@ -20,8 +21,11 @@ export interface SdmInstallOptions {
   version: string; // 'latest' or X.Y.Z
   downloadUrl: string;
   sha256: string; // '' when not pinned
+  checksumUrl: string; // the vendor's checksum endpoint; '' for none
   tempDir: string;
   timeoutMs?: number;
+  deadline?: Deadline;
+  retryBaseMs?: number;
 }
 
 export interface SdmInstallation {
@@ -77,7 +81,7 @@ export async function installSdm(options: SdmInstallOptions): Promise<SdmInstall
   let url = options.downloadUrl;
   if (exact) {
     const upgrade = upgradeUrl(options.downloadUrl, exact);
-    if (upgrade) url = await zipUrlFromUpgrade(upgrade, options.timeoutMs);
+    if (upgrade) url = await zipUrlFromUpgrade(upgrade, options);
   }
 
   // Follow redirects ourselves: the version is known from the final file name before the zip is requested,
@@ -93,7 +97,7 @@ export async function installSdm(options: SdmInstallOptions): Promise<SdmInstall
       const cached = await findCached(urlVersion, options);
       if (cached) return cached;
     }
-    const response = await get(url, options.timeoutMs);
+    const response = await get(url, options);
     if (response.statusCode >= 300 && response.statusCode < 400) {
       await response.body.dump();
       const location = response.headers.location;
@@ -112,7 +116,10 @@ export async function installSdm(options: SdmInstallOptions): Promise<SdmInstall
     if (response.statusCode !== 200) {
       await response.body.dump();
       throw new SdmInstallError(
-        `downloading sdm from ${displayUrl(url)} failed with HTTP ${response.statusCode}; check sdm-download-url and sdm-version`,
+        `downloading sdm from ${displayUrl(url)} failed with HTTP ${response.statusCode}` +
+          (response.statusCode >= 500
+            ? ' after retries; the download site may be down, run again later'
+            : '; check sdm-download-url and sdm-version'),
       );
     }
     const version = urlVersion ?? exact;
@@ -122,7 +129,7 @@ export async function installSdm(options: SdmInstallOptions): Promise<SdmInstall
         `cannot tell the sdm version from ${displayUrl(url)}; set sdm-version to the version this address serves`,
       );
     }
-    return await saveAndCache(response.body, version, options);
+    return await saveAndCache(response, url, version, options);
   }
   throw new SdmInstallError(
     `the sdm download at ${displayUrl(options.downloadUrl)} redirected more than ${MAX_REDIRECTS} times`,
@@ -174,18 +181,37 @@ async function unzipSdm(zipPath: string, workDir: string, version: string): Prom
   return binary;
 }
 
-async function get(url: string, timeoutMs = 120_000) {
-  try {
-    return await request(url, { method: 'GET', headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
-  } catch (error) {
-    throw new SdmInstallError(
-      `could not reach ${displayUrl(url)} to download sdm (${error instanceof Error ? error.message : String(error)})`,
-    );
+type Response = Awaited<ReturnType<typeof request>>;
+const MAX_ATTEMPTS = 4;
+
+/** GET that retries network errors and 408/429/5xx answers with backoff, within the run's time budget. */
+async function get(url: string, options: SdmInstallOptions): Promise<Response> {
+  const deadline = options.deadline ?? new Deadline(10 * 60_000);
+  const timeoutMs = options.timeoutMs ?? 120_000;
+  for (let attempt = 1; ; attempt++) {
+    const wait = backoffMs(attempt, options.retryBaseMs ?? 1000);
+    const last = attempt >= MAX_ATTEMPTS || !deadline.allows(wait);
+    try {
+      const response = await request(url, {
+        method: 'GET',
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+      });
+      const status = response.statusCode;
+      if (last || !(status === 408 || status === 429 || status >= 500)) return response;
+      await response.body.dump();
+      core.info(`${displayUrl(url)} answered HTTP ${status}; trying again in ${Math.round(wait / 1000)} s`);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      if (last) throw new SdmInstallError(`could not reach ${displayUrl(url)} to download sdm (${message})`);
+      core.info(`${displayUrl(url)}: ${message}; trying again in ${Math.round(wait / 1000)} s`);
+    }
+    await sleep(wait);
   }
 }
 
-async function zipUrlFromUpgrade(upgrade: string, timeoutMs?: number): Promise<string> {
-  const response = await get(upgrade, timeoutMs);
+async function zipUrlFromUpgrade(upgrade: string, options: SdmInstallOptions): Promise<string> {
+  const response = await get(upgrade, options);
   const body = await response.body.text();
   let zip: unknown;
   try {
@@ -208,34 +234,79 @@ async function zipUrlFromUpgrade(upgrade: string, timeoutMs?: number): Promise<s
   return zipUrl.toString();
 }
 
+/**
+ * The vendor's published SHA-256 for a version, when sdm-sha256 is not pinned. UNCONFIRMED body format: any text
+ * holding one 64-hex value. Undefined when the endpoint does not answer with one.
+ */
+async function vendorSha256(version: string, options: SdmInstallOptions): Promise<string | undefined> {
+  if (!options.checksumUrl) return undefined;
+  const url = new URL(options.checksumUrl);
+  for (const [key, value] of Object.entries({ os: 'linux', arch: 'amd64', software: 'sdm-cli', version })) {
+    url.searchParams.set(key, value);
+  }
+  try {
+    const response = await get(url.toString(), options);
+    const text = await response.body.text();
+    if (response.statusCode !== 200) return undefined;
+    return /\b[0-9a-f]{64}\b/i.exec(text)?.[0].toLowerCase();
+  } catch {
+    return undefined;
+  }
+}
+
+/** Streams the zip to disk while hashing it; a download that breaks off is tried again from the start. */
 async function saveAndCache(
-  body: NodeJS.ReadableStream,
+  first: Response,
+  url: string,
   version: string,
   options: SdmInstallOptions,
 ): Promise<SdmInstallation> {
   const workDir = await mkdtemp(path.join(options.tempDir, 'sdm-'));
   try {
     const zipPath = path.join(workDir, 'sdm.zip');
-    const hash = createHash('sha256');
-    const hashing = new Transform({
-      transform(chunk: Buffer, _encoding, callback) {
-        hash.update(chunk);
-        callback(null, chunk);
-      },
-    });
-    await pipeline(body, hashing, createWriteStream(zipPath));
-    const sha256 = hash.digest('hex');
-    if (options.sha256 && sha256 !== options.sha256) {
+    let sha256 = '';
+    for (let attempt = 1, response = first; ; attempt++) {
+      try {
+        sha256 = await writeHashed(response.body, zipPath);
+        break;
+      } catch (error) {
+        if (attempt >= MAX_ATTEMPTS) {
+          throw new SdmInstallError(
+            `the download of sdm ${version} from ${displayUrl(url)} broke off ${attempt} times (${(error as Error).message}); run again later`,
+          );
+        }
+        response = await get(url, options);
+        if (response.statusCode !== 200) {
+          await response.body.dump();
+          throw new SdmInstallError(
+            `downloading sdm from ${displayUrl(url)} failed with HTTP ${response.statusCode}`,
+          );
+        }
+      }
+    }
+
+    const expected = options.sha256 || (await vendorSha256(version, options));
+    if (expected && sha256 !== expected) {
       throw new SdmInstallError(
-        `the downloaded sdm ${version} zip has SHA-256 ${sha256}, not the sdm-sha256 given (${options.sha256}); ` +
-          'nothing was run. Check the mirror, or update sdm-sha256 if the release changed',
+        options.sha256
+          ? `the downloaded sdm ${version} zip has SHA-256 ${sha256}, not the sdm-sha256 given (${options.sha256}); ` +
+              'nothing was run. Check the mirror, or update sdm-sha256 if the release changed'
+          : `the downloaded sdm ${version} zip has SHA-256 ${sha256}, not the one strongDM publishes (${expected}); ` +
+              'nothing was run. Check the mirror or sdm-checksum-url',
       );
     }
     const binary = await unzipSdm(zipPath, workDir, version);
+    if (!expected) {
+      // Usable for this run, but an unverified binary is never put where later runs would trust it.
+      core.warning(
+        `sdm ${version} (SHA-256 ${sha256}) could not be checked: set sdm-sha256, or make sdm-checksum-url answer. It is used for this run only, not cached.`,
+      );
+      return { binary, version, downloaded: true, sha256 };
+    }
     await copyFile(zipPath, path.join(path.dirname(binary), CACHED_ZIP));
     try {
       await tc.cacheDir(path.dirname(binary), TOOL_NAME, version);
-      core.info(`sdm ${version} downloaded (SHA-256 ${sha256}) and cached`);
+      core.info(`sdm ${version} downloaded (SHA-256 ${sha256}, verified) and cached`);
     } catch (error) {
       // Another job on this runner may be caching the same version right now; this run has its own copy.
       core.warning(`sdm ${version} was downloaded but could not be cached (${(error as Error).message}).`);
@@ -247,4 +318,16 @@ async function saveAndCache(
     await rm(workDir, { recursive: true, force: true });
     throw error;
   }
+}
+
+async function writeHashed(body: NodeJS.ReadableStream, file: string): Promise<string> {
+  const hash = createHash('sha256');
+  const hashing = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      hash.update(chunk);
+      callback(null, chunk);
+    },
+  });
+  await pipeline(body, hashing, createWriteStream(file));
+  return hash.digest('hex');
 }

@@ -2,12 +2,14 @@
 // only into the child's environment (SDM_ADMIN_TOKEN), never into argv, where other processes and logs could see it.
 // child_process is used rather than @actions/exec because a hung sdm must be killed after a timeout.
 import { execFile } from 'node:child_process';
+import { backoffMs, Deadline, sleep } from './retry.js';
 
 export interface SdmResult {
   exitCode: number;
   stdout: string;
   stderr: string;
   timedOut: boolean;
+  cancelled?: boolean;
 }
 
 export class SdmError extends Error {
@@ -21,36 +23,69 @@ export interface SdmCliOptions {
   binary: string;
   adminToken: string;
   timeoutMs?: number;
+  deadline?: Deadline;
+  retryBaseMs?: number;
+  /** Aborting kills a running command (the run was cancelled). */
+  signal?: AbortSignal;
+}
+
+const MAX_ATTEMPTS = 4;
+
+/**
+ * strongDM's rate limit answer ("resource exhausted: Sorry! You've made too many requests, try again"). The CLI's
+ * exact text and exit code are UNCONFIRMED; this is the one place that reads English from sdm, and only to decide
+ * whether to wait and try again.
+ */
+export function isRateLimited(result: SdmResult): boolean {
+  return result.exitCode !== 0 && /resource exhausted|too many requests/i.test(result.stderr);
 }
 
 export class SdmCli {
   private readonly timeoutMs: number;
+  private readonly deadline: Deadline;
 
   constructor(private readonly options: SdmCliOptions) {
     this.timeoutMs = options.timeoutMs ?? 120_000;
+    this.deadline = options.deadline ?? new Deadline(10 * 60_000);
   }
 
-  /** Emails of all strongDM users, from one `sdm admin users list --json`. */
+  /** Emails of the strongDM users who are not suspended, from one `sdm admin users list --json`. */
   async listUserEmails(): Promise<string[]> {
-    const result = await this.run(['admin', 'users', 'list', '--json']);
+    const users = await this.listJson(['admin', 'users', 'list', '--json'], 'list users');
+    return users.flatMap((user) => {
+      const { email, suspended } = user as { email?: unknown; suspended?: unknown };
+      return typeof email === 'string' && email !== '' && suspended !== true ? [email] : [];
+    });
+  }
+
+  /** Names of every datasource, server and cluster, to check the configured resources before any grant. */
+  async listResourceNames(): Promise<Set<string>> {
+    const names = new Set<string>();
+    for (const kind of ['datasources', 'servers', 'clusters']) {
+      for (const resource of await this.listJson(['admin', kind, 'list', '--json'], `list ${kind}`)) {
+        const name = (resource as { name?: unknown } | null)?.name;
+        if (typeof name === 'string') names.add(name);
+      }
+    }
+    return names;
+  }
+
+  private async listJson(args: string[], right: string): Promise<unknown[]> {
+    const command = `sdm ${args.slice(0, 3).join(' ')}`;
+    const result = await this.run(args);
     if (result.exitCode === -1 && !result.timedOut)
       throw new SdmError(`sdm could not be run: ${describe(result)}`);
     if (result.exitCode !== 0) {
-      throw new SdmError(
-        `"sdm admin users list" failed: ${describe(result)}; check that sdm-admin-token may list users`,
-      );
+      throw new SdmError(`"${command}" failed: ${describe(result)}; check that sdm-admin-token may ${right}`);
     }
-    let users: unknown;
+    let parsed: unknown;
     try {
-      users = JSON.parse(result.stdout);
+      parsed = JSON.parse(result.stdout);
     } catch {
-      throw new SdmError('"sdm admin users list --json" printed something that is not JSON');
+      throw new SdmError(`"${command} --json" printed something that is not JSON`);
     }
-    if (!Array.isArray(users)) throw new SdmError('"sdm admin users list --json" did not print a JSON array');
-    return users.flatMap((user: unknown) => {
-      const email = (user as { email?: unknown } | null)?.email;
-      return typeof email === 'string' && email !== '' ? [email] : [];
-    });
+    if (!Array.isArray(parsed)) throw new SdmError(`"${command} --json" did not print a JSON array`);
+    return parsed;
   }
 
   /** Grants one resource to one user for [from, until]; times are RFC3339 UTC. Arguments are validated by the caller. */
@@ -66,7 +101,24 @@ export class SdmCli {
     return this.run(['admin', 'users', 'revoke', resource, email]);
   }
 
-  run(args: string[]): Promise<SdmResult> {
+  /** Runs a command; a rate-limited answer is retried with backoff while the time budget allows. */
+  async run(args: string[]): Promise<SdmResult> {
+    for (let attempt = 1; ; attempt++) {
+      const result = await this.runOnce(args);
+      const wait = backoffMs(attempt, this.options.retryBaseMs ?? 1000);
+      if (
+        !isRateLimited(result) ||
+        attempt >= MAX_ATTEMPTS ||
+        !this.deadline.allows(wait) ||
+        this.options.signal?.aborted
+      ) {
+        return result;
+      }
+      await sleep(wait);
+    }
+  }
+
+  private runOnce(args: string[]): Promise<SdmResult> {
     return new Promise((resolve) => {
       execFile(
         this.options.binary,
@@ -75,17 +127,20 @@ export class SdmCli {
           env: { ...childEnvironment(), SDM_ADMIN_TOKEN: this.options.adminToken },
           timeout: this.timeoutMs,
           killSignal: 'SIGKILL',
+          ...(this.options.signal ? { signal: this.options.signal } : {}),
           maxBuffer: 64 * 1024 * 1024,
           encoding: 'utf8',
         },
         (error, stdout, stderr) => {
-          const timedOut = Boolean(error && (error as { killed?: boolean }).killed);
+          const cancelled = error?.name === 'AbortError';
+          const timedOut = !cancelled && Boolean(error && (error as { killed?: boolean }).killed);
           const code = error ? (error as { code?: unknown }).code : 0;
           resolve({
             exitCode: typeof code === 'number' ? code : error ? -1 : 0,
             stdout: this.scrub(stdout),
             stderr: this.scrub(stderr || (error && typeof code !== 'number' ? error.message : '')),
             timedOut,
+            cancelled,
           });
         },
       );
@@ -112,7 +167,8 @@ export function childEnvironment(env: NodeJS.ProcessEnv = process.env): NodeJS.P
 
 /** One line for a failed command: its stderr (first lines), or how it ended. */
 export function describe(result: SdmResult): string {
-  if (result.timedOut) return 'sdm did not finish in time and was stopped';
+  if (result.cancelled) return 'stopped: the run was cancelled';
+  if (result.timedOut) return 'sdm did not finish within sdm-timeout and was stopped';
   const text = (result.stderr.trim() || result.stdout.trim()).replace(/\s+/g, ' ');
   const shown = text.length > 300 ? `${text.slice(0, 297)}...` : text;
   return shown ? `exit ${result.exitCode}: ${shown}` : `exit ${result.exitCode}`;

@@ -124,11 +124,12 @@ describe('a scheduled run', () => {
     ]);
     expect(oncallQuery).toContainEqual(['include[]', 'users']);
 
-    // sdm: one users list, then one grant per window and resource, nothing else.
+    // sdm: the resource lists and one users list, then one grant per window and resource, nothing else.
     const invocations = (await world.sdmState()).invocations as Invocation[];
     expect(invocations.filter((i) => i.argv.join(' ') === 'admin users list --json')).toHaveLength(1);
     expect(invocations.filter((i) => i.argv[2] === 'grant-temporary')).toHaveLength(16);
-    expect(invocations).toHaveLength(17);
+    expect(invocations.filter((i) => i.argv[2] === 'list' && i.argv[1] !== 'users')).toHaveLength(3); // resource names
+    expect(invocations).toHaveLength(20);
   });
 
   it('reuses the cached sdm on a second run, and a pinned cached version needs no network at all', async () => {
@@ -158,7 +159,7 @@ describe('a scheduled run', () => {
     expect(run.exitCode, run.stdout).toBe(0);
     expect(run.outputs['sdm-version']).toBe('45.9.1');
     expect(world.downloads.counts).toMatchObject({ upgrade: 1, latest: 0, zip: 1 });
-    expect(run.stdout).toContain(`(SHA-256 ${build.sha256})`);
+    expect(run.stdout).toContain(`(SHA-256 ${build.sha256}, verified) and cached`);
   });
 });
 
@@ -202,6 +203,9 @@ describe('dry runs change nothing', () => {
     const state = await world.sdmState();
     expect(state.grants).toEqual([]);
     expect((state.invocations as Invocation[]).map((i) => i.argv.join(' '))).toEqual([
+      'admin datasources list --json',
+      'admin servers list --json',
+      'admin clusters list --json',
       'admin users list --json',
     ]);
     expect(run.plan.filter((row) => row.status === 'would-grant')).toHaveLength(16);
@@ -219,7 +223,7 @@ describe('dry runs change nothing', () => {
     expect(world.downloads.requests).toEqual([]);
     expect((await world.sdmState()).invocations).toEqual([]);
     expect(run.plan.filter((row) => row.status === 'would-grant')).toHaveLength(18);
-    expect(run.summary).toContain('strongDM accounts were not checked');
+    expect(run.summary).toContain('strongDM accounts and resource names were not checked');
   });
 });
 
@@ -290,10 +294,10 @@ describe('failures are reported, not hidden', () => {
     const { world, inputs } = await start();
     const closedPort = world.pagerduty.url;
     await world.pagerduty.close(); // nothing listens there any more
-    const run = await runChecked(world, { ...inputs, 'pagerduty-api-url': closedPort });
+    const run = await runChecked(world, { ...inputs, 'pagerduty-api-url': closedPort, 'time-budget': '10s' });
     expect(run.exitCode).toBe(1);
     expect(run.stdout).toMatch(
-      /^::error::PagerDuty could not be reached at http:\/\/127\.0\.0\.1:\d+ after 4 attempts \(ECONNREFUSED/m,
+      /^::error::PagerDuty at http:\/\/127\.0\.0\.1:\d+ did not answer \/oncalls successfully (after \d attempts|within time-budget); last: .*ECONNREFUSED/m,
     );
     expect(world.downloads.requests).toEqual([]);
   });

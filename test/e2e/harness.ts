@@ -73,6 +73,7 @@ export class World {
       'pagerduty-api-url': this.pagerduty.url,
       'sdm-admin-token': SDM_TOKEN,
       'sdm-download-url': this.downloads.latestUrl,
+      'sdm-checksum-url': `${this.downloads.url}/sha`,
     };
   }
 

@@ -259,7 +259,7 @@ describe('ledger races', () => {
     expect(run.stdout).toMatch(
       /^::error::16 grants and 0 revocations were made but not recorded in the ledger: .*permissions: contents: write/m,
     );
-    expect(run.summary).toContain('The ledger was NOT updated');
+    expect(run.summary).toContain('The ledger was NOT fully updated');
   });
 });
 

@@ -169,7 +169,7 @@ describe('readInputs', () => {
   it('bounds lookahead and concurrency', () => {
     expect(read({ lookahead: '90d' }).lookaheadMs).toBe(90 * 86_400_000);
     expect(problemsOf({ lookahead: '0m' })[0]).toMatch(/^lookahead must be longer than zero/);
-    expect(problemsOf({ lookahead: '2y' })[0]).toMatch(/unit m, h, d or w/);
+    expect(problemsOf({ lookahead: '2y' })[0]).toMatch(/unit s, m, h, d or w/);
     expect(read({ concurrency: '16' }).concurrency).toBe(16);
     expect(problemsOf({ concurrency: '17' })[0]).toMatch(/^concurrency/);
     expect(problemsOf({ concurrency: '2.5' })[0]).toMatch(/^concurrency/);

@@ -1,5 +1,6 @@
 // A world for one end-to-end test: loopback fakes of PagerDuty, the sdm download site and sdm itself, a tool cache
 // shared by the runs in it, and the committed dist/index.js run through the fake runner (test/fakes/runner.mjs).
+import type { ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { expect } from 'vitest';
 import os from 'node:os';
@@ -77,8 +78,9 @@ export class World {
     };
   }
 
-  run(inputs: Record<string, string>): Promise<ActionRun> {
+  run(inputs: Record<string, string>, onSpawn?: (child: ChildProcess) => void): Promise<ActionRun> {
     return runAction({
+      onSpawn,
       inputs,
       workDir: path.join(this.dir, 'runs'),
       toolCache: this.toolCache,
@@ -147,9 +149,10 @@ export const seconds = (iso: string) => Math.floor(Date.parse(iso) / 1000);
 export async function runChecked(
   w: World,
   inputs: Record<string, string>,
+  onSpawn?: (child: ChildProcess) => void,
 ): Promise<ActionRun & { startedAt: number; endedAt: number }> {
   const startedAt = Math.floor(Date.now() / 1000);
-  const run = await w.run(inputs);
+  const run = await w.run(inputs, onSpawn);
   const endedAt = Math.ceil(Date.now() / 1000);
   expect(await secretLeaks(w, run)).toEqual([]);
   const invocations = (await w.sdmState()).invocations as Invocation[];

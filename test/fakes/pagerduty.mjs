@@ -72,10 +72,11 @@ const UTC_NAMES = new Set(['UTC', 'Etc/UTC', 'Etc/Universal', 'Universal', 'Etc/
  *
  * @typedef {object} Fault
  * @property {string} [path] prefix of the request path ("/oncalls"); omitted = every path
- * @property {number} status
+ * @property {number} [status]
  * @property {string | object} [body] object = JSON; string = sent as is; undefined = empty body
  * @property {Record<string, string>} [headers]
  * @property {number} [times] how many requests to answer (default 1); removed when it reaches 0
+ * @property {'respond' | 'hang' | 'truncate'} [action] hang: never answer; truncate: a 200 whose body breaks off
  *
  * @typedef {object} RecordedRequest
  * @property {string} method
@@ -869,11 +870,11 @@ function sendFault(res, fault) {
     Object.entries(fault.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]),
   );
   if (fault.body !== undefined && typeof fault.body === 'object') {
-    sendJson(res, fault.status, fault.body, headers);
+    sendJson(res, fault.status ?? 500, fault.body, headers);
     return;
   }
   const text = fault.body ?? '';
-  res.writeHead(fault.status, {
+  res.writeHead(fault.status ?? 500, {
     ...(text ? { 'content-type': 'text/plain; charset=utf-8' } : {}),
     'content-length': Buffer.byteLength(text),
     ...headers,
@@ -924,6 +925,14 @@ export async function startFakePagerDuty(options) {
         throw new ApiError(401, 'Authentication failed', 2006);
       }
       const fault = takeFault(url.pathname);
+      if (fault?.action === 'hang') return; // never answer: the client's timeout must act
+      if (fault?.action === 'truncate') {
+        // Headers promise a full body, then the connection drops part-way.
+        res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': '4096' });
+        res.write('{"oncalls": [{"user": ');
+        setTimeout(() => res.socket?.destroy(), 10);
+        return;
+      }
       if (fault) {
         sendFault(res, fault);
         return;

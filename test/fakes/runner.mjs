@@ -30,9 +30,10 @@ const RUN_TIMEOUT_MS = 120_000;
  * @param {string} options.toolCache RUNNER_TOOL_CACHE, shared between runs on the same "runner"
  * @param {Record<string, string>} [options.env] more environment (e.g. FAKE_SDM_STATE, GITHUB_API_URL)
  * @param {string} [options.githubToken] what `${{ github.token }}` stands for in action.yml defaults
+ * @param {(child: import('node:child_process').ChildProcess) => void} [options.onSpawn] e.g. to cancel the run
  * @returns {Promise<ActionRun>}
  */
-export async function runAction({ inputs, workDir, toolCache, env = {}, githubToken = '' }) {
+export async function runAction({ inputs, workDir, toolCache, env = {}, githubToken = '', onSpawn }) {
   await mkdir(workDir, { recursive: true });
   const runDir = await mkdtemp(path.join(workDir, 'run-'));
   const outputFile = path.join(runDir, 'output');
@@ -64,7 +65,7 @@ export async function runAction({ inputs, workDir, toolCache, env = {}, githubTo
   }
 
   const started = performance.now();
-  const { exitCode, stdout, stderr } = await spawnNode(DIST, runnerEnv, workspace);
+  const { exitCode, stdout, stderr } = await spawnNode(DIST, runnerEnv, workspace, onSpawn);
   const durationMs = performance.now() - started;
   const outputs = parseOutputFile(await readFile(outputFile, 'utf8'));
   const summary = await readFile(summaryFile, 'utf8');
@@ -99,11 +100,13 @@ async function actionDefaults() {
  * @param {string} script
  * @param {Record<string, string>} env
  * @param {string} cwd
+ * @param {((child: import('node:child_process').ChildProcess) => void) | undefined} onSpawn
  * @returns {Promise<{ exitCode: number | null, stdout: string, stderr: string }>}
  */
-function spawnNode(script, env, cwd) {
+function spawnNode(script, env, cwd, onSpawn) {
   return new Promise((resolve, reject) => {
     const child = spawn(NODE24, [script], { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    onSpawn?.(child);
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (chunk) => (stdout += chunk));

@@ -1,0 +1,335 @@
+// Fault injection, end to end: each scenario switches on one fault in a fake and checks the same invariants
+// (test/e2e/invariants.ts). The suite's tally is printed after the run by test/faults-reporter.ts.
+import { afterEach, describe, it, expect, type TestContext } from 'vitest';
+import { PD_TOKEN, runChecked, World, type ActionRun, type Invocation } from './harness.js';
+import { assertInvariants, ledgerAndStrongdm, measure } from './invariants.js';
+import { smallCompany } from './scenario.js';
+
+let world: World | undefined;
+afterEach(async () => {
+  await world?.close();
+  world = undefined;
+});
+
+const RESOURCES = ['prod-db', 'bastion'];
+
+async function start(company = smallCompany()) {
+  world = await World.start(company.seed);
+  const inputs: Record<string, string> = {
+    ...world.baseInputs(),
+    'schedule-ids': company.scheduleIds,
+    resources: company.resources,
+    'request-timeout': '2s',
+    'sdm-timeout': '3s',
+  };
+  return { world, company, inputs };
+}
+
+/** Runs the action once and checks the scenario's invariants, keeping its tally in the test's meta. */
+async function runScenario(
+  task: TestContext['task'],
+  w: World,
+  inputs: Record<string, string>,
+  exitCode: number,
+  onSpawn?: Parameters<typeof runChecked>[2],
+): Promise<ActionRun & { pagerdutyPaths: string[] }> {
+  const firstRequest = w.pagerduty.requests.length;
+  const run = await w.run(inputs, onSpawn);
+  // The action's own requests, before the invariant check replays some of its own.
+  const pagerdutyPaths = w.pagerduty.requests.slice(firstRequest).map((r: { path: string }) => r.path);
+  const measured = await measure(w, run, { firstRequest, resources: RESOURCES, token: PD_TOKEN });
+  task.meta.fault = { windowsLost: measured.windowsLost, secretsLeaked: measured.secretsLeaked };
+  assertInvariants(run, measured, exitCode);
+  return { ...run, pagerdutyPaths };
+}
+
+const errorLine = (run: ActionRun) => /^::error::(.*)$/m.exec(run.stdout)?.[1] ?? '';
+
+describe('PagerDuty faults', () => {
+  it('429 with ratelimit-reset is waited out', async ({ task }) => {
+    const { world, inputs } = await start();
+    world.pagerduty.faults.push({
+      path: '/oncalls',
+      status: 429,
+      headers: { 'ratelimit-reset': '1' },
+      body: { error: { message: 'Rate Limit Exceeded', code: 2020 } },
+      times: 2,
+    });
+    const run = await runScenario(task, world, inputs, 0);
+    expect(run.stdout).toMatch(/PagerDuty \/oncalls: HTTP 429 .*trying again in 1 s/);
+    expect(run.outputs.granted).toBe('16');
+  });
+
+  it('429 without headers or body backs off and succeeds', async ({ task }) => {
+    const { world, inputs } = await start();
+    world.pagerduty.faults.push({ path: '/oncalls', status: 429 });
+    const run = await runScenario(task, world, inputs, 0);
+    expect(run.outputs.granted).toBe('16');
+  });
+
+  it('503, then success', async ({ task }) => {
+    const { world, inputs } = await start();
+    world.pagerduty.faults.push({ path: '/oncalls', status: 503, body: 'upstream unavailable', times: 2 });
+    const run = await runScenario(task, world, inputs, 0);
+    expect(run.pagerdutyPaths.filter((p) => p === '/oncalls')).toHaveLength(3);
+    expect(run.outputs.granted).toBe('16');
+  });
+
+  it('a hung response times out and is retried', async ({ task }) => {
+    const { world, inputs } = await start();
+    world.pagerduty.faults.push({ path: '/oncalls', action: 'hang' });
+    const run = await runScenario(task, world, inputs, 0);
+    expect(run.stdout).toMatch(/PagerDuty \/oncalls: .*(timeout|Timeout).*trying again/);
+  });
+
+  it('a truncated body and a body that is not JSON are retried', async ({ task }) => {
+    const { world, inputs } = await start();
+    world.pagerduty.faults.push({ path: '/oncalls', action: 'truncate' });
+    world.pagerduty.faults.push({ path: '/oncalls', status: 200, body: '<html>proxy error</html>' });
+    const run = await runScenario(task, world, inputs, 0);
+    expect(run.stdout).toContain('body is not JSON');
+    expect(run.outputs.granted).toBe('16');
+  });
+
+  it('PagerDuty down for the whole time budget fails the step clearly and changes nothing', async ({
+    task,
+  }) => {
+    const { world, inputs } = await start();
+    world.pagerduty.faults.push({ path: '/oncalls', status: 502, times: 100 });
+    const run = await runScenario(task, world, { ...inputs, 'time-budget': '10s' }, 1);
+    expect(errorLine(run)).toMatch(/did not answer \/oncalls successfully .*HTTP 502/);
+    expect((await world.sdmState()).invocations).toEqual([]);
+  });
+
+  it('401, 403 and an unknown schedule are not retried and say what to fix', async ({ task }) => {
+    const { world, inputs } = await start();
+    world.pagerduty.faults.push({ path: '/oncalls', status: 401, body: 'Unauthorized' });
+    const unauthorized = await runChecked(world, inputs);
+    expect(errorLine(unauthorized)).toMatch(/^PagerDuty rejected pagerduty-token \(401: Unauthorized\)/);
+    world.pagerduty.faults.push({
+      path: '/oncalls',
+      status: 403,
+      body: { error: { message: 'Access Denied', code: 2010 } },
+    });
+    const forbidden = await runChecked(world, inputs);
+    expect(errorLine(forbidden)).toMatch(
+      /^pagerduty-token is not allowed to read \/oncalls \(403: Access Denied, code 2010\); it needs oncalls.read/,
+    );
+    expect(world.pagerduty.requests.filter((r: { path: string }) => r.path === '/oncalls')).toHaveLength(2); // no retries
+    const unknown = await runScenario(task, world, { ...inputs, 'schedule-ids': 'PPRIMAR, PNOSUCH' }, 1);
+    expect(errorLine(unknown)).toMatch(/schedule-ids: PagerDuty has no schedule PNOSUCH \(404\)/);
+    expect(
+      (await world.sdmState()).invocations.filter((i: Invocation) => i.argv[2] === 'grant-temporary'),
+    ).toEqual([]);
+  });
+});
+
+describe('sdm download faults', () => {
+  it('404 fails clearly and runs nothing', async ({ task }) => {
+    const { world, inputs } = await start();
+    world.downloads.faults.push({ path: '/builds/', status: 404 });
+    const run = await runScenario(task, world, inputs, 1);
+    expect(errorLine(run)).toMatch(/failed with HTTP 404; check sdm-download-url and sdm-version/);
+  });
+
+  it('503 twice, then the download succeeds', async ({ task }) => {
+    const { world, inputs } = await start();
+    world.downloads.faults.push({ path: '/builds/', status: 503, times: 2 });
+    const run = await runScenario(task, world, inputs, 0);
+    expect(world.downloads.counts.zip).toBe(3);
+    expect(run.outputs.granted).toBe('16');
+  });
+
+  it('503 for good fails after retries', async ({ task }) => {
+    const { world, inputs } = await start();
+    world.downloads.faults.push({ path: '/builds/', status: 503, times: 100 });
+    const run = await runScenario(task, world, { ...inputs, 'time-budget': '10s' }, 1);
+    expect(errorLine(run)).toMatch(/failed with HTTP 503 after retries/);
+  });
+
+  it('a corrupt zip is refused by the published checksum, and without any checksum it fails to unzip; neither is cached', async ({
+    task,
+  }) => {
+    const { world, inputs } = await start();
+    world.downloads.corruptZip = true;
+    const checked = await runChecked(world, inputs);
+    expect(errorLine(checked)).toMatch(/not the one strongDM publishes/);
+    const unchecked = await runScenario(task, world, { ...inputs, 'sdm-checksum-url': 'none' }, 1);
+    expect(errorLine(unchecked)).toMatch(/the sdm 46\.0\.0 zip could not be unzipped/);
+    world.downloads.corruptZip = false;
+    const healed = await runChecked(world, inputs);
+    expect(healed.exitCode).toBe(0);
+    expect(world.downloads.counts.zip).toBe(3); // nothing broken was cached
+  });
+
+  it('a zip that does not match sdm-sha256 is refused', async ({ task }) => {
+    const { world, inputs } = await start();
+    const run = await runScenario(task, world, { ...inputs, 'sdm-sha256': 'f'.repeat(64) }, 1);
+    expect(errorLine(run)).toMatch(/not the sdm-sha256 given/);
+  });
+});
+
+describe('sdm command faults', () => {
+  it('a grant that hangs is killed after sdm-timeout, reported, and granted by the next run', async ({
+    task,
+  }) => {
+    const company = smallCompany();
+    company.seed.strongdm.faults = [
+      { command: 'grant-temporary', email: 'frank@example.com', resource: 'bastion', action: 'hang' },
+    ];
+    const { world, inputs } = await start(company);
+    const run = await runScenario(task, world, inputs, 1);
+    const hung = run.plan.find((row) => row.email === 'frank@example.com' && row.resource === 'bastion');
+    expect(hung).toMatchObject({
+      status: 'failed',
+      reason: 'sdm did not finish within sdm-timeout and was stopped',
+    });
+    expect(run.outputs.granted).toBe('15');
+    const next = await runChecked(world, inputs);
+    expect(next.outputs).toMatchObject({ granted: '1', unchanged: '15' });
+  });
+
+  it('"resource exhausted" twice, then the grant succeeds', async ({ task }) => {
+    const company = smallCompany();
+    company.seed.strongdm.faults = [
+      {
+        command: 'grant-temporary',
+        email: 'ada@example.com',
+        resource: 'prod-db',
+        action: 'exhausted',
+        times: 2,
+      },
+    ];
+    const { world, inputs } = await start(company);
+    const run = await runScenario(task, world, inputs, 0);
+    expect(run.outputs.granted).toBe('16');
+    const adaCalls = ((await world.sdmState()).invocations as Invocation[]).filter(
+      (i) =>
+        i.argv[2] === 'grant-temporary' && i.argv.at(-1) === 'ada@example.com' && i.argv.at(-2) === 'prod-db',
+    );
+    expect(adaCalls).toHaveLength(3);
+  });
+
+  it('one failing grant of many is reported and the rest go through', async ({ task }) => {
+    const company = smallCompany();
+    company.seed.strongdm.faults = [
+      {
+        command: 'grant-temporary',
+        email: 'grace.hopper@example.com',
+        resource: 'prod-db',
+        action: 'fail',
+        stderr: 'PermissionDenied: nope',
+      },
+    ];
+    const { world, inputs } = await start(company);
+    const run = await runScenario(task, world, inputs, 1);
+    expect(run.plan.filter((row) => row.status === 'failed')).toEqual([
+      expect.objectContaining({
+        email: 'Grace.Hopper@Example.com',
+        resource: 'prod-db',
+        reason: 'exit 1: PermissionDenied: nope',
+      }),
+    ]);
+  });
+
+  it('a run cancelled mid-way records what it granted, and the next run grants the rest once', async ({
+    task,
+  }) => {
+    const company = smallCompany();
+    company.seed.strongdm.faults = [
+      { command: 'grant-temporary', email: 'frank@example.com', resource: 'prod-db', action: 'hang' },
+    ];
+    const { world, inputs } = await start(company);
+    const cancelled = await runScenario(
+      task,
+      world,
+      { ...inputs, concurrency: '1', 'sdm-timeout': '60s' },
+      1,
+      (child) => {
+        // Cancel the job (the runner sends SIGINT) once the hung grant is running.
+        const poll = setInterval(async () => {
+          const invocations = (await world.sdmState()).invocations as Array<Invocation & { hung?: boolean }>;
+          if (invocations.some((i) => i.hung)) {
+            clearInterval(poll);
+            child.kill('SIGINT');
+          }
+        }, 100);
+        child.on('exit', () => clearInterval(poll));
+      },
+    );
+    expect(errorLine(cancelled)).toMatch(/^The run was cancelled: what was done is recorded in the ledger/);
+    const granted = Number(cancelled.outputs.granted);
+    expect(granted).toBeGreaterThan(0);
+    expect(granted).toBeLessThan(16);
+    expect(world.ledger().grants).toHaveLength(granted);
+    expect(cancelled.plan.filter((row) => row.status === 'failed').length).toBe(16 - granted);
+
+    const next = await runChecked(world, inputs);
+    expect(next.exitCode, next.stdout).toBe(0);
+    expect(next.outputs).toMatchObject({ granted: String(16 - granted), unchanged: String(granted) });
+    const books = await ledgerAndStrongdm(world);
+    expect(books.ledger).toEqual(books.strongdm);
+    expect(books.strongdm).toHaveLength(16);
+  });
+});
+
+describe('GitHub faults', () => {
+  it('409 on the ledger write: re-read, merge, write', async ({ task }) => {
+    const { world, inputs } = await start();
+    world.github.faults.push({
+      method: 'PUT',
+      path: '/repos/acme/ops/contents/ledger.json',
+      status: 409,
+      body: { message: 'ledger.json does not match' },
+    });
+    const run = await runScenario(task, world, inputs, 0);
+    expect(
+      world.github.requests.filter((r: { method: string }) => r.method === 'PUT').length,
+    ).toBeGreaterThanOrEqual(2);
+    expect(run.outputs.granted).toBe('16');
+  });
+
+  it('GitHub down: the ledger cannot be read, so nothing is granted and the step says why', async ({
+    task,
+  }) => {
+    const { world, inputs } = await start();
+    world.github.faults.push({
+      path: '/repos/',
+      status: 503,
+      body: { message: 'Service Unavailable' },
+      times: 100,
+    });
+    const run = await runScenario(task, world, inputs, 1);
+    expect(errorLine(run)).toMatch(
+      /could not read ledger\.json on branch oncall-access-state of acme\/ops \(503/,
+    );
+    expect((await world.sdmState()).invocations).toEqual([]);
+  });
+});
+
+describe('hostile PagerDuty data', () => {
+  it('flag-like and spaced emails, HTML, pipes, newlines and 5,000-character names', async ({ task }) => {
+    const company = smallCompany();
+    const org = company.seed.pagerduty as { users: Array<{ id: string; name: string; email: string }> };
+    const set = (id: string, fields: object) =>
+      Object.assign(org.users.find((u) => u.id === id) as object, fields);
+    set('PADA001', { email: '--admin-token=x' });
+    set('PBOB001', { email: 'a b@c.d' });
+    set('PCAROL1', { name: '<img src=x onerror=alert(1)>' });
+    set('PDAN001', { name: 'Dan | Lead | ::error::x' });
+    set('PFRANK1', { name: 'Frank\n##[error]injected\r\n' });
+    set('PGRACE1', { name: 'G'.repeat(5000) });
+    const { world, inputs } = await start(company);
+    const run = await runScenario(task, world, inputs, 0);
+    const skipped = run.plan.filter((row) => row.status === 'skipped').map((row) => row.reason);
+    expect(skipped.filter((reason) => /starts with "-"/.test(reason as string))).toHaveLength(2);
+    expect(skipped.filter((reason) => /whitespace/.test(reason as string))).toHaveLength(4); // Bob: two windows × 2
+    const argv = JSON.stringify(((await world.sdmState()).invocations as Invocation[]).map((i) => i.argv));
+    expect(argv).not.toContain('--admin-token');
+    expect(argv).not.toContain('a b@c.d');
+    expect(run.summary).not.toMatch(/<img|##\[error\]/);
+    expect(run.summary).toContain('Dan &#124; Lead &#124; ::error::x');
+    expect(run.summary).not.toContain('G'.repeat(100));
+    expect(run.stdout).not.toMatch(/^::error::/m);
+  });
+});

@@ -1,0 +1,147 @@
+// What must hold after every run, whatever failed: no on-call window silently dropped, no grant made twice, the
+// ledger in step with strongDM, no secret anywhere. Computed from the fakes, never from the action's own logic.
+import { expect } from 'vitest';
+import { secretLeaks, type ActionRun, type Grant, type World } from './harness.js';
+
+interface OnCall {
+  user: { id: string; name?: string; summary?: string };
+  start: string | null;
+  end: string | null;
+}
+
+const MAX_GRANT_S = 7 * 24 * 3600; // the default max-grant-duration bounds open-ended on-calls
+const toSeconds = (iso: string) => Math.floor(Date.parse(iso) / 1000);
+
+/** The on-call rows PagerDuty had for the window the action asked about (its first /oncalls request of the run). */
+async function onCallsSeenBy(
+  world: World,
+  firstRequest: number,
+  token: string,
+): Promise<{ rows: OnCall[]; since: number } | undefined> {
+  const request = world.pagerduty.requests
+    .slice(firstRequest)
+    .find((r: { path: string }) => r.path === '/oncalls');
+  if (!request) return undefined;
+  const query = new URLSearchParams(request.query as Array<[string, string]>);
+  const rows: OnCall[] = [];
+  for (let offset = 0; offset < 10_000; offset += 100) {
+    query.set('offset', String(offset));
+    query.set('limit', '100');
+    const response = await fetch(`${world.pagerduty.url}/oncalls?${query}`, {
+      headers: { authorization: `Token token=${token}` },
+    });
+    const page = (await response.json()) as { oncalls: OnCall[]; more: boolean };
+    rows.push(...page.oncalls);
+    if (!page.more) break;
+  }
+  return { rows, since: toSeconds(query.get('since') as string) };
+}
+
+/** Windows (person × resource) that are neither a row of the plan nor covered by a loud failure of the step. */
+export async function windowsLost(
+  world: World,
+  run: ActionRun,
+  options: { firstRequest: number; resources: string[]; token: string },
+): Promise<number> {
+  const failedLoudly = run.exitCode !== 0 && /^::error::/m.test(run.stdout);
+  if (run.plan.length === 0 && failedLoudly) return 0;
+  const seen = await onCallsSeenBy(world, options.firstRequest, options.token);
+  if (!seen) return failedLoudly ? 0 : Number.POSITIVE_INFINITY;
+  let lost = 0;
+  for (const row of seen.rows) {
+    const name = row.user.name ?? row.user.summary ?? row.user.id;
+    const from = Math.max(row.start ? toSeconds(row.start) : seen.since, seen.since);
+    const until = row.end ? toSeconds(row.end) : seen.since + MAX_GRANT_S;
+    if (until <= from) continue;
+    for (const resource of options.resources) {
+      const spans = run.plan
+        .filter((p) => p.name === name && p.resource === resource)
+        .map((p) => [toSeconds(p.from as string), toSeconds(p.until as string)] as const)
+        .sort((a, b) => a[0] - b[0]);
+      let cursor = from; // walk the rows' union from the window's start
+      for (const [a, b] of spans) if (a <= cursor && b > cursor) cursor = b;
+      if (cursor < until && !(failedLoudly && spans.length === 0)) lost++;
+    }
+  }
+  return lost;
+}
+
+/** Successful grant commands with the same arguments, and overlapping grants of one pair in strongDM. */
+export async function grantsMadeTwice(world: World): Promise<number> {
+  const state = await world.sdmState();
+  const succeeded = (state.invocations as Array<{ argv: string[]; exitCode: number | null }>)
+    .filter((i) => i.argv[2] === 'grant-temporary' && i.exitCode === 0)
+    .map((i) => i.argv.join(' '));
+  const repeated = succeeded.length - new Set(succeeded).size;
+  const grants = state.grants as Grant[];
+  let overlapping = 0;
+  for (const [i, a] of grants.entries()) {
+    for (const b of grants.slice(i + 1)) {
+      const samePair = a.email.toLowerCase() === b.email.toLowerCase() && a.resourceName === b.resourceName;
+      if (
+        samePair &&
+        Date.parse(a.startFrom) < Date.parse(b.validUntil) &&
+        Date.parse(b.startFrom) < Date.parse(a.validUntil)
+      ) {
+        overlapping++;
+      }
+    }
+  }
+  return repeated + overlapping;
+}
+
+/** The ledger's grants in force, and strongDM's, as comparable keys. */
+export async function ledgerAndStrongdm(
+  world: World,
+  ledger = world.ledger(),
+): Promise<{ ledger: string[]; strongdm: string[] }> {
+  const now = Date.now();
+  const key = (email: string, resource: string, from: string, until: string) =>
+    `${email.toLowerCase()} ${resource} ${from} ${until}`;
+  return {
+    ledger: ledger.grants
+      .filter((g) => !g.revokedAt && Date.parse(g.until ?? '') > now)
+      .map((g) => key(g.email as string, g.resource as string, g.from as string, g.until as string))
+      .sort(),
+    strongdm: ((await world.sdmState()).grants as Grant[])
+      .filter((g) => Date.parse(g.validUntil) > now)
+      .map((g) => key(g.email, g.resourceName, g.startFrom, g.validUntil))
+      .sort(),
+  };
+}
+
+export interface Measurement {
+  windowsLost: number;
+  secretsLeaked: number;
+  grantsMadeTwice: number;
+  books: { ledger: string[]; strongdm: string[] };
+  tokenOutsideEnvironment: number; // sdm invocations whose token did not come (only) through the environment
+}
+
+/** Measures one run against the invariants; the caller records the tally, then asserts (so failures still count). */
+export async function measure(
+  world: World,
+  run: ActionRun,
+  options: { firstRequest: number; resources: string[]; token: string },
+): Promise<Measurement> {
+  const invocations = (await world.sdmState()).invocations as Array<{
+    tokenFromEnv: boolean;
+    tokenInArgv: boolean;
+  }>;
+  return {
+    windowsLost: await windowsLost(world, run, options),
+    secretsLeaked: (await secretLeaks(world, run)).length,
+    grantsMadeTwice: await grantsMadeTwice(world),
+    books: await ledgerAndStrongdm(world),
+    tokenOutsideEnvironment: invocations.filter((i) => !i.tokenFromEnv || i.tokenInArgv).length,
+  };
+}
+
+export function assertInvariants(run: ActionRun, measured: Measurement, exitCode: number): void {
+  expect(run.exitCode, run.stdout).toBe(exitCode);
+  expect(measured.windowsLost, 'on-call windows that ended as no row').toBe(0);
+  expect(measured.grantsMadeTwice, 'grants made twice').toBe(0);
+  expect(measured.books.ledger, 'ledger vs strongDM').toEqual(measured.books.strongdm);
+  expect(measured.secretsLeaked, 'places where a secret leaked').toBe(0);
+  expect(measured.tokenOutsideEnvironment, 'sdm runs with the token outside the environment').toBe(0);
+}

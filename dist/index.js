@@ -90799,7 +90799,7 @@ async function report(result, inputs, context) {
     for (const status of STATUSES)
         if (status !== 'would-grant')
             setOutput(status, String(counts[status]));
-    setOutput('plan', JSON.stringify(planOutput(rows, context.runUrl)));
+    setOutput('plan', planJson(rows, context.runUrl));
     for (const note of notes)
         info(note);
     if (rows.length > 0) {
@@ -90823,6 +90823,21 @@ async function report(result, inputs, context) {
         });
         await summary_summary.addRaw(summary).write();
     }
+}
+const MAX_PLAN_OUTPUT_BYTES = 900 * 1024; // GitHub limits a job's outputs to 1 MiB in all
+/** The `plan` output, cut to whole rows that fit, with a warning, when a huge organisation would overflow it. */
+function planJson(rows, runUrl) {
+    const all = planOutput(rows, runUrl);
+    let json = JSON.stringify(all);
+    if (Buffer.byteLength(json) <= MAX_PLAN_OUTPUT_BYTES)
+        return json;
+    let count = all.length;
+    while (count > 0 && Buffer.byteLength(json) > MAX_PLAN_OUTPUT_BYTES) {
+        count = Math.floor(count * 0.9);
+        json = JSON.stringify(all.slice(0, count));
+    }
+    warning(`The plan output holds the first ${count} of ${all.length} rows (GitHub limits outputs to 1 MiB); the step log has them all.`);
+    return json;
 }
 function failureFor(rows, inputs) {
     if (inputs.failOn === 'never')

@@ -432,7 +432,7 @@ async function report(result: RunResult, inputs: Inputs, context: RunContext): P
   const { rows, notes } = result;
   const counts = countByStatus(rows);
   for (const status of STATUSES) if (status !== 'would-grant') core.setOutput(status, String(counts[status]));
-  core.setOutput('plan', JSON.stringify(planOutput(rows, context.runUrl)));
+  core.setOutput('plan', planJson(rows, context.runUrl));
 
   for (const note of notes) core.info(note);
   if (rows.length > 0) {
@@ -455,6 +455,24 @@ async function report(result: RunResult, inputs: Inputs, context: RunContext): P
     });
     await core.summary.addRaw(summary).write();
   }
+}
+
+const MAX_PLAN_OUTPUT_BYTES = 900 * 1024; // GitHub limits a job's outputs to 1 MiB in all
+
+/** The `plan` output, cut to whole rows that fit, with a warning, when a huge organisation would overflow it. */
+function planJson(rows: ReportRow[], runUrl: string): string {
+  const all = planOutput(rows, runUrl);
+  let json = JSON.stringify(all);
+  if (Buffer.byteLength(json) <= MAX_PLAN_OUTPUT_BYTES) return json;
+  let count = all.length;
+  while (count > 0 && Buffer.byteLength(json) > MAX_PLAN_OUTPUT_BYTES) {
+    count = Math.floor(count * 0.9);
+    json = JSON.stringify(all.slice(0, count));
+  }
+  core.warning(
+    `The plan output holds the first ${count} of ${all.length} rows (GitHub limits outputs to 1 MiB); the step log has them all.`,
+  );
+  return json;
 }
 
 function failureFor(rows: ReportRow[], inputs: Inputs): string | undefined {

@@ -1,7 +1,7 @@
 // Fault injection, end to end: each scenario switches on one fault in a fake and checks the same invariants
 // (test/e2e/invariants.ts). The suite's tally is printed after the run by test/faults-reporter.ts.
 import { afterEach, describe, it, expect, type TestContext } from 'vitest';
-import { PD_TOKEN, runChecked, World, type ActionRun, type Invocation } from './harness.js';
+import { GITHUB_TOKEN, PD_TOKEN, runChecked, World, type ActionRun, type Invocation } from './harness.js';
 import { assertInvariants, ledgerAndStrongdm, measure } from './invariants.js';
 import { smallCompany } from './scenario.js';
 
@@ -331,5 +331,61 @@ describe('hostile PagerDuty data', () => {
     expect(run.summary).toContain('Dan &#124; Lead &#124; ::error::x');
     expect(run.summary).not.toContain('G'.repeat(100));
     expect(run.stdout).not.toMatch(/^::error::/m);
+  });
+});
+
+describe('bad input', () => {
+  it('an unknown resource name is refused before any grant, naming the input', async ({ task }) => {
+    const { world, inputs } = await start();
+    const run = await runScenario(task, world, { ...inputs, resources: 'prod-db\nprod-dbb' }, 1);
+    expect(errorLine(run)).toBe(
+      'Invalid input: resources: strongDM has no datasource, server or cluster named "prod-dbb"; check the spelling in strongDM',
+    );
+    expect(
+      ((await world.sdmState()).invocations as Invocation[]).some((i) => i.argv[2] === 'grant-temporary'),
+    ).toBe(false);
+  });
+
+  it('a boolean typo, an unknown unit and a lookahead over 90 days are all named at once', async ({
+    task,
+  }) => {
+    const { world, inputs } = await start();
+    const run = await runScenario(
+      task,
+      world,
+      { ...inputs, 'dry-run': 'yes', 'grace-period': '10 minutes', lookahead: '13w' },
+      1,
+    );
+    expect(run.stdout).toMatch(
+      /^::error::Invalid inputs:%0A- lookahead: "13w" is over 90d.*%0A- grace-period: .*unit s, m, h, d or w.*%0A- dry-run: "yes" is not a boolean; use true or false/m,
+    );
+    expect(world.pagerduty.requests).toEqual([]);
+  });
+});
+
+describe('servers echoing secrets back', () => {
+  it('a PagerDuty error body that repeats the token does not put it in the error', async ({ task }) => {
+    const { world, inputs } = await start();
+    world.pagerduty.faults.push({
+      path: '/oncalls',
+      status: 400,
+      body: { error: { message: `Invalid token ${PD_TOKEN}`, code: 2001, errors: [PD_TOKEN] } },
+    });
+    const run = await runScenario(task, world, inputs, 1);
+    expect(errorLine(run)).toMatch(
+      /^PagerDuty refused the request to \/oncalls \(400: Invalid token \*\*\*, code 2001, \*\*\*\)/,
+    );
+  });
+
+  it('a GitHub error that repeats the token does not put it in the error', async ({ task }) => {
+    const { world, inputs } = await start();
+    world.github.faults.push({
+      path: '/repos/',
+      status: 500,
+      body: { message: `token ${GITHUB_TOKEN} rejected` },
+      times: 100,
+    });
+    const run = await runScenario(task, world, inputs, 1);
+    expect(errorLine(run)).toMatch(/could not read ledger\.json .*\(500: token \*\*\* rejected\)/);
   });
 });

@@ -63,7 +63,7 @@ async function scheduledRun(title, inputs = {}) {
   console.log(`\n━━ ${title}`);
   console.log(`   ${totals}; exit ${run.exitCode}; ${(run.durationMs / 1000).toFixed(2)} s`);
   console.log(
-    `   sdm commands: ${calls.length} (${count('grant-temporary')} grants, ${count('revoke')} revokes, ${count('list')} user lists)`,
+    `   sdm commands: ${calls.length} (${count('grant-temporary')} grants, ${count('revoke')} revokes, ${count('list')} lists of users and resources)`,
   );
   return run;
 }

@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { workflowCommands } from '../fakes/runner.mjs';
 import {
   GITHUB_TOKEN,
@@ -12,28 +12,14 @@ import {
   SDM_TOKEN,
   seconds,
   sortGrants,
-  World,
+  worlds,
   type Grant,
   type Invocation,
 } from './harness.js';
 import { bigOrg, usedScheduleIdsOf } from '../fakes/orgs.mjs';
 import { HOSTILE_NAME, smallCompany } from './scenario.js';
 
-let world: World | undefined;
-afterEach(async () => {
-  await world?.close();
-  world = undefined;
-});
-
-async function start(company = smallCompany()) {
-  world = await World.start(company.seed);
-  const inputs: Record<string, string> = {
-    ...world.baseInputs(),
-    'schedule-ids': company.scheduleIds,
-    resources: company.resources,
-  };
-  return { world, company, inputs };
-}
+const { start, startSeed } = worlds();
 
 describe('a scheduled run', () => {
   it('grants every on-call window exactly once, and reports it', async () => {
@@ -367,7 +353,7 @@ describe('failures are reported, not hidden', () => {
 describe('a large organisation', () => {
   it("pages through more than 100 on-call rows and grants exactly the union of each person's shifts", async () => {
     const org = bigOrg(new Date());
-    world = await World.start(org);
+    const world = await startSeed(org);
     const run = await runChecked(world, {
       ...world.baseInputs(),
       'schedule-ids': [...usedScheduleIdsOf(org.pagerduty), 'null'].join(','),

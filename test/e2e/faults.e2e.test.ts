@@ -1,29 +1,20 @@
 // Fault injection, end to end: each scenario switches on one fault in a fake and checks the same invariants
 // (test/e2e/invariants.ts). The suite's tally is printed after the run by test/faults-reporter.ts.
-import { afterEach, describe, it, expect, type TestContext } from 'vitest';
-import { GITHUB_TOKEN, PD_TOKEN, runChecked, World, type ActionRun, type Invocation } from './harness.js';
+import { describe, it, expect, type TestContext } from 'vitest';
+import {
+  GITHUB_TOKEN,
+  PD_TOKEN,
+  runChecked,
+  worlds,
+  type ActionRun,
+  type Invocation,
+  type World,
+} from './harness.js';
 import { assertInvariants, ledgerAndStrongdm, measure } from './invariants.js';
 import { smallCompany } from './scenario.js';
 
-let world: World | undefined;
-afterEach(async () => {
-  await world?.close();
-  world = undefined;
-});
-
 const RESOURCES = ['prod-db', 'bastion'];
-
-async function start(company = smallCompany()) {
-  world = await World.start(company.seed);
-  const inputs: Record<string, string> = {
-    ...world.baseInputs(),
-    'schedule-ids': company.scheduleIds,
-    resources: company.resources,
-    'request-timeout': '2s',
-    'sdm-timeout': '3s',
-  };
-  return { world, company, inputs };
-}
+const { start } = worlds({ 'request-timeout': '2s', 'sdm-timeout': '3s' });
 
 /** Runs the action once and checks the scenario's invariants, keeping its tally in the test's meta. */
 async function runScenario(

@@ -2,7 +2,7 @@
 // shared by the runs in it, and the committed dist/index.js run through the fake runner (test/fakes/runner.mjs).
 import type { ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { expect } from 'vitest';
+import { afterEach, expect } from 'vitest';
 import os from 'node:os';
 import path from 'node:path';
 import { startFakeSdmDownloads } from '../fakes/downloads.mjs';
@@ -10,6 +10,7 @@ import { startFakeGitHub } from '../fakes/github.mjs';
 import { startFakePagerDuty } from '../fakes/pagerduty.mjs';
 import { readSdmState, writeSdmState } from '../fakes/sdm-state.mjs';
 import { runAction } from '../fakes/runner.mjs';
+import { smallCompany } from './scenario.js';
 
 export const PD_TOKEN = 'u+pdE2E_secret-Token1';
 export const SDM_TOKEN = 'sdm-e2e-ADMIN-token-9f8e7d';
@@ -123,13 +124,6 @@ export async function secretLeaks(
   return leaks;
 }
 
-/** Whole-minute instants relative to a base, as the RFC3339 strings the action prints. */
-export function clock(base = Date.now()) {
-  const t0 = Math.floor(base / 60_000) * 60_000;
-  const at = (minutes: number) => new Date(t0 + minutes * 60_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
-  return { t0, at, hours: (h: number) => at(h * 60) };
-}
-
 export interface Grant {
   email: string;
   resourceName: string;
@@ -177,4 +171,31 @@ export function sortGrants(grants: Grant[]) {
         a.email.localeCompare(b.email) ||
         a.resource.localeCompare(b.resource),
     );
+}
+
+/**
+ * For a test file: a function that starts a world for the small company with the inputs every scenario needs
+ * (plus `extra`), and closes it after each test.
+ */
+export function worlds(extra: Record<string, string> = {}) {
+  let current: World | undefined;
+  afterEach(async () => {
+    await current?.close();
+    current = undefined;
+  });
+  const startSeed = async (seed: WorldSeed) => {
+    current = await World.start(seed);
+    return current;
+  };
+  const start = async (company = smallCompany()) => {
+    const world = await startSeed(company.seed);
+    const inputs: Record<string, string> = {
+      ...world.baseInputs(),
+      'schedule-ids': company.scheduleIds,
+      resources: company.resources,
+      ...extra,
+    };
+    return { world, company, inputs };
+  };
+  return { start, startSeed };
 }

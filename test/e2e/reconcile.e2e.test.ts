@@ -1,26 +1,24 @@
 // End to end across several runs: the ledger makes re-runs idempotent, notices overrides and survives races.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { runChecked, seconds, sortGrants, World, type Grant, type Invocation } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import {
+  runChecked,
+  seconds,
+  sortGrants,
+  worlds,
+  type Grant,
+  type Invocation,
+  type World,
+} from './harness.js';
 import { smallCompany } from './scenario.js';
 
 type Org = import('../fakes/pagerduty.mjs').PagerDutyOrg;
 
-let world: World | undefined;
-afterEach(async () => {
-  await world?.close();
-  world = undefined;
-});
+const startWorld = worlds().start;
 
 async function start(company = smallCompany()) {
-  world = await World.start(company.seed);
-  const inputs: Record<string, string> = {
-    ...world.baseInputs(),
-    'schedule-ids': company.scheduleIds,
-    resources: company.resources,
-  };
-  return { world, company, inputs, org: company.seed.pagerduty as unknown as Org };
+  return { ...(await startWorld(company)), org: company.seed.pagerduty as Org };
 }
 
 async function grantCalls(w: World): Promise<string[][]> {

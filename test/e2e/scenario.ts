@@ -1,6 +1,13 @@
 // A small company whose on-calls are written out by hand relative to a whole minute `t0`, so each test states the
 // exact grants it expects instead of recomputing them.
-import { clock, type WorldSeed } from './harness.js';
+import type { WorldSeed } from './harness.js';
+
+/** Whole-minute instants relative to a base, as the RFC3339 strings the action prints. */
+export function clock(base = Date.now()) {
+  const t0 = Math.floor(base / 60_000) * 60_000;
+  const at = (minutes: number) => new Date(t0 + minutes * 60_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  return { t0, at, hours: (h: number) => at(h * 60) };
+}
 
 export const HOSTILE_NAME = '<img src=x onerror=alert(1)>';
 

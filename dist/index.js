@@ -88046,6 +88046,34 @@ const dist_src_Octokit = Octokit.plugin(requestLog, legacyRestEndpointMethods, p
 );
 
 
+;// CONCATENATED MODULE: ./src/retry.ts
+// Retrying what is worth retrying, within one time budget for the whole run.
+/** The run's time budget: retries stop, and work not yet started is reported, once it is spent. */
+class Deadline {
+    budgetMs;
+    end;
+    constructor(budgetMs, now = Date.now()) {
+        this.budgetMs = budgetMs;
+        this.end = now + budgetMs;
+    }
+    remainingMs() {
+        return Math.max(0, this.end - Date.now());
+    }
+    expired() {
+        return this.remainingMs() === 0;
+    }
+    /** Whether waiting `ms` and trying again still fits. */
+    allows(ms) {
+        return ms < this.remainingMs();
+    }
+}
+/** Exponential backoff with jitter (half fixed, half random), so parallel runs do not retry in step. */
+function backoffMs(attempt, baseMs = 1000, maxMs = 60_000) {
+    const ceiling = Math.min(maxMs, baseMs * 2 ** (attempt - 1));
+    return ceiling / 2 + Math.random() * (ceiling / 2);
+}
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
 ;// CONCATENATED MODULE: ./src/ledger.ts
 // The ledger: a JSON record of the grants this action made, so re-runs are idempotent and overrides are noticed.
 // Kept as `ledger.json` on a branch of the workflow's repository (each write one commit: the branch history is the
@@ -88056,9 +88084,12 @@ const dist_src_Octokit = Octokit.plugin(requestLog, legacyRestEndpointMethods, p
 
 
 
+
 class LedgerError extends Error {
-    constructor(message) {
+    status;
+    constructor(message, status) {
         super(message);
+        this.status = status;
         this.name = 'LedgerError';
     }
 }
@@ -88097,6 +88128,12 @@ function parseLedger(text, where) {
             throw new LedgerError(`the ledger at ${where} has a malformed entry; fix or delete it`);
     }
     return { version: 1, grants: grants };
+}
+/** One entry per line: small enough for years of grants, and each commit's diff shows exactly the entries changed. */
+function serializeLedger(ledger) {
+    if (ledger.grants.length === 0)
+        return '{ "version": 1, "grants": [] }\n';
+    return `{ "version": 1, "grants": [\n${ledger.grants.map((entry) => `  ${JSON.stringify(entry)}`).join(',\n')}\n] }\n`;
 }
 /** Pure: the ledger after a change, with entries that expired over 30 days ago dropped. */
 function applyChange(ledger, change, now) {
@@ -88139,6 +88176,11 @@ function commitMessage(change, runUrl, before) {
     ];
     return `oncall-access: ${parts.join(', ') || 'tidy'}\n\n${lines.join('\n')}\n\nRun: ${runUrl}\n`;
 }
+/** An error page can be a whole HTML document: one line, 300 characters at most. */
+function oneLine(text) {
+    const flatText = text.replace(/\s+/g, ' ').trim();
+    return flatText.length > 300 ? `${flatText.slice(0, 297)}...` : flatText;
+}
 function flat(text) {
     return text.replace(/[\p{Cc}\p{Cf}\s]+/gu, ' ').slice(0, 120);
 }
@@ -88176,7 +88218,7 @@ class FileLedger {
         const next = applyChange(await this.load(), change, now);
         await (0,promises_.mkdir)(external_node_path_default().dirname(this.file), { recursive: true });
         const temp = `${this.file}.${process.pid}.tmp`;
-        await (0,promises_.writeFile)(temp, `${JSON.stringify(next, null, 2)}\n`);
+        await (0,promises_.writeFile)(temp, serializeLedger(next));
         await (0,promises_.rename)(temp, this.file);
         return next;
     }
@@ -88218,21 +88260,21 @@ class GitHubLedger {
         return (await this.read()).ledger;
     }
     async save(change, now, runUrl) {
-        for (let attempt = 1; attempt <= MAX_WRITE_ATTEMPTS; attempt++) {
-            const current = await this.read();
-            if (!current.branchExists)
-                await this.createBranch();
-            const next = applyChange(current.ledger, change, now);
-            if (current.sha && JSON.stringify(next) === JSON.stringify(current.ledger))
-                return next; // nothing to write
+        for (let attempt = 1;; attempt++) {
             try {
+                const current = await this.read();
+                if (!current.branchExists)
+                    await this.createBranch();
+                const next = applyChange(current.ledger, change, now);
+                if (current.sha && JSON.stringify(next) === JSON.stringify(current.ledger))
+                    return next; // nothing to write
                 await this.octokit.rest.repos.createOrUpdateFileContents({
                     owner: this.owner,
                     repo: this.repo,
                     path: this.file,
                     branch: this.options.branch,
                     message: commitMessage(change, runUrl, current.ledger),
-                    content: Buffer.from(`${JSON.stringify(next, null, 2)}\n`).toString('base64'),
+                    content: Buffer.from(serializeLedger(next)).toString('base64'),
                     ...(current.sha ? { sha: current.sha } : {}),
                     request: { signal: AbortSignal.timeout(this.timeoutMs) },
                 });
@@ -88241,15 +88283,18 @@ class GitHubLedger {
             }
             catch (error) {
                 const status = error.status;
-                // 409: someone wrote since we read; 422: the file appeared meanwhile (no sha sent). Read again and re-apply.
-                if ((status === 409 || status === 422) && attempt < MAX_WRITE_ATTEMPTS) {
-                    await new Promise((resolve) => setTimeout(resolve, 200 * attempt + Math.random() * 300));
-                    continue;
+                // 409: someone wrote since we read; 422: the file appeared meanwhile (no sha sent): read again, re-apply.
+                // No answer, a timeout, 408/429/5xx: GitHub had a moment; the same. Anything else (a corrupt ledger,
+                // missing permissions) is final.
+                const again = status === undefined
+                    ? !(error instanceof LedgerError)
+                    : [408, 409, 422, 429].includes(status) || status >= 500;
+                if (!again || attempt >= MAX_WRITE_ATTEMPTS) {
+                    throw error instanceof LedgerError ? error : this.explain(error, 'write');
                 }
-                throw this.explain(error, 'write');
+                await sleep(backoffMs(attempt, 300, 5_000));
             }
         }
-        throw new LedgerError(`the ledger kept changing under this run (${MAX_WRITE_ATTEMPTS} attempts); run again`);
     }
     async read() {
         try {
@@ -88263,10 +88308,16 @@ class GitHubLedger {
             if (Array.isArray(data) || data.type !== 'file' || typeof data.content !== 'string') {
                 throw new LedgerError(`${this.description} is not a file`);
             }
-            if (data.encoding !== 'base64') {
-                throw new LedgerError(`${this.description} is too large for the Contents API; prune it`);
-            }
-            const text = Buffer.from(data.content, 'base64').toString('utf8');
+            // Over 1 MB the Contents API sends no content; the blob API serves the same file up to 100 MB.
+            const content = data.encoding === 'base64'
+                ? data.content
+                : (await this.octokit.rest.git.getBlob({
+                    owner: this.owner,
+                    repo: this.repo,
+                    file_sha: data.sha,
+                    request: { signal: AbortSignal.timeout(this.timeoutMs) },
+                })).data.content;
+            const text = Buffer.from(content, 'base64').toString('utf8');
             return { ledger: parseLedger(text, this.description), sha: data.sha, branchExists: true };
         }
         catch (error) {
@@ -88312,17 +88363,24 @@ class GitHubLedger {
     /** The state branch starts from the default branch's head; the ledger is its only file this action writes. */
     async createBranch() {
         try {
-            const { data: repo } = await this.octokit.rest.repos.get({ owner: this.owner, repo: this.repo });
+            const request = { signal: AbortSignal.timeout(this.timeoutMs) };
+            const { data: repo } = await this.octokit.rest.repos.get({
+                owner: this.owner,
+                repo: this.repo,
+                request,
+            });
             const { data: head } = await this.octokit.rest.git.getRef({
                 owner: this.owner,
                 repo: this.repo,
                 ref: `heads/${repo.default_branch}`,
+                request,
             });
             await this.octokit.rest.git.createRef({
                 owner: this.owner,
                 repo: this.repo,
                 ref: `refs/heads/${this.options.branch}`,
                 sha: head.object.sha,
+                request,
             });
             info(`Created branch ${this.options.branch} for the ledger`);
         }
@@ -88334,16 +88392,17 @@ class GitHubLedger {
     }
     explain(error, action) {
         const status = error.status;
+        const make = (message) => new LedgerError(message, status);
         const message = error instanceof Error ? error.message : String(error);
-        const said = message.split(this.options.token).join('***').split(' - https://')[0];
+        const said = oneLine(message.split(this.options.token).join('***').split(' - https://')[0] ?? '');
         if (status === 401) {
             return new LedgerError(`GitHub rejected github-token (401: ${said}) while trying to ${action} ${this.description}`);
         }
         if (status === 403 || status === 404) {
-            return new LedgerError(`GitHub refused to let this run ${action} ${this.description} (${status}: ${said}); ` +
+            return make(`GitHub refused to let this run ${action} ${this.description} (${status}: ${said}); ` +
                 'give the job `permissions: contents: write` (or a github-token that may push to that branch), or set state: none');
         }
-        return new LedgerError(`could not ${action} ${this.description} (${status ?? 'no answer'}: ${said}); GitHub may be down, run again later`);
+        return make(`could not ${action} ${this.description} (${status ?? 'no answer'}: ${said}); GitHub may be down, run again later`);
     }
 }
 /**
@@ -88406,34 +88465,6 @@ class LedgerRecorder {
 
 // EXTERNAL MODULE: ./node_modules/undici/index.js
 var node_modules_undici = __nccwpck_require__(4371);
-;// CONCATENATED MODULE: ./src/retry.ts
-// Retrying what is worth retrying, within one time budget for the whole run.
-/** The run's time budget: retries stop, and work not yet started is reported, once it is spent. */
-class Deadline {
-    budgetMs;
-    end;
-    constructor(budgetMs, now = Date.now()) {
-        this.budgetMs = budgetMs;
-        this.end = now + budgetMs;
-    }
-    remainingMs() {
-        return Math.max(0, this.end - Date.now());
-    }
-    expired() {
-        return this.remainingMs() === 0;
-    }
-    /** Whether waiting `ms` and trying again still fits. */
-    allows(ms) {
-        return ms < this.remainingMs();
-    }
-}
-/** Exponential backoff with jitter (half fixed, half random), so parallel runs do not retry in step. */
-function backoffMs(attempt, baseMs = 1000, maxMs = 60_000) {
-    const ceiling = Math.min(maxMs, baseMs * 2 ** (attempt - 1));
-    return ceiling / 2 + Math.random() * (ceiling / 2);
-}
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
 ;// CONCATENATED MODULE: ./src/pagerduty.ts
 // PagerDuty REST API v2 client: the on-calls of some schedules over a window, and users' emails.
 // Facts it relies on are in ../shared/reference/pagerduty-api.md (paging, includes, error bodies, rate limits).
@@ -88554,6 +88585,8 @@ class PagerDutyClient {
                     headers: { authorization: this.authorization, accept: 'application/vnd.pagerduty+json;version=2' },
                     headersTimeout: this.requestTimeoutMs,
                     bodyTimeout: this.requestTimeoutMs,
+                    // headers/body timeouts are idle timers: a body that trickles in must not outlast the whole request.
+                    signal: AbortSignal.timeout(Math.max(1, Math.min(this.requestTimeoutMs, this.deadline.remainingMs()))),
                 });
                 const text = await response.body.text();
                 const status = response.statusCode;
@@ -88637,11 +88670,11 @@ function errorDetail(body) {
         parsed = JSON.parse(body);
     }
     catch {
-        return oneLine(body);
+        return pagerduty_oneLine(body);
     }
     const error = parsed?.error;
     if (typeof error === 'string')
-        return oneLine(error);
+        return pagerduty_oneLine(error);
     if (!error || typeof error !== 'object')
         return '';
     const { message, code, errors } = error;
@@ -88659,9 +88692,9 @@ function errorDetail(body) {
                 : [];
     if (details.length > 0)
         parts.push(details.join('; '));
-    return oneLine(parts.join(', '));
+    return pagerduty_oneLine(parts.join(', '));
 }
-function oneLine(text) {
+function pagerduty_oneLine(text) {
     const flat = text.replace(/\s+/g, ' ').trim();
     return flat.length > 300 ? `${flat.slice(0, 297)}...` : flat;
 }
@@ -88916,31 +88949,48 @@ function reconcile(input) {
             continue;
         }
         const entries = ledgerByPair.get(key) ?? [];
+        // A grant of an account strongDM no longer has (deleted or suspended) ended with it: nothing to revoke.
+        const accountGone = (entry) => input.sdmEmails !== undefined &&
+            !input.sdmEmails.some((email) => email.toLowerCase() === entry.email.toLowerCase());
         const stale = input.failSafe
             ? []
             : entries.filter((entry) => {
+                if (accountGone(entry))
+                    return false;
                 const from = Math.max(Date.parse(entry.from), nowMs);
                 if (Date.parse(entry.from) >= horizon)
                     return false; // beyond what this run can see: not judged
                 return !covered(from, Date.parse(entry.until), desired);
             });
-        const revokePair = input.revokeStale && stale.length > 0;
-        const kept = revokePair ? [] : entries;
+        // The revoke command ends every grant of the pair, live sessions included. While a grant PagerDuty still backs
+        // is in force, a stale grant that has not started yet waits: it is revoked once the one in force has ended.
+        const inForceAndBacked = entries.some((entry) => !stale.includes(entry) && !accountGone(entry) && Date.parse(entry.from) <= nowMs);
+        const deferred = inForceAndBacked && stale.every((entry) => Date.parse(entry.from) > nowMs);
+        const revokePair = input.revokeStale && stale.length > 0 && !deferred;
+        const kept = revokePair ? [] : entries.filter((entry) => !accountGone(entry));
         for (const entry of entries) {
-            const isStale = stale.includes(entry);
             let status = 'unchanged';
             let reason = '';
-            if (isStale) {
-                status = input.revokeStale ? 'pending-revoke' : 'stale';
+            let ended = false;
+            if (accountGone(entry)) {
+                status = 'stale';
+                reason = 'strongDM has no active user with this email any more; the grant ended with the account';
+                ended = true;
+            }
+            else if (stale.includes(entry)) {
+                status = revokePair ? 'pending-revoke' : 'stale';
                 reason =
                     'PagerDuty no longer has this person on call for all of this grant (override, swap or change)';
+                if (input.revokeStale && deferred) {
+                    reason += '; it is revoked once the grant in force ends (revoking now would end that one too)';
+                }
             }
             else if (revokePair) {
                 status = 'pending-revoke';
                 reason =
                     'revoked together with a stale grant of the same user and resource; the on-call time is granted again';
             }
-            rows.push(rowFromEntry(entry, status, reason));
+            rows.push({ ...rowFromEntry(entry, status, reason), ...(ended ? { accountGone: true } : {}) });
         }
         if (!first || !account?.sdmEmail)
             continue;
@@ -90126,6 +90176,7 @@ async function get(url, options) {
                 method: 'GET',
                 headersTimeout: timeoutMs,
                 bodyTimeout: timeoutMs,
+                signal: AbortSignal.timeout(Math.max(1, deadline.remainingMs())), // nothing outlives the run's budget
             });
             const status = response.statusCode;
             if (last || !(status === 408 || status === 429 || status >= 500))
@@ -90170,7 +90221,8 @@ async function vendorSha256(version, options) {
     if (!options.checksumUrl)
         return undefined;
     const url = new URL(options.checksumUrl);
-    for (const [key, value] of Object.entries({ os: 'linux', arch: 'amd64', software: 'sdm-cli', version })) {
+    const arch = process.arch === 'x64' ? 'amd64' : process.arch; // strongDM's names: amd64, arm64
+    for (const [key, value] of Object.entries({ os: 'linux', arch, software: 'sdm-cli', version })) {
         url.searchParams.set(key, value);
     }
     try {
@@ -90288,7 +90340,9 @@ function escapeHtml(value) {
  * and "+" need nothing.
  */
 function escapeMarkdownCell(value) {
-    return escapeHtml(value.replace(/[\\`*_[\]~]/g, '\\$&'));
+    return escapeHtml(value.replace(/[\\`*_[\]~]/g, '\\$&'))
+        .replace(/:\/\//g, '&#58;//') // no autolink from a PagerDuty name: http://… and www.… stay text
+        .replace(/\b(www)\./gi, '$1&#46;');
 }
 /** One line, no control characters, at most `max` characters: for anything shown to a person. */
 function displayText(value, max = MAX_DISPLAY_CHARS) {
@@ -90405,7 +90459,8 @@ function renderTimeline(rows, context) {
         for (const row of resourceRows) {
             const from = Math.max(row.from.getTime(), start);
             const until = Math.max(Math.min(row.until.getTime(), end), from + 60_000);
-            lines.push(`  ${mermaidText(row.name)} :${TIMELINE_STATUSES[row.status]}${mermaidTime(from)}, ${mermaidTime(until)}`);
+            // The "·" keeps a name such as "dateFormat x" or "section y" from being read as a Mermaid keyword.
+            lines.push(`  · ${mermaidText(row.name)} :${TIMELINE_STATUSES[row.status]}${mermaidTime(from)}, ${mermaidTime(until)}`);
         }
     }
     lines.push('```', '');
@@ -90464,17 +90519,26 @@ function planOutput(rows, runUrl) {
 
 
 async function run() {
+    // The runner cancels a job with SIGINT, then SIGTERM 7.5 s later. The first signal starts nothing new and lets
+    // running commands finish (their outcome would otherwise be unknown); SIGTERM or a second signal stops them.
     const cancel = new AbortController();
+    const kill = new AbortController();
+    let signals = 0;
     const onSignal = (signal) => {
-        warning(`Received ${signal}: starting no new sdm command; recording what was done.`);
-        cancel.abort();
+        signals++;
+        if (signals === 1) {
+            warning(`Received ${signal}: starting no new sdm command; recording what was done.`);
+            cancel.abort();
+        }
+        if (signal === 'SIGTERM' || signals > 1)
+            kill.abort();
     };
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
     try {
         maskTokens();
         const inputs = readInputs((name) => getInput(name), readWorkspaceFile);
-        const context = runContext(inputs, cancel.signal);
+        const context = runContext(inputs, cancel.signal, kill.signal);
         const result = await reconcileRun(inputs, context);
         await report(result, inputs, context);
         const failure = result.fatal ?? failureFor(result.rows, inputs);
@@ -90512,7 +90576,7 @@ function readWorkspaceFile(relativePath) {
         throw new Error('the path leads outside the workspace');
     return (0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8');
 }
-function runContext(inputs, cancel) {
+function runContext(inputs, cancel, kill) {
     const server = process.env.GITHUB_SERVER_URL || 'https://github.com';
     const runId = process.env.GITHUB_RUN_ID || 'local';
     const repository = process.env.GITHUB_REPOSITORY || '';
@@ -90522,6 +90586,7 @@ function runContext(inputs, cancel) {
         runUrl: repository ? `${server}/${repository}/actions/runs/${runId}` : '',
         deadline: new Deadline(inputs.timeBudgetMs),
         cancel,
+        kill,
     };
 }
 function ledgerStore(inputs) {
@@ -90570,9 +90635,9 @@ async function reconcileRun(inputs, context) {
             accounts.set(window.pagerdutyUserId, resolveAccount(window, inputs.userMap, sdmEmails));
         }
     }
-    const failSafe = oncalls.length === 0 && active.length > 0;
+    const failSafe = windows.length === 0 && active.length > 0;
     if (failSafe) {
-        notes.push(`PagerDuty returned no on-calls at all while ${active.length} grants are in force: nothing is treated as stale in this run (a PagerDuty outage or a wrong filter must not revoke access).`);
+        notes.push(`${oncalls.length === 0 ? 'PagerDuty returned no on-calls at all' : 'No on-call matched the rules'} while ${active.length} grants are in force: nothing is treated as stale in this run (a PagerDuty outage or a wrong filter must not revoke access).`);
     }
     const planned = reconcile({
         windows,
@@ -90583,21 +90648,29 @@ async function reconcileRun(inputs, context) {
         maxGrantMs: inputs.maxGrantMs,
         revokeStale: inputs.revokeStale,
         failSafe,
+        ...(sdmEmails ? { sdmEmails } : {}),
     });
     warnPeople(planned);
     const newGrants = planned.filter((row) => row.status === 'pending').length;
-    if (newGrants > inputs.maxNewGrants) {
-        const reason = `not applied: ${newGrants} new grants exceed max-new-grants (${inputs.maxNewGrants})`;
+    const revocations = planned.filter((row) => row.status === 'pending-revoke').length;
+    if (newGrants > inputs.maxNewGrants || revocations > inputs.maxNewGrants) {
+        const what = newGrants > inputs.maxNewGrants ? `${newGrants} new grants` : `${revocations} revocations`;
+        const reason = `not applied: ${what} exceed max-new-grants (${inputs.maxNewGrants})`;
         return {
             rows: planned.map((row) => settle(row, { grant: reason, revoke: reason })),
             notes,
-            fatal: `Refused to apply: the plan has ${newGrants} new grants, more than max-new-grants (${inputs.maxNewGrants}). Check the rules, or raise max-new-grants if this is intended; the plan is in the job summary.`,
+            fatal: `Refused to apply: the plan has ${what}, more than max-new-grants (${inputs.maxNewGrants}). Check the rules, or raise max-new-grants if this is intended; the plan is in the job summary.`,
         };
     }
     if (inputs.dryRun || !sdm) {
         return { rows: planned.map((row) => settle(row, { revoke: 'would be revoked (revoke-stale)' })), notes };
     }
     const recorder = new LedgerRecorder(store, now, context.runUrl);
+    for (const row of planned) {
+        if (row.accountGone && row.ledgerEntry) {
+            recorder.revoke({ id: row.ledgerEntry.id, at: rfc3339(now), runUrl: context.runUrl });
+        }
+    }
     const rows = await group('Applying the plan', () => apply(sdm, planned, inputs.concurrency, recorder, context));
     const { unrecorded, error } = await recorder.close();
     const result = { rows, notes };
@@ -90628,7 +90701,7 @@ async function setUpSdm(inputs, context) {
         adminToken: inputs.sdmAdminToken,
         timeoutMs: inputs.sdmTimeoutMs,
         deadline: context.deadline,
-        signal: context.cancel,
+        signal: context.kill,
     });
     // Unknown resource names are a configuration error: refuse before any grant rather than fail one per person.
     const known = await sdm.listResourceNames();
@@ -90642,7 +90715,9 @@ async function setUpSdm(inputs, context) {
 /** On-calls for every rule: one paged query for the schedules, one for the escalation policies. */
 async function readOnCalls(inputs, context) {
     const { now } = context;
-    const until = new Date(now.getTime() + inputs.lookaheadMs);
+    // A shift that ended less than grace-period ago, or starts less than lead-time after the lookahead, still counts.
+    const since = new Date(now.getTime() - inputs.graceMs);
+    const until = new Date(now.getTime() + inputs.lookaheadMs + inputs.leadMs);
     const pagerduty = new PagerDutyClient({
         baseUrl: inputs.pagerdutyApiUrl,
         token: inputs.pagerdutyToken,
@@ -90652,7 +90727,7 @@ async function readOnCalls(inputs, context) {
     return group('Reading on-calls from PagerDuty', async () => {
         const rows = [];
         for (const query of onCallQueries(inputs.rules))
-            rows.push(...(await pagerduty.listOnCalls(query, now, until)));
+            rows.push(...(await pagerduty.listOnCalls(query, since, until)));
         const oncalls = dedupeOnCalls(rows);
         await fillMissingEmails(pagerduty, oncalls);
         info(`${oncalls.length} on-call rows from ${pagerduty.requestCount} PagerDuty requests`);

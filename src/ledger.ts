@@ -8,6 +8,7 @@ import path from 'node:path';
 import * as core from '@actions/core';
 import { Octokit } from '@octokit/rest';
 import type { OnCallSource } from './plan.js';
+import { backoffMs, sleep } from './retry.js';
 
 export interface LedgerEntry {
   id: string;
@@ -37,7 +38,10 @@ export interface LedgerChange {
 }
 
 export class LedgerError extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    readonly status?: number,
+  ) {
     super(message);
     this.name = 'LedgerError';
   }
@@ -82,6 +86,12 @@ export function parseLedger(text: string, where: string): Ledger {
     if (!valid) throw new LedgerError(`the ledger at ${where} has a malformed entry; fix or delete it`);
   }
   return { version: 1, grants: grants as LedgerEntry[] };
+}
+
+/** One entry per line: small enough for years of grants, and each commit's diff shows exactly the entries changed. */
+export function serializeLedger(ledger: Ledger): string {
+  if (ledger.grants.length === 0) return '{ "version": 1, "grants": [] }\n';
+  return `{ "version": 1, "grants": [\n${ledger.grants.map((entry) => `  ${JSON.stringify(entry)}`).join(',\n')}\n] }\n`;
 }
 
 /** Pure: the ledger after a change, with entries that expired over 30 days ago dropped. */
@@ -131,6 +141,12 @@ export function commitMessage(change: LedgerChange, runUrl: string, before: Ledg
   return `oncall-access: ${parts.join(', ') || 'tidy'}\n\n${lines.join('\n')}\n\nRun: ${runUrl}\n`;
 }
 
+/** An error page can be a whole HTML document: one line, 300 characters at most. */
+function oneLine(text: string): string {
+  const flatText = text.replace(/\s+/g, ' ').trim();
+  return flatText.length > 300 ? `${flatText.slice(0, 297)}...` : flatText;
+}
+
 function flat(text: string): string {
   return text.replace(/[\p{Cc}\p{Cf}\s]+/gu, ' ').slice(0, 120);
 }
@@ -175,7 +191,7 @@ export class FileLedger implements LedgerStore {
     const next = applyChange(await this.load(), change, now);
     await mkdir(path.dirname(this.file), { recursive: true });
     const temp = `${this.file}.${process.pid}.tmp`;
-    await writeFile(temp, `${JSON.stringify(next, null, 2)}\n`);
+    await writeFile(temp, serializeLedger(next));
     await rename(temp, this.file);
     return next;
   }
@@ -228,19 +244,19 @@ export class GitHubLedger implements LedgerStore {
   }
 
   async save(change: LedgerChange, now: Date, runUrl: string): Promise<Ledger> {
-    for (let attempt = 1; attempt <= MAX_WRITE_ATTEMPTS; attempt++) {
-      const current = await this.read();
-      if (!current.branchExists) await this.createBranch();
-      const next = applyChange(current.ledger, change, now);
-      if (current.sha && JSON.stringify(next) === JSON.stringify(current.ledger)) return next; // nothing to write
+    for (let attempt = 1; ; attempt++) {
       try {
+        const current = await this.read();
+        if (!current.branchExists) await this.createBranch();
+        const next = applyChange(current.ledger, change, now);
+        if (current.sha && JSON.stringify(next) === JSON.stringify(current.ledger)) return next; // nothing to write
         await this.octokit.rest.repos.createOrUpdateFileContents({
           owner: this.owner,
           repo: this.repo,
           path: this.file,
           branch: this.options.branch,
           message: commitMessage(change, runUrl, current.ledger),
-          content: Buffer.from(`${JSON.stringify(next, null, 2)}\n`).toString('base64'),
+          content: Buffer.from(serializeLedger(next)).toString('base64'),
           ...(current.sha ? { sha: current.sha } : {}),
           request: { signal: AbortSignal.timeout(this.timeoutMs) },
         });
@@ -248,17 +264,19 @@ export class GitHubLedger implements LedgerStore {
         return next;
       } catch (error) {
         const status = (error as { status?: number }).status;
-        // 409: someone wrote since we read; 422: the file appeared meanwhile (no sha sent). Read again and re-apply.
-        if ((status === 409 || status === 422) && attempt < MAX_WRITE_ATTEMPTS) {
-          await new Promise((resolve) => setTimeout(resolve, 200 * attempt + Math.random() * 300));
-          continue;
+        // 409: someone wrote since we read; 422: the file appeared meanwhile (no sha sent): read again, re-apply.
+        // No answer, a timeout, 408/429/5xx: GitHub had a moment; the same. Anything else (a corrupt ledger,
+        // missing permissions) is final.
+        const again =
+          status === undefined
+            ? !(error instanceof LedgerError)
+            : [408, 409, 422, 429].includes(status) || status >= 500;
+        if (!again || attempt >= MAX_WRITE_ATTEMPTS) {
+          throw error instanceof LedgerError ? error : this.explain(error, 'write');
         }
-        throw this.explain(error, 'write');
+        await sleep(backoffMs(attempt, 300, 5_000));
       }
     }
-    throw new LedgerError(
-      `the ledger kept changing under this run (${MAX_WRITE_ATTEMPTS} attempts); run again`,
-    );
   }
 
   private async read(): Promise<{ ledger: Ledger; sha?: string; branchExists: boolean }> {
@@ -273,10 +291,19 @@ export class GitHubLedger implements LedgerStore {
       if (Array.isArray(data) || data.type !== 'file' || typeof data.content !== 'string') {
         throw new LedgerError(`${this.description} is not a file`);
       }
-      if (data.encoding !== 'base64') {
-        throw new LedgerError(`${this.description} is too large for the Contents API; prune it`);
-      }
-      const text = Buffer.from(data.content, 'base64').toString('utf8');
+      // Over 1 MB the Contents API sends no content; the blob API serves the same file up to 100 MB.
+      const content =
+        data.encoding === 'base64'
+          ? data.content
+          : (
+              await this.octokit.rest.git.getBlob({
+                owner: this.owner,
+                repo: this.repo,
+                file_sha: data.sha,
+                request: { signal: AbortSignal.timeout(this.timeoutMs) },
+              })
+            ).data.content;
+      const text = Buffer.from(content, 'base64').toString('utf8');
       return { ledger: parseLedger(text, this.description), sha: data.sha, branchExists: true };
     } catch (error) {
       if (error instanceof LedgerError) throw error;
@@ -318,17 +345,24 @@ export class GitHubLedger implements LedgerStore {
   /** The state branch starts from the default branch's head; the ledger is its only file this action writes. */
   private async createBranch(): Promise<void> {
     try {
-      const { data: repo } = await this.octokit.rest.repos.get({ owner: this.owner, repo: this.repo });
+      const request = { signal: AbortSignal.timeout(this.timeoutMs) };
+      const { data: repo } = await this.octokit.rest.repos.get({
+        owner: this.owner,
+        repo: this.repo,
+        request,
+      });
       const { data: head } = await this.octokit.rest.git.getRef({
         owner: this.owner,
         repo: this.repo,
         ref: `heads/${repo.default_branch}`,
+        request,
       });
       await this.octokit.rest.git.createRef({
         owner: this.owner,
         repo: this.repo,
         ref: `refs/heads/${this.options.branch}`,
         sha: head.object.sha,
+        request,
       });
       core.info(`Created branch ${this.options.branch} for the ledger`);
     } catch (error) {
@@ -339,20 +373,21 @@ export class GitHubLedger implements LedgerStore {
 
   private explain(error: unknown, action: 'read' | 'write'): LedgerError {
     const status = (error as { status?: number }).status;
+    const make = (message: string) => new LedgerError(message, status);
     const message = error instanceof Error ? error.message : String(error);
-    const said = message.split(this.options.token).join('***').split(' - https://')[0];
+    const said = oneLine(message.split(this.options.token).join('***').split(' - https://')[0] ?? '');
     if (status === 401) {
       return new LedgerError(
         `GitHub rejected github-token (401: ${said}) while trying to ${action} ${this.description}`,
       );
     }
     if (status === 403 || status === 404) {
-      return new LedgerError(
+      return make(
         `GitHub refused to let this run ${action} ${this.description} (${status}: ${said}); ` +
           'give the job `permissions: contents: write` (or a github-token that may push to that branch), or set state: none',
       );
     }
-    return new LedgerError(
+    return make(
       `could not ${action} ${this.description} (${status ?? 'no answer'}: ${said}); GitHub may be down, run again later`,
     );
   }

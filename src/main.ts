@@ -48,6 +48,8 @@ interface RunContext {
   deadline: Deadline;
   /** Aborted by SIGINT/SIGTERM (a cancelled or timed-out job): start nothing new, record what was done. */
   cancel: AbortSignal;
+  /** Aborted by SIGTERM or a second signal: stop running sdm commands too. */
+  kill: AbortSignal;
 }
 
 interface RunResult {
@@ -58,17 +60,25 @@ interface RunResult {
 }
 
 export async function run(): Promise<void> {
+  // The runner cancels a job with SIGINT, then SIGTERM 7.5 s later. The first signal starts nothing new and lets
+  // running commands finish (their outcome would otherwise be unknown); SIGTERM or a second signal stops them.
   const cancel = new AbortController();
+  const kill = new AbortController();
+  let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {
-    core.warning(`Received ${signal}: starting no new sdm command; recording what was done.`);
-    cancel.abort();
+    signals++;
+    if (signals === 1) {
+      core.warning(`Received ${signal}: starting no new sdm command; recording what was done.`);
+      cancel.abort();
+    }
+    if (signal === 'SIGTERM' || signals > 1) kill.abort();
   };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
     maskTokens();
     const inputs = readInputs((name) => core.getInput(name), readWorkspaceFile);
-    const context = runContext(inputs, cancel.signal);
+    const context = runContext(inputs, cancel.signal, kill.signal);
     const result = await reconcileRun(inputs, context);
     await report(result, inputs, context);
     const failure = result.fatal ?? failureFor(result.rows, inputs);
@@ -105,7 +115,7 @@ function readWorkspaceFile(relativePath: string): string {
   return readFileSync(file, 'utf8');
 }
 
-function runContext(inputs: Inputs, cancel: AbortSignal): RunContext {
+function runContext(inputs: Inputs, cancel: AbortSignal, kill: AbortSignal): RunContext {
   const server = process.env.GITHUB_SERVER_URL || 'https://github.com';
   const runId = process.env.GITHUB_RUN_ID || 'local';
   const repository = process.env.GITHUB_REPOSITORY || '';
@@ -115,6 +125,7 @@ function runContext(inputs: Inputs, cancel: AbortSignal): RunContext {
     runUrl: repository ? `${server}/${repository}/actions/runs/${runId}` : '',
     deadline: new Deadline(inputs.timeBudgetMs),
     cancel,
+    kill,
   };
 }
 
@@ -167,10 +178,10 @@ async function reconcileRun(inputs: Inputs, context: RunContext): Promise<RunRes
       accounts.set(window.pagerdutyUserId, resolveAccount(window, inputs.userMap, sdmEmails));
     }
   }
-  const failSafe = oncalls.length === 0 && active.length > 0;
+  const failSafe = windows.length === 0 && active.length > 0;
   if (failSafe) {
     notes.push(
-      `PagerDuty returned no on-calls at all while ${active.length} grants are in force: nothing is treated as stale in this run (a PagerDuty outage or a wrong filter must not revoke access).`,
+      `${oncalls.length === 0 ? 'PagerDuty returned no on-calls at all' : 'No on-call matched the rules'} while ${active.length} grants are in force: nothing is treated as stale in this run (a PagerDuty outage or a wrong filter must not revoke access).`,
     );
   }
   const planned = reconcile({
@@ -182,16 +193,19 @@ async function reconcileRun(inputs: Inputs, context: RunContext): Promise<RunRes
     maxGrantMs: inputs.maxGrantMs,
     revokeStale: inputs.revokeStale,
     failSafe,
+    ...(sdmEmails ? { sdmEmails } : {}),
   });
   warnPeople(planned);
 
   const newGrants = planned.filter((row) => row.status === 'pending').length;
-  if (newGrants > inputs.maxNewGrants) {
-    const reason = `not applied: ${newGrants} new grants exceed max-new-grants (${inputs.maxNewGrants})`;
+  const revocations = planned.filter((row) => row.status === 'pending-revoke').length;
+  if (newGrants > inputs.maxNewGrants || revocations > inputs.maxNewGrants) {
+    const what = newGrants > inputs.maxNewGrants ? `${newGrants} new grants` : `${revocations} revocations`;
+    const reason = `not applied: ${what} exceed max-new-grants (${inputs.maxNewGrants})`;
     return {
       rows: planned.map((row) => settle(row, { grant: reason, revoke: reason })),
       notes,
-      fatal: `Refused to apply: the plan has ${newGrants} new grants, more than max-new-grants (${inputs.maxNewGrants}). Check the rules, or raise max-new-grants if this is intended; the plan is in the job summary.`,
+      fatal: `Refused to apply: the plan has ${what}, more than max-new-grants (${inputs.maxNewGrants}). Check the rules, or raise max-new-grants if this is intended; the plan is in the job summary.`,
     };
   }
   if (inputs.dryRun || !sdm) {
@@ -199,6 +213,11 @@ async function reconcileRun(inputs: Inputs, context: RunContext): Promise<RunRes
   }
 
   const recorder = new LedgerRecorder(store, now, context.runUrl);
+  for (const row of planned) {
+    if (row.accountGone && row.ledgerEntry) {
+      recorder.revoke({ id: row.ledgerEntry.id, at: rfc3339(now), runUrl: context.runUrl });
+    }
+  }
   const rows = await core.group('Applying the plan', () =>
     apply(sdm, planned, inputs.concurrency, recorder, context),
   );
@@ -232,7 +251,7 @@ async function setUpSdm(inputs: Inputs, context: RunContext): Promise<SdmCli> {
     adminToken: inputs.sdmAdminToken,
     timeoutMs: inputs.sdmTimeoutMs,
     deadline: context.deadline,
-    signal: context.cancel,
+    signal: context.kill,
   });
   // Unknown resource names are a configuration error: refuse before any grant rather than fail one per person.
   const known = await sdm.listResourceNames();
@@ -254,7 +273,9 @@ async function setUpSdm(inputs: Inputs, context: RunContext): Promise<SdmCli> {
 /** On-calls for every rule: one paged query for the schedules, one for the escalation policies. */
 async function readOnCalls(inputs: Inputs, context: RunContext): Promise<OnCallRow[]> {
   const { now } = context;
-  const until = new Date(now.getTime() + inputs.lookaheadMs);
+  // A shift that ended less than grace-period ago, or starts less than lead-time after the lookahead, still counts.
+  const since = new Date(now.getTime() - inputs.graceMs);
+  const until = new Date(now.getTime() + inputs.lookaheadMs + inputs.leadMs);
   const pagerduty = new PagerDutyClient({
     baseUrl: inputs.pagerdutyApiUrl,
     token: inputs.pagerdutyToken,
@@ -264,7 +285,7 @@ async function readOnCalls(inputs: Inputs, context: RunContext): Promise<OnCallR
   return core.group('Reading on-calls from PagerDuty', async () => {
     const rows: OnCallRow[] = [];
     for (const query of onCallQueries(inputs.rules))
-      rows.push(...(await pagerduty.listOnCalls(query, now, until)));
+      rows.push(...(await pagerduty.listOnCalls(query, since, until)));
     const oncalls = dedupeOnCalls(rows);
     await fillMissingEmails(pagerduty, oncalls);
     core.info(`${oncalls.length} on-call rows from ${pagerduty.requestCount} PagerDuty requests`);

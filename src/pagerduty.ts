@@ -146,6 +146,10 @@ export class PagerDutyClient {
           headers: { authorization: this.authorization, accept: 'application/vnd.pagerduty+json;version=2' },
           headersTimeout: this.requestTimeoutMs,
           bodyTimeout: this.requestTimeoutMs,
+          // headers/body timeouts are idle timers: a body that trickles in must not outlast the whole request.
+          signal: AbortSignal.timeout(
+            Math.max(1, Math.min(this.requestTimeoutMs, this.deadline.remainingMs())),
+          ),
         });
         const text = await response.body.text();
         const status = response.statusCode;

@@ -49,6 +49,7 @@ export interface PlanRow extends Person {
   reason: string;
   missingUser: boolean;
   ledgerEntry?: LedgerEntry; // for unchanged, stale and revoked rows
+  accountGone?: boolean; // a ledger grant whose strongDM account no longer exists: record it as ended
 }
 
 const SECOND = 1000;
@@ -210,6 +211,8 @@ export interface ReconcileInput {
   revokeStale: boolean;
   /** PagerDuty returned no on-call at all: treat nothing as stale (fail-safe against an outage or a bad filter). */
   failSafe: boolean;
+  /** strongDM's active users, when they could be listed. */
+  sdmEmails?: string[];
 }
 
 const pairKey = (email: string, resource: string) => `${email.toLowerCase()}\n${resource}`;
@@ -273,30 +276,48 @@ export function reconcile(input: ReconcileInput): PlanRow[] {
     }
 
     const entries = ledgerByPair.get(key) ?? [];
+    // A grant of an account strongDM no longer has (deleted or suspended) ended with it: nothing to revoke.
+    const accountGone = (entry: LedgerEntry) =>
+      input.sdmEmails !== undefined &&
+      !input.sdmEmails.some((email) => email.toLowerCase() === entry.email.toLowerCase());
     const stale = input.failSafe
       ? []
       : entries.filter((entry) => {
+          if (accountGone(entry)) return false;
           const from = Math.max(Date.parse(entry.from), nowMs);
           if (Date.parse(entry.from) >= horizon) return false; // beyond what this run can see: not judged
           return !covered(from, Date.parse(entry.until), desired);
         });
-    const revokePair = input.revokeStale && stale.length > 0;
-    const kept = revokePair ? [] : entries;
+    // The revoke command ends every grant of the pair, live sessions included. While a grant PagerDuty still backs
+    // is in force, a stale grant that has not started yet waits: it is revoked once the one in force has ended.
+    const inForceAndBacked = entries.some(
+      (entry) => !stale.includes(entry) && !accountGone(entry) && Date.parse(entry.from) <= nowMs,
+    );
+    const deferred = inForceAndBacked && stale.every((entry) => Date.parse(entry.from) > nowMs);
+    const revokePair = input.revokeStale && stale.length > 0 && !deferred;
+    const kept = revokePair ? [] : entries.filter((entry) => !accountGone(entry));
 
     for (const entry of entries) {
-      const isStale = stale.includes(entry);
       let status: PlanRow['status'] = 'unchanged';
       let reason = '';
-      if (isStale) {
-        status = input.revokeStale ? 'pending-revoke' : 'stale';
+      let ended = false;
+      if (accountGone(entry)) {
+        status = 'stale';
+        reason = 'strongDM has no active user with this email any more; the grant ended with the account';
+        ended = true;
+      } else if (stale.includes(entry)) {
+        status = revokePair ? 'pending-revoke' : 'stale';
         reason =
           'PagerDuty no longer has this person on call for all of this grant (override, swap or change)';
+        if (input.revokeStale && deferred) {
+          reason += '; it is revoked once the grant in force ends (revoking now would end that one too)';
+        }
       } else if (revokePair) {
         status = 'pending-revoke';
         reason =
           'revoked together with a stale grant of the same user and resource; the on-call time is granted again';
       }
-      rows.push(rowFromEntry(entry, status, reason));
+      rows.push({ ...rowFromEntry(entry, status, reason), ...(ended ? { accountGone: true } : {}) });
     }
 
     if (!first || !account?.sdmEmail) continue;

@@ -196,6 +196,7 @@ async function get(url: string, options: SdmInstallOptions): Promise<Response> {
         method: 'GET',
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
+        signal: AbortSignal.timeout(Math.max(1, deadline.remainingMs())), // nothing outlives the run's budget
       });
       const status = response.statusCode;
       if (last || !(status === 408 || status === 429 || status >= 500)) return response;
@@ -241,7 +242,8 @@ async function zipUrlFromUpgrade(upgrade: string, options: SdmInstallOptions): P
 async function vendorSha256(version: string, options: SdmInstallOptions): Promise<string | undefined> {
   if (!options.checksumUrl) return undefined;
   const url = new URL(options.checksumUrl);
-  for (const [key, value] of Object.entries({ os: 'linux', arch: 'amd64', software: 'sdm-cli', version })) {
+  const arch = process.arch === 'x64' ? 'amd64' : process.arch; // strongDM's names: amd64, arm64
+  for (const [key, value] of Object.entries({ os: 'linux', arch, software: 'sdm-cli', version })) {
     url.searchParams.set(key, value);
   }
   try {

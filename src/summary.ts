@@ -52,7 +52,9 @@ export function escapeHtml(value: string): string {
  * and "+" need nothing.
  */
 export function escapeMarkdownCell(value: string): string {
-  return escapeHtml(value.replace(/[\\`*_[\]~]/g, '\\$&'));
+  return escapeHtml(value.replace(/[\\`*_[\]~]/g, '\\$&'))
+    .replace(/:\/\//g, '&#58;//') // no autolink from a PagerDuty name: http://… and www.… stay text
+    .replace(/\b(www)\./gi, '$1&#46;');
 }
 
 /** One line, no control characters, at most `max` characters: for anything shown to a person. */
@@ -187,8 +189,9 @@ export function renderTimeline(rows: ReportRow[], context: SummaryContext): stri
     for (const row of resourceRows) {
       const from = Math.max(row.from.getTime(), start);
       const until = Math.max(Math.min(row.until.getTime(), end), from + 60_000);
+      // The "·" keeps a name such as "dateFormat x" or "section y" from being read as a Mermaid keyword.
       lines.push(
-        `  ${mermaidText(row.name)} :${TIMELINE_STATUSES[row.status]}${mermaidTime(from)}, ${mermaidTime(until)}`,
+        `  · ${mermaidText(row.name)} :${TIMELINE_STATUSES[row.status]}${mermaidTime(from)}, ${mermaidTime(until)}`,
       );
     }
   }

@@ -242,7 +242,9 @@ describe('sdm command faults', () => {
           const invocations = (await world.sdmState()).invocations as Array<Invocation & { hung?: boolean }>;
           if (invocations.some((i) => i.hung)) {
             clearInterval(poll);
+            // As the runner cancels a job: SIGINT, then SIGTERM (after 7.5 s there; sooner here).
             child.kill('SIGINT');
+            setTimeout(() => child.kill('SIGTERM'), 500);
           }
         }, 100);
         child.on('exit', () => clearInterval(poll));
@@ -277,6 +279,19 @@ describe('GitHub faults', () => {
     expect(
       world.github.requests.filter((r: { method: string }) => r.method === 'PUT').length,
     ).toBeGreaterThanOrEqual(2);
+    expect(run.outputs.granted).toBe('16');
+  });
+
+  it('a 502 on the ledger write is retried, so nothing goes unrecorded', async ({ task }) => {
+    const { world, inputs } = await start();
+    world.github.faults.push({
+      method: 'PUT',
+      path: '/repos/acme/ops/contents/ledger.json',
+      status: 502,
+      body: '<html>Bad Gateway</html>',
+    });
+    const run = await runScenario(task, world, inputs, 0);
+    expect(world.ledger().grants).toHaveLength(16);
     expect(run.outputs.granted).toBe('16');
   });
 

@@ -9,7 +9,9 @@ interface OnCall {
   end: string | null;
 }
 
-const MAX_GRANT_S = 7 * 24 * 3600; // the default max-grant-duration bounds open-ended on-calls
+const MAX_GRANT_S = 7 * 24 * 3600;
+// Rows that account for a window; stale and revoked rows are about grants, not about someone being on call.
+const COVERING = ['granted', 'unchanged', 'failed', 'skipped', 'would-grant']; // the default max-grant-duration bounds open-ended on-calls
 const toSeconds = (iso: string) => Math.floor(Date.parse(iso) / 1000);
 
 /** The on-call rows PagerDuty had for the window the action asked about (its first /oncalls request of the run). */
@@ -55,7 +57,7 @@ export async function windowsLost(
     if (until <= from) continue;
     for (const resource of options.resources) {
       const spans = run.plan
-        .filter((p) => p.name === name && p.resource === resource)
+        .filter((p) => p.name === name && p.resource === resource && COVERING.includes(p.status as string))
         .map((p) => [toSeconds(p.from as string), toSeconds(p.until as string)] as const)
         .sort((a, b) => a[0] - b[0]);
       let cursor = from; // walk the rows' union from the window's start
@@ -66,28 +68,27 @@ export async function windowsLost(
   return lost;
 }
 
-/** Successful grant commands with the same arguments, and overlapping grants of one pair in strongDM. */
+/**
+ * Grant commands attempted for time that an earlier successful grant of the same user and resource already held
+ * (and no successful revoke had ended): the fake refuses them, so counting successes alone would prove nothing.
+ */
 export async function grantsMadeTwice(world: World): Promise<number> {
   const state = await world.sdmState();
-  const succeeded = (state.invocations as Array<{ argv: string[]; exitCode: number | null }>)
-    .filter((i) => i.argv[2] === 'grant-temporary' && i.exitCode === 0)
-    .map((i) => i.argv.join(' '));
-  const repeated = succeeded.length - new Set(succeeded).size;
-  const grants = state.grants as Grant[];
-  let overlapping = 0;
-  for (const [i, a] of grants.entries()) {
-    for (const b of grants.slice(i + 1)) {
-      const samePair = a.email.toLowerCase() === b.email.toLowerCase() && a.resourceName === b.resourceName;
-      if (
-        samePair &&
-        Date.parse(a.startFrom) < Date.parse(b.validUntil) &&
-        Date.parse(b.startFrom) < Date.parse(a.validUntil)
-      ) {
-        overlapping++;
-      }
-    }
+  const held = new Map<string, Array<[number, number]>>();
+  let twice = 0;
+  for (const invocation of state.invocations as Array<{ argv: string[]; exitCode: number | null }>) {
+    const { argv } = invocation;
+    if (argv[2] === 'revoke' && invocation.exitCode === 0)
+      held.delete(`${argv[4]?.toLowerCase()} ${argv[3]}`);
+    if (argv[2] !== 'grant-temporary') continue;
+    const from = Date.parse(argv[argv.indexOf('--from') + 1] ?? '');
+    const until = Date.parse(argv[argv.indexOf('--until') + 1] ?? '');
+    const pair = `${argv.at(-1)?.toLowerCase()} ${argv.at(-2)}`;
+    const spans = held.get(pair) ?? [];
+    if (spans.some(([a, b]) => from < b && a < until)) twice++;
+    if (invocation.exitCode === 0) held.set(pair, [...spans, [from, until]]);
   }
-  return repeated + overlapping;
+  return twice;
 }
 
 /** The ledger's grants in force, and strongDM's, as comparable keys. */

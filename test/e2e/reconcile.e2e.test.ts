@@ -125,7 +125,7 @@ describe('failures and caps', () => {
     expect(dan).toHaveLength(2);
     for (const grant of dan) expect(seconds(grant.validUntil) - seconds(grant.startFrom)).toBe(2 * 3600);
     expect(run.summary).toMatch(/```mermaid\ngantt\n {2}title Who holds what over the next 1h \(UTC\)/);
-    expect(run.summary).toMatch(/ {2}section prod-db\n(?: {2}.+\n)* {2}Dan Lead :active, /);
+    expect(run.summary).toMatch(/ {2}section prod-db\n(?: {2}.+\n)* {2}· Dan Lead :active, /);
   });
 });
 
@@ -298,6 +298,27 @@ describe('rules, people, buffers and caps', () => {
     ]);
     expect(world.pagerduty.requests.filter((r: { path: string }) => r.path === '/oncalls')).toHaveLength(2);
     expect(run.summary).toContain('| Rule |');
+  });
+
+  it('grace-period keeps access after a shift that just ended, and a re-run does not call it stale', async () => {
+    const company = smallCompany();
+    const at = (minutes: number) =>
+      new Date(company.t0 + minutes * 60_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const primary = (company.seed.pagerduty as Org).schedules[0] as {
+      entries: Array<{ user: string; start: string; end: string }>;
+    };
+    primary.entries[0] = { user: 'PADA001', start: at(-120), end: at(-10) }; // Ada went off call 10 minutes ago
+    const { world, inputs } = await start(company);
+    const graced = { ...inputs, 'grace-period': '30m', 'revoke-stale': 'true' };
+    const first = await runChecked(world, graced);
+    expect(first.exitCode, first.stdout).toBe(0);
+    expect((await grantsOf(world, 'ada@example.com')).map((g) => g.validUntil)).toEqual([at(20), at(20)]);
+    const again = await runChecked(world, graced);
+    expect(again.outputs).toMatchObject({ granted: '0', stale: '0', revoked: '0' });
+    expect(again.plan.filter((row) => row.email === 'ada@example.com').map((row) => row.status)).toEqual([
+      'unchanged',
+      'unchanged',
+    ]);
   });
 
   it('lead-time and grace-period widen each window', async () => {

@@ -515,6 +515,17 @@ export async function startFakeGitHub(options = {}) {
     return renderRef(branch);
   };
 
+  const getBlob = (/** @type {string} */ sha) => {
+    // Any version of any file: GitHub serves blobs up to 100 MB this way, past the Contents API's 1 MB.
+    for (const commit of commits.values()) {
+      for (const bytes of commit.files.values()) {
+        if (gitBlobSha(bytes) === sha)
+          return { sha, size: bytes.length, encoding: 'base64', content: githubBase64(bytes) };
+      }
+    }
+    throw notFound(DOCS.root);
+  };
+
   /**
    * @param {string} path
    * @param {Array<[string, string]>} query
@@ -805,6 +816,8 @@ export async function startFakeGitHub(options = {}) {
       } else if (rest[0] === 'git' && rest[1] === 'refs' && rest.length === 2 && method === 'POST') {
         const body = createRef(raw, permission);
         sendJson(res, 201, body, { ...baseHeaders, location: body.url });
+      } else if (rest[0] === 'git' && rest[1] === 'blobs' && rest.length === 3 && method === 'GET') {
+        sendJson(res, 200, getBlob(/** @type {string} */ (rest[2])), baseHeaders);
       } else if (isContents && method === 'GET') {
         sendJson(res, 200, getContent(rest.slice(1).join('/'), query), baseHeaders);
       } else if (isPutContents) {

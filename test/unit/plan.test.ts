@@ -285,6 +285,40 @@ describe('reconcile', () => {
     expect(brief(plan([oncall({})], { ledger })).map((r) => r.status)).toEqual(['stale']);
   });
 
+  it('does not revoke a grant in force for a stale grant that has not started yet', () => {
+    const ledger = [
+      entry('puser01@example.com', '2026-11-26T08:00:00Z', '2026-11-26T17:00:00Z'), // in force, still backed
+      entry('puser01@example.com', '2026-11-26T20:00:00Z', '2026-11-26T22:00:00Z'), // swapped away
+    ];
+    const oncalls = [oncall({ start: at('2026-11-26T08:00:00Z') })];
+    const rows = brief(plan(oncalls, { ledger, revokeStale: true }));
+    expect(rows.map((r) => r.status)).toEqual(['unchanged', 'stale']);
+    const later = plan(oncalls, { ledger, revokeStale: true }).find((r) => r.status === 'stale');
+    expect(later?.reason).toMatch(/revoked once the grant in force ends/);
+  });
+
+  it('ends the grants of an account strongDM no longer has, without revoking or re-granting', () => {
+    const ledger = [entry('gone@example.com', '2026-11-26T09:00:00Z', '2026-11-26T17:00:00Z')];
+    const rows = reconcile({
+      windows: [],
+      accounts: new Map(),
+      ledger,
+      now,
+      lookaheadMs: 24 * H,
+      maxGrantMs: 7 * 24 * H,
+      revokeStale: true,
+      failSafe: false,
+      sdmEmails: ['someone.else@example.com'],
+    });
+    expect(rows).toEqual([
+      expect.objectContaining({
+        status: 'stale',
+        accountGone: true,
+        reason: expect.stringMatching(/no active user/),
+      }),
+    ]);
+  });
+
   it('treats nothing as stale in fail-safe mode', () => {
     const ledger = [entry('puser01@example.com', '2026-11-26T09:00:00Z', '2026-11-26T17:00:00Z')];
     expect(brief(plan([], { ledger, failSafe: true, revokeStale: true })).map((r) => r.status)).toEqual([

@@ -63,7 +63,7 @@ describe('escaping', () => {
 
   it('escapes Markdown inline syntax and pipes in table cells', () => {
     expect(escapeMarkdownCell('*bold* _x_ `code` [a](http://x) ~s~ a|b \\')).toBe(
-      '\\*bold\\* \\_x\\_ \\`code\\` \\[a\\](http://x) \\~s\\~ a&#124;b \\\\',
+      '\\*bold\\* \\_x\\_ \\`code\\` \\[a\\](http&#58;//x) \\~s\\~ a&#124;b \\\\',
     );
     const markdown = renderSummary([row({ name: 'a | b | c' })], context);
     for (const line of tableRows(markdown)) expect(line.split(' | ')).toHaveLength(9);
@@ -174,11 +174,21 @@ describe('renderTimeline', () => {
     const chart = renderTimeline(rows, context);
     expect(chart).toContain('```mermaid\ngantt\n');
     expect(chart).toContain(
-      '  section prod-postgres\n  Ada the 1 admin click :active, 2026-11-26 08:30, 2026-11-26 17:00',
+      '  section prod-postgres\n  · Ada the 1 admin click :active, 2026-11-26 08:30, 2026-11-26 17:00',
     );
-    expect(chart).toContain('  section bastion\n  Bob :crit, 2026-11-26 09:00, 2026-11-27 08:30');
+    expect(chart).toContain('  section bastion\n  · Bob :crit, 2026-11-26 09:00, 2026-11-27 08:30');
     expect(chart).not.toContain('Eve');
     expect(mermaidText('a\nb:c;d#e%%{init}%%')).toBe('a b c d e init');
+    // A name that is a Mermaid keyword stays a task: every task line starts with "·".
+    const keyword = renderTimeline([row({ name: 'dateFormat x' }), row({ name: 'section Evil' })], context);
+    expect(
+      keyword
+        .split('\n')
+        .filter((line) => /^ {2}(dateFormat|section) [^:]*$/.test(line) && !line.includes('prod-postgres')),
+    ).toEqual([]);
+    expect(escapeMarkdownCell('see www.evil.example or https://evil.example')).toBe(
+      'see www&#46;evil.example or https&#58;//evil.example',
+    );
   });
 
   it('shows the Rule column only when rules are in use', () => {

@@ -146,15 +146,24 @@ export function parseOutputFile(text) {
  * @returns {string}
  */
 export function renderLog(stdout) {
-  return stdout
-    .split('\n')
-    .filter(
-      (line) =>
-        !line.startsWith('::add-mask::') &&
-        !line.startsWith('::endgroup::') &&
-        !line.startsWith('::set-output'),
-    )
-    .map((line) =>
+  /** @type {string[]} */
+  const shown = [];
+  /** @type {string | undefined} */
+  let stopToken;
+  for (const line of stdout.split('\n')) {
+    const trimmed = line.trim();
+    if (stopToken !== undefined) {
+      if (trimmed === `::${stopToken}::`) stopToken = undefined;
+      else shown.push(line); // commands are off: shown as written
+      continue;
+    }
+    if (trimmed.startsWith('::stop-commands::')) {
+      stopToken = trimmed.slice('::stop-commands::'.length);
+      continue;
+    }
+    // Consumed by the runner; debug lines show only with step debugging on.
+    if (/^::(add-mask|endgroup|debug|set-output|save-state)[ :]/.test(trimmed)) continue;
+    shown.push(
       line
         .replace(/^::group::/, '▸ ')
         .replace(
@@ -164,8 +173,9 @@ export function renderLog(stdout) {
         .replace(/%0A/g, '\n  ')
         .replace(/%0D/g, '')
         .replace(/%25/g, '%'),
-    )
-    .join('\n');
+    );
+  }
+  return shown.join('\n');
 }
 
 /**

@@ -90826,28 +90826,54 @@ async function apply(sdm, rows, concurrency, recorder, context) {
             });
         }
     })));
-    return Promise.all(rows.map(async (row) => {
-        const failedRevoke = revokeFailures.get(pairKey(row));
+    // Grants of one user and resource run one after another, in time order: strongDM may refuse a second grant while
+    // one is in force (which it does is unconfirmed). Such a refusal defers the grant to a later run instead of
+    // failing the step; a refusal with no other grant held is a failure.
+    const holding = new Set(rows
+        .filter((row) => row.ledgerEntry &&
+        (row.status === 'unchanged' || row.status === 'stale' || revokeFailures.has(pairKey(row))))
+        .map(pairKey));
+    const results = new Map();
+    const pendingByPair = new Map();
+    for (const row of rows) {
+        if (row.status === 'pending')
+            pendingByPair.set(pairKey(row), [...(pendingByPair.get(pairKey(row)) ?? []), row]);
+    }
+    await Promise.all([...pendingByPair].map(([key, pairRows]) => limit(async () => {
+        for (const row of pairRows) {
+            const skip = notStarted();
+            if (skip) {
+                results.set(row, { ...row, status: 'failed', reason: skip });
+                continue;
+            }
+            const result = await sdm.grantTemporary(row.resource, row.sdmEmail, rfc3339(row.from), rfc3339(row.until));
+            if (result.exitCode === 0) {
+                recorder.add(ledgerEntry(row, context));
+                results.set(row, { ...row, status: 'granted' });
+                holding.add(key);
+            }
+            else if (holding.has(key) && !result.timedOut && !result.cancelled) {
+                results.set(row, {
+                    ...row,
+                    status: 'skipped',
+                    deferred: true,
+                    reason: `deferred: refused while this user holds another grant of ${row.resource} (${describe(result)}); a later run grants it`,
+                });
+            }
+            else {
+                results.set(row, { ...row, status: 'failed', reason: describe(result) });
+            }
+        }
+    })));
+    return rows.map((row) => {
         if (row.status === 'pending-revoke') {
+            const failedRevoke = revokeFailures.get(pairKey(row));
             return failedRevoke
                 ? { ...row, status: 'failed', reason: `revoke failed: ${failedRevoke}` }
                 : { ...row, status: 'revoked' };
         }
-        if (row.status !== 'pending')
-            return row;
-        if (failedRevoke)
-            return { ...row, status: 'failed', reason: 'not attempted: revoking the stale grant failed first' };
-        return limit(async () => {
-            const skip = notStarted();
-            if (skip)
-                return { ...row, status: 'failed', reason: skip };
-            const result = await sdm.grantTemporary(row.resource, row.sdmEmail, rfc3339(row.from), rfc3339(row.until));
-            if (result.exitCode !== 0)
-                return { ...row, status: 'failed', reason: describe(result) };
-            recorder.add(ledgerEntry(row, context));
-            return { ...row, status: 'granted' };
-        });
-    }));
+        return results.get(row) ?? row;
+    });
 }
 function ledgerEntry(row, context) {
     const email = row.sdmEmail;
@@ -90922,8 +90948,7 @@ function failureFor(rows, inputs) {
     if (failed > 0)
         return `${failed} of ${attempted} sdm changes failed; see the job summary for each reason`;
     if (inputs.failOn === 'missing-user') {
-        const skipped = new Set(rows.filter((row) => row.status === 'skipped').map((row) => row.pagerdutyUserId))
-            .size;
+        const skipped = new Set(rows.filter((row) => row.status === 'skipped' && !row.deferred).map((row) => row.pagerdutyUserId)).size;
         if (skipped > 0)
             return `${skipped} on-call people get no access (fail-on: missing-user); see the job summary`;
     }

@@ -50,6 +50,7 @@ export interface PlanRow extends Person {
   missingUser: boolean;
   ledgerEntry?: LedgerEntry; // for unchanged, stale and revoked rows
   accountGone?: boolean; // a ledger grant whose strongDM account no longer exists: record it as ended
+  deferred?: boolean; // refused while the same user held another grant of the resource: a later run tries again
 }
 
 const SECOND = 1000;

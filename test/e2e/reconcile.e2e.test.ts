@@ -117,6 +117,23 @@ describe('failures and caps', () => {
     expect(world.ledger().grants).toHaveLength(16);
   });
 
+  it('a strongDM that refuses any second grant for a user and resource defers the later window, without failing', async () => {
+    const company = smallCompany();
+    company.seed.strongdm.strict = true;
+    const { world, inputs } = await start(company);
+    const run = await runChecked(world, inputs);
+    expect(run.exitCode, run.stdout).toBe(0);
+    expect(run.outputs).toMatchObject({ granted: '14', failed: '0', skipped: '4' }); // Erin ×2, Bob's second window ×2
+    const deferred = run.plan.filter((row) => String(row.reason).startsWith('deferred:'));
+    expect(deferred.map((row) => [row.email, row.from])).toEqual([
+      ['bob@example.com', company.hours(14)],
+      ['bob@example.com', company.hours(14)],
+    ]);
+    expect(world.ledger().grants).toHaveLength(14);
+    const again = await runChecked(world, { ...inputs, 'fail-on': 'missing-user' });
+    expect(again.stdout).toMatch(/^::error::1 on-call people get no access/m); // Erin only: deferred is not missing
+  });
+
   it('max-grant-duration bounds a permanent on-call, and the summary draws the timeline', async () => {
     const { world, inputs } = await start();
     const run = await runChecked(world, { ...inputs, 'max-grant-duration': '2h', lookahead: '1h' });

@@ -90717,7 +90717,8 @@ async function readOnCalls(inputs, context) {
     const { now } = context;
     // A shift that ended less than grace-period ago, or starts less than lead-time after the lookahead, still counts.
     const since = new Date(now.getTime() - inputs.graceMs);
-    const until = new Date(now.getTime() + inputs.lookaheadMs + inputs.leadMs);
+    // PagerDuty refuses a range over 90 days.
+    const until = new Date(Math.min(now.getTime() + inputs.lookaheadMs + inputs.leadMs, since.getTime() + MAX_LOOKAHEAD_MS));
     const pagerduty = new PagerDutyClient({
         baseUrl: inputs.pagerdutyApiUrl,
         token: inputs.pagerdutyToken,

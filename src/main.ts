@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import * as core from '@actions/core';
 import pLimit from 'p-limit';
-import { DIRECT_TARGETS, InputError, readInputs, type Inputs } from './inputs.js';
+import { DIRECT_TARGETS, InputError, MAX_LOOKAHEAD_MS, readInputs, type Inputs } from './inputs.js';
 import {
   activeEntries,
   entryId,
@@ -275,7 +275,10 @@ async function readOnCalls(inputs: Inputs, context: RunContext): Promise<OnCallR
   const { now } = context;
   // A shift that ended less than grace-period ago, or starts less than lead-time after the lookahead, still counts.
   const since = new Date(now.getTime() - inputs.graceMs);
-  const until = new Date(now.getTime() + inputs.lookaheadMs + inputs.leadMs);
+  // PagerDuty refuses a range over 90 days.
+  const until = new Date(
+    Math.min(now.getTime() + inputs.lookaheadMs + inputs.leadMs, since.getTime() + MAX_LOOKAHEAD_MS),
+  );
   const pagerduty = new PagerDutyClient({
     baseUrl: inputs.pagerdutyApiUrl,
     token: inputs.pagerdutyToken,

@@ -338,6 +338,19 @@ describe('rules, people, buffers and caps', () => {
     ]);
   });
 
+  it('the longest lookahead with lead-time and grace-period stays within the 90 days PagerDuty answers for', async () => {
+    const { world, inputs } = await start();
+    const run = await runChecked(world, {
+      ...inputs,
+      lookahead: '90d',
+      'lead-time': '1h',
+      'grace-period': '1h',
+    });
+    expect(run.exitCode, run.stdout).toBe(0);
+    // Dan, on call permanently, gets 7-day pieces that start within the 90 days: 13 per resource.
+    expect(run.outputs.granted).toBe(String(14 + 2 * Math.ceil(90 / 7)));
+  });
+
   it('lead-time and grace-period widen each window', async () => {
     const { world, inputs, company } = await start();
     const { t0 } = company;

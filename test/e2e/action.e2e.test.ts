@@ -171,7 +171,16 @@ describe('hostile PagerDuty data', () => {
       commands
         .map((c) => c.name)
         .filter(
-          (name) => !['add-mask', 'group', 'endgroup', 'debug', 'warning', 'stop-commands'].includes(name),
+          (name) =>
+            ![
+              'add-mask',
+              'group',
+              'endgroup',
+              'debug',
+              'warning',
+              'stop-commands',
+              'resume-commands',
+            ].includes(name),
         ),
     ).toEqual([]);
     expect(commands.filter((c) => c.name === 'warning')).toHaveLength(1); // Erin, whose name is data inside it

@@ -15,6 +15,7 @@ import http from 'node:http';
 import crypto from 'node:crypto';
 import zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
+import { listenOnLoopback } from './http.mjs';
 
 /** Absolute path of the fake CLI program. */
 export const fakeSdmScript = fileURLToPath(new URL('./sdm.mjs', import.meta.url));
@@ -163,12 +164,8 @@ export async function startFakeSdmDownloads(opts = {}) {
   /** @type {Map<string, SdmBuild>} */
   const builds = new Map();
   const server = http.createServer((req, res) => handle(req, res));
-  await new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, host, () => resolve(undefined));
-  });
-  const { port } = /** @type {import('node:net').AddressInfo} */ (server.address());
-  const base = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const listening = await listenOnLoopback(server, host);
+  const base = listening.url;
 
   /** @param {string} v */
   async function addVersion(v) {
@@ -210,8 +207,7 @@ export async function startFakeSdmDownloads(opts = {}) {
       return build;
     },
     async close() {
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(() => resolve(undefined)));
+      await listening.close();
       if (ownDir) await fsp.rm(outDir, { recursive: true, force: true });
     },
   };

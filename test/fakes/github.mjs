@@ -22,6 +22,7 @@
  */
 import http from 'node:http';
 import { createHash } from 'node:crypto';
+import { listenOnLoopback, sendJson } from './http.mjs';
 
 /** Files larger than this are answered with `encoding: "none"` and empty `content`, as GitHub does. */
 export const MAX_INLINE_CONTENT_BYTES = 1024 * 1024;
@@ -210,22 +211,6 @@ function isValidRefName(name) {
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u0020\u007f~^:?*[\\]/.test(name)) return false;
   return parts.every((p) => p.length > 0 && !p.startsWith('.') && !p.endsWith('.lock'));
-}
-
-/**
- * @param {http.ServerResponse} res
- * @param {number} status
- * @param {unknown} body
- * @param {Record<string, string>} [headers]
- */
-function sendJson(res, status, body, headers = {}) {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(text),
-    ...headers,
-  });
-  res.end(text);
 }
 
 /**
@@ -839,12 +824,8 @@ export async function startFakeGitHub(options = {}) {
     });
   });
 
-  await new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, host, () => resolve(undefined));
-  });
-  const address = /** @type {import('node:net').AddressInfo} */ (server.address());
-  api = `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
+  const listening = await listenOnLoopback(server, host);
+  api = listening.url;
 
   /** @param {string} branch */
   const requireBranch = (branch) => {
@@ -854,7 +835,6 @@ export async function startFakeGitHub(options = {}) {
     return head;
   };
 
-  let closing = /** @type {Promise<void> | undefined} */ (undefined);
   return {
     url: api,
     requests,
@@ -899,12 +879,6 @@ export async function startFakeGitHub(options = {}) {
       heads.set(name, head.sha);
       return head.sha;
     },
-    close() {
-      closing ??= new Promise((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-      return closing;
-    },
+    close: listening.close,
   };
 }

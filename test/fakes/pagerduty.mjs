@@ -12,6 +12,7 @@
  * Plain JavaScript (ESM) on purpose: also run by `node scripts/demo.mjs`. Only `node:http`.
  */
 import http from 'node:http';
+import { listenOnLoopback, sendJson } from './http.mjs';
 
 const MINUTE_MS = 60_000;
 const DAY_MS = 86_400_000;
@@ -847,22 +848,6 @@ function route(ctx, path, query) {
 
 /**
  * @param {http.ServerResponse} res
- * @param {number} status
- * @param {unknown} body
- * @param {Record<string, string>} [headers]
- */
-function sendJson(res, status, body, headers = {}) {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(text),
-    ...headers,
-  });
-  res.end(text);
-}
-
-/**
- * @param {http.ServerResponse} res
  * @param {Fault} fault
  */
 function sendFault(res, fault) {
@@ -946,14 +931,8 @@ export async function startFakePagerDuty(options) {
     }
   });
 
-  await new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, host, () => resolve(undefined));
-  });
-  const address = /** @type {import('node:net').AddressInfo} */ (server.address());
-  api = `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
-
-  let closing = /** @type {Promise<void> | undefined} */ (undefined);
+  const listening = await listenOnLoopback(server, host);
+  api = listening.url;
   return {
     url: api,
     requests,
@@ -961,12 +940,6 @@ export async function startFakePagerDuty(options) {
     setOrg(org) {
       index = indexOrg(org);
     },
-    close() {
-      closing ??= new Promise((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-      return closing;
-    },
+    close: listening.close,
   };
 }

@@ -141,28 +141,44 @@ export function parseOutputFile(text) {
 }
 
 /**
- * The step log as a person sees it on github.com: commands the runner consumes are hidden or rendered.
+ * Reads a step's stdout as the runner does: `::name ...::` at the start of a line (after leading white space), or the
+ * older `##[name ...]` anywhere in a line, is a workflow command, except between `::stop-commands::TOKEN` and
+ * `::TOKEN::`. Yields each line with the command it holds, if any.
+ * @param {string} stdout
+ * @returns {Generator<{ line: string, command?: string }>}
+ */
+function* readLog(stdout) {
+  /** @type {string | undefined} */
+  let stopToken;
+  for (const line of stdout.split('\n')) {
+    const trimmed = line.trim();
+    if (stopToken !== undefined) {
+      if (trimmed === `::${stopToken}::`) {
+        stopToken = undefined;
+        yield { line, command: 'resume-commands' };
+      } else {
+        yield { line };
+      }
+      continue;
+    }
+    const command = /^::([A-Za-z-]+)[ :]/.exec(trimmed)?.[1] ?? /##\[([A-Za-z-]+)[\] ]/.exec(line)?.[1];
+    if (command === 'stop-commands') stopToken = trimmed.slice('::stop-commands::'.length);
+    yield command ? { line, command } : { line };
+  }
+}
+
+/**
+ * The step log as a person sees it on github.com: commands the runner consumes are hidden, annotations and groups
+ * rendered, and lines while commands are stopped shown as written.
  * @param {string} stdout
  * @returns {string}
  */
 export function renderLog(stdout) {
   /** @type {string[]} */
   const shown = [];
-  /** @type {string | undefined} */
-  let stopToken;
-  for (const line of stdout.split('\n')) {
-    const trimmed = line.trim();
-    if (stopToken !== undefined) {
-      if (trimmed === `::${stopToken}::`) stopToken = undefined;
-      else shown.push(line); // commands are off: shown as written
-      continue;
-    }
-    if (trimmed.startsWith('::stop-commands::')) {
-      stopToken = trimmed.slice('::stop-commands::'.length);
-      continue;
-    }
+  for (const { line, command } of readLog(stdout)) {
     // Consumed by the runner; debug lines show only with step debugging on.
-    if (/^::(add-mask|endgroup|debug|set-output|save-state)[ :]/.test(trimmed)) continue;
+    if (command && !['group', 'warning', 'error', 'notice'].includes(command)) continue;
     shown.push(
       line
         .replace(/^::group::/, '▸ ')
@@ -179,31 +195,10 @@ export function renderLog(stdout) {
 }
 
 /**
- * The workflow commands the runner would act on in this output: `::name ...::` at the start of a line (after
- * leading white space) and the older `##[name ...]` anywhere in a line, except between `::stop-commands::TOKEN`
- * and `::TOKEN::`.
+ * The workflow commands the runner would act on in this output.
  * @param {string} stdout
  * @returns {Array<{ name: string, line: string }>}
  */
 export function workflowCommands(stdout) {
-  /** @type {Array<{ name: string, line: string }>} */
-  const commands = [];
-  /** @type {string | undefined} */
-  let stopToken;
-  for (const line of stdout.split('\n')) {
-    const trimmed = line.trim();
-    if (stopToken !== undefined) {
-      if (trimmed === `::${stopToken}::`) stopToken = undefined;
-      continue;
-    }
-    const modern = /^::([A-Za-z-]+)[ :]/.exec(trimmed);
-    if (modern) {
-      commands.push({ name: /** @type {string} */ (modern[1]), line });
-      if (modern[1] === 'stop-commands') stopToken = trimmed.slice('::stop-commands::'.length);
-      continue;
-    }
-    const legacy = /##\[([A-Za-z-]+)[\] ]/.exec(line);
-    if (legacy) commands.push({ name: /** @type {string} */ (legacy[1]), line });
-  }
-  return commands;
+  return [...readLog(stdout)].flatMap(({ line, command }) => (command ? [{ name: command, line }] : []));
 }

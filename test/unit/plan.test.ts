@@ -11,6 +11,7 @@ import {
   rfc3339,
   subtract,
   type Account,
+  type ReconcileInput,
   type PlanRow,
 } from '../../src/plan.js';
 import type { Rule } from '../../src/rules.js';
@@ -48,32 +49,28 @@ const rule = (overrides: Partial<Rule> = {}): Rule => ({
 const windowsOf = (oncalls: OnCallRow[], rules = [rule()], leadMs = 0, graceMs = 0) =>
   desiredWindows({ oncalls, rules, now, leadMs, graceMs });
 
+/** reconcile() with this file's defaults: no ledger, 24h lookahead, 7d cap, no revoking, no fail-safe. */
+const reconcileWith = (input: Partial<ReconcileInput>) =>
+  reconcile({
+    windows: [],
+    accounts: new Map(),
+    ledger: [],
+    now,
+    lookaheadMs: 24 * H,
+    maxGrantMs: 7 * 24 * H,
+    revokeStale: false,
+    failSafe: false,
+    ...input,
+  });
+
 /** Plans with everyone having an account under their PagerDuty email. */
-function plan(
-  oncalls: OnCallRow[],
-  options: {
-    ledger?: LedgerEntry[];
-    rules?: Rule[];
-    lookaheadMs?: number;
-    maxGrantMs?: number;
-    revokeStale?: boolean;
-    failSafe?: boolean;
-  } = {},
-) {
-  const windows = windowsOf(oncalls, options.rules);
+function plan(oncalls: OnCallRow[], options: Partial<ReconcileInput> & { rules?: Rule[] } = {}) {
+  const { rules, ...input } = options;
+  const windows = windowsOf(oncalls, rules);
   const accounts = new Map<string, Account>(
     windows.map((w) => [w.pagerdutyUserId, { sdmEmail: w.email, missingUser: false }]),
   );
-  return reconcile({
-    windows,
-    accounts,
-    ledger: options.ledger ?? [],
-    now,
-    lookaheadMs: options.lookaheadMs ?? 24 * H,
-    maxGrantMs: options.maxGrantMs ?? 7 * 24 * H,
-    revokeStale: options.revokeStale ?? false,
-    failSafe: options.failSafe ?? false,
-  });
+  return reconcileWith({ windows, accounts, ...input });
 }
 
 const brief = (rows: PlanRow[]) =>
@@ -299,15 +296,9 @@ describe('reconcile', () => {
 
   it('ends the grants of an account strongDM no longer has, without revoking or re-granting', () => {
     const ledger = [entry('gone@example.com', '2026-11-26T09:00:00Z', '2026-11-26T17:00:00Z')];
-    const rows = reconcile({
-      windows: [],
-      accounts: new Map(),
+    const rows = reconcileWith({
       ledger,
-      now,
-      lookaheadMs: 24 * H,
-      maxGrantMs: 7 * 24 * H,
       revokeStale: true,
-      failSafe: false,
       sdmEmails: ['someone.else@example.com'],
     });
     expect(rows).toEqual([
@@ -360,15 +351,9 @@ describe('reconcile', () => {
       ['PONE001', { sdmEmail: 'same@example.com', missingUser: false }],
       ['PTWO001', { sdmEmail: 'SAME@example.com', missingUser: false }],
     ]);
-    const rows = reconcile({
+    const rows = reconcileWith({
       windows,
       accounts,
-      ledger: [],
-      now,
-      lookaheadMs: 24 * H,
-      maxGrantMs: 7 * 24 * H,
-      revokeStale: false,
-      failSafe: false,
     });
     expect(brief(rows)).toEqual([
       expect.objectContaining({
@@ -384,15 +369,10 @@ describe('reconcile', () => {
     const accounts = new Map<string, Account>([
       ['PUSER01', { skipReason: 'no strongDM user has this email', missingUser: true }],
     ]);
-    const rows = reconcile({
+    const rows = reconcileWith({
       windows,
       accounts,
-      ledger: [],
-      now,
-      lookaheadMs: 24 * H,
       maxGrantMs: 2 * H,
-      revokeStale: false,
-      failSafe: false,
     });
     expect(brief(rows)).toEqual([
       expect.objectContaining({ status: 'skipped', from: iso(0), until: iso(2) }),

@@ -88232,7 +88232,6 @@ class GitHubLedger {
     repo;
     file;
     timeoutMs;
-    writes = 0; // commits made by this run (tests and the summary)
     constructor(options) {
         this.options = options;
         const [owner, repo] = options.repository.split('/');
@@ -88278,7 +88277,6 @@ class GitHubLedger {
                     ...(current.sha ? { sha: current.sha } : {}),
                     request: { signal: AbortSignal.timeout(this.timeoutMs) },
                 });
-                this.writes++;
                 return next;
             }
             catch (error) {
@@ -88480,6 +88478,7 @@ class PagerDutyError extends Error {
         this.name = 'PagerDutyError';
     }
 }
+const MAX_ATTEMPTS = 5;
 const PAGE_LIMIT = 100; // PagerDuty's maximum page size
 const OFFSET_CAP = 10_000; // offset + limit above this is refused with 400/2002
 const MAX_RETRY_WAIT_MS = 60_000;
@@ -88494,9 +88493,7 @@ class PagerDutyClient {
     baseUrl;
     authorization;
     requestTimeoutMs;
-    maxAttempts;
     deadline;
-    sleep;
     /** Number of HTTP requests sent, retries included (reported in the summary and checked by tests). */
     requestCount = 0;
     constructor(options) {
@@ -88504,9 +88501,7 @@ class PagerDutyClient {
         this.baseUrl = options.baseUrl.replace(/\/+$/, '');
         this.authorization = authorizationHeader(options.token);
         this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
-        this.maxAttempts = options.maxAttempts ?? 5;
         this.deadline = options.deadline ?? new Deadline(10 * 60_000);
-        this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     }
     /**
      * Every on-call period matching the filter that overlaps [since, until], with users' details included
@@ -88613,13 +88608,13 @@ class PagerDutyClient {
                 failure = this.scrub(errorText(error));
                 wait = backoffMs(attempt);
             }
-            if (attempt >= this.maxAttempts || !this.deadline.allows(wait)) {
-                const why = attempt >= this.maxAttempts ? `after ${attempt} attempts` : 'within time-budget';
+            if (attempt >= MAX_ATTEMPTS || !this.deadline.allows(wait)) {
+                const why = attempt >= MAX_ATTEMPTS ? `after ${attempt} attempts` : 'within time-budget';
                 throw new PagerDutyError(`PagerDuty at ${displayUrl(this.baseUrl)} did not answer ${path} successfully ${why}; last: ${failure}. ` +
                     'Check pagerduty-api-url and PagerDuty status, or run again later');
             }
             info(`PagerDuty ${path}: ${failure}; trying again in ${Math.round(wait / 1000)} s`);
-            await this.sleep(wait);
+            await sleep(wait);
         }
     }
     describeFailure(path, status, body) {
@@ -89086,7 +89081,7 @@ class SdmError extends Error {
         this.name = 'SdmError';
     }
 }
-const MAX_ATTEMPTS = 4;
+const sdm_MAX_ATTEMPTS = 4;
 /**
  * strongDM's rate limit answer ("resource exhausted: Sorry! You've made too many requests, try again"). The CLI's
  * exact text and exit code are UNCONFIRMED; this is the one place that reads English from sdm, and only to decide
@@ -89158,9 +89153,9 @@ class SdmCli {
     async run(args) {
         for (let attempt = 1;; attempt++) {
             const result = await this.runOnce(args);
-            const wait = backoffMs(attempt, this.options.retryBaseMs ?? 1000);
+            const wait = backoffMs(attempt);
             if (!isRateLimited(result) ||
-                attempt >= MAX_ATTEMPTS ||
+                attempt >= sdm_MAX_ATTEMPTS ||
                 !this.deadline.allows(wait) ||
                 this.options.signal?.aborted) {
                 return result;
@@ -90131,7 +90126,7 @@ async function findCached(version, options) {
         return undefined;
     if (!options.sha256) {
         info(`sdm ${version} found in the tool cache`);
-        return { binary: external_node_path_default().join(dir, 'sdm'), version, downloaded: false };
+        return { binary: external_node_path_default().join(dir, 'sdm'), version };
     }
     const zipPath = external_node_path_default().join(dir, CACHED_ZIP);
     const sha256 = await sha256File(zipPath).catch(() => undefined);
@@ -90141,7 +90136,7 @@ async function findCached(version, options) {
     }
     const binary = await unzipSdm(zipPath, await (0,promises_.mkdtemp)(external_node_path_default().join(options.tempDir, 'sdm-')), version);
     info(`sdm ${version} found in the tool cache; its zip matches sdm-sha256`);
-    return { binary, version, downloaded: false, sha256 };
+    return { binary, version };
 }
 async function sha256File(file) {
     const hash = (0,external_node_crypto_.createHash)('sha256');
@@ -90169,7 +90164,7 @@ async function get(url, options) {
     const deadline = options.deadline ?? new Deadline(10 * 60_000);
     const timeoutMs = options.timeoutMs ?? 120_000;
     for (let attempt = 1;; attempt++) {
-        const wait = backoffMs(attempt, options.retryBaseMs ?? 1000);
+        const wait = backoffMs(attempt);
         const last = attempt >= sdm_install_MAX_ATTEMPTS || !deadline.allows(wait);
         try {
             const response = await (0,node_modules_undici/* request */.Em)(url, {
@@ -90270,7 +90265,7 @@ async function saveAndCache(first, url, version, options) {
         if (!expected) {
             // Usable for this run, but an unverified binary is never put where later runs would trust it.
             warning(`sdm ${version} (SHA-256 ${sha256}) could not be checked: set sdm-sha256, or make sdm-checksum-url answer. It is used for this run only, not cached.`);
-            return { binary, version, downloaded: true, sha256 };
+            return { binary, version };
         }
         await (0,promises_.copyFile)(zipPath, external_node_path_default().join(external_node_path_default().dirname(binary), CACHED_ZIP));
         try {
@@ -90283,7 +90278,7 @@ async function saveAndCache(first, url, version, options) {
         }
         // Run the copy in this job's temp folder: another job on the same runner may be re-caching the same version,
         // which replaces the cached folder while it is in use. The runner empties RUNNER_TEMP after the job.
-        return { binary, version, downloaded: true, sha256 };
+        return { binary, version };
     }
     catch (error) {
         await (0,promises_.rm)(workDir, { recursive: true, force: true });
@@ -90806,12 +90801,15 @@ async function apply(sdm, rows, concurrency, recorder, context) {
             : undefined;
     const pairKey = (row) => `${(row.sdmEmail ?? '').toLowerCase()}\n${row.resource}`;
     const revokeFailures = new Map();
-    const pairsToRevoke = new Map();
-    for (const row of rows) {
-        if (row.status === 'pending-revoke')
-            pairsToRevoke.set(pairKey(row), [...(pairsToRevoke.get(pairKey(row)) ?? []), row]);
-    }
-    await Promise.all([...pairsToRevoke].map(([key, pairRows]) => limit(async () => {
+    // Rows with this status, by user and resource, in time order (rows come sorted by start).
+    const byPair = (status) => {
+        const groups = new Map();
+        for (const row of rows)
+            if (row.status === status)
+                groups.set(pairKey(row), [...(groups.get(pairKey(row)) ?? []), row]);
+        return groups;
+    };
+    await Promise.all([...byPair('pending-revoke')].map(([key, pairRows]) => limit(async () => {
         const first = pairRows[0];
         const skip = notStarted();
         const result = skip ? undefined : await sdm.revokeTemporary(first.resource, first.sdmEmail);
@@ -90835,12 +90833,7 @@ async function apply(sdm, rows, concurrency, recorder, context) {
         (row.status === 'unchanged' || row.status === 'stale' || revokeFailures.has(pairKey(row))))
         .map(pairKey));
     const results = new Map();
-    const pendingByPair = new Map();
-    for (const row of rows) {
-        if (row.status === 'pending')
-            pendingByPair.set(pairKey(row), [...(pendingByPair.get(pairKey(row)) ?? []), row]);
-    }
-    await Promise.all([...pendingByPair].map(([key, pairRows]) => limit(async () => {
+    await Promise.all([...byPair('pending')].map(([key, pairRows]) => limit(async () => {
         for (const row of pairRows) {
             const skip = notStarted();
             if (skip) {

@@ -214,7 +214,6 @@ export class GitHubLedger implements LedgerStore {
   private readonly repo: string;
   private readonly file: string;
   private readonly timeoutMs: number;
-  writes = 0; // commits made by this run (tests and the summary)
 
   constructor(private readonly options: GitHubLedgerOptions) {
     const [owner, repo] = options.repository.split('/');
@@ -260,7 +259,6 @@ export class GitHubLedger implements LedgerStore {
           ...(current.sha ? { sha: current.sha } : {}),
           request: { signal: AbortSignal.timeout(this.timeoutMs) },
         });
-        this.writes++;
         return next;
       } catch (error) {
         const status = (error as { status?: number }).status;

@@ -379,13 +379,15 @@ async function apply(
         : undefined;
   const pairKey = (row: PlanRow) => `${(row.sdmEmail ?? '').toLowerCase()}\n${row.resource}`;
   const revokeFailures = new Map<string, string>();
-  const pairsToRevoke = new Map<string, PlanRow[]>();
-  for (const row of rows) {
-    if (row.status === 'pending-revoke')
-      pairsToRevoke.set(pairKey(row), [...(pairsToRevoke.get(pairKey(row)) ?? []), row]);
-  }
+  // Rows with this status, by user and resource, in time order (rows come sorted by start).
+  const byPair = (status: PlanRow['status']) => {
+    const groups = new Map<string, PlanRow[]>();
+    for (const row of rows)
+      if (row.status === status) groups.set(pairKey(row), [...(groups.get(pairKey(row)) ?? []), row]);
+    return groups;
+  };
   await Promise.all(
-    [...pairsToRevoke].map(([key, pairRows]) =>
+    [...byPair('pending-revoke')].map(([key, pairRows]) =>
       limit(async () => {
         const first = pairRows[0] as PlanRow;
         const skip = notStarted();
@@ -417,13 +419,8 @@ async function apply(
       .map(pairKey),
   );
   const results = new Map<PlanRow, ReportRow>();
-  const pendingByPair = new Map<string, PlanRow[]>();
-  for (const row of rows) {
-    if (row.status === 'pending')
-      pendingByPair.set(pairKey(row), [...(pendingByPair.get(pairKey(row)) ?? []), row]);
-  }
   await Promise.all(
-    [...pendingByPair].map(([key, pairRows]) =>
+    [...byPair('pending')].map(([key, pairRows]) =>
       limit(async () => {
         for (const row of pairRows) {
           const skip = notStarted();

@@ -2,7 +2,7 @@
 // Facts it relies on are in ../shared/reference/pagerduty-api.md (paging, includes, error bodies, rate limits).
 import { request } from 'undici';
 import * as core from '@actions/core';
-import { backoffMs, Deadline } from './retry.js';
+import { backoffMs, Deadline, sleep } from './retry.js';
 import { displayUrl } from './urls.js';
 
 export interface OnCallRow {
@@ -24,10 +24,7 @@ export interface PagerDutyClientOptions {
   baseUrl: string;
   token: string;
   requestTimeoutMs?: number;
-  maxAttempts?: number;
   deadline?: Deadline;
-  /** Waits between retries; replaced in unit tests. */
-  sleep?: (ms: number) => Promise<void>;
 }
 
 export class PagerDutyError extends Error {
@@ -40,6 +37,7 @@ export class PagerDutyError extends Error {
   }
 }
 
+const MAX_ATTEMPTS = 5;
 const PAGE_LIMIT = 100; // PagerDuty's maximum page size
 const OFFSET_CAP = 10_000; // offset + limit above this is refused with 400/2002
 const MAX_RETRY_WAIT_MS = 60_000;
@@ -54,9 +52,7 @@ export class PagerDutyClient {
   private readonly baseUrl: string;
   private readonly authorization: string;
   private readonly requestTimeoutMs: number;
-  private readonly maxAttempts: number;
   private readonly deadline: Deadline;
-  private readonly sleep: (ms: number) => Promise<void>;
   /** Number of HTTP requests sent, retries included (reported in the summary and checked by tests). */
   requestCount = 0;
 
@@ -64,9 +60,7 @@ export class PagerDutyClient {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.authorization = authorizationHeader(options.token);
     this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
-    this.maxAttempts = options.maxAttempts ?? 5;
     this.deadline = options.deadline ?? new Deadline(10 * 60_000);
-    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
   }
 
   /**
@@ -171,15 +165,15 @@ export class PagerDutyClient {
         failure = this.scrub(errorText(error));
         wait = backoffMs(attempt);
       }
-      if (attempt >= this.maxAttempts || !this.deadline.allows(wait)) {
-        const why = attempt >= this.maxAttempts ? `after ${attempt} attempts` : 'within time-budget';
+      if (attempt >= MAX_ATTEMPTS || !this.deadline.allows(wait)) {
+        const why = attempt >= MAX_ATTEMPTS ? `after ${attempt} attempts` : 'within time-budget';
         throw new PagerDutyError(
           `PagerDuty at ${displayUrl(this.baseUrl)} did not answer ${path} successfully ${why}; last: ${failure}. ` +
             'Check pagerduty-api-url and PagerDuty status, or run again later',
         );
       }
       core.info(`PagerDuty ${path}: ${failure}; trying again in ${Math.round(wait / 1000)} s`);
-      await this.sleep(wait);
+      await sleep(wait);
     }
   }
 

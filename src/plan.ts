@@ -394,7 +394,7 @@ export function subtract(
   return pieces.filter(([a, b]) => b > a).sort((x, y) => x[0] - y[0]);
 }
 
-export function sortRows<T extends PlanRow>(rows: T[]): T[] {
+function sortRows<T extends PlanRow>(rows: T[]): T[] {
   return rows.sort(
     (a, b) =>
       a.from.getTime() - b.from.getTime() ||

@@ -15,7 +15,7 @@ import { DEFAULT_SDM_DOWNLOAD_URL } from './inputs.js';
 import { backoffMs, Deadline, sleep } from './retry.js';
 import { displayUrl, isAllowedUrl } from './urls.js';
 
-export const TOOL_NAME = 'sdm';
+const TOOL_NAME = 'sdm';
 
 export interface SdmInstallOptions {
   version: string; // 'latest' or X.Y.Z
@@ -25,14 +25,11 @@ export interface SdmInstallOptions {
   tempDir: string;
   timeoutMs?: number;
   deadline?: Deadline;
-  retryBaseMs?: number;
 }
 
 export interface SdmInstallation {
   binary: string;
   version: string;
-  downloaded: boolean; // false: reused from the tool cache
-  sha256?: string; // of the zip, when downloaded
 }
 
 export class SdmInstallError extends Error {
@@ -145,7 +142,7 @@ async function findCached(version: string, options: SdmInstallOptions): Promise<
   if (!dir) return undefined;
   if (!options.sha256) {
     core.info(`sdm ${version} found in the tool cache`);
-    return { binary: path.join(dir, 'sdm'), version, downloaded: false };
+    return { binary: path.join(dir, 'sdm'), version };
   }
   const zipPath = path.join(dir, CACHED_ZIP);
   const sha256 = await sha256File(zipPath).catch(() => undefined);
@@ -155,7 +152,7 @@ async function findCached(version: string, options: SdmInstallOptions): Promise<
   }
   const binary = await unzipSdm(zipPath, await mkdtemp(path.join(options.tempDir, 'sdm-')), version);
   core.info(`sdm ${version} found in the tool cache; its zip matches sdm-sha256`);
-  return { binary, version, downloaded: false, sha256 };
+  return { binary, version };
 }
 
 async function sha256File(file: string): Promise<string> {
@@ -189,7 +186,7 @@ async function get(url: string, options: SdmInstallOptions): Promise<Response> {
   const deadline = options.deadline ?? new Deadline(10 * 60_000);
   const timeoutMs = options.timeoutMs ?? 120_000;
   for (let attempt = 1; ; attempt++) {
-    const wait = backoffMs(attempt, options.retryBaseMs ?? 1000);
+    const wait = backoffMs(attempt);
     const last = attempt >= MAX_ATTEMPTS || !deadline.allows(wait);
     try {
       const response = await request(url, {
@@ -303,7 +300,7 @@ async function saveAndCache(
       core.warning(
         `sdm ${version} (SHA-256 ${sha256}) could not be checked: set sdm-sha256, or make sdm-checksum-url answer. It is used for this run only, not cached.`,
       );
-      return { binary, version, downloaded: true, sha256 };
+      return { binary, version };
     }
     await copyFile(zipPath, path.join(path.dirname(binary), CACHED_ZIP));
     try {
@@ -315,7 +312,7 @@ async function saveAndCache(
     }
     // Run the copy in this job's temp folder: another job on the same runner may be re-caching the same version,
     // which replaces the cached folder while it is in use. The runner empties RUNNER_TEMP after the job.
-    return { binary, version, downloaded: true, sha256 };
+    return { binary, version };
   } catch (error) {
     await rm(workDir, { recursive: true, force: true });
     throw error;

@@ -24,7 +24,6 @@ export interface SdmCliOptions {
   adminToken: string;
   timeoutMs?: number;
   deadline?: Deadline;
-  retryBaseMs?: number;
   /** Aborting kills a running command (the run was cancelled). */
   signal?: AbortSignal;
 }
@@ -105,7 +104,7 @@ export class SdmCli {
   async run(args: string[]): Promise<SdmResult> {
     for (let attempt = 1; ; attempt++) {
       const result = await this.runOnce(args);
-      const wait = backoffMs(attempt, this.options.retryBaseMs ?? 1000);
+      const wait = backoffMs(attempt);
       if (
         !isRateLimited(result) ||
         attempt >= MAX_ATTEMPTS ||

@@ -88085,6 +88085,7 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 
 
+
 class LedgerError extends Error {
     status;
     constructor(message, status) {
@@ -88126,6 +88127,12 @@ function parseLedger(text, where) {
             !Number.isNaN(Date.parse(entry.until ?? ''));
         if (!valid)
             throw new LedgerError(`the ledger at ${where} has a malformed entry; fix or delete it`);
+        // Anyone who can push to the state branch can edit the ledger, and its email and resource reach sdm's
+        // command line when a grant is revoked: held to the same rule as values from PagerDuty.
+        const { email, resource } = entry;
+        if (unsafeArgumentReason(email) || unsafeArgumentReason(resource) || !email.includes('@')) {
+            throw new LedgerError(`the ledger at ${where} has an entry whose email or resource is not a plain value; fix or delete it`);
+        }
     }
     return { version: 1, grants: grants };
 }

@@ -7,6 +7,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as core from '@actions/core';
 import { Octokit } from '@octokit/rest';
+import { unsafeArgumentReason } from './inputs.js';
 import type { OnCallSource } from './plan.js';
 import { backoffMs, sleep } from './retry.js';
 
@@ -84,6 +85,14 @@ export function parseLedger(text: string, where: string): Ledger {
       !Number.isNaN(Date.parse(entry.from ?? '')) &&
       !Number.isNaN(Date.parse(entry.until ?? ''));
     if (!valid) throw new LedgerError(`the ledger at ${where} has a malformed entry; fix or delete it`);
+    // Anyone who can push to the state branch can edit the ledger, and its email and resource reach sdm's
+    // command line when a grant is revoked: held to the same rule as values from PagerDuty.
+    const { email, resource } = entry as LedgerEntry;
+    if (unsafeArgumentReason(email) || unsafeArgumentReason(resource) || !email.includes('@')) {
+      throw new LedgerError(
+        `the ledger at ${where} has an entry whose email or resource is not a plain value; fix or delete it`,
+      );
+    }
   }
   return { version: 1, grants: grants as LedgerEntry[] };
 }

@@ -78,6 +78,10 @@ describe('ledger model', () => {
     expect(() => parseLedger('{', 'x')).toThrow(LedgerError);
     expect(() => parseLedger('{"grants": {}}', 'x')).toThrow(/no "grants" list/);
     expect(() => parseLedger('{"grants": [{"id": "a"}]}', 'x')).toThrow(/malformed entry/);
+    const flag = { ...ada, email: '--admin-token=x' };
+    expect(() => parseLedger(JSON.stringify({ grants: [flag] }), 'x')).toThrow(/not a plain value/);
+    const spaced = { ...ada, resource: 'prod db' };
+    expect(() => parseLedger(JSON.stringify({ grants: [spaced] }), 'x')).toThrow(/not a plain value/);
     expect(parseLedger(JSON.stringify({ version: 1, grants: [ada] }), 'x').grants).toEqual([ada]);
   });
 

@@ -79513,13 +79513,8 @@ exports.visitAsync = visitAsync;
 /************************************************************************/
 var __webpack_exports__ = {};
 
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: external "node:fs"
 const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
-;// CONCATENATED MODULE: external "node:os"
-const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
-var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_namespaceObject);
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(6760);
 var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_);
@@ -82468,6 +82463,36 @@ function getIDToken(aud) {
  */
 
 //# sourceMappingURL=core.js.map
+;// CONCATENATED MODULE: ./src/cancellation.ts
+// A cancelled or timed-out job: the runner sends SIGINT, then SIGTERM 7.5 s later. The first signal starts nothing
+// new and lets running commands finish (their outcome would otherwise be unknown); SIGTERM or a second signal stops
+// them too. Either way the run still records what was done.
+
+function watchCancellation() {
+    const cancel = new AbortController();
+    const kill = new AbortController();
+    let signals = 0;
+    const onSignal = (signal) => {
+        signals++;
+        if (signals === 1) {
+            warning(`Received ${signal}: starting no new sdm command; recording what was done.`);
+            cancel.abort();
+        }
+        if (signal === 'SIGTERM' || signals > 1)
+            kill.abort();
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    return {
+        cancel: cancel.signal,
+        kill: kill.signal,
+        stop: () => {
+            process.off('SIGINT', onSignal);
+            process.off('SIGTERM', onSignal);
+        },
+    };
+}
+
 ;// CONCATENATED MODULE: ./node_modules/yocto-queue/index.js
 /*
 How it works:
@@ -82710,6 +82735,791 @@ function validateConcurrency(concurrency) {
 	}
 }
 
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: ./src/text.ts
+// Untrusted text (from PagerDuty, strongDM, GitHub, the ledger branch or the workflow's inputs) made safe for the
+// one place it goes. One function per target, named by it; nothing is shown or run without passing one of them.
+const CONTROL = /[\p{Cc}\p{Cf}]/gu;
+const CONTROL_OR_SPACE = /[\s\p{Cc}\p{Cf}]/u;
+/**
+ * One line for the step log, an annotation or an error a person reads: no control characters (a newline could start
+ * a workflow command such as ::add-mask::), at most `max` characters.
+ */
+function forLogLine(value, max = 80) {
+    const flat = value
+        .replace(/[\p{Cc}\p{Cf}\u2028\u2029]+/gu, ' ')
+        .replace(/\s+/g, ' ')
+        .trim()
+        // The runner also reads "##[command]" anywhere in a log line; a word joiner keeps it from being one.
+        .replace(/##\[/g, '##\u2060[');
+    return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}
+/** For HTML, and Markdown outside tables: "|" too, so a value cannot add table columns either. */
+function forHtml(value) {
+    return value
+        .replace(/&/g, '&amp;')
+        .replace(/</g, '&lt;')
+        .replace(/>/g, '&gt;')
+        .replace(/"/g, '&quot;')
+        .replace(/'/g, '&#39;')
+        .replace(/\|/g, '&#124;');
+}
+/**
+ * For a Markdown table cell: inline syntax (emphasis, code, links) is backslash-escaped, then HTML is escaped
+ * (which also turns "|" into an entity so a value cannot add columns). Cells never start a line, so "#", "-"
+ * and "+" need nothing.
+ */
+function forMarkdownCell(value) {
+    return forHtml(value.replace(/[\\`*_[\]~]/g, '\\$&'))
+        .replace(/:\/\//g, '&#58;//') // no autolink from a PagerDuty name: http://… and www.… stay text
+        .replace(/\b(www)\./gi, '$1&#46;');
+}
+/** Mermaid keeps its own syntax in task and section names: only letters, digits and a few marks survive. */
+function forMermaid(value) {
+    const safe = value
+        .replace(/[^\p{L}\p{N} .@_-]+/gu, ' ')
+        .replace(/\s+/g, ' ')
+        .trim();
+    return (safe.length > 40 ? `${safe.slice(0, 39)}…` : safe) || '?';
+}
+/**
+ * For a value that will be an argument of an `sdm` command: it must not be read as a flag and must not carry
+ * whitespace or control characters. Returns why it is unsafe, or undefined when it may be passed.
+ */
+function commandArgumentProblem(value) {
+    if (value === '')
+        return 'is empty';
+    if (value.startsWith('-'))
+        return 'starts with "-" (it would be read as a flag)';
+    if (CONTROL_OR_SPACE.test(value))
+        return 'contains whitespace or control characters';
+    if (value.length > 255)
+        return 'is longer than 255 characters';
+    return undefined;
+}
+/** A service's error text quoted in our error: one line, 300 characters at most (an error page can be a document). */
+function forErrorDetail(text) {
+    const flat = text.replace(/\s+/g, ' ').trim();
+    return flat.length > 300 ? `${flat.slice(0, 297)}...` : flat;
+}
+/** A workflow input quoted back in an input problem: control characters shown as "?", 80 characters at most. */
+function forInputProblem(value) {
+    const flat = value.replace(CONTROL, '?');
+    return flat.length > 80 ? `${flat.slice(0, 77)}...` : flat;
+}
+/** A value in a ledger commit message line: one line, 120 characters at most. */
+function forCommitMessage(value) {
+    return value.replace(/[\p{Cc}\p{Cf}\s]+/gu, ' ').slice(0, 120);
+}
+
+;// CONCATENATED MODULE: ./src/ledger.ts
+// The ledger's format: a JSON record of the grants this action made, so re-runs are idempotent and overrides are
+// noticed. One entry per line; a change (add these entries, mark those revoked) is applied to the latest stored
+// version rather than replacing it, so racing runs merge. Where it is kept: ledger-stores.ts, ledger-github.ts.
+
+
+class LedgerError extends Error {
+    status;
+    constructor(message, status) {
+        super(message);
+        this.status = status;
+        this.name = 'LedgerError';
+    }
+}
+const RETENTION_MS = 30 * 24 * 60 * 60 * 1000; // expired entries are kept this long, then dropped
+const emptyLedger = () => ({ version: 1, grants: [] });
+/**
+ * Same grant by the same run → same id, so a retried write never adds an entry twice; a later grant of the same
+ * window (after a revocation) is a new entry.
+ */
+function entryId(email, resource, from, until, runId) {
+    return (0,external_node_crypto_.createHash)('sha256')
+        .update([email.toLowerCase(), resource, from, until, runId].join('\n'))
+        .digest('hex')
+        .slice(0, 16);
+}
+function parseLedger(text, where) {
+    let value;
+    try {
+        value = JSON.parse(text);
+    }
+    catch {
+        throw new LedgerError(`the ledger at ${where} is not valid JSON; fix or delete it (its history keeps the old versions)`);
+    }
+    const grants = value?.grants;
+    if (!Array.isArray(grants)) {
+        throw new LedgerError(`the ledger at ${where} has no "grants" list; fix or delete it`);
+    }
+    for (const entry of grants) {
+        const valid = typeof entry?.id === 'string' &&
+            typeof entry.email === 'string' &&
+            typeof entry.resource === 'string' &&
+            !Number.isNaN(Date.parse(entry.from ?? '')) &&
+            !Number.isNaN(Date.parse(entry.until ?? ''));
+        if (!valid)
+            throw new LedgerError(`the ledger at ${where} has a malformed entry; fix or delete it`);
+        // Anyone who can push to the state branch can edit the ledger, and its email and resource reach sdm's
+        // command line when a grant is revoked: held to the same rule as values from PagerDuty.
+        const { email, resource } = entry;
+        if (commandArgumentProblem(email) || commandArgumentProblem(resource) || !email.includes('@')) {
+            throw new LedgerError(`the ledger at ${where} has an entry whose email or resource is not a plain value; fix or delete it`);
+        }
+    }
+    return { version: 1, grants: grants };
+}
+/** One entry per line: small enough for years of grants, and each commit's diff shows exactly the entries changed. */
+function serializeLedger(ledger) {
+    if (ledger.grants.length === 0)
+        return '{ "version": 1, "grants": [] }\n';
+    return `{ "version": 1, "grants": [\n${ledger.grants.map((entry) => `  ${JSON.stringify(entry)}`).join(',\n')}\n] }\n`;
+}
+/** Pure: the ledger after a change, with entries that expired over 30 days ago dropped. */
+function applyChange(ledger, change, now) {
+    const byId = new Map(ledger.grants.map((entry) => [entry.id, entry]));
+    for (const entry of change.add)
+        if (!byId.has(entry.id))
+            byId.set(entry.id, entry);
+    const revoked = new Map(change.revoke.map((r) => [r.id, r]));
+    const cutoff = now.getTime() - RETENTION_MS;
+    const grants = [...byId.values()]
+        .map((entry) => {
+        const revocation = revoked.get(entry.id);
+        return revocation && !entry.revokedAt
+            ? { ...entry, revokedAt: revocation.at, revokedRunUrl: revocation.runUrl }
+            : entry;
+    })
+        .filter((entry) => Date.parse(entry.until) >= cutoff)
+        .sort((a, b) => a.from.localeCompare(b.from) ||
+        a.email.localeCompare(b.email) ||
+        a.resource.localeCompare(b.resource));
+    return { version: 1, grants };
+}
+/** Entries still in force at `now`: not revoked, not expired. */
+function activeEntries(ledger, now) {
+    return ledger.grants.filter((entry) => !entry.revokedAt && Date.parse(entry.until) > now.getTime());
+}
+/** One commit per write; the subject counts, the body lists each entry (names are PagerDuty text: flattened). */
+function commitMessage(change, runUrl, before) {
+    const byId = new Map([...before.grants, ...change.add].map((entry) => [entry.id, entry]));
+    const parts = [
+        change.add.length > 0 ? `grant ${change.add.length}` : '',
+        change.revoke.length > 0 ? `revoke ${change.revoke.length}` : '',
+    ].filter(Boolean);
+    const lines = [
+        ...change.add.map((e) => `+ ${forCommitMessage(e.email)} ${forCommitMessage(e.resource)} ${e.from} → ${e.until} (${forCommitMessage(e.rule)})`),
+        ...change.revoke.map((r) => {
+            const e = byId.get(r.id);
+            return e
+                ? `- ${forCommitMessage(e.email)} ${forCommitMessage(e.resource)} until ${e.until} revoked`
+                : `- ${r.id} revoked`;
+        }),
+    ];
+    return `oncall-access: ${parts.join(', ') || 'tidy'}\n\n${lines.join('\n')}\n\nRun: ${runUrl}\n`;
+}
+
+;// CONCATENATED MODULE: ./src/plan.ts
+
+const SECOND = 1000;
+function ruleMatches(rule, row) {
+    const schedule = row.schedule?.id ?? 'null';
+    return ((rule.schedules.length === 0 || rule.schedules.includes(schedule)) &&
+        (rule.escalationPolicies.length === 0 || rule.escalationPolicies.includes(row.escalationPolicy.id)) &&
+        (rule.escalationLevels.length === 0 || rule.escalationLevels.includes(row.escalationLevel)));
+}
+/**
+ * Every (on-call row × matching rule × resource) as a window: lead time before, grace period after, clamped to
+ * now; an open start or end stays open (Infinity) for the planner to bound.
+ */
+function desiredWindows(options) {
+    const nowMs = Math.floor(options.now.getTime() / SECOND) * SECOND;
+    const windows = [];
+    for (const row of options.oncalls) {
+        const from = Math.max(row.start ? row.start.getTime() - options.leadMs : -Infinity, nowMs);
+        const until = row.end ? Math.ceil((row.end.getTime() + options.graceMs) / SECOND) * SECOND : Infinity;
+        if (until <= from)
+            continue; // already over
+        for (const rule of options.rules) {
+            if (!ruleMatches(rule, row))
+                continue;
+            for (const resource of rule.resources) {
+                windows.push({
+                    pagerdutyUserId: row.user.id,
+                    name: row.user.name,
+                    email: row.user.email,
+                    resource,
+                    rule: rule.name,
+                    source: {
+                        scheduleId: row.schedule?.id ?? null,
+                        scheduleName: row.schedule?.name ?? '',
+                        escalationPolicyId: row.escalationPolicy.id,
+                        escalationPolicyName: row.escalationPolicy.name,
+                        escalationLevel: row.escalationLevel,
+                    },
+                    from,
+                    until,
+                });
+            }
+        }
+    }
+    return windows;
+}
+/** Merges overlapping or touching windows; the merged one keeps the most urgent (lowest level) source and its rule. */
+function mergeWindows(windows) {
+    const sorted = [...windows].sort((a, b) => a.from - b.from || a.until - b.until);
+    const merged = [];
+    for (const window of sorted) {
+        const last = merged[merged.length - 1];
+        if (last && window.from <= last.until) {
+            last.until = Math.max(last.until, window.until);
+            if (compareSources(window.source, last.source) < 0) {
+                last.source = window.source;
+                last.rule = window.rule;
+            }
+        }
+        else {
+            merged.push({ ...window });
+        }
+    }
+    return merged;
+}
+function compareSources(a, b) {
+    return (a.escalationLevel - b.escalationLevel ||
+        a.scheduleName.localeCompare(b.scheduleName) ||
+        a.escalationPolicyName.localeCompare(b.escalationPolicyName));
+}
+/**
+ * Which strongDM account a PagerDuty person is. `user-map` (by PagerDuty user ID or email) first, then the same
+ * email; matched case-insensitively. `sdmEmails` undefined: accounts could not be checked (dry run, no token).
+ */
+function resolveAccount(person, userMap, sdmEmails) {
+    const mapped = userMap.get(person.pagerdutyUserId.toLowerCase()) ??
+        (person.email ? userMap.get(person.email.toLowerCase()) : undefined);
+    const email = mapped ?? person.email;
+    if (!email)
+        return {
+            skipReason: 'PagerDuty has no email address for this user; add them to user-map',
+            missingUser: false,
+        };
+    const unsafe = commandArgumentProblem(email) ?? (email.includes('@') ? undefined : 'has no "@"');
+    if (unsafe)
+        return { skipReason: `the email ${unsafe}; it is not passed to sdm`, missingUser: false };
+    if (sdmEmails === undefined)
+        return { sdmEmail: email, missingUser: false };
+    const sdmEmail = sdmEmails.find((candidate) => candidate.toLowerCase() === email.toLowerCase());
+    if (!sdmEmail) {
+        return {
+            skipReason: mapped
+                ? 'no strongDM user has the email user-map gives'
+                : 'no strongDM user has this email; map it in user-map if it differs',
+            missingUser: true,
+        };
+    }
+    return { sdmEmail, missingUser: false };
+}
+const pairKey = (email, resource) => `${email.toLowerCase()}\n${resource}`;
+/**
+ * Plan = desired − ledger, per strongDM account and resource:
+ * - a ledger grant whose remaining time lies within the desired windows is `unchanged`;
+ * - a ledger grant with time PagerDuty no longer backs is `stale` (`pending-revoke` with revoke-stale; the revoke
+ *   command removes every temporary grant of that user to that resource, so the pair's other grants go too and
+ *   their still-wanted time is granted again);
+ * - desired time not covered by kept grants becomes new grants (`pending`) for exactly the uncovered part, in
+ *   pieces of at most maxGrantMs, for pieces that start within the lookahead (later pieces: a later run);
+ * - people without a usable account are `skipped`.
+ */
+function reconcile(input) {
+    const nowMs = Math.floor(input.now.getTime() / SECOND) * SECOND;
+    const horizon = nowMs + input.lookaheadMs;
+    const { desiredByPair, ledgerByPair } = groupByPair(input);
+    const rows = [];
+    for (const key of new Set([...desiredByPair.keys(), ...ledgerByPair.keys()])) {
+        const desired = mergeWindows(desiredByPair.get(key) ?? []);
+        const first = desired[0];
+        const sdmEmail = first ? input.accounts.get(first.pagerdutyUserId)?.sdmEmail : undefined;
+        if (first && !sdmEmail) {
+            rows.push(...skippedRows(desired, input));
+            continue;
+        }
+        const recorded = planRecordedGrants(ledgerByPair.get(key) ?? [], desired, input, nowMs, horizon);
+        rows.push(...recorded.rows);
+        if (sdmEmail)
+            rows.push(...grantRows(desired, sdmEmail, recorded, input.maxGrantMs, horizon));
+    }
+    return sortRows(rows);
+}
+/** Desired windows and ledger entries by strongDM account and resource (two PagerDuty users may be one account). */
+function groupByPair(input) {
+    const desiredByPair = new Map();
+    for (const window of input.windows) {
+        const sdmEmail = input.accounts.get(window.pagerdutyUserId)?.sdmEmail;
+        const key = sdmEmail
+            ? pairKey(sdmEmail, window.resource)
+            : `pd:${window.pagerdutyUserId}\n${window.resource}`;
+        desiredByPair.set(key, [...(desiredByPair.get(key) ?? []), window]);
+    }
+    const ledgerByPair = new Map();
+    for (const entry of input.ledger) {
+        const key = pairKey(entry.email, entry.resource);
+        ledgerByPair.set(key, [...(ledgerByPair.get(key) ?? []), entry]);
+    }
+    return { desiredByPair, ledgerByPair };
+}
+/** A person on call without a usable strongDM account: one row per window, with why. */
+function skippedRows(desired, input) {
+    return desired.map((window) => {
+        const account = input.accounts.get(window.pagerdutyUserId);
+        return {
+            ...personOf(window),
+            sdmEmail: undefined,
+            resource: window.resource,
+            rule: window.rule,
+            source: window.source,
+            from: new Date(window.from),
+            until: new Date(Math.min(window.until, window.from + input.maxGrantMs)),
+            status: 'skipped',
+            reason: account?.skipReason ?? 'no strongDM account',
+            missingUser: account?.missingUser ?? false,
+        };
+    });
+}
+/** What becomes of one pair's recorded grants: unchanged, stale, ended with the account, or revoked. */
+function planRecordedGrants(entries, desired, input, nowMs, horizon) {
+    // A grant of an account strongDM no longer has (deleted or suspended) ended with it: nothing to revoke.
+    const accountGone = (entry) => input.sdmEmails !== undefined &&
+        !input.sdmEmails.some((email) => email.toLowerCase() === entry.email.toLowerCase());
+    const stale = input.failSafe
+        ? []
+        : entries.filter((entry) => {
+            if (accountGone(entry))
+                return false;
+            const from = Math.max(Date.parse(entry.from), nowMs);
+            if (Date.parse(entry.from) >= horizon)
+                return false; // beyond what this run can see: not judged
+            return !covered(from, Date.parse(entry.until), desired);
+        });
+    // The revoke command ends every grant of the pair, live sessions included. While a grant PagerDuty still backs
+    // is in force, a stale grant that has not started yet waits: it is revoked once the one in force has ended.
+    const inForceAndBacked = entries.some((entry) => !stale.includes(entry) && !accountGone(entry) && Date.parse(entry.from) <= nowMs);
+    const deferred = inForceAndBacked && stale.every((entry) => Date.parse(entry.from) > nowMs);
+    const revokePair = input.revokeStale && stale.length > 0 && !deferred;
+    const rows = entries.map((entry) => {
+        if (accountGone(entry)) {
+            return {
+                ...rowFromEntry(entry, 'stale', 'strongDM has no active user with this email any more; the grant ended with the account'),
+                accountGone: true,
+            };
+        }
+        if (stale.includes(entry)) {
+            let reason = 'PagerDuty no longer has this person on call for all of this grant (override, swap or change)';
+            if (input.revokeStale && deferred) {
+                reason += '; it is revoked once the grant in force ends (revoking now would end that one too)';
+            }
+            return rowFromEntry(entry, revokePair ? 'pending-revoke' : 'stale', reason);
+        }
+        if (revokePair) {
+            return rowFromEntry(entry, 'pending-revoke', 'revoked together with a stale grant of the same user and resource; the on-call time is granted again');
+        }
+        return rowFromEntry(entry, 'unchanged', '');
+    });
+    return { rows, kept: revokePair ? [] : entries.filter((entry) => !accountGone(entry)), revokePair };
+}
+/** Desired time that the kept grants do not cover, in pieces of at most maxGrantMs starting before the horizon. */
+function grantRows(desired, sdmEmail, recorded, maxGrantMs, horizon) {
+    const keptSpans = recorded.kept.map((entry) => [Date.parse(entry.from), Date.parse(entry.until)]);
+    const rows = [];
+    for (const window of desired) {
+        for (const [gapFrom, gapUntil] of subtract(window.from, window.until, keptSpans)) {
+            for (let cursor = gapFrom; cursor < gapUntil && cursor < horizon;) {
+                const end = Math.min(gapUntil, cursor + maxGrantMs);
+                rows.push({
+                    ...personOf(window),
+                    sdmEmail,
+                    resource: window.resource,
+                    rule: window.rule,
+                    source: window.source,
+                    from: new Date(cursor),
+                    until: new Date(end),
+                    status: 'pending',
+                    reason: recorded.revokePair ? 'granted again after revoking a stale grant' : '',
+                    missingUser: false,
+                });
+                cursor = end;
+            }
+        }
+    }
+    return rows;
+}
+function personOf(window) {
+    return { pagerdutyUserId: window.pagerdutyUserId, name: window.name, email: window.email };
+}
+/** The row of a recorded grant; its status says what becomes of it. */
+function rowFromEntry(entry, status, reason) {
+    return {
+        pagerdutyUserId: entry.pagerdutyUserId,
+        name: entry.name,
+        email: entry.email,
+        sdmEmail: entry.email,
+        resource: entry.resource,
+        rule: entry.rule,
+        source: entry.source,
+        from: new Date(entry.from),
+        until: new Date(entry.until),
+        status,
+        reason,
+        missingUser: false,
+        ledgerEntry: entry,
+    };
+}
+/** Is [from, until] inside the union of the (merged, non-touching) windows? */
+function covered(from, until, windows) {
+    if (until <= from)
+        return true;
+    return windows.some((window) => window.from <= from && until <= window.until);
+}
+/** [from, until] minus the spans, as sorted pieces. */
+function subtract(from, until, spans) {
+    let pieces = [[from, until]];
+    for (const [spanFrom, spanUntil] of spans) {
+        pieces = pieces.flatMap(([a, b]) => {
+            if (spanUntil <= a || spanFrom >= b)
+                return [[a, b]];
+            const out = [];
+            if (spanFrom > a)
+                out.push([a, spanFrom]);
+            if (spanUntil < b)
+                out.push([spanUntil, b]);
+            return out;
+        });
+    }
+    return pieces.filter(([a, b]) => b > a).sort((x, y) => x[0] - y[0]);
+}
+function sortRows(rows) {
+    return rows.sort((a, b) => a.from.getTime() - b.from.getTime() ||
+        a.name.localeCompare(b.name) ||
+        a.pagerdutyUserId.localeCompare(b.pagerdutyUserId) ||
+        a.resource.localeCompare(b.resource));
+}
+/** RFC3339 in UTC without fractions, the form `sdm --from/--until`, the ledger and the `plan` output use. */
+function rfc3339(date) {
+    return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+;// CONCATENATED MODULE: ./src/retry.ts
+// Retrying what is worth retrying, within one time budget for the whole run. Every retry in the action goes
+// through retry(); each call site states only its policy (how many attempts, what is worth another try, how
+// long to wait, what to do when giving up). p-retry does not fit: its waits come from its own options only (a
+// 429's Retry-After cannot set the next one), and an abort rejects instead of handing back the last answer.
+/** The run's time budget: retries stop, and work not yet started is reported, once it is spent. */
+class Deadline {
+    budgetMs;
+    end;
+    constructor(budgetMs, now = Date.now()) {
+        this.budgetMs = budgetMs;
+        this.end = now + budgetMs;
+    }
+    remainingMs() {
+        return Math.max(0, this.end - Date.now());
+    }
+    expired() {
+        return this.remainingMs() === 0;
+    }
+    /** Whether waiting `ms` and trying again still fits. */
+    allows(ms) {
+        return ms < this.remainingMs();
+    }
+}
+/** Exponential backoff with jitter (half fixed, half random), so parallel runs do not retry in step. */
+function backoffMs(attempt, baseMs = 1000, maxMs = 60_000) {
+    const ceiling = Math.min(maxMs, baseMs * 2 ** (attempt - 1));
+    return ceiling / 2 + Math.random() * (ceiling / 2);
+}
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+async function retry(attempt, policy) {
+    for (let number = 1;; number++) {
+        const outcome = await attempt(number);
+        if ('done' in outcome)
+            return outcome.done;
+        const waitMs = outcome.waitMs ?? backoffMs(number, policy.backoff?.baseMs, policy.backoff?.maxMs);
+        if (number >= policy.attempts)
+            return policy.giveUp(outcome.again, `after ${number} attempts`, outcome.last);
+        if (policy.deadline && !policy.deadline.allows(waitMs))
+            return policy.giveUp(outcome.again, 'within time-budget', outcome.last);
+        if (policy.signal?.aborted)
+            return policy.giveUp(outcome.again, 'before the run was cancelled', outcome.last);
+        await policy.onRetry?.(outcome.again, waitMs, outcome.last);
+        await sleep(waitMs);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/sdm.ts
+// The sdm command lines this action runs, all in one place (docs/strongdm-cli.md). The admin token goes
+// only into the child's environment (SDM_ADMIN_TOKEN), never into argv, where other processes and logs could see it.
+// child_process is used rather than @actions/exec because a hung sdm must be killed after a timeout.
+
+
+
+class SdmError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'SdmError';
+    }
+}
+const MAX_ATTEMPTS = 4;
+/**
+ * strongDM's rate limit answer ("resource exhausted: Sorry! You've made too many requests, try again"). The CLI's
+ * exact text and exit code are UNCONFIRMED; this is the one place that reads English from sdm, and only to decide
+ * whether to wait and try again.
+ */
+function isRateLimited(result) {
+    return result.exitCode !== 0 && /resource exhausted|too many requests/i.test(result.stderr);
+}
+class SdmCli {
+    options;
+    timeoutMs;
+    deadline;
+    constructor(options) {
+        this.options = options;
+        this.timeoutMs = options.timeoutMs ?? 120_000;
+        this.deadline = options.deadline ?? new Deadline(10 * 60_000);
+    }
+    /** Emails of the strongDM users who are not suspended, from one `sdm admin users list --json`. */
+    async listUserEmails() {
+        const users = await this.listJson(['admin', 'users', 'list', '--json'], 'list users');
+        return users.flatMap((user) => {
+            const { email, suspended } = user;
+            return typeof email === 'string' && email !== '' && suspended !== true ? [email] : [];
+        });
+    }
+    /** Names of every datasource, server and cluster, to check the configured resources before any grant. */
+    async listResourceNames() {
+        const names = new Set();
+        for (const kind of ['datasources', 'servers', 'clusters']) {
+            for (const resource of await this.listJson(['admin', kind, 'list', '--json'], `list ${kind}`)) {
+                const name = resource?.name;
+                if (typeof name === 'string')
+                    names.add(name);
+            }
+        }
+        return names;
+    }
+    async listJson(args, right) {
+        const command = `sdm ${args.slice(0, 3).join(' ')}`;
+        const result = await this.run(args);
+        if (result.exitCode === -1 && !result.timedOut)
+            throw new SdmError(`sdm could not be run: ${failureReason(result)}`);
+        if (result.exitCode !== 0) {
+            throw new SdmError(`"${command}" failed: ${failureReason(result)}; check that sdm-admin-token may ${right}`);
+        }
+        let parsed;
+        try {
+            parsed = JSON.parse(result.stdout);
+        }
+        catch {
+            throw new SdmError(`"${command} --json" printed something that is not JSON`);
+        }
+        if (!Array.isArray(parsed))
+            throw new SdmError(`"${command} --json" did not print a JSON array`);
+        return parsed;
+    }
+    /** Grants one resource to one user for [from, until]; times are RFC3339 UTC. Arguments are validated by the caller. */
+    async grantTemporary(resource, email, from, until) {
+        return this.run(['admin', 'users', 'grant-temporary', '--from', from, '--until', until, resource, email]);
+    }
+    /**
+     * UNCONFIRMED (see README): no CLI command to revoke a temporary grant is documented. This assumes
+     * `sdm admin users revoke <resource> <email>` removes every temporary grant of that user to that resource.
+     */
+    async revokeTemporary(resource, email) {
+        return this.run(['admin', 'users', 'revoke', resource, email]);
+    }
+    /** Runs a command; a rate-limited answer is retried with backoff while the time budget allows. */
+    async run(args) {
+        return retry(async () => {
+            const result = await this.runOnce(args);
+            return isRateLimited(result) ? { again: 'rate limited', last: result } : { done: result };
+        }, {
+            attempts: MAX_ATTEMPTS,
+            deadline: this.deadline,
+            ...(this.options.signal ? { signal: this.options.signal } : {}),
+            giveUp: (_failure, _why, last) => last,
+        });
+    }
+    runOnce(args) {
+        return new Promise((resolve) => {
+            (0,external_node_child_process_namespaceObject.execFile)(this.options.binary, args, {
+                env: { ...childEnvironment(), SDM_ADMIN_TOKEN: this.options.adminToken },
+                timeout: this.timeoutMs,
+                killSignal: 'SIGKILL',
+                ...(this.options.signal ? { signal: this.options.signal } : {}),
+                maxBuffer: 64 * 1024 * 1024,
+                encoding: 'utf8',
+            }, (error, stdout, stderr) => {
+                const cancelled = error?.name === 'AbortError';
+                const timedOut = !cancelled && Boolean(error && error.killed);
+                const code = error ? error.code : 0;
+                resolve({
+                    exitCode: typeof code === 'number' ? code : error ? -1 : 0,
+                    stdout: this.scrub(stdout),
+                    stderr: this.scrub(stderr || (error && typeof code !== 'number' ? error.message : '')),
+                    timedOut,
+                    cancelled,
+                });
+            });
+        });
+    }
+    /** sdm may echo what it was given; no token reaches a row's reason or a log. */
+    scrub(text) {
+        return this.options.adminToken ? text.split(this.options.adminToken).join('***') : text;
+    }
+}
+/**
+ * The runner's environment minus what sdm has no business seeing: the action's inputs (which hold both tokens)
+ * and the runner's own credentials.
+ */
+function childEnvironment(env = process.env) {
+    return Object.fromEntries(Object.entries(env).filter(([name]) => !name.startsWith('INPUT_') && !name.startsWith('ACTIONS_') && name !== 'GITHUB_TOKEN'));
+}
+/** One line saying why a command failed: its stderr (cut to one line), or how it ended. */
+function failureReason(result) {
+    if (result.cancelled)
+        return 'stopped: the run was cancelled';
+    if (result.timedOut)
+        return 'sdm did not finish within sdm-timeout and was stopped';
+    const shown = forErrorDetail(result.stderr.trim() || result.stdout.trim());
+    return shown ? `exit ${result.exitCode}: ${shown}` : `exit ${result.exitCode}`;
+}
+
+;// CONCATENATED MODULE: ./src/executor.ts
+// Applies a plan through sdm: revocations first (strongDM refuses a grant that overlaps one still in force), then
+// grants, a few at a time, one user and resource at a time. Each success is handed to the recorder at once, so a run
+// that is cancelled or dies part-way leaves the ledger knowing what it did.
+
+
+
+
+/**
+ * Runs every pending row and returns all rows as reported. Once the run is cancelled or its time budget is spent,
+ * nothing new starts; what did not run is a failed row with the reason, and the next run does it.
+ */
+async function applyPlan(sdm, rows, recorder, context) {
+    const limit = pLimit(context.concurrency);
+    const revokeFailures = await revokeStale(sdm, rows, recorder, context, limit);
+    const grantResults = await grantPending(sdm, rows, revokeFailures, recorder, context, limit);
+    return rows.map((row) => {
+        if (row.status === 'pending-revoke') {
+            const failedRevoke = revokeFailures.get(executor_pairKey(row));
+            return failedRevoke
+                ? { ...row, status: 'failed', reason: `revoke failed: ${failedRevoke}` }
+                : { ...row, status: 'revoked' };
+        }
+        if (row.status === 'pending') {
+            return grantResults.get(row) ?? { ...row, status: 'failed', reason: 'not attempted' };
+        }
+        return row;
+    });
+}
+/** One revoke per user and resource (the command ends all of the pair's grants). Returns why each failed pair did. */
+async function revokeStale(sdm, rows, recorder, context, limit) {
+    const failures = new Map();
+    const pairs = byPair(rows.filter((row) => row.status === 'pending-revoke'));
+    await Promise.all([...pairs].map(([key, pairRows]) => limit(async () => {
+        const first = pairRows[0];
+        const notStarted = whyNotStart(context);
+        if (notStarted) {
+            failures.set(key, notStarted);
+            return;
+        }
+        const result = await sdm.revokeTemporary(first.resource, first.sdmEmail);
+        if (result.exitCode !== 0) {
+            failures.set(key, failureReason(result));
+            return;
+        }
+        for (const row of pairRows) {
+            recorder.revoke({ id: row.ledgerEntry.id, at: rfc3339(context.now), runUrl: context.runUrl });
+        }
+    })));
+    return failures;
+}
+/**
+ * Grants of one user and resource run one after another, in time order: strongDM may refuse a second grant while
+ * one is in force (which it does is unconfirmed, see docs/strongdm-cli.md). Such a refusal defers the grant to a
+ * later run instead of failing the step; a refusal with no other grant held is a failure.
+ */
+async function grantPending(sdm, rows, revokeFailures, recorder, context, limit) {
+    const holding = new Set(rows
+        .filter((row) => row.ledgerEntry &&
+        (row.status === 'unchanged' || row.status === 'stale' || revokeFailures.has(executor_pairKey(row))))
+        .map(executor_pairKey));
+    const results = new Map();
+    const pairs = byPair(rows.filter((row) => row.status === 'pending'));
+    await Promise.all([...pairs].map(([key, pairRows]) => limit(async () => {
+        for (const row of pairRows) {
+            const notStarted = whyNotStart(context);
+            if (notStarted) {
+                results.set(row, { ...row, status: 'failed', reason: notStarted });
+                continue;
+            }
+            const result = await sdm.grantTemporary(row.resource, row.sdmEmail, rfc3339(row.from), rfc3339(row.until));
+            if (result.exitCode === 0) {
+                recorder.add(ledgerEntry(row, context));
+                results.set(row, { ...row, status: 'granted' });
+                holding.add(key);
+            }
+            else if (holding.has(key) && !result.timedOut && !result.cancelled) {
+                results.set(row, {
+                    ...row,
+                    status: 'skipped',
+                    deferred: true,
+                    reason: `deferred: refused while this user holds another grant of ${row.resource} (${failureReason(result)}); a later run grants it`,
+                });
+            }
+            else {
+                results.set(row, { ...row, status: 'failed', reason: failureReason(result) });
+            }
+        }
+    })));
+    return results;
+}
+/** Why no new command may start now (the run was cancelled, or its time budget is spent), or undefined. */
+function whyNotStart(context) {
+    if (context.cancel.aborted)
+        return 'not attempted: the run was cancelled';
+    if (context.deadline.expired())
+        return 'not attempted: time-budget was spent';
+    return undefined;
+}
+function executor_pairKey(row) {
+    return `${(row.sdmEmail ?? '').toLowerCase()}\n${row.resource}`;
+}
+/** Rows by user and resource, in the order given (rows come sorted by start). */
+function byPair(rows) {
+    const groups = new Map();
+    for (const row of rows)
+        groups.set(executor_pairKey(row), [...(groups.get(executor_pairKey(row)) ?? []), row]);
+    return groups;
+}
+function ledgerEntry(row, context) {
+    const from = rfc3339(row.from);
+    const until = rfc3339(row.until);
+    return {
+        id: entryId(row.sdmEmail, row.resource, from, until, `${context.runId}@${rfc3339(context.now)}`),
+        email: row.sdmEmail,
+        resource: row.resource,
+        from,
+        until,
+        grantedAt: rfc3339(context.now),
+        runId: context.runId,
+        runUrl: context.runUrl,
+        name: row.name,
+        pagerdutyUserId: row.pagerdutyUserId,
+        rule: row.rule,
+        source: row.source,
+    };
+}
+
 // EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
 var dist = __nccwpck_require__(8815);
 ;// CONCATENATED MODULE: ./src/rules.ts
@@ -82870,6 +83680,7 @@ function displayUrl(url) {
 // and all problems are reported together so a user fixes their workflow in one pass.
 
 
+
 const DEFAULT_PAGERDUTY_API_URL = 'https://api.pagerduty.com';
 // The vendor's "latest Linux CLI" address; it answers 307 to a versioned zip (see src/sdm-install.ts).
 const DEFAULT_SDM_DOWNLOAD_URL = 'https://app.strongdm.com/releases/cli/linux';
@@ -82878,6 +83689,31 @@ const DEFAULT_SDM_CHECKSUM_URL = 'https://app.strongdm.com/sha';
 const MAX_LOOKAHEAD_MS = 90 * 24 * 60 * 60 * 1000; // PagerDuty computes on-calls 90 days ahead at most
 const MAX_CONCURRENCY = 16;
 const DIRECT_TARGETS = 'null';
+/**
+ * Every input's default, in one place: action.yml declares the same (the runner fills them in) and the README's
+ * table shows them; inputs.test.ts fails when the three disagree. github-token's default, ${{ github.token }}, is
+ * the runner's to fill in and has no counterpart here.
+ */
+const INPUT_DEFAULTS = {
+    'pagerduty-api-url': DEFAULT_PAGERDUTY_API_URL,
+    lookahead: '24h',
+    'lead-time': '0m',
+    'grace-period': '0m',
+    'max-grant-duration': '7d',
+    'max-new-grants': '50',
+    'sdm-version': 'latest',
+    'sdm-download-url': DEFAULT_SDM_DOWNLOAD_URL,
+    'sdm-checksum-url': DEFAULT_SDM_CHECKSUM_URL,
+    'dry-run': 'false',
+    'revoke-stale': 'false',
+    concurrency: '4',
+    'request-timeout': '30s',
+    'sdm-timeout': '2m',
+    'time-budget': '10m',
+    'fail-on': 'error',
+    state: 'github',
+    'state-branch': 'oncall-access-state',
+};
 class InputError extends Error {
     problems;
     constructor(problems) {
@@ -82930,22 +83766,6 @@ function parseBoolean(value) {
         return false;
     return undefined;
 }
-const CONTROL_OR_SPACE = /[\s\p{Cc}\p{Cf}]/u;
-/**
- * A value that will be an argument of an `sdm` command: it must not be read as a flag and must not carry
- * whitespace or control characters. Returns the reason it is unsafe, or undefined when it is fine.
- */
-function unsafeArgumentReason(value) {
-    if (value === '')
-        return 'is empty';
-    if (value.startsWith('-'))
-        return 'starts with "-" (it would be read as a flag)';
-    if (CONTROL_OR_SPACE.test(value))
-        return 'contains whitespace or control characters';
-    if (value.length > 255)
-        return 'is longer than 255 characters';
-    return undefined;
-}
 /** HTTPS everywhere; plain HTTP only to this machine (mirrors and tests), never a token over the network in clear. */
 function urlProblem(name, value) {
     let url;
@@ -82964,35 +83784,35 @@ function readInputs(getInput, readWorkspaceFile = () => {
     throw new Error('no workspace');
 }) {
     const problems = [];
-    const get = (name, fallback = '') => getInput(name).trim() || fallback;
-    const boolean = (name, fallback) => {
-        const text = get(name, fallback);
+    const get = (name) => getInput(name).trim() || (INPUT_DEFAULTS[name] ?? '');
+    const boolean = (name) => {
+        const text = get(name);
         const value = parseBoolean(text);
         if (value === undefined)
-            problems.push(`${name}: "${printable(text)}" is not a boolean; use true or false`);
+            problems.push(`${name}: "${forInputProblem(text)}" is not a boolean; use true or false`);
         return value ?? false;
     };
-    const duration = (name, fallback, { min, max }) => {
-        const text = get(name, fallback);
+    const duration = (name, { min, max }) => {
+        const text = get(name);
         const ms = parseDuration(text);
         if (ms === undefined) {
-            problems.push(`${name}: "${printable(text)}" is not a duration; use a number and a unit s, m, h, d or w (e.g. 30s, 24h, 7d)`);
+            problems.push(`${name}: "${forInputProblem(text)}" is not a duration; use a number and a unit s, m, h, d or w (e.g. 30s, 24h, 7d)`);
         }
         else if (ms < min) {
-            problems.push(`${name} must be ${min === 0 ? 'zero or more' : min <= 1 ? 'longer than zero' : `at least ${formatDuration(min)}`}, e.g. ${fallback}`);
+            problems.push(`${name} must be ${min === 0 ? 'zero or more' : min <= 1 ? 'longer than zero' : `at least ${formatDuration(min)}`}, e.g. ${INPUT_DEFAULTS[name]}`);
         }
         else if (ms > max) {
             problems.push(max === MAX_LOOKAHEAD_MS
-                ? `${name}: "${printable(text)}" is over 90d; PagerDuty computes on-calls at most 90 days ahead`
-                : `${name}: "${printable(text)}" is over the limit of ${formatDuration(max)}`);
+                ? `${name}: "${forInputProblem(text)}" is over 90d; PagerDuty computes on-calls at most 90 days ahead`
+                : `${name}: "${forInputProblem(text)}" is over the limit of ${formatDuration(max)}`);
         }
         return ms ?? 0;
     };
-    const wholeNumber = (name, fallback, min, max) => {
-        const text = get(name, fallback);
+    const wholeNumber = (name, min, max) => {
+        const text = get(name);
         const value = Number(text);
         if (!/^\d+$/.test(text) || value < min || value > max) {
-            problems.push(`${name}: "${printable(text)}" must be a whole number from ${min} to ${max}`);
+            problems.push(`${name}: "${forInputProblem(text)}" must be a whole number from ${min} to ${max}`);
         }
         return value;
     };
@@ -83000,57 +83820,57 @@ function readInputs(getInput, readWorkspaceFile = () => {
     if (!pagerdutyToken) {
         problems.push('pagerduty-token is required: pass a PagerDuty REST API key, e.g. ${{ secrets.PAGERDUTY_TOKEN }}');
     }
-    const pagerdutyApiUrl = get('pagerduty-api-url', DEFAULT_PAGERDUTY_API_URL).replace(/\/+$/, '');
+    const pagerdutyApiUrl = get('pagerduty-api-url').replace(/\/+$/, '');
     const pagerdutyUrlProblem = urlProblem('pagerduty-api-url', pagerdutyApiUrl);
     if (pagerdutyUrlProblem)
         problems.push(pagerdutyUrlProblem);
     const { rules, simpleMode } = readRules(getInput, readWorkspaceFile, problems);
     const userMapResult = parseUserMap(getInput('user-map'));
     problems.push(...userMapResult.problems);
-    const lookahead = get('lookahead', '24h');
-    const lookaheadMs = duration('lookahead', '24h', { min: 1, max: MAX_LOOKAHEAD_MS });
-    const leadMs = duration('lead-time', '0m', { min: 0, max: MAX_LOOKAHEAD_MS });
-    const graceMs = duration('grace-period', '0m', { min: 0, max: MAX_LOOKAHEAD_MS });
-    const maxGrantMs = duration('max-grant-duration', '7d', { min: 1, max: MAX_LOOKAHEAD_MS });
-    const maxNewGrants = wholeNumber('max-new-grants', '50', 0, 100_000);
-    const dryRun = boolean('dry-run', 'false');
-    const revokeStale = boolean('revoke-stale', 'false');
+    const lookahead = get('lookahead');
+    const lookaheadMs = duration('lookahead', { min: 1, max: MAX_LOOKAHEAD_MS });
+    const leadMs = duration('lead-time', { min: 0, max: MAX_LOOKAHEAD_MS });
+    const graceMs = duration('grace-period', { min: 0, max: MAX_LOOKAHEAD_MS });
+    const maxGrantMs = duration('max-grant-duration', { min: 1, max: MAX_LOOKAHEAD_MS });
+    const maxNewGrants = wholeNumber('max-new-grants', 0, 100_000);
+    const dryRun = boolean('dry-run');
+    const revokeStale = boolean('revoke-stale');
     const sdmAdminToken = get('sdm-admin-token');
-    if (!sdmAdminToken && !dryRun && parseBoolean(get('dry-run', 'false')) !== undefined) {
+    if (!sdmAdminToken && !dryRun && parseBoolean(get('dry-run')) !== undefined) {
         problems.push('sdm-admin-token is required unless dry-run is true: pass a strongDM admin token, e.g. ${{ secrets.SDM_ADMIN_TOKEN }}');
     }
-    const sdmVersion = get('sdm-version', 'latest');
+    const sdmVersion = get('sdm-version');
     if (sdmVersion !== 'latest' && !/^\d+\.\d+\.\d+$/.test(sdmVersion)) {
-        problems.push(`sdm-version: "${printable(sdmVersion)}" must be "latest" or an exact version such as 46.0.0`);
+        problems.push(`sdm-version: "${forInputProblem(sdmVersion)}" must be "latest" or an exact version such as 46.0.0`);
     }
     const sdmSha256 = get('sdm-sha256').toLowerCase();
     if (sdmSha256 && !/^[0-9a-f]{64}$/.test(sdmSha256)) {
         problems.push('sdm-sha256 must be the 64 hexadecimal characters of the zip\'s SHA-256 (e.g. from "sha256sum")');
     }
-    const sdmDownloadUrl = get('sdm-download-url', DEFAULT_SDM_DOWNLOAD_URL);
+    const sdmDownloadUrl = get('sdm-download-url');
     const downloadUrlProblem = urlProblem('sdm-download-url', sdmDownloadUrl);
     if (downloadUrlProblem)
         problems.push(downloadUrlProblem);
-    const concurrency = wholeNumber('concurrency', '4', 1, MAX_CONCURRENCY);
-    const requestTimeoutMs = duration('request-timeout', '30s', { min: 1_000, max: 10 * 60_000 });
-    const sdmTimeoutMs = duration('sdm-timeout', '2m', { min: 1_000, max: 60 * 60_000 });
-    const timeBudgetMs = duration('time-budget', '10m', { min: 10_000, max: 6 * 60 * 60_000 });
-    const sdmChecksumUrl = get('sdm-checksum-url', DEFAULT_SDM_CHECKSUM_URL);
+    const concurrency = wholeNumber('concurrency', 1, MAX_CONCURRENCY);
+    const requestTimeoutMs = duration('request-timeout', { min: 1_000, max: 10 * 60_000 });
+    const sdmTimeoutMs = duration('sdm-timeout', { min: 1_000, max: 60 * 60_000 });
+    const timeBudgetMs = duration('time-budget', { min: 10_000, max: 6 * 60 * 60_000 });
+    const sdmChecksumUrl = get('sdm-checksum-url');
     if (sdmChecksumUrl !== 'none') {
         const checksumUrlProblem = urlProblem('sdm-checksum-url', sdmChecksumUrl);
         if (checksumUrlProblem)
             problems.push(`${checksumUrlProblem}, or none`);
     }
-    const failOn = get('fail-on', 'error');
+    const failOn = get('fail-on');
     if (failOn !== 'error' && failOn !== 'missing-user' && failOn !== 'never') {
-        problems.push(`fail-on: "${printable(failOn)}" must be one of error, missing-user, never`);
+        problems.push(`fail-on: "${forInputProblem(failOn)}" must be one of error, missing-user, never`);
     }
-    const state = readLedgerLocation(get('state', 'github'), problems);
-    const stateBranch = get('state-branch', 'oncall-access-state');
+    const state = readLedgerLocation(get('state'), problems);
+    const stateBranch = get('state-branch');
     if (!/^[A-Za-z0-9][A-Za-z0-9._/-]*$/.test(stateBranch) ||
         stateBranch.includes('..') ||
         stateBranch.endsWith('/')) {
-        problems.push(`state-branch: "${printable(stateBranch)}" is not a usable branch name; use e.g. oncall-access-state`);
+        problems.push(`state-branch: "${forInputProblem(stateBranch)}" is not a usable branch name; use e.g. oncall-access-state`);
     }
     const githubToken = get('github-token');
     if (state.kind === 'github' && !githubToken) {
@@ -83105,7 +83925,7 @@ function readRules(getInput, readWorkspaceFile, problems) {
                 yamlText = readWorkspaceFile(rulesText);
             }
             catch (error) {
-                problems.push(`rules: cannot read "${printable(rulesText)}" in the workspace (${errorMessage(error)}); check out the repository first`);
+                problems.push(`rules: cannot read "${forInputProblem(rulesText)}" in the workspace (${errorMessage(error)}); check out the repository first`);
                 return { rules: [], simpleMode: false };
             }
         }
@@ -83121,7 +83941,7 @@ function readRules(getInput, readWorkspaceFile, problems) {
     for (const id of scheduleIds) {
         // `null` is PagerDuty's own value for people an escalation policy targets directly (no schedule).
         if (id !== DIRECT_TARGETS && !/^[A-Za-z0-9]{2,32}$/.test(id)) {
-            problems.push(`schedule-ids: "${printable(id)}" is not a PagerDuty schedule ID; IDs are letters and digits such as PABC123 (find it in the schedule's URL)`);
+            problems.push(`schedule-ids: "${forInputProblem(id)}" is not a PagerDuty schedule ID; IDs are letters and digits such as PABC123 (find it in the schedule's URL)`);
         }
     }
     if (resources.length === 0) {
@@ -83130,7 +83950,7 @@ function readRules(getInput, readWorkspaceFile, problems) {
     checkResources('resources', resources, problems);
     const escalationLevels = parseList(levelsText).map(Number);
     if (escalationLevels.some((level) => !Number.isInteger(level) || level < 1)) {
-        problems.push(`escalation-levels: "${printable(levelsText)}" must be whole numbers from 1, e.g. 1, 2`);
+        problems.push(`escalation-levels: "${forInputProblem(levelsText)}" must be whole numbers from 1, e.g. 1, 2`);
     }
     return {
         rules: [{ name: 'default', schedules: scheduleIds, escalationPolicies: [], escalationLevels, resources }],
@@ -83139,9 +83959,9 @@ function readRules(getInput, readWorkspaceFile, problems) {
 }
 function checkResources(label, resources, problems) {
     for (const resource of resources) {
-        const reason = unsafeArgumentReason(resource);
+        const reason = commandArgumentProblem(resource);
         if (reason)
-            problems.push(`${label}: resource "${printable(resource)}" ${reason}; use the name strongDM shows`);
+            problems.push(`${label}: resource "${forInputProblem(resource)}" ${reason}; use the name strongDM shows`);
     }
 }
 function readLedgerLocation(text, problems) {
@@ -83149,16 +83969,70 @@ function readLedgerLocation(text, problems) {
         return { kind: text };
     if (text.startsWith('file:') && text.length > 'file:'.length)
         return { kind: 'file', path: text.slice('file:'.length).trim() };
-    problems.push(`state: "${printable(text)}" must be github, none, or file:<path> (e.g. file:.oncall-access/ledger.json)`);
+    problems.push(`state: "${forInputProblem(text)}" must be github, none, or file:<path> (e.g. file:.oncall-access/ledger.json)`);
     return { kind: 'none' };
 }
 function errorMessage(error) {
     return error instanceof Error ? error.message : String(error);
 }
-/** Makes a user-supplied value safe to quote in one line of an error message. */
-function printable(value) {
-    const flat = value.replace(/[\p{Cc}\p{Cf}]/gu, '?');
-    return flat.length > 80 ? `${flat.slice(0, 77)}...` : flat;
+
+;// CONCATENATED MODULE: ./src/ledger-recorder.ts
+/**
+ * Records grants and revocations as they happen, in one commit every few seconds plus one at the end, so a run that
+ * is cancelled or dies part-way leaves the ledger knowing what it did (at most the last few seconds are lost to a
+ * hard kill). A failed write is kept and tried again with the next one.
+ */
+class LedgerRecorder {
+    store;
+    now;
+    runUrl;
+    pending = { add: [], revoke: [] };
+    chain = Promise.resolve();
+    timer;
+    lastError;
+    recorded = { add: 0, revoke: 0 };
+    constructor(store, now, runUrl, intervalMs = 5_000) {
+        this.store = store;
+        this.now = now;
+        this.runUrl = runUrl;
+        this.timer = setInterval(() => void this.flush(), intervalMs);
+        this.timer.unref();
+    }
+    add(entry) {
+        this.pending.add.push(entry);
+    }
+    revoke(revocation) {
+        this.pending.revoke.push(revocation);
+    }
+    /** Writes what is pending (one commit), after any write already under way. */
+    flush() {
+        this.chain = this.chain.then(async () => {
+            const change = this.pending;
+            if (change.add.length === 0 && change.revoke.length === 0)
+                return;
+            this.pending = { add: [], revoke: [] };
+            try {
+                await this.store.save(change, this.now, this.runUrl);
+                this.recorded.add += change.add.length;
+                this.recorded.revoke += change.revoke.length;
+                this.lastError = undefined;
+            }
+            catch (error) {
+                this.pending = {
+                    add: [...change.add, ...this.pending.add],
+                    revoke: [...change.revoke, ...this.pending.revoke],
+                };
+                this.lastError = error instanceof Error ? error : new Error(String(error));
+            }
+        });
+        return this.chain;
+    }
+    /** The last write; returns what could not be recorded, with why. */
+    async close() {
+        clearInterval(this.timer);
+        await this.flush();
+        return { unrecorded: this.pending, ...(this.lastError ? { error: this.lastError } : {}) };
+    }
 }
 
 // EXTERNAL MODULE: external "node:fs/promises"
@@ -88046,191 +88920,15 @@ const dist_src_Octokit = Octokit.plugin(requestLog, legacyRestEndpointMethods, p
 );
 
 
-;// CONCATENATED MODULE: ./src/retry.ts
-// Retrying what is worth retrying, within one time budget for the whole run.
-/** The run's time budget: retries stop, and work not yet started is reported, once it is spent. */
-class Deadline {
-    budgetMs;
-    end;
-    constructor(budgetMs, now = Date.now()) {
-        this.budgetMs = budgetMs;
-        this.end = now + budgetMs;
-    }
-    remainingMs() {
-        return Math.max(0, this.end - Date.now());
-    }
-    expired() {
-        return this.remainingMs() === 0;
-    }
-    /** Whether waiting `ms` and trying again still fits. */
-    allows(ms) {
-        return ms < this.remainingMs();
-    }
-}
-/** Exponential backoff with jitter (half fixed, half random), so parallel runs do not retry in step. */
-function backoffMs(attempt, baseMs = 1000, maxMs = 60_000) {
-    const ceiling = Math.min(maxMs, baseMs * 2 ** (attempt - 1));
-    return ceiling / 2 + Math.random() * (ceiling / 2);
-}
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-;// CONCATENATED MODULE: ./src/ledger.ts
-// The ledger: a JSON record of the grants this action made, so re-runs are idempotent and overrides are noticed.
-// Kept as `ledger.json` on a branch of the workflow's repository (each write one commit: the branch history is the
-// audit trail), in a local file, or nowhere. Writes are compare-and-swap on the file's sha, retried on conflict,
-// and apply a change (add these entries, mark those revoked) rather than a whole document, so racing runs merge.
+;// CONCATENATED MODULE: ./src/ledger-github.ts
+// state: github: `ledger.json` on a branch of the workflow's repository, through the Contents API. Each write is
+// one commit (the branch history is the audit trail), compare-and-swap on the file's sha, retried on conflict.
 
 
 
 
 
-
-
-class LedgerError extends Error {
-    status;
-    constructor(message, status) {
-        super(message);
-        this.status = status;
-        this.name = 'LedgerError';
-    }
-}
-const RETENTION_MS = 30 * 24 * 60 * 60 * 1000; // expired entries are kept this long, then dropped
 const MAX_WRITE_ATTEMPTS = 6;
-const emptyLedger = () => ({ version: 1, grants: [] });
-/**
- * Same grant by the same run → same id, so a retried write never adds an entry twice; a later grant of the same
- * window (after a revocation) is a new entry.
- */
-function entryId(email, resource, from, until, runId) {
-    return (0,external_node_crypto_.createHash)('sha256')
-        .update([email.toLowerCase(), resource, from, until, runId].join('\n'))
-        .digest('hex')
-        .slice(0, 16);
-}
-function parseLedger(text, where) {
-    let value;
-    try {
-        value = JSON.parse(text);
-    }
-    catch {
-        throw new LedgerError(`the ledger at ${where} is not valid JSON; fix or delete it (its history keeps the old versions)`);
-    }
-    const grants = value?.grants;
-    if (!Array.isArray(grants)) {
-        throw new LedgerError(`the ledger at ${where} has no "grants" list; fix or delete it`);
-    }
-    for (const entry of grants) {
-        const valid = typeof entry?.id === 'string' &&
-            typeof entry.email === 'string' &&
-            typeof entry.resource === 'string' &&
-            !Number.isNaN(Date.parse(entry.from ?? '')) &&
-            !Number.isNaN(Date.parse(entry.until ?? ''));
-        if (!valid)
-            throw new LedgerError(`the ledger at ${where} has a malformed entry; fix or delete it`);
-        // Anyone who can push to the state branch can edit the ledger, and its email and resource reach sdm's
-        // command line when a grant is revoked: held to the same rule as values from PagerDuty.
-        const { email, resource } = entry;
-        if (unsafeArgumentReason(email) || unsafeArgumentReason(resource) || !email.includes('@')) {
-            throw new LedgerError(`the ledger at ${where} has an entry whose email or resource is not a plain value; fix or delete it`);
-        }
-    }
-    return { version: 1, grants: grants };
-}
-/** One entry per line: small enough for years of grants, and each commit's diff shows exactly the entries changed. */
-function serializeLedger(ledger) {
-    if (ledger.grants.length === 0)
-        return '{ "version": 1, "grants": [] }\n';
-    return `{ "version": 1, "grants": [\n${ledger.grants.map((entry) => `  ${JSON.stringify(entry)}`).join(',\n')}\n] }\n`;
-}
-/** Pure: the ledger after a change, with entries that expired over 30 days ago dropped. */
-function applyChange(ledger, change, now) {
-    const byId = new Map(ledger.grants.map((entry) => [entry.id, entry]));
-    for (const entry of change.add)
-        if (!byId.has(entry.id))
-            byId.set(entry.id, entry);
-    const revoked = new Map(change.revoke.map((r) => [r.id, r]));
-    const cutoff = now.getTime() - RETENTION_MS;
-    const grants = [...byId.values()]
-        .map((entry) => {
-        const revocation = revoked.get(entry.id);
-        return revocation && !entry.revokedAt
-            ? { ...entry, revokedAt: revocation.at, revokedRunUrl: revocation.runUrl }
-            : entry;
-    })
-        .filter((entry) => Date.parse(entry.until) >= cutoff)
-        .sort((a, b) => a.from.localeCompare(b.from) ||
-        a.email.localeCompare(b.email) ||
-        a.resource.localeCompare(b.resource));
-    return { version: 1, grants };
-}
-/** Entries still in force at `now`: not revoked, not expired. */
-function activeEntries(ledger, now) {
-    return ledger.grants.filter((entry) => !entry.revokedAt && Date.parse(entry.until) > now.getTime());
-}
-/** One commit per write; the subject counts, the body lists each entry (names are PagerDuty text: flattened). */
-function commitMessage(change, runUrl, before) {
-    const byId = new Map([...before.grants, ...change.add].map((entry) => [entry.id, entry]));
-    const parts = [
-        change.add.length > 0 ? `grant ${change.add.length}` : '',
-        change.revoke.length > 0 ? `revoke ${change.revoke.length}` : '',
-    ].filter(Boolean);
-    const lines = [
-        ...change.add.map((e) => `+ ${flat(e.email)} ${flat(e.resource)} ${e.from} → ${e.until} (${flat(e.rule)})`),
-        ...change.revoke.map((r) => {
-            const e = byId.get(r.id);
-            return e ? `- ${flat(e.email)} ${flat(e.resource)} until ${e.until} revoked` : `- ${r.id} revoked`;
-        }),
-    ];
-    return `oncall-access: ${parts.join(', ') || 'tidy'}\n\n${lines.join('\n')}\n\nRun: ${runUrl}\n`;
-}
-/** An error page can be a whole HTML document: one line, 300 characters at most. */
-function oneLine(text) {
-    const flatText = text.replace(/\s+/g, ' ').trim();
-    return flatText.length > 300 ? `${flatText.slice(0, 297)}...` : flatText;
-}
-function flat(text) {
-    return text.replace(/[\p{Cc}\p{Cf}\s]+/gu, ' ').slice(0, 120);
-}
-/** state: none: every run grants what it sees. */
-class NoLedger {
-    description = 'no ledger (state: none)';
-    async load() {
-        return emptyLedger();
-    }
-    async save(change, now, _runUrl) {
-        return applyChange(emptyLedger(), change, now);
-    }
-}
-/** state: file:<path>, for a single runner: atomic replace, no cross-machine locking. */
-class FileLedger {
-    file;
-    description;
-    constructor(file) {
-        this.file = file;
-        this.description = `the file ${file}`;
-    }
-    async load() {
-        let text;
-        try {
-            text = await (0,promises_.readFile)(this.file, 'utf8');
-        }
-        catch (error) {
-            if (error.code === 'ENOENT')
-                return emptyLedger();
-            throw new LedgerError(`cannot read the ledger ${this.file}: ${error.message}`);
-        }
-        return parseLedger(text, this.file);
-    }
-    async save(change, now, _runUrl) {
-        const next = applyChange(await this.load(), change, now);
-        await (0,promises_.mkdir)(external_node_path_default().dirname(this.file), { recursive: true });
-        const temp = `${this.file}.${process.pid}.tmp`;
-        await (0,promises_.writeFile)(temp, serializeLedger(next));
-        await (0,promises_.rename)(temp, this.file);
-        return next;
-    }
-}
-/** state: github: `ledger.json` on a branch of the workflow's repository, through the Contents API. */
 class GitHubLedger {
     options;
     description;
@@ -88266,40 +88964,45 @@ class GitHubLedger {
         return (await this.read()).ledger;
     }
     async save(change, now, runUrl) {
-        for (let attempt = 1;; attempt++) {
+        let lastError;
+        const final = (error) => (error instanceof LedgerError ? error : this.explain(error, 'write'));
+        return retry(async () => {
             try {
-                const current = await this.read();
-                if (!current.branchExists)
-                    await this.createBranch();
-                const next = applyChange(current.ledger, change, now);
-                if (current.sha && JSON.stringify(next) === JSON.stringify(current.ledger))
-                    return next; // nothing to write
-                await this.octokit.rest.repos.createOrUpdateFileContents({
-                    owner: this.owner,
-                    repo: this.repo,
-                    path: this.file,
-                    branch: this.options.branch,
-                    message: commitMessage(change, runUrl, current.ledger),
-                    content: Buffer.from(serializeLedger(next)).toString('base64'),
-                    ...(current.sha ? { sha: current.sha } : {}),
-                    request: { signal: AbortSignal.timeout(this.timeoutMs) },
-                });
-                return next;
+                return { done: await this.writeOnce(change, now, runUrl) };
             }
             catch (error) {
-                const status = error.status;
-                // 409: someone wrote since we read; 422: the file appeared meanwhile (no sha sent): read again, re-apply.
-                // No answer, a timeout, 408/429/5xx: GitHub had a moment; the same. Anything else (a corrupt ledger,
-                // missing permissions) is final.
-                const again = status === undefined
-                    ? !(error instanceof LedgerError)
-                    : [408, 409, 422, 429].includes(status) || status >= 500;
-                if (!again || attempt >= MAX_WRITE_ATTEMPTS) {
-                    throw error instanceof LedgerError ? error : this.explain(error, 'write');
-                }
-                await sleep(backoffMs(attempt, 300, 5_000));
+                if (!worthRetrying(error))
+                    throw final(error);
+                lastError = error;
+                return { again: String(error) };
             }
-        }
+        }, {
+            attempts: MAX_WRITE_ATTEMPTS,
+            backoff: { baseMs: 300, maxMs: 5_000 },
+            giveUp: () => {
+                throw final(lastError);
+            },
+        });
+    }
+    /** Reads the latest ledger, applies the change and writes it if anything changed. */
+    async writeOnce(change, now, runUrl) {
+        const current = await this.read();
+        if (!current.branchExists)
+            await this.createBranch();
+        const next = applyChange(current.ledger, change, now);
+        if (current.sha && JSON.stringify(next) === JSON.stringify(current.ledger))
+            return next; // nothing to write
+        await this.octokit.rest.repos.createOrUpdateFileContents({
+            owner: this.owner,
+            repo: this.repo,
+            path: this.file,
+            branch: this.options.branch,
+            message: commitMessage(change, runUrl, current.ledger),
+            content: Buffer.from(serializeLedger(next)).toString('base64'),
+            ...(current.sha ? { sha: current.sha } : {}),
+            request: { signal: AbortSignal.timeout(this.timeoutMs) },
+        });
+        return next;
     }
     async read() {
         try {
@@ -88399,7 +89102,7 @@ class GitHubLedger {
         const status = error.status;
         const make = (message) => new LedgerError(message, status);
         const message = error instanceof Error ? error.message : String(error);
-        const said = oneLine(message.split(this.options.token).join('***').split(' - https://')[0] ?? '');
+        const said = forErrorDetail(message.split(this.options.token).join('***').split(' - https://')[0] ?? '');
         if (status === 401) {
             return new LedgerError(`GitHub rejected github-token (401: ${said}) while trying to ${action} ${this.description}`);
         }
@@ -88411,60 +89114,77 @@ class GitHubLedger {
     }
 }
 /**
- * Records grants and revocations as they happen, in one commit every few seconds plus one at the end, so a run that
- * is cancelled or dies part-way leaves the ledger knowing what it did (at most the last few seconds are lost to a
- * hard kill). A failed write is kept and tried again with the next one.
+ * 409: someone wrote since we read; 422: the file appeared meanwhile (no sha sent): read again, re-apply. No answer,
+ * a timeout, 408/429/5xx: GitHub had a moment; the same. Anything else (a corrupt ledger, missing permissions) is final.
  */
-class LedgerRecorder {
-    store;
-    now;
-    runUrl;
-    pending = { add: [], revoke: [] };
-    chain = Promise.resolve();
-    timer;
-    lastError;
-    recorded = { add: 0, revoke: 0 };
-    constructor(store, now, runUrl, intervalMs = 5_000) {
-        this.store = store;
-        this.now = now;
-        this.runUrl = runUrl;
-        this.timer = setInterval(() => void this.flush(), intervalMs);
-        this.timer.unref();
+function worthRetrying(error) {
+    const status = error.status;
+    return status === undefined
+        ? !(error instanceof LedgerError)
+        : [408, 409, 422, 429].includes(status) || status >= 500;
+}
+
+;// CONCATENATED MODULE: ./src/ledger-stores.ts
+// Where the ledger is kept: nowhere (state: none), a local file (state: file:<path>), or a branch of the
+// workflow's repository (state: github, in ledger-github.ts).
+
+
+
+
+/** state: none: every run grants what it sees. */
+class NoLedger {
+    description = 'no ledger (state: none)';
+    async load() {
+        return emptyLedger();
     }
-    add(entry) {
-        this.pending.add.push(entry);
+    async save(change, now, _runUrl) {
+        return applyChange(emptyLedger(), change, now);
     }
-    revoke(revocation) {
-        this.pending.revoke.push(revocation);
+}
+/** state: file:<path>, for a single runner: atomic replace, no cross-machine locking. */
+class FileLedger {
+    file;
+    description;
+    constructor(file) {
+        this.file = file;
+        this.description = `the file ${file}`;
     }
-    /** Writes what is pending (one commit), after any write already under way. */
-    flush() {
-        this.chain = this.chain.then(async () => {
-            const change = this.pending;
-            if (change.add.length === 0 && change.revoke.length === 0)
-                return;
-            this.pending = { add: [], revoke: [] };
-            try {
-                await this.store.save(change, this.now, this.runUrl);
-                this.recorded.add += change.add.length;
-                this.recorded.revoke += change.revoke.length;
-                this.lastError = undefined;
-            }
-            catch (error) {
-                this.pending = {
-                    add: [...change.add, ...this.pending.add],
-                    revoke: [...change.revoke, ...this.pending.revoke],
-                };
-                this.lastError = error instanceof Error ? error : new Error(String(error));
-            }
-        });
-        return this.chain;
+    async load() {
+        let text;
+        try {
+            text = await (0,promises_.readFile)(this.file, 'utf8');
+        }
+        catch (error) {
+            if (error.code === 'ENOENT')
+                return emptyLedger();
+            throw new LedgerError(`cannot read the ledger ${this.file}: ${error.message}`);
+        }
+        return parseLedger(text, this.file);
     }
-    /** The last write; returns what could not be recorded, with why. */
-    async close() {
-        clearInterval(this.timer);
-        await this.flush();
-        return { unrecorded: this.pending, ...(this.lastError ? { error: this.lastError } : {}) };
+    async save(change, now, _runUrl) {
+        const next = applyChange(await this.load(), change, now);
+        await (0,promises_.mkdir)(external_node_path_default().dirname(this.file), { recursive: true });
+        const temp = `${this.file}.${process.pid}.tmp`;
+        await (0,promises_.writeFile)(temp, serializeLedger(next));
+        await (0,promises_.rename)(temp, this.file);
+        return next;
+    }
+}
+/** The store the `state` input names. */
+function openLedgerStore(inputs, workspace) {
+    switch (inputs.state.kind) {
+        case 'none':
+            return new NoLedger();
+        case 'file':
+            return new FileLedger(external_node_path_default().resolve(workspace, inputs.state.path));
+        case 'github':
+            return new GitHubLedger({
+                token: inputs.githubToken,
+                apiUrl: process.env.GITHUB_API_URL || 'https://api.github.com',
+                repository: process.env.GITHUB_REPOSITORY || '',
+                branch: inputs.stateBranch,
+                requestTimeoutMs: inputs.requestTimeoutMs,
+            });
     }
 }
 
@@ -88472,7 +89192,8 @@ class LedgerRecorder {
 var node_modules_undici = __nccwpck_require__(4371);
 ;// CONCATENATED MODULE: ./src/pagerduty.ts
 // PagerDuty REST API v2 client: the on-calls of some schedules over a window, and users' emails.
-// Facts it relies on are in ../shared/reference/pagerduty-api.md (paging, includes, error bodies, rate limits).
+// The PagerDuty facts it relies on (paging, includes, error bodies, rate limits) are in docs/pagerduty.md.
+
 
 
 
@@ -88485,7 +89206,7 @@ class PagerDutyError extends Error {
         this.name = 'PagerDutyError';
     }
 }
-const MAX_ATTEMPTS = 5;
+const pagerduty_MAX_ATTEMPTS = 5;
 const PAGE_LIMIT = 100; // PagerDuty's maximum page size
 const OFFSET_CAP = 10_000; // offset + limit above this is refused with 400/2002
 const MAX_RETRY_WAIT_MS = 60_000;
@@ -88576,52 +89297,52 @@ class PagerDutyClient {
      */
     async getJson(path, query) {
         const url = `${this.baseUrl}${path}${query ? `?${query.toString()}` : ''}`;
-        for (let attempt = 1;; attempt++) {
-            this.requestCount++;
-            let failure;
-            let wait;
-            try {
-                // undici does not follow redirects here: the token only ever goes to pagerduty-api-url.
-                const response = await (0,node_modules_undici/* request */.Em)(url, {
-                    method: 'GET',
-                    headers: { authorization: this.authorization, accept: 'application/vnd.pagerduty+json;version=2' },
-                    headersTimeout: this.requestTimeoutMs,
-                    bodyTimeout: this.requestTimeoutMs,
-                    // headers/body timeouts are idle timers: a body that trickles in must not outlast the whole request.
-                    signal: AbortSignal.timeout(Math.max(1, Math.min(this.requestTimeoutMs, this.deadline.remainingMs()))),
-                });
-                const text = await response.body.text();
-                const status = response.statusCode;
-                if (status >= 200 && status < 300) {
-                    try {
-                        return JSON.parse(text);
-                    }
-                    catch {
-                        failure = `a ${status} answer whose body is not JSON`; // truncated or from a proxy: try again
-                        wait = backoffMs(attempt);
-                    }
-                }
-                else if (status === 429 || status === 408 || status >= 500) {
-                    failure = `HTTP ${status}${errorDetail(text) ? ` (${this.scrub(errorDetail(text))})` : ''}`;
-                    wait = retryWaitMs(status, response.headers, attempt);
-                }
-                else {
-                    throw new PagerDutyError(this.describeFailure(path, status, text), status);
-                }
-            }
-            catch (error) {
-                if (error instanceof PagerDutyError)
-                    throw error;
-                failure = this.scrub(errorText(error));
-                wait = backoffMs(attempt);
-            }
-            if (attempt >= MAX_ATTEMPTS || !this.deadline.allows(wait)) {
-                const why = attempt >= MAX_ATTEMPTS ? `after ${attempt} attempts` : 'within time-budget';
+        return retry((attempt) => this.tryGet(url, path, attempt), {
+            attempts: pagerduty_MAX_ATTEMPTS,
+            deadline: this.deadline,
+            onRetry: (failure, waitMs) => info(`PagerDuty ${path}: ${failure}; trying again in ${Math.round(waitMs / 1000)} s`),
+            giveUp: (failure, why) => {
                 throw new PagerDutyError(`PagerDuty at ${displayUrl(this.baseUrl)} did not answer ${path} successfully ${why}; last: ${failure}. ` +
                     'Check pagerduty-api-url and PagerDuty status, or run again later');
+            },
+        });
+    }
+    /** One GET: the parsed body, a failure worth another try, or (400-404) a PagerDutyError. */
+    async tryGet(url, path, attempt) {
+        this.requestCount++;
+        try {
+            // undici does not follow redirects here: the token only ever goes to pagerduty-api-url.
+            const response = await (0,node_modules_undici/* request */.Em)(url, {
+                method: 'GET',
+                headers: { authorization: this.authorization, accept: 'application/vnd.pagerduty+json;version=2' },
+                headersTimeout: this.requestTimeoutMs,
+                bodyTimeout: this.requestTimeoutMs,
+                // headers/body timeouts are idle timers: a body that trickles in must not outlast the whole request.
+                signal: AbortSignal.timeout(Math.max(1, Math.min(this.requestTimeoutMs, this.deadline.remainingMs()))),
+            });
+            const text = await response.body.text();
+            const status = response.statusCode;
+            if (status >= 200 && status < 300) {
+                try {
+                    return { done: JSON.parse(text) };
+                }
+                catch {
+                    return { again: `a ${status} answer whose body is not JSON` }; // truncated or from a proxy
+                }
             }
-            info(`PagerDuty ${path}: ${failure}; trying again in ${Math.round(wait / 1000)} s`);
-            await sleep(wait);
+            if (status === 429 || status === 408 || status >= 500) {
+                const detail = errorDetail(text);
+                return {
+                    again: `HTTP ${status}${detail ? ` (${this.scrub(detail)})` : ''}`,
+                    waitMs: retryWaitMs(status, response.headers, attempt),
+                };
+            }
+            throw new PagerDutyError(this.describeFailure(path, status, text), status);
+        }
+        catch (error) {
+            if (error instanceof PagerDutyError)
+                throw error;
+            return { again: this.scrub(errorText(error)) };
         }
     }
     describeFailure(path, status, body) {
@@ -88672,11 +89393,11 @@ function errorDetail(body) {
         parsed = JSON.parse(body);
     }
     catch {
-        return pagerduty_oneLine(body);
+        return forErrorDetail(body);
     }
     const error = parsed?.error;
     if (typeof error === 'string')
-        return pagerduty_oneLine(error);
+        return forErrorDetail(error);
     if (!error || typeof error !== 'object')
         return '';
     const { message, code, errors } = error;
@@ -88694,11 +89415,7 @@ function errorDetail(body) {
                 : [];
     if (details.length > 0)
         parts.push(details.join('; '));
-    return pagerduty_oneLine(parts.join(', '));
-}
-function pagerduty_oneLine(text) {
-    const flat = text.replace(/\s+/g, ' ').trim();
-    return flat.length > 300 ? `${flat.slice(0, 297)}...` : flat;
+    return forErrorDetail(parts.join(', '));
 }
 function errorText(error) {
     if (error instanceof Error) {
@@ -88761,17 +89478,62 @@ function parseOnCall(item) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/plan.ts
-// Pure planning, no I/O: PagerDuty on-calls and the ledger in, the rows of this run out.
-// desired windows (rules, lead/grace, merged per strongDM account and resource) − ledger = what to grant;
-// ledger grants that PagerDuty no longer backs are stale.
+;// CONCATENATED MODULE: ./src/oncalls.ts
+// The on-calls every rule needs, read from PagerDuty: one paged query for the schedules and one for the escalation
+// policies, rows seen by both once, missing emails asked for once per person, and schedules nobody is on call in
+// checked for existence (a wrong ID must fail the run, not grant nothing in silence).
 
-const SECOND = 1000;
-function ruleMatches(rule, row) {
-    const schedule = row.schedule?.id ?? 'null';
-    return ((rule.schedules.length === 0 || rule.schedules.includes(schedule)) &&
-        (rule.escalationPolicies.length === 0 || rule.escalationPolicies.includes(row.escalationPolicy.id)) &&
-        (rule.escalationLevels.length === 0 || rule.escalationLevels.includes(row.escalationLevel)));
+
+
+/** On-calls for every rule: one paged query for the schedules, one for the escalation policies. */
+async function readOnCalls(inputs, now, deadline) {
+    // A shift that ended less than grace-period ago, or starts less than lead-time after the lookahead, still counts.
+    const since = new Date(now.getTime() - inputs.graceMs);
+    // PagerDuty refuses a range over 90 days.
+    const until = new Date(Math.min(now.getTime() + inputs.lookaheadMs + inputs.leadMs, since.getTime() + MAX_LOOKAHEAD_MS));
+    const pagerduty = new PagerDutyClient({
+        baseUrl: inputs.pagerdutyApiUrl,
+        token: inputs.pagerdutyToken,
+        requestTimeoutMs: inputs.requestTimeoutMs,
+        deadline,
+    });
+    return group('Reading on-calls from PagerDuty', async () => {
+        const rows = [];
+        for (const query of onCallQueries(inputs.rules))
+            rows.push(...(await pagerduty.listOnCalls(query, since, until)));
+        const oncalls = dedupeOnCalls(rows);
+        await fillMissingEmails(pagerduty, oncalls);
+        info(`${oncalls.length} on-call rows from ${pagerduty.requestCount} PagerDuty requests`);
+        const empty = [...new Set(inputs.rules.flatMap((rule) => rule.schedules))].filter((id) => id !== DIRECT_TARGETS && !oncalls.some((row) => row.schedule?.id === id));
+        const missing = await pagerduty.missingSchedules(empty);
+        if (missing.length > 0) {
+            const where = inputs.simpleMode ? 'schedule-ids' : 'rules';
+            throw new InputError(missing.map((id) => `${where}: PagerDuty has no schedule ${id} (404); check the ID in the schedule's URL`));
+        }
+        for (const id of empty) {
+            warning(`Nobody is on call in schedule ${id} in this window: check that an escalation policy uses it.`);
+        }
+        return oncalls;
+    });
+}
+/** Included users normally carry their email; ask for the rest once per user, not once per row. */
+async function fillMissingEmails(pagerduty, oncalls) {
+    const missing = [...new Set(oncalls.filter((row) => !row.user.email).map((row) => row.user.id))];
+    for (const userId of missing) {
+        let email;
+        try {
+            email = await pagerduty.getUserEmail(userId);
+        }
+        catch (error) {
+            if (!(error instanceof PagerDutyError && error.status === 404))
+                throw error;
+        }
+        if (!email)
+            continue;
+        for (const row of oncalls)
+            if (row.user.id === userId)
+                row.user.email = email;
+    }
 }
 /**
  * The /oncalls queries that cover every rule. PagerDuty intersects different filters, so schedules and escalation
@@ -88804,418 +89566,271 @@ function dedupeOnCalls(rows) {
     }
     return [...seen.values()];
 }
-/**
- * Every (on-call row × matching rule × resource) as a window: lead time before, grace period after, clamped to
- * now; an open start or end stays open (Infinity) for the planner to bound.
- */
-function desiredWindows(options) {
-    const nowMs = Math.floor(options.now.getTime() / SECOND) * SECOND;
-    const windows = [];
-    for (const row of options.oncalls) {
-        const from = Math.max(row.start ? row.start.getTime() - options.leadMs : -Infinity, nowMs);
-        const until = row.end ? Math.ceil((row.end.getTime() + options.graceMs) / SECOND) * SECOND : Infinity;
-        if (until <= from)
-            continue; // already over
-        for (const rule of options.rules) {
-            if (!ruleMatches(rule, row))
-                continue;
-            for (const resource of rule.resources) {
-                windows.push({
-                    pagerdutyUserId: row.user.id,
-                    name: row.user.name,
-                    email: row.user.email,
-                    resource,
-                    rule: rule.name,
-                    source: {
-                        scheduleId: row.schedule?.id ?? null,
-                        scheduleName: row.schedule?.name ?? '',
-                        escalationPolicyId: row.escalationPolicy.id,
-                        escalationPolicyName: row.escalationPolicy.name,
-                        escalationLevel: row.escalationLevel,
-                    },
-                    from,
-                    until,
-                });
-            }
+
+;// CONCATENATED MODULE: ./src/summary.ts
+// The job summary (a Markdown table) and the same table as plain text for the step log.
+// Every value that came from PagerDuty or strongDM is untrusted: escaped for Markdown and HTML in the summary,
+// stripped of control characters everywhere (a newline in the log could start a workflow command such as ::add-mask::).
+
+
+const SUMMARY_LIMIT_BYTES = 1024 * 1024; // GitHub drops step summaries above 1 MiB
+const SUMMARY_BUDGET_BYTES = SUMMARY_LIMIT_BYTES - 64 * 1024; // room for the heading and the note
+const MAX_DISPLAY_CHARS = 80;
+const STATUSES = [
+    'granted',
+    'would-grant',
+    'unchanged',
+    'stale',
+    'revoked',
+    'skipped',
+    'failed',
+];
+function countByStatus(rows) {
+    const counts = Object.fromEntries(STATUSES.map((status) => [status, 0]));
+    for (const row of rows)
+        counts[row.status]++;
+    return counts;
+}
+function scheduleLabel(row) {
+    return row.source.scheduleId === null
+        ? `${row.source.escalationPolicyName} (direct)`
+        : row.source.scheduleName || row.source.scheduleId;
+}
+const COLUMNS = [
+    { header: 'Person', cell: (row) => row.name },
+    { header: 'Email', cell: (row) => row.sdmEmail ?? row.email ?? '' },
+    { header: 'Schedule', cell: scheduleLabel },
+    { header: 'Level', cell: (row) => String(row.source.escalationLevel) },
+    { header: 'Rule', cell: (row) => row.rule },
+    { header: 'Resource', cell: (row) => row.resource },
+    { header: 'From (UTC)', cell: (row) => rfc3339(row.from) },
+    { header: 'Until (UTC)', cell: (row) => rfc3339(row.until) },
+    { header: 'Status', cell: (row) => row.status },
+    { header: 'Reason', cell: (row) => row.reason, width: 200 },
+];
+/** The Rule column only when rules are in use (simple mode has the one rule "default"). */
+function columnsFor(rows) {
+    const withRules = rows.some((row) => row.rule !== 'default');
+    return COLUMNS.filter((column) => withRules || column.header !== 'Rule');
+}
+function cells(row, columns) {
+    return columns.map((column) => forLogLine(column.cell(row), column.width ?? MAX_DISPLAY_CHARS));
+}
+/** Every status that occurs, and always failures: "3 granted, 12 unchanged, 0 failed". */
+function totalsLine(rows) {
+    const counts = countByStatus(rows);
+    return STATUSES.filter((status) => counts[status] > 0 || status === 'failed')
+        .map((status) => `${counts[status]} ${status}`)
+        .join(', ');
+}
+/** Markdown for GITHUB_STEP_SUMMARY, kept under GitHub's 1 MiB limit by leaving out rows with a note. */
+function renderSummary(rows, context) {
+    const title = context.dryRun ? 'On-call access (dry run: nothing changed)' : 'On-call access';
+    const head = [
+        `## ${title}`,
+        '',
+        `**${totalsLine(rows)}** for on-calls from ${rfc3339(context.now)} over the next ${forHtml(context.lookahead)}.`,
+        '',
+        ...context.notes.map((note) => `> ${forHtml(note)}`),
+        ...(context.notes.length > 0 ? [''] : []),
+    ].join('\n');
+    if (rows.length === 0)
+        return `${head}\nNobody is on call in the chosen schedules during this window.\n`;
+    const timeline = renderTimeline(rows, context);
+    const columns = columnsFor(rows);
+    const headerRow = `| ${columns.map((c) => c.header).join(' | ')} |\n|${columns.map(() => ' --- ').join('|')}|`;
+    const bodyRows = [];
+    let size = Buffer.byteLength(head) + Buffer.byteLength(timeline) + Buffer.byteLength(headerRow);
+    for (const row of rows) {
+        const line = `| ${cells(row, columns).map(forMarkdownCell).join(' | ')} |`;
+        size += Buffer.byteLength(line) + 1;
+        if (size > SUMMARY_BUDGET_BYTES)
+            break;
+        bodyRows.push(line);
+    }
+    const omitted = rows.length - bodyRows.length;
+    const note = omitted > 0
+        ? `\n\n> ${omitted} of ${rows.length} rows are not shown to keep this summary under GitHub's 1 MiB limit; ` +
+            'the step log and the `plan` output have every row.\n'
+        : '\n';
+    return `${head}\n${timeline}\n${headerRow}\n${bodyRows.join('\n')}${note}`;
+}
+const TIMELINE_STATUSES = {
+    granted: 'active, ',
+    'would-grant': 'active, ',
+    unchanged: '',
+    stale: 'crit, ',
+    revoked: 'done, ',
+};
+const MAX_TIMELINE_TASKS = 100;
+function mermaidTime(ms) {
+    return new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
+}
+/** A Mermaid gantt chart (job summaries render it) of who holds what over the lookahead, in UTC. */
+function renderTimeline(rows, context) {
+    const start = context.now.getTime();
+    const end = start + context.lookaheadMs;
+    const bars = rows.filter((row) => row.status in TIMELINE_STATUSES && row.until.getTime() > start && row.from.getTime() < end);
+    if (bars.length === 0)
+        return '';
+    const byResource = new Map();
+    for (const row of bars.slice(0, MAX_TIMELINE_TASKS))
+        byResource.set(row.resource, [...(byResource.get(row.resource) ?? []), row]);
+    const lines = [
+        '```mermaid',
+        'gantt',
+        `  title Who holds what over the next ${forMermaid(context.lookahead)} (UTC)`,
+        '  dateFormat YYYY-MM-DD HH:mm',
+        '  axisFormat %d %H:%M',
+    ];
+    for (const [resource, resourceRows] of byResource) {
+        lines.push(`  section ${forMermaid(resource)}`);
+        for (const row of resourceRows) {
+            const from = Math.max(row.from.getTime(), start);
+            const until = Math.max(Math.min(row.until.getTime(), end), from + 60_000);
+            // The "·" keeps a name such as "dateFormat x" or "section y" from being read as a Mermaid keyword.
+            lines.push(`  · ${forMermaid(row.name)} :${TIMELINE_STATUSES[row.status]}${mermaidTime(from)}, ${mermaidTime(until)}`);
         }
     }
-    return windows;
+    lines.push('```', '');
+    if (bars.length > MAX_TIMELINE_TASKS) {
+        lines.push(`> The timeline shows the first ${MAX_TIMELINE_TASKS} of ${bars.length} grants; the table has them all.`, '');
+    }
+    return `${lines.join('\n')}\n`;
 }
-/** Merges overlapping or touching windows; the merged one keeps the most urgent (lowest level) source and its rule. */
-function mergeWindows(windows) {
-    const sorted = [...windows].sort((a, b) => a.from - b.from || a.until - b.until);
-    const merged = [];
-    for (const window of sorted) {
-        const last = merged[merged.length - 1];
-        if (last && window.from <= last.until) {
-            last.until = Math.max(last.until, window.until);
-            if (compareSources(window.source, last.source) < 0) {
-                last.source = window.source;
-                last.rule = window.rule;
-            }
+/**
+ * The same table as aligned plain text, for the step log. report.ts wraps it in ::stop-commands:: so that no value
+ * can act as a workflow command; each line also starts with "|".
+ */
+function renderLogTable(rows) {
+    const columns = columnsFor(rows);
+    const table = [columns.map((c) => c.header), ...rows.map((row) => cells(row, columns))];
+    const widths = columns.map((_, column) => Math.max(...table.map((line) => (line[column] ?? '').length)));
+    return table
+        .map((line) => `| ${line.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join(' | ')} |`)
+        .join('\n');
+}
+
+;// CONCATENATED MODULE: ./src/report.ts
+// What a run tells people: the outputs, the step log (its table inside ::stop-commands::), the job summary,
+// warnings for people who get no access, and whether the step fails (fail-on).
+
+
+
+
+
+/** One annotation per person (GitHub shows only 10 per step), not one per row. */
+function warnPeople(rows) {
+    const warned = new Set();
+    for (const row of rows) {
+        const key = `${row.status}:${row.pagerdutyUserId}`;
+        if (warned.has(key))
+            continue;
+        if (row.status === 'skipped') {
+            warning(`${forLogLine(row.name)} <${forLogLine(row.email ?? 'no email')}> is on call but gets no access: ${row.reason}`);
+        }
+        else if (row.status === 'stale' || row.status === 'pending-revoke') {
+            if (!row.reason.startsWith('PagerDuty no longer'))
+                continue;
+            warning(`Stale grant: ${forLogLine(row.name)} <${forLogLine(row.sdmEmail ?? '')}> holds ${forLogLine(row.resource)} until ${rfc3339(row.until)}, which PagerDuty no longer backs${row.status === 'stale' ? ' (set revoke-stale: true to revoke it)' : ''}.`);
         }
         else {
-            merged.push({ ...window });
-        }
-    }
-    return merged;
-}
-function compareSources(a, b) {
-    return (a.escalationLevel - b.escalationLevel ||
-        a.scheduleName.localeCompare(b.scheduleName) ||
-        a.escalationPolicyName.localeCompare(b.escalationPolicyName));
-}
-/**
- * Which strongDM account a PagerDuty person is. `user-map` (by PagerDuty user ID or email) first, then the same
- * email; matched case-insensitively. `sdmEmails` undefined: accounts could not be checked (dry run, no token).
- */
-function resolveAccount(person, userMap, sdmEmails) {
-    const mapped = userMap.get(person.pagerdutyUserId.toLowerCase()) ??
-        (person.email ? userMap.get(person.email.toLowerCase()) : undefined);
-    const email = mapped ?? person.email;
-    if (!email)
-        return {
-            skipReason: 'PagerDuty has no email address for this user; add them to user-map',
-            missingUser: false,
-        };
-    const unsafe = unsafeArgumentReason(email) ?? (email.includes('@') ? undefined : 'has no "@"');
-    if (unsafe)
-        return { skipReason: `the email ${unsafe}; it is not passed to sdm`, missingUser: false };
-    if (sdmEmails === undefined)
-        return { sdmEmail: email, missingUser: false };
-    const sdmEmail = sdmEmails.find((candidate) => candidate.toLowerCase() === email.toLowerCase());
-    if (!sdmEmail) {
-        return {
-            skipReason: mapped
-                ? 'no strongDM user has the email user-map gives'
-                : 'no strongDM user has this email; map it in user-map if it differs',
-            missingUser: true,
-        };
-    }
-    return { sdmEmail, missingUser: false };
-}
-const pairKey = (email, resource) => `${email.toLowerCase()}\n${resource}`;
-/**
- * Plan = desired − ledger, per strongDM account and resource:
- * - a ledger grant whose remaining time lies within the desired windows is `unchanged`;
- * - a ledger grant with time PagerDuty no longer backs is `stale` (`pending-revoke` with revoke-stale; the revoke
- *   command removes every temporary grant of that user to that resource, so the pair's other grants go too and
- *   their still-wanted time is granted again);
- * - desired time not covered by kept grants becomes new grants (`pending`) for exactly the uncovered part, in
- *   pieces of at most maxGrantMs, for pieces that start within the lookahead (later pieces: a later run);
- * - people without a usable account are `skipped`.
- */
-function reconcile(input) {
-    const nowMs = Math.floor(input.now.getTime() / SECOND) * SECOND;
-    const horizon = nowMs + input.lookaheadMs;
-    const rows = [];
-    // Group desired windows by account and resource (two PagerDuty users may be one strongDM account).
-    const pairs = new Map();
-    for (const window of input.windows) {
-        const account = input.accounts.get(window.pagerdutyUserId) ?? {
-            missingUser: false,
-            skipReason: 'not checked',
-        };
-        if (!account.sdmEmail) {
-            const key = `pd:${window.pagerdutyUserId}\n${window.resource}`;
-            pairs.set(key, [...(pairs.get(key) ?? []), window]);
             continue;
         }
-        const key = pairKey(account.sdmEmail, window.resource);
-        pairs.set(key, [...(pairs.get(key) ?? []), window]);
+        warned.add(key);
     }
-    const ledgerByPair = new Map();
-    for (const entry of input.ledger) {
-        const key = pairKey(entry.email, entry.resource);
-        ledgerByPair.set(key, [...(ledgerByPair.get(key) ?? []), entry]);
+}
+/** A row that will not be applied: pending → would-grant, pending-revoke → stale, with why. */
+function notApplied(row, why) {
+    if (row.status === 'pending')
+        return { ...row, status: 'would-grant', reason: why.grant ?? row.reason };
+    if (row.status === 'pending-revoke')
+        return { ...row, status: 'stale', reason: `${row.reason}; ${why.revoke}` };
+    return row;
+}
+async function report(result, inputs, context) {
+    const { rows, notes } = result;
+    const counts = countByStatus(rows);
+    for (const status of STATUSES)
+        if (status !== 'would-grant')
+            setOutput(status, String(counts[status]));
+    setOutput('plan', planJson(rows, context.runUrl));
+    for (const note of notes)
+        info(note);
+    if (rows.length > 0) {
+        // Names come from PagerDuty: the runner reads no workflow command until the table is over.
+        const endToken = (0,external_node_crypto_.randomUUID)();
+        info(`::stop-commands::${endToken}`);
+        info(renderLogTable(rows));
+        info(`::${endToken}::`);
     }
-    for (const key of new Set([...pairs.keys(), ...ledgerByPair.keys()])) {
-        const desired = mergeWindows(pairs.get(key) ?? []);
-        const first = desired[0];
-        const account = first ? input.accounts.get(first.pagerdutyUserId) : undefined;
-        if (first && !account?.sdmEmail) {
-            for (const window of desired) {
-                rows.push({
-                    ...personOf(window),
-                    sdmEmail: undefined,
-                    resource: window.resource,
-                    rule: window.rule,
-                    source: window.source,
-                    from: new Date(window.from),
-                    until: new Date(Math.min(window.until, window.from + input.maxGrantMs)),
-                    status: 'skipped',
-                    reason: account?.skipReason ?? 'no strongDM account',
-                    missingUser: account?.missingUser ?? false,
-                });
-            }
-            continue;
-        }
-        const entries = ledgerByPair.get(key) ?? [];
-        // A grant of an account strongDM no longer has (deleted or suspended) ended with it: nothing to revoke.
-        const accountGone = (entry) => input.sdmEmails !== undefined &&
-            !input.sdmEmails.some((email) => email.toLowerCase() === entry.email.toLowerCase());
-        const stale = input.failSafe
-            ? []
-            : entries.filter((entry) => {
-                if (accountGone(entry))
-                    return false;
-                const from = Math.max(Date.parse(entry.from), nowMs);
-                if (Date.parse(entry.from) >= horizon)
-                    return false; // beyond what this run can see: not judged
-                return !covered(from, Date.parse(entry.until), desired);
-            });
-        // The revoke command ends every grant of the pair, live sessions included. While a grant PagerDuty still backs
-        // is in force, a stale grant that has not started yet waits: it is revoked once the one in force has ended.
-        const inForceAndBacked = entries.some((entry) => !stale.includes(entry) && !accountGone(entry) && Date.parse(entry.from) <= nowMs);
-        const deferred = inForceAndBacked && stale.every((entry) => Date.parse(entry.from) > nowMs);
-        const revokePair = input.revokeStale && stale.length > 0 && !deferred;
-        const kept = revokePair ? [] : entries.filter((entry) => !accountGone(entry));
-        for (const entry of entries) {
-            let status = 'unchanged';
-            let reason = '';
-            let ended = false;
-            if (accountGone(entry)) {
-                status = 'stale';
-                reason = 'strongDM has no active user with this email any more; the grant ended with the account';
-                ended = true;
-            }
-            else if (stale.includes(entry)) {
-                status = revokePair ? 'pending-revoke' : 'stale';
-                reason =
-                    'PagerDuty no longer has this person on call for all of this grant (override, swap or change)';
-                if (input.revokeStale && deferred) {
-                    reason += '; it is revoked once the grant in force ends (revoking now would end that one too)';
-                }
-            }
-            else if (revokePair) {
-                status = 'pending-revoke';
-                reason =
-                    'revoked together with a stale grant of the same user and resource; the on-call time is granted again';
-            }
-            rows.push({ ...rowFromEntry(entry, status, reason), ...(ended ? { accountGone: true } : {}) });
-        }
-        if (!first || !account?.sdmEmail)
-            continue;
-        const keptSpans = kept.map((entry) => [Date.parse(entry.from), Date.parse(entry.until)]);
-        for (const window of desired) {
-            for (const [gapFrom, gapUntil] of subtract(window.from, window.until, keptSpans)) {
-                for (let cursor = gapFrom; cursor < gapUntil && cursor < horizon;) {
-                    const end = Math.min(gapUntil, cursor + input.maxGrantMs);
-                    rows.push({
-                        ...personOf(window),
-                        sdmEmail: account.sdmEmail,
-                        resource: window.resource,
-                        rule: window.rule,
-                        source: window.source,
-                        from: new Date(cursor),
-                        until: new Date(end),
-                        status: 'pending',
-                        reason: revokePair ? 'granted again after revoking a stale grant' : '',
-                        missingUser: false,
-                    });
-                    cursor = end;
-                }
-            }
-        }
+    else {
+        info('Nobody is on call in the chosen schedules during this window.');
     }
-    return sortRows(rows);
-}
-function personOf(window) {
-    return { pagerdutyUserId: window.pagerdutyUserId, name: window.name, email: window.email };
-}
-function rowFromEntry(entry, status, reason) {
-    return {
-        pagerdutyUserId: entry.pagerdutyUserId,
-        name: entry.name,
-        email: entry.email,
-        sdmEmail: entry.email,
-        resource: entry.resource,
-        rule: entry.rule,
-        source: entry.source,
-        from: new Date(entry.from),
-        until: new Date(entry.until),
-        status,
-        reason,
-        missingUser: false,
-        ledgerEntry: entry,
-    };
-}
-/** Is [from, until] inside the union of the (merged, non-touching) windows? */
-function covered(from, until, windows) {
-    if (until <= from)
-        return true;
-    return windows.some((window) => window.from <= from && until <= window.until);
-}
-/** [from, until] minus the spans, as sorted pieces. */
-function subtract(from, until, spans) {
-    let pieces = [[from, until]];
-    for (const [spanFrom, spanUntil] of spans) {
-        pieces = pieces.flatMap(([a, b]) => {
-            if (spanUntil <= a || spanFrom >= b)
-                return [[a, b]];
-            const out = [];
-            if (spanFrom > a)
-                out.push([a, spanFrom]);
-            if (spanUntil < b)
-                out.push([spanUntil, b]);
-            return out;
+    if (process.env.GITHUB_STEP_SUMMARY) {
+        const summary = renderSummary(rows, {
+            dryRun: inputs.dryRun,
+            now: context.now,
+            lookahead: inputs.lookahead,
+            lookaheadMs: inputs.lookaheadMs,
+            notes,
+            runUrl: context.runUrl,
         });
-    }
-    return pieces.filter(([a, b]) => b > a).sort((x, y) => x[0] - y[0]);
-}
-function sortRows(rows) {
-    return rows.sort((a, b) => a.from.getTime() - b.from.getTime() ||
-        a.name.localeCompare(b.name) ||
-        a.pagerdutyUserId.localeCompare(b.pagerdutyUserId) ||
-        a.resource.localeCompare(b.resource));
-}
-/** RFC3339 in UTC without fractions, the form `sdm --from/--until`, the ledger and the `plan` output use. */
-function rfc3339(date) {
-    return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
-
-;// CONCATENATED MODULE: external "node:child_process"
-const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
-;// CONCATENATED MODULE: ./src/sdm.ts
-// The sdm command lines this action runs, all in one place (../shared/reference/sdm-cli.md). The admin token goes
-// only into the child's environment (SDM_ADMIN_TOKEN), never into argv, where other processes and logs could see it.
-// child_process is used rather than @actions/exec because a hung sdm must be killed after a timeout.
-
-
-class SdmError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'SdmError';
+        await summary_summary.addRaw(summary).write();
     }
 }
-const sdm_MAX_ATTEMPTS = 4;
-/**
- * strongDM's rate limit answer ("resource exhausted: Sorry! You've made too many requests, try again"). The CLI's
- * exact text and exit code are UNCONFIRMED; this is the one place that reads English from sdm, and only to decide
- * whether to wait and try again.
- */
-function isRateLimited(result) {
-    return result.exitCode !== 0 && /resource exhausted|too many requests/i.test(result.stderr);
+const MAX_PLAN_OUTPUT_BYTES = 900 * 1024; // GitHub limits a job's outputs to 1 MiB in all
+/** The `plan` output, cut to whole rows that fit, with a warning, when a huge organisation would overflow it. */
+function planJson(rows, runUrl) {
+    const all = planOutput(rows, runUrl);
+    let json = JSON.stringify(all);
+    if (Buffer.byteLength(json) <= MAX_PLAN_OUTPUT_BYTES)
+        return json;
+    let count = all.length;
+    while (count > 0 && Buffer.byteLength(json) > MAX_PLAN_OUTPUT_BYTES) {
+        count = Math.floor(count * 0.9);
+        json = JSON.stringify(all.slice(0, count));
+    }
+    warning(`The plan output holds the first ${count} of ${all.length} rows (GitHub limits outputs to 1 MiB); the step log has them all.`);
+    return json;
 }
-class SdmCli {
-    options;
-    timeoutMs;
-    deadline;
-    constructor(options) {
-        this.options = options;
-        this.timeoutMs = options.timeoutMs ?? 120_000;
-        this.deadline = options.deadline ?? new Deadline(10 * 60_000);
+function failureFor(rows, inputs) {
+    if (inputs.failOn === 'never')
+        return undefined;
+    const failed = rows.filter((row) => row.status === 'failed').length;
+    const attempted = failed + rows.filter((row) => row.status === 'granted' || row.status === 'revoked').length;
+    if (failed > 0)
+        return `${failed} of ${attempted} sdm changes failed; see the job summary for each reason`;
+    if (inputs.failOn === 'missing-user') {
+        const skipped = new Set(rows.filter((row) => row.status === 'skipped' && !row.deferred).map((row) => row.pagerdutyUserId)).size;
+        if (skipped > 0)
+            return `${skipped} on-call people get no access (fail-on: missing-user); see the job summary`;
     }
-    /** Emails of the strongDM users who are not suspended, from one `sdm admin users list --json`. */
-    async listUserEmails() {
-        const users = await this.listJson(['admin', 'users', 'list', '--json'], 'list users');
-        return users.flatMap((user) => {
-            const { email, suspended } = user;
-            return typeof email === 'string' && email !== '' && suspended !== true ? [email] : [];
-        });
-    }
-    /** Names of every datasource, server and cluster, to check the configured resources before any grant. */
-    async listResourceNames() {
-        const names = new Set();
-        for (const kind of ['datasources', 'servers', 'clusters']) {
-            for (const resource of await this.listJson(['admin', kind, 'list', '--json'], `list ${kind}`)) {
-                const name = resource?.name;
-                if (typeof name === 'string')
-                    names.add(name);
-            }
-        }
-        return names;
-    }
-    async listJson(args, right) {
-        const command = `sdm ${args.slice(0, 3).join(' ')}`;
-        const result = await this.run(args);
-        if (result.exitCode === -1 && !result.timedOut)
-            throw new SdmError(`sdm could not be run: ${describe(result)}`);
-        if (result.exitCode !== 0) {
-            throw new SdmError(`"${command}" failed: ${describe(result)}; check that sdm-admin-token may ${right}`);
-        }
-        let parsed;
-        try {
-            parsed = JSON.parse(result.stdout);
-        }
-        catch {
-            throw new SdmError(`"${command} --json" printed something that is not JSON`);
-        }
-        if (!Array.isArray(parsed))
-            throw new SdmError(`"${command} --json" did not print a JSON array`);
-        return parsed;
-    }
-    /** Grants one resource to one user for [from, until]; times are RFC3339 UTC. Arguments are validated by the caller. */
-    async grantTemporary(resource, email, from, until) {
-        return this.run(['admin', 'users', 'grant-temporary', '--from', from, '--until', until, resource, email]);
-    }
-    /**
-     * UNCONFIRMED (see README): no CLI command to revoke a temporary grant is documented. This assumes
-     * `sdm admin users revoke <resource> <email>` removes every temporary grant of that user to that resource.
-     */
-    async revokeTemporary(resource, email) {
-        return this.run(['admin', 'users', 'revoke', resource, email]);
-    }
-    /** Runs a command; a rate-limited answer is retried with backoff while the time budget allows. */
-    async run(args) {
-        for (let attempt = 1;; attempt++) {
-            const result = await this.runOnce(args);
-            const wait = backoffMs(attempt);
-            if (!isRateLimited(result) ||
-                attempt >= sdm_MAX_ATTEMPTS ||
-                !this.deadline.allows(wait) ||
-                this.options.signal?.aborted) {
-                return result;
-            }
-            await sleep(wait);
-        }
-    }
-    runOnce(args) {
-        return new Promise((resolve) => {
-            (0,external_node_child_process_namespaceObject.execFile)(this.options.binary, args, {
-                env: { ...childEnvironment(), SDM_ADMIN_TOKEN: this.options.adminToken },
-                timeout: this.timeoutMs,
-                killSignal: 'SIGKILL',
-                ...(this.options.signal ? { signal: this.options.signal } : {}),
-                maxBuffer: 64 * 1024 * 1024,
-                encoding: 'utf8',
-            }, (error, stdout, stderr) => {
-                const cancelled = error?.name === 'AbortError';
-                const timedOut = !cancelled && Boolean(error && error.killed);
-                const code = error ? error.code : 0;
-                resolve({
-                    exitCode: typeof code === 'number' ? code : error ? -1 : 0,
-                    stdout: this.scrub(stdout),
-                    stderr: this.scrub(stderr || (error && typeof code !== 'number' ? error.message : '')),
-                    timedOut,
-                    cancelled,
-                });
-            });
-        });
-    }
-    /** sdm may echo what it was given; no token reaches a row's reason or a log. */
-    scrub(text) {
-        return this.options.adminToken ? text.split(this.options.adminToken).join('***') : text;
-    }
+    return undefined;
 }
-/**
- * The runner's environment minus what sdm has no business seeing: the action's inputs (which hold both tokens)
- * and the runner's own credentials.
- */
-function childEnvironment(env = process.env) {
-    return Object.fromEntries(Object.entries(env).filter(([name]) => !name.startsWith('INPUT_') && !name.startsWith('ACTIONS_') && name !== 'GITHUB_TOKEN'));
-}
-/** One line for a failed command: its stderr (first lines), or how it ended. */
-function describe(result) {
-    if (result.cancelled)
-        return 'stopped: the run was cancelled';
-    if (result.timedOut)
-        return 'sdm did not finish within sdm-timeout and was stopped';
-    const text = (result.stderr.trim() || result.stdout.trim()).replace(/\s+/g, ' ');
-    const shown = text.length > 300 ? `${text.slice(0, 297)}...` : text;
-    return shown ? `exit ${result.exitCode}: ${shown}` : `exit ${result.exitCode}`;
+/** The `plan` output: one object per row, times in UTC RFC3339. */
+function planOutput(rows, runUrl) {
+    return rows.map((row) => ({
+        email: row.sdmEmail ?? row.email ?? '',
+        name: row.name,
+        pagerdutyUserId: row.pagerdutyUserId,
+        scheduleId: row.source.scheduleId,
+        scheduleName: row.source.scheduleId === null ? '' : row.source.scheduleName,
+        escalationPolicyId: row.source.escalationPolicyId,
+        escalationLevel: row.source.escalationLevel,
+        rule: row.rule,
+        resource: row.resource,
+        from: rfc3339(row.from),
+        until: rfc3339(row.until),
+        status: row.status,
+        reason: row.reason,
+        runUrl: row.ledgerEntry?.runUrl ?? (row.status === 'skipped' ? '' : runUrl),
+    }));
 }
 
+;// CONCATENATED MODULE: external "node:os"
+const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_namespaceObject);
 ;// CONCATENATED MODULE: external "node:stream/promises"
 const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
 // EXTERNAL MODULE: external "node:stream"
@@ -90022,7 +90637,7 @@ function _unique(values) {
 //# sourceMappingURL=tool-cache.js.map
 ;// CONCATENATED MODULE: ./src/sdm-install.ts
 // Finds the sdm CLI in the runner's tool cache, or downloads, verifies, unzips and caches it.
-// Vendor facts (../shared/reference/sdm-cli.md): the latest-Linux address answers 307 to a zip whose file name
+// Vendor facts (docs/strongdm-cli.md): the latest-Linux address answers 307 to a zip whose file name
 // carries the version (sdmcli_46.0.0_linux_amd64.zip); the version-specific "upgrade" endpoint is UNCONFIRMED and is
 // used only here, in upgradeUrl().
 
@@ -90170,9 +90785,7 @@ const sdm_install_MAX_ATTEMPTS = 4;
 async function get(url, options) {
     const deadline = options.deadline ?? new Deadline(10 * 60_000);
     const timeoutMs = options.timeoutMs ?? 120_000;
-    for (let attempt = 1;; attempt++) {
-        const wait = backoffMs(attempt);
-        const last = attempt >= sdm_install_MAX_ATTEMPTS || !deadline.allows(wait);
+    return retry(async () => {
         try {
             const response = await (0,node_modules_undici/* request */.Em)(url, {
                 method: 'GET',
@@ -90181,19 +90794,27 @@ async function get(url, options) {
                 signal: AbortSignal.timeout(Math.max(1, deadline.remainingMs())), // nothing outlives the run's budget
             });
             const status = response.statusCode;
-            if (last || !(status === 408 || status === 429 || status >= 500))
-                return response;
-            await response.body.dump();
-            info(`${displayUrl(url)} answered HTTP ${status}; trying again in ${Math.round(wait / 1000)} s`);
+            if (!(status === 408 || status === 429 || status >= 500))
+                return { done: response };
+            return { again: `answered HTTP ${status}`, last: response };
         }
         catch (error) {
-            const message = error instanceof Error ? error.message : String(error);
-            if (last)
-                throw new SdmInstallError(`could not reach ${displayUrl(url)} to download sdm (${message})`);
-            info(`${displayUrl(url)}: ${message}; trying again in ${Math.round(wait / 1000)} s`);
+            return { again: error instanceof Error ? error.message : String(error) };
         }
-        await sleep(wait);
-    }
+    }, {
+        attempts: sdm_install_MAX_ATTEMPTS,
+        deadline,
+        onRetry: async (failure, waitMs, unused) => {
+            await unused?.body.dump();
+            info(`${displayUrl(url)}${unused ? ' ' : ': '}${failure}; trying again in ${Math.round(waitMs / 1000)} s`);
+        },
+        // The last answer, even an error status, is the caller's to explain; no answer at all is explained here.
+        giveUp: (failure, _why, last) => {
+            if (last)
+                return last;
+            throw new SdmInstallError(`could not reach ${displayUrl(url)} to download sdm (${failure})`);
+        },
+    });
 }
 async function zipUrlFromUpgrade(upgrade, options) {
     const response = await get(upgrade, options);
@@ -90238,28 +90859,12 @@ async function vendorSha256(version, options) {
         return undefined;
     }
 }
-/** Streams the zip to disk while hashing it; a download that breaks off is tried again from the start. */
+/** Saves, verifies and unzips the zip, and caches it when verified. */
 async function saveAndCache(first, url, version, options) {
     const workDir = await (0,promises_.mkdtemp)(external_node_path_default().join(options.tempDir, 'sdm-'));
     try {
         const zipPath = external_node_path_default().join(workDir, 'sdm.zip');
-        let sha256 = '';
-        for (let attempt = 1, response = first;; attempt++) {
-            try {
-                sha256 = await writeHashed(response.body, zipPath);
-                break;
-            }
-            catch (error) {
-                if (attempt >= sdm_install_MAX_ATTEMPTS) {
-                    throw new SdmInstallError(`the download of sdm ${version} from ${displayUrl(url)} broke off ${attempt} times (${error.message}); run again later`);
-                }
-                response = await get(url, options);
-                if (response.statusCode !== 200) {
-                    await response.body.dump();
-                    throw new SdmInstallError(`downloading sdm from ${displayUrl(url)} failed with HTTP ${response.statusCode}`);
-                }
-            }
-        }
+        const sha256 = await downloadHashed(first, url, version, zipPath, options);
         const expected = options.sha256 || (await vendorSha256(version, options));
         if (expected && sha256 !== expected) {
             throw new SdmInstallError(options.sha256
@@ -90292,6 +90897,28 @@ async function saveAndCache(first, url, version, options) {
         throw error;
     }
 }
+/** Writes the zip to `zipPath` and returns its SHA-256; a download that breaks off is requested again at once. */
+async function downloadHashed(first, url, version, zipPath, options) {
+    // get() itself waits out a failing server; a body that breaks off is retried without a wait.
+    return retry(async (attempt) => {
+        const response = attempt === 1 ? first : await get(url, options);
+        if (response.statusCode !== 200) {
+            await response.body.dump();
+            throw new SdmInstallError(`downloading sdm from ${displayUrl(url)} failed with HTTP ${response.statusCode}`);
+        }
+        try {
+            return { done: await writeHashed(response.body, zipPath) };
+        }
+        catch (error) {
+            return { again: error.message, waitMs: 0 };
+        }
+    }, {
+        attempts: sdm_install_MAX_ATTEMPTS,
+        giveUp: (failure) => {
+            throw new SdmInstallError(`the download of sdm ${version} from ${displayUrl(url)} broke off ${sdm_install_MAX_ATTEMPTS} times (${failure}); run again later`);
+        },
+    });
+}
 async function writeHashed(body, file) {
     const hash = (0,external_node_crypto_.createHash)('sha256');
     const hashing = new external_node_stream_.Transform({
@@ -90304,208 +90931,57 @@ async function writeHashed(body, file) {
     return hash.digest('hex');
 }
 
-;// CONCATENATED MODULE: ./src/summary.ts
-// The job summary (a Markdown table) and the same table as plain text for the step log.
-// Every value that came from PagerDuty or strongDM is untrusted: escaped for Markdown and HTML in the summary,
-// stripped of control characters everywhere (a newline in the log could start a workflow command such as ::add-mask::).
+;// CONCATENATED MODULE: ./src/sdm-setup.ts
+// sdm made ready for this run: installed (or found in the tool cache), given the admin token, and the configured
+// resource names checked against strongDM before any grant. Only runs that have something to grant or check need it.
 
-const SUMMARY_LIMIT_BYTES = 1024 * 1024; // GitHub drops step summaries above 1 MiB
-const SUMMARY_BUDGET_BYTES = SUMMARY_LIMIT_BYTES - 64 * 1024; // room for the heading and the note
-const MAX_DISPLAY_CHARS = 80;
-const STATUSES = [
-    'granted',
-    'would-grant',
-    'unchanged',
-    'stale',
-    'revoked',
-    'skipped',
-    'failed',
-];
-function countByStatus(rows) {
-    const counts = Object.fromEntries(STATUSES.map((status) => [status, 0]));
-    for (const row of rows)
-        counts[row.status]++;
-    return counts;
-}
-function escapeHtml(value) {
-    return value
-        .replace(/&/g, '&amp;')
-        .replace(/</g, '&lt;')
-        .replace(/>/g, '&gt;')
-        .replace(/"/g, '&quot;')
-        .replace(/'/g, '&#39;')
-        .replace(/\|/g, '&#124;');
-}
-/**
- * For a Markdown table cell: inline syntax (emphasis, code, links) is backslash-escaped, then HTML is escaped
- * (which also turns "|" into an entity so a value cannot add columns). Cells never start a line, so "#", "-"
- * and "+" need nothing.
- */
-function escapeMarkdownCell(value) {
-    return escapeHtml(value.replace(/[\\`*_[\]~]/g, '\\$&'))
-        .replace(/:\/\//g, '&#58;//') // no autolink from a PagerDuty name: http://… and www.… stay text
-        .replace(/\b(www)\./gi, '$1&#46;');
-}
-/** One line, no control characters, at most `max` characters: for anything shown to a person. */
-function displayText(value, max = MAX_DISPLAY_CHARS) {
-    const flat = value
-        .replace(/[\p{Cc}\p{Cf}\u2028\u2029]+/gu, ' ')
-        .replace(/\s+/g, ' ')
-        .trim()
-        // The runner also reads "##[command]" anywhere in a log line; a word joiner keeps it from being one.
-        .replace(/##\[/g, '##\u2060[');
-    return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
-}
-function scheduleLabel(row) {
-    return row.source.scheduleId === null
-        ? `${row.source.escalationPolicyName} (direct)`
-        : row.source.scheduleName || row.source.scheduleId;
-}
-const COLUMNS = [
-    { header: 'Person', cell: (row) => row.name },
-    { header: 'Email', cell: (row) => row.sdmEmail ?? row.email ?? '' },
-    { header: 'Schedule', cell: scheduleLabel },
-    { header: 'Level', cell: (row) => String(row.source.escalationLevel) },
-    { header: 'Rule', cell: (row) => row.rule },
-    { header: 'Resource', cell: (row) => row.resource },
-    { header: 'From (UTC)', cell: (row) => rfc3339(row.from) },
-    { header: 'Until (UTC)', cell: (row) => rfc3339(row.until) },
-    { header: 'Status', cell: (row) => row.status },
-    { header: 'Reason', cell: (row) => row.reason, width: 200 },
-];
-/** The Rule column only when rules are in use (simple mode has the one rule "default"). */
-function columnsFor(rows) {
-    const withRules = rows.some((row) => row.rule !== 'default');
-    return COLUMNS.filter((column) => withRules || column.header !== 'Rule');
-}
-function cells(row, columns) {
-    return columns.map((column) => displayText(column.cell(row), column.width ?? MAX_DISPLAY_CHARS));
-}
-/** Every status that occurs, and always failures: "3 granted, 12 unchanged, 0 failed". */
-function totalsLine(rows) {
-    const counts = countByStatus(rows);
-    return STATUSES.filter((status) => counts[status] > 0 || status === 'failed')
-        .map((status) => `${counts[status]} ${status}`)
-        .join(', ');
-}
-/** Markdown for GITHUB_STEP_SUMMARY, kept under GitHub's 1 MiB limit by leaving out rows with a note. */
-function renderSummary(rows, context) {
-    const title = context.dryRun ? 'On-call access (dry run: nothing changed)' : 'On-call access';
-    const head = [
-        `## ${title}`,
-        '',
-        `**${totalsLine(rows)}** for on-calls from ${rfc3339(context.now)} over the next ${escapeHtml(context.lookahead)}.`,
-        '',
-        ...context.notes.map((note) => `> ${escapeHtml(note)}`),
-        ...(context.notes.length > 0 ? [''] : []),
-    ].join('\n');
-    if (rows.length === 0)
-        return `${head}\nNobody is on call in the chosen schedules during this window.\n`;
-    const timeline = renderTimeline(rows, context);
-    const columns = columnsFor(rows);
-    const headerRow = `| ${columns.map((c) => c.header).join(' | ')} |\n|${columns.map(() => ' --- ').join('|')}|`;
-    const bodyRows = [];
-    let size = Buffer.byteLength(head) + Buffer.byteLength(timeline) + Buffer.byteLength(headerRow);
-    for (const row of rows) {
-        const line = `| ${cells(row, columns).map(escapeMarkdownCell).join(' | ')} |`;
-        size += Buffer.byteLength(line) + 1;
-        if (size > SUMMARY_BUDGET_BYTES)
-            break;
-        bodyRows.push(line);
+
+
+
+
+
+/** sdm is set up when there is something to grant or to check, and a token to do it with. */
+async function setUpSdmIfNeeded(inputs, context, windows, active, notes) {
+    if ((windows.length > 0 || active.length > 0) && inputs.sdmAdminToken) {
+        return group('Setting up sdm', () => setUpSdm(inputs, context));
     }
-    const omitted = rows.length - bodyRows.length;
-    const note = omitted > 0
-        ? `\n\n> ${omitted} of ${rows.length} rows are not shown to keep this summary under GitHub's 1 MiB limit; ` +
-            'the step log and the `plan` output have every row.\n'
-        : '\n';
-    return `${head}\n${timeline}\n${headerRow}\n${bodyRows.join('\n')}${note}`;
-}
-const TIMELINE_STATUSES = {
-    granted: 'active, ',
-    'would-grant': 'active, ',
-    unchanged: '',
-    stale: 'crit, ',
-    revoked: 'done, ',
-};
-const MAX_TIMELINE_TASKS = 100;
-/** Mermaid keeps its own syntax in task and section names: only letters, digits and a few marks survive. */
-function mermaidText(value) {
-    const safe = value
-        .replace(/[^\p{L}\p{N} .@_-]+/gu, ' ')
-        .replace(/\s+/g, ' ')
-        .trim();
-    return (safe.length > 40 ? `${safe.slice(0, 39)}…` : safe) || '?';
-}
-function mermaidTime(ms) {
-    return new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
-}
-/** A Mermaid gantt chart (job summaries render it) of who holds what over the lookahead, in UTC. */
-function renderTimeline(rows, context) {
-    const start = context.now.getTime();
-    const end = start + context.lookaheadMs;
-    const bars = rows.filter((row) => row.status in TIMELINE_STATUSES && row.until.getTime() > start && row.from.getTime() < end);
-    if (bars.length === 0)
-        return '';
-    const byResource = new Map();
-    for (const row of bars.slice(0, MAX_TIMELINE_TASKS))
-        byResource.set(row.resource, [...(byResource.get(row.resource) ?? []), row]);
-    const lines = [
-        '```mermaid',
-        'gantt',
-        `  title Who holds what over the next ${mermaidText(context.lookahead)} (UTC)`,
-        '  dateFormat YYYY-MM-DD HH:mm',
-        '  axisFormat %d %H:%M',
-    ];
-    for (const [resource, resourceRows] of byResource) {
-        lines.push(`  section ${mermaidText(resource)}`);
-        for (const row of resourceRows) {
-            const from = Math.max(row.from.getTime(), start);
-            const until = Math.max(Math.min(row.until.getTime(), end), from + 60_000);
-            // The "·" keeps a name such as "dateFormat x" or "section y" from being read as a Mermaid keyword.
-            lines.push(`  · ${mermaidText(row.name)} :${TIMELINE_STATUSES[row.status]}${mermaidTime(from)}, ${mermaidTime(until)}`);
-        }
+    if (windows.length > 0) {
+        notes.push('Dry run without sdm-admin-token: strongDM accounts and resource names were not checked.');
     }
-    lines.push('```', '');
-    if (bars.length > MAX_TIMELINE_TASKS) {
-        lines.push(`> The timeline shows the first ${MAX_TIMELINE_TASKS} of ${bars.length} grants; the table has them all.`, '');
+    return undefined;
+}
+async function setUpSdm(inputs, context) {
+    const installation = await installSdm({
+        version: inputs.sdmVersion,
+        downloadUrl: inputs.sdmDownloadUrl,
+        sha256: inputs.sdmSha256,
+        checksumUrl: inputs.sdmChecksumUrl,
+        tempDir: process.env.RUNNER_TEMP || external_node_os_default().tmpdir(),
+        timeoutMs: inputs.requestTimeoutMs,
+        deadline: context.deadline,
+    });
+    setOutput('sdm-version', installation.version);
+    const sdm = new SdmCli({
+        binary: installation.binary,
+        adminToken: inputs.sdmAdminToken,
+        timeoutMs: inputs.sdmTimeoutMs,
+        deadline: context.deadline,
+        signal: context.kill,
+    });
+    // Unknown resource names are a configuration error: refuse before any grant rather than fail one per person.
+    const known = await sdm.listResourceNames();
+    const unknown = inputs.rules.flatMap((rule) => rule.resources.filter((name) => !known.has(name)).map((name) => ({ rule: rule.name, name })));
+    if (unknown.length > 0) {
+        const where = inputs.simpleMode ? 'resources' : 'rules';
+        throw new InputError(unknown.map(({ rule, name }) => `${where}${inputs.simpleMode ? '' : ` (rule "${rule}")`}: strongDM has no datasource, server or cluster named "${forLogLine(name)}"; check the spelling in strongDM`));
     }
-    return `${lines.join('\n')}\n`;
-}
-/**
- * The same table as aligned plain text, for the step log. main.ts wraps it in ::stop-commands:: so that no value
- * can act as a workflow command; each line also starts with "|".
- */
-function renderLogTable(rows) {
-    const columns = columnsFor(rows);
-    const table = [columns.map((c) => c.header), ...rows.map((row) => cells(row, columns))];
-    const widths = columns.map((_, column) => Math.max(...table.map((line) => (line[column] ?? '').length)));
-    return table
-        .map((line) => `| ${line.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join(' | ')} |`)
-        .join('\n');
-}
-/** The `plan` output: one object per row, times in UTC RFC3339. */
-function planOutput(rows, runUrl) {
-    return rows.map((row) => ({
-        email: row.sdmEmail ?? row.email ?? '',
-        name: row.name,
-        pagerdutyUserId: row.pagerdutyUserId,
-        scheduleId: row.source.scheduleId,
-        scheduleName: row.source.scheduleId === null ? '' : row.source.scheduleName,
-        escalationPolicyId: row.source.escalationPolicyId,
-        escalationLevel: row.source.escalationLevel,
-        rule: row.rule,
-        resource: row.resource,
-        from: rfc3339(row.from),
-        until: rfc3339(row.until),
-        status: row.status,
-        reason: row.reason,
-        runUrl: row.ledgerEntry?.runUrl ?? (row.status === 'skipped' ? '' : runUrl),
-    }));
+    return sdm;
 }
 
 ;// CONCATENATED MODULE: ./src/main.ts
-// Orchestrates one run: inputs → ledger → PagerDuty on-calls → desired windows → strongDM accounts →
+// One run, as a list of steps: inputs → ledger → PagerDuty on-calls → desired windows → strongDM accounts →
 // plan (desired − ledger) → revocations and grants → ledger → report. The only place that calls core.setFailed.
+// docs/architecture.md shows the data flow and which module owns what.
 
 
 
@@ -90521,27 +90997,30 @@ function planOutput(rows, runUrl) {
 
 
 async function run() {
-    // The runner cancels a job with SIGINT, then SIGTERM 7.5 s later. The first signal starts nothing new and lets
-    // running commands finish (their outcome would otherwise be unknown); SIGTERM or a second signal stops them.
-    const cancel = new AbortController();
-    const kill = new AbortController();
-    let signals = 0;
-    const onSignal = (signal) => {
-        signals++;
-        if (signals === 1) {
-            warning(`Received ${signal}: starting no new sdm command; recording what was done.`);
-            cancel.abort();
-        }
-        if (signal === 'SIGTERM' || signals > 1)
-            kill.abort();
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
+    const cancellation = watchCancellation();
     try {
         maskTokens();
         const inputs = readInputs((name) => getInput(name), readWorkspaceFile);
-        const context = runContext(inputs, cancel.signal, kill.signal);
-        const result = await reconcileRun(inputs, context);
+        const context = runContext(inputs, cancellation);
+        const store = openLedgerStore(inputs, workspace());
+        const active = await readActiveGrants(store, context.now);
+        const oncalls = await readOnCalls(inputs, context.now, context.deadline);
+        const windows = desiredWindows({
+            oncalls,
+            rules: inputs.rules,
+            now: context.now,
+            leadMs: inputs.leadMs,
+            graceMs: inputs.graceMs,
+        });
+        const notes = [];
+        const sdm = await setUpSdmIfNeeded(inputs, { deadline: context.deadline, kill: context.cancellation.kill }, windows, active, notes);
+        const sdmEmails = await sdm?.listUserEmails();
+        const plan = planRun(inputs, context, { oncalls, windows, active, sdmEmails, notes });
+        warnPeople(plan);
+        const result = refuseOversizedPlan(plan, inputs, notes) ??
+            (inputs.dryRun || !sdm
+                ? { rows: plan.map((row) => notApplied(row, { revoke: 'would be revoked (revoke-stale)' })), notes }
+                : await applyAndRecord(sdm, plan, inputs, store, context, notes));
         await report(result, inputs, context);
         const failure = result.fatal ?? failureFor(result.rows, inputs);
         if (failure)
@@ -90551,8 +91030,7 @@ async function run() {
         setFailed(error instanceof Error ? error.message : String(error));
     }
     finally {
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
+        cancellation.stop();
     }
 }
 /** Mask before anything can print them, including the bare token inside a "Bearer …" or "Token token=…" value. */
@@ -90578,7 +91056,7 @@ function readWorkspaceFile(relativePath) {
         throw new Error('the path leads outside the workspace');
     return (0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8');
 }
-function runContext(inputs, cancel, kill) {
+function runContext(inputs, cancellation) {
     const server = process.env.GITHUB_SERVER_URL || 'https://github.com';
     const runId = process.env.GITHUB_RUN_ID || 'local';
     const repository = process.env.GITHUB_REPOSITORY || '';
@@ -90587,50 +91065,18 @@ function runContext(inputs, cancel, kill) {
         runId,
         runUrl: repository ? `${server}/${repository}/actions/runs/${runId}` : '',
         deadline: new Deadline(inputs.timeBudgetMs),
-        cancel,
-        kill,
+        cancellation,
     };
 }
-function ledgerStore(inputs) {
-    switch (inputs.state.kind) {
-        case 'none':
-            return new NoLedger();
-        case 'file':
-            return new FileLedger(external_node_path_default().resolve(workspace(), inputs.state.path));
-        case 'github':
-            return new GitHubLedger({
-                token: inputs.githubToken,
-                apiUrl: process.env.GITHUB_API_URL || 'https://api.github.com',
-                repository: process.env.GITHUB_REPOSITORY || '',
-                branch: inputs.stateBranch,
-                requestTimeoutMs: inputs.requestTimeoutMs,
-            });
-    }
-}
-async function reconcileRun(inputs, context) {
-    const { now } = context;
-    const notes = [];
-    const store = ledgerStore(inputs);
+async function readActiveGrants(store, now) {
     const ledger = await group(`Reading the ledger (${store.description})`, () => store.load());
     const active = activeEntries(ledger, now);
     info(`${active.length} grants in force according to ${store.description}`);
-    const oncalls = await readOnCalls(inputs, context);
-    const windows = desiredWindows({
-        oncalls,
-        rules: inputs.rules,
-        now,
-        leadMs: inputs.leadMs,
-        graceMs: inputs.graceMs,
-    });
-    let sdm;
-    let sdmEmails;
-    if ((windows.length > 0 || active.length > 0) && inputs.sdmAdminToken) {
-        sdm = await group('Setting up sdm', () => setUpSdm(inputs, context));
-        sdmEmails = await sdm.listUserEmails();
-    }
-    else if (windows.length > 0) {
-        notes.push('Dry run without sdm-admin-token: strongDM accounts and resource names were not checked.');
-    }
+    return active;
+}
+/** Who is which strongDM account, then desired − ledger; fail-safe when nothing matched but grants are in force. */
+function planRun(inputs, context, seen) {
+    const { oncalls, windows, active, sdmEmails, notes } = seen;
     const accounts = new Map();
     for (const window of windows) {
         if (!accounts.has(window.pagerdutyUserId)) {
@@ -90641,42 +91087,51 @@ async function reconcileRun(inputs, context) {
     if (failSafe) {
         notes.push(`${oncalls.length === 0 ? 'PagerDuty returned no on-calls at all' : 'No on-call matched the rules'} while ${active.length} grants are in force: nothing is treated as stale in this run (a PagerDuty outage or a wrong filter must not revoke access).`);
     }
-    const planned = reconcile({
+    return reconcile({
         windows,
         accounts,
         ledger: active,
-        now,
+        now: context.now,
         lookaheadMs: inputs.lookaheadMs,
         maxGrantMs: inputs.maxGrantMs,
         revokeStale: inputs.revokeStale,
         failSafe,
         ...(sdmEmails ? { sdmEmails } : {}),
     });
-    warnPeople(planned);
-    const newGrants = planned.filter((row) => row.status === 'pending').length;
-    const revocations = planned.filter((row) => row.status === 'pending-revoke').length;
-    if (newGrants > inputs.maxNewGrants || revocations > inputs.maxNewGrants) {
-        const what = newGrants > inputs.maxNewGrants ? `${newGrants} new grants` : `${revocations} revocations`;
-        const reason = `not applied: ${what} exceed max-new-grants (${inputs.maxNewGrants})`;
-        return {
-            rows: planned.map((row) => settle(row, { grant: reason, revoke: reason })),
-            notes,
-            fatal: `Refused to apply: the plan has ${what}, more than max-new-grants (${inputs.maxNewGrants}). Check the rules, or raise max-new-grants if this is intended; the plan is in the job summary.`,
-        };
-    }
-    if (inputs.dryRun || !sdm) {
-        return { rows: planned.map((row) => settle(row, { revoke: 'would be revoked (revoke-stale)' })), notes };
-    }
-    const recorder = new LedgerRecorder(store, now, context.runUrl);
-    for (const row of planned) {
-        if (row.accountGone && row.ledgerEntry) {
-            recorder.revoke({ id: row.ledgerEntry.id, at: rfc3339(now), runUrl: context.runUrl });
+}
+/** max-new-grants: a plan that would change too much is applied not at all. */
+function refuseOversizedPlan(plan, inputs, notes) {
+    const newGrants = plan.filter((row) => row.status === 'pending').length;
+    const revocations = plan.filter((row) => row.status === 'pending-revoke').length;
+    if (newGrants <= inputs.maxNewGrants && revocations <= inputs.maxNewGrants)
+        return undefined;
+    const what = newGrants > inputs.maxNewGrants ? `${newGrants} new grants` : `${revocations} revocations`;
+    const reason = `not applied: ${what} exceed max-new-grants (${inputs.maxNewGrants})`;
+    return {
+        rows: plan.map((row) => notApplied(row, { grant: reason, revoke: reason })),
+        notes,
+        fatal: `Refused to apply: the plan has ${what}, more than max-new-grants (${inputs.maxNewGrants}). Check the rules, or raise max-new-grants if this is intended; the plan is in the job summary.`,
+    };
+}
+/** Runs the plan through sdm, recording each change as it is made; says so when the ledger could not keep up. */
+async function applyAndRecord(sdm, plan, inputs, store, context, notes) {
+    const recorder = new LedgerRecorder(store, context.now, context.runUrl);
+    for (const row of plan) {
+        if (row.status === 'stale' && row.accountGone) {
+            recorder.revoke({ id: row.ledgerEntry.id, at: rfc3339(context.now), runUrl: context.runUrl });
         }
     }
-    const rows = await group('Applying the plan', () => apply(sdm, planned, inputs.concurrency, recorder, context));
+    const rows = await group('Applying the plan', () => applyPlan(sdm, plan, recorder, {
+        now: context.now,
+        runId: context.runId,
+        runUrl: context.runUrl,
+        concurrency: inputs.concurrency,
+        deadline: context.deadline,
+        cancel: context.cancellation.cancel,
+    }));
     const { unrecorded, error } = await recorder.close();
     const result = { rows, notes };
-    if (context.cancel.aborted) {
+    if (context.cancellation.cancel.aborted) {
         result.fatal =
             'The run was cancelled: what was done is recorded in the ledger; the next run does the rest.';
     }
@@ -90686,274 +91141,6 @@ async function reconcileRun(inputs, context) {
         result.fatal = `${unrecorded.add.length} grants and ${unrecorded.revoke.length} revocations were made but not recorded in the ledger: ${message}`;
     }
     return result;
-}
-async function setUpSdm(inputs, context) {
-    const installation = await installSdm({
-        version: inputs.sdmVersion,
-        downloadUrl: inputs.sdmDownloadUrl,
-        sha256: inputs.sdmSha256,
-        checksumUrl: inputs.sdmChecksumUrl,
-        tempDir: process.env.RUNNER_TEMP || external_node_os_default().tmpdir(),
-        timeoutMs: inputs.requestTimeoutMs,
-        deadline: context.deadline,
-    });
-    setOutput('sdm-version', installation.version);
-    const sdm = new SdmCli({
-        binary: installation.binary,
-        adminToken: inputs.sdmAdminToken,
-        timeoutMs: inputs.sdmTimeoutMs,
-        deadline: context.deadline,
-        signal: context.kill,
-    });
-    // Unknown resource names are a configuration error: refuse before any grant rather than fail one per person.
-    const known = await sdm.listResourceNames();
-    const unknown = inputs.rules.flatMap((rule) => rule.resources.filter((name) => !known.has(name)).map((name) => ({ rule: rule.name, name })));
-    if (unknown.length > 0) {
-        const where = inputs.simpleMode ? 'resources' : 'rules';
-        throw new InputError(unknown.map(({ rule, name }) => `${where}${inputs.simpleMode ? '' : ` (rule "${rule}")`}: strongDM has no datasource, server or cluster named "${displayText(name)}"; check the spelling in strongDM`));
-    }
-    return sdm;
-}
-/** On-calls for every rule: one paged query for the schedules, one for the escalation policies. */
-async function readOnCalls(inputs, context) {
-    const { now } = context;
-    // A shift that ended less than grace-period ago, or starts less than lead-time after the lookahead, still counts.
-    const since = new Date(now.getTime() - inputs.graceMs);
-    // PagerDuty refuses a range over 90 days.
-    const until = new Date(Math.min(now.getTime() + inputs.lookaheadMs + inputs.leadMs, since.getTime() + MAX_LOOKAHEAD_MS));
-    const pagerduty = new PagerDutyClient({
-        baseUrl: inputs.pagerdutyApiUrl,
-        token: inputs.pagerdutyToken,
-        requestTimeoutMs: inputs.requestTimeoutMs,
-        deadline: context.deadline,
-    });
-    return group('Reading on-calls from PagerDuty', async () => {
-        const rows = [];
-        for (const query of onCallQueries(inputs.rules))
-            rows.push(...(await pagerduty.listOnCalls(query, since, until)));
-        const oncalls = dedupeOnCalls(rows);
-        await fillMissingEmails(pagerduty, oncalls);
-        info(`${oncalls.length} on-call rows from ${pagerduty.requestCount} PagerDuty requests`);
-        const empty = [...new Set(inputs.rules.flatMap((rule) => rule.schedules))].filter((id) => id !== DIRECT_TARGETS && !oncalls.some((row) => row.schedule?.id === id));
-        const missing = await pagerduty.missingSchedules(empty);
-        if (missing.length > 0) {
-            const where = inputs.simpleMode ? 'schedule-ids' : 'rules';
-            throw new InputError(missing.map((id) => `${where}: PagerDuty has no schedule ${id} (404); check the ID in the schedule's URL`));
-        }
-        for (const id of empty) {
-            warning(`Nobody is on call in schedule ${id} in this window: check that an escalation policy uses it.`);
-        }
-        return oncalls;
-    });
-}
-/** Included users normally carry their email; ask for the rest once per user, not once per row. */
-async function fillMissingEmails(pagerduty, oncalls) {
-    const missing = [...new Set(oncalls.filter((row) => !row.user.email).map((row) => row.user.id))];
-    for (const userId of missing) {
-        let email;
-        try {
-            email = await pagerduty.getUserEmail(userId);
-        }
-        catch (error) {
-            if (!(error instanceof PagerDutyError && error.status === 404))
-                throw error;
-        }
-        if (!email)
-            continue;
-        for (const row of oncalls)
-            if (row.user.id === userId)
-                row.user.email = email;
-    }
-}
-/** One annotation per person (GitHub shows only 10 per step), not one per row. */
-function warnPeople(rows) {
-    const warned = new Set();
-    for (const row of rows) {
-        const key = `${row.status}:${row.pagerdutyUserId}`;
-        if (warned.has(key))
-            continue;
-        if (row.status === 'skipped') {
-            warning(`${displayText(row.name)} <${displayText(row.email ?? 'no email')}> is on call but gets no access: ${row.reason}`);
-        }
-        else if (row.status === 'stale' || row.status === 'pending-revoke') {
-            if (!row.reason.startsWith('PagerDuty no longer'))
-                continue;
-            warning(`Stale grant: ${displayText(row.name)} <${displayText(row.sdmEmail ?? '')}> holds ${displayText(row.resource)} until ${rfc3339(row.until)}, which PagerDuty no longer backs${row.status === 'stale' ? ' (set revoke-stale: true to revoke it)' : ''}.`);
-        }
-        else {
-            continue;
-        }
-        warned.add(key);
-    }
-}
-/** A row that will not be applied: pending → would-grant, pending-revoke → stale, with why. */
-function settle(row, why) {
-    if (row.status === 'pending')
-        return { ...row, status: 'would-grant', reason: why.grant ?? row.reason };
-    if (row.status === 'pending-revoke')
-        return { ...row, status: 'stale', reason: `${row.reason}; ${why.revoke}` };
-    return row;
-}
-/**
- * Revocations first (strongDM refuses a grant that overlaps one still in force), then grants, a few at a time.
- * Each success is handed to the recorder at once. Once the run is cancelled or its time budget is spent, nothing
- * new starts; what did not run is a failed row with the reason, and the next run does it.
- */
-async function apply(sdm, rows, concurrency, recorder, context) {
-    const limit = pLimit(concurrency);
-    const notStarted = () => context.cancel.aborted
-        ? 'not attempted: the run was cancelled'
-        : context.deadline.expired()
-            ? 'not attempted: time-budget was spent'
-            : undefined;
-    const pairKey = (row) => `${(row.sdmEmail ?? '').toLowerCase()}\n${row.resource}`;
-    const revokeFailures = new Map();
-    // Rows with this status, by user and resource, in time order (rows come sorted by start).
-    const byPair = (status) => {
-        const groups = new Map();
-        for (const row of rows)
-            if (row.status === status)
-                groups.set(pairKey(row), [...(groups.get(pairKey(row)) ?? []), row]);
-        return groups;
-    };
-    await Promise.all([...byPair('pending-revoke')].map(([key, pairRows]) => limit(async () => {
-        const first = pairRows[0];
-        const skip = notStarted();
-        const result = skip ? undefined : await sdm.revokeTemporary(first.resource, first.sdmEmail);
-        if (!result || result.exitCode !== 0) {
-            revokeFailures.set(key, skip ?? describe(result));
-            return;
-        }
-        for (const row of pairRows) {
-            recorder.revoke({
-                id: row.ledgerEntry.id,
-                at: rfc3339(context.now),
-                runUrl: context.runUrl,
-            });
-        }
-    })));
-    // Grants of one user and resource run one after another, in time order: strongDM may refuse a second grant while
-    // one is in force (which it does is unconfirmed). Such a refusal defers the grant to a later run instead of
-    // failing the step; a refusal with no other grant held is a failure.
-    const holding = new Set(rows
-        .filter((row) => row.ledgerEntry &&
-        (row.status === 'unchanged' || row.status === 'stale' || revokeFailures.has(pairKey(row))))
-        .map(pairKey));
-    const results = new Map();
-    await Promise.all([...byPair('pending')].map(([key, pairRows]) => limit(async () => {
-        for (const row of pairRows) {
-            const skip = notStarted();
-            if (skip) {
-                results.set(row, { ...row, status: 'failed', reason: skip });
-                continue;
-            }
-            const result = await sdm.grantTemporary(row.resource, row.sdmEmail, rfc3339(row.from), rfc3339(row.until));
-            if (result.exitCode === 0) {
-                recorder.add(ledgerEntry(row, context));
-                results.set(row, { ...row, status: 'granted' });
-                holding.add(key);
-            }
-            else if (holding.has(key) && !result.timedOut && !result.cancelled) {
-                results.set(row, {
-                    ...row,
-                    status: 'skipped',
-                    deferred: true,
-                    reason: `deferred: refused while this user holds another grant of ${row.resource} (${describe(result)}); a later run grants it`,
-                });
-            }
-            else {
-                results.set(row, { ...row, status: 'failed', reason: describe(result) });
-            }
-        }
-    })));
-    return rows.map((row) => {
-        if (row.status === 'pending-revoke') {
-            const failedRevoke = revokeFailures.get(pairKey(row));
-            return failedRevoke
-                ? { ...row, status: 'failed', reason: `revoke failed: ${failedRevoke}` }
-                : { ...row, status: 'revoked' };
-        }
-        return results.get(row) ?? row;
-    });
-}
-function ledgerEntry(row, context) {
-    const email = row.sdmEmail;
-    const from = rfc3339(row.from);
-    const until = rfc3339(row.until);
-    return {
-        id: entryId(email, row.resource, from, until, `${context.runId}@${rfc3339(context.now)}`),
-        email,
-        resource: row.resource,
-        from,
-        until,
-        grantedAt: rfc3339(context.now),
-        runId: context.runId,
-        runUrl: context.runUrl,
-        name: row.name,
-        pagerdutyUserId: row.pagerdutyUserId,
-        rule: row.rule,
-        source: row.source,
-    };
-}
-async function report(result, inputs, context) {
-    const { rows, notes } = result;
-    const counts = countByStatus(rows);
-    for (const status of STATUSES)
-        if (status !== 'would-grant')
-            setOutput(status, String(counts[status]));
-    setOutput('plan', planJson(rows, context.runUrl));
-    for (const note of notes)
-        info(note);
-    if (rows.length > 0) {
-        // Names come from PagerDuty: the runner reads no workflow command until the table is over.
-        const endToken = (0,external_node_crypto_.randomUUID)();
-        info(`::stop-commands::${endToken}`);
-        info(renderLogTable(rows));
-        info(`::${endToken}::`);
-    }
-    else {
-        info('Nobody is on call in the chosen schedules during this window.');
-    }
-    if (process.env.GITHUB_STEP_SUMMARY) {
-        const summary = renderSummary(rows, {
-            dryRun: inputs.dryRun,
-            now: context.now,
-            lookahead: inputs.lookahead,
-            lookaheadMs: inputs.lookaheadMs,
-            notes,
-            runUrl: context.runUrl,
-        });
-        await summary_summary.addRaw(summary).write();
-    }
-}
-const MAX_PLAN_OUTPUT_BYTES = 900 * 1024; // GitHub limits a job's outputs to 1 MiB in all
-/** The `plan` output, cut to whole rows that fit, with a warning, when a huge organisation would overflow it. */
-function planJson(rows, runUrl) {
-    const all = planOutput(rows, runUrl);
-    let json = JSON.stringify(all);
-    if (Buffer.byteLength(json) <= MAX_PLAN_OUTPUT_BYTES)
-        return json;
-    let count = all.length;
-    while (count > 0 && Buffer.byteLength(json) > MAX_PLAN_OUTPUT_BYTES) {
-        count = Math.floor(count * 0.9);
-        json = JSON.stringify(all.slice(0, count));
-    }
-    warning(`The plan output holds the first ${count} of ${all.length} rows (GitHub limits outputs to 1 MiB); the step log has them all.`);
-    return json;
-}
-function failureFor(rows, inputs) {
-    if (inputs.failOn === 'never')
-        return undefined;
-    const failed = rows.filter((row) => row.status === 'failed').length;
-    const attempted = failed + rows.filter((row) => row.status === 'granted' || row.status === 'revoked').length;
-    if (failed > 0)
-        return `${failed} of ${attempted} sdm changes failed; see the job summary for each reason`;
-    if (inputs.failOn === 'missing-user') {
-        const skipped = new Set(rows.filter((row) => row.status === 'skipped' && !row.deferred).map((row) => row.pagerdutyUserId)).size;
-        if (skipped > 0)
-            return `${skipped} on-call people get no access (fail-on: missing-user); see the job summary`;
-    }
-    return undefined;
 }
 
 ;// CONCATENATED MODULE: ./src/index.ts

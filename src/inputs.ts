@@ -1,6 +1,7 @@
 // Reads and validates the action's inputs into one typed object. Every problem names the input and the fix,
 // and all problems are reported together so a user fixes their workflow in one pass.
 import { parseRules, parseUserMap, type Rule } from './rules.js';
+import { commandArgumentProblem, forInputProblem } from './text.js';
 import { displayUrl, isAllowedUrl } from './urls.js';
 
 export const DEFAULT_PAGERDUTY_API_URL = 'https://api.pagerduty.com';
@@ -11,6 +12,32 @@ export const DEFAULT_SDM_CHECKSUM_URL = 'https://app.strongdm.com/sha';
 export const MAX_LOOKAHEAD_MS = 90 * 24 * 60 * 60 * 1000; // PagerDuty computes on-calls 90 days ahead at most
 export const MAX_CONCURRENCY = 16;
 export const DIRECT_TARGETS = 'null';
+
+/**
+ * Every input's default, in one place: action.yml declares the same (the runner fills them in) and the README's
+ * table shows them; inputs.test.ts fails when the three disagree. github-token's default, ${{ github.token }}, is
+ * the runner's to fill in and has no counterpart here.
+ */
+export const INPUT_DEFAULTS: Readonly<Record<string, string>> = {
+  'pagerduty-api-url': DEFAULT_PAGERDUTY_API_URL,
+  lookahead: '24h',
+  'lead-time': '0m',
+  'grace-period': '0m',
+  'max-grant-duration': '7d',
+  'max-new-grants': '50',
+  'sdm-version': 'latest',
+  'sdm-download-url': DEFAULT_SDM_DOWNLOAD_URL,
+  'sdm-checksum-url': DEFAULT_SDM_CHECKSUM_URL,
+  'dry-run': 'false',
+  'revoke-stale': 'false',
+  concurrency: '4',
+  'request-timeout': '30s',
+  'sdm-timeout': '2m',
+  'time-budget': '10m',
+  'fail-on': 'error',
+  state: 'github',
+  'state-branch': 'oncall-access-state',
+};
 
 export type FailOn = 'error' | 'missing-user' | 'never';
 
@@ -99,20 +126,6 @@ export function parseBoolean(value: string): boolean | undefined {
   return undefined;
 }
 
-const CONTROL_OR_SPACE = /[\s\p{Cc}\p{Cf}]/u;
-
-/**
- * A value that will be an argument of an `sdm` command: it must not be read as a flag and must not carry
- * whitespace or control characters. Returns the reason it is unsafe, or undefined when it is fine.
- */
-export function unsafeArgumentReason(value: string): string | undefined {
-  if (value === '') return 'is empty';
-  if (value.startsWith('-')) return 'starts with "-" (it would be read as a flag)';
-  if (CONTROL_OR_SPACE.test(value)) return 'contains whitespace or control characters';
-  if (value.length > 255) return 'is longer than 255 characters';
-  return undefined;
-}
-
 /** HTTPS everywhere; plain HTTP only to this machine (mirrors and tests), never a token over the network in clear. */
 function urlProblem(name: string, value: string): string | undefined {
   let url: URL;
@@ -133,39 +146,39 @@ export function readInputs(
   },
 ): Inputs {
   const problems: string[] = [];
-  const get = (name: string, fallback = ''): string => getInput(name).trim() || fallback;
-  const boolean = (name: string, fallback: string): boolean => {
-    const text = get(name, fallback);
+  const get = (name: string): string => getInput(name).trim() || (INPUT_DEFAULTS[name] ?? '');
+  const boolean = (name: string): boolean => {
+    const text = get(name);
     const value = parseBoolean(text);
     if (value === undefined)
-      problems.push(`${name}: "${printable(text)}" is not a boolean; use true or false`);
+      problems.push(`${name}: "${forInputProblem(text)}" is not a boolean; use true or false`);
     return value ?? false;
   };
-  const duration = (name: string, fallback: string, { min, max }: { min: number; max: number }): number => {
-    const text = get(name, fallback);
+  const duration = (name: string, { min, max }: { min: number; max: number }): number => {
+    const text = get(name);
     const ms = parseDuration(text);
     if (ms === undefined) {
       problems.push(
-        `${name}: "${printable(text)}" is not a duration; use a number and a unit s, m, h, d or w (e.g. 30s, 24h, 7d)`,
+        `${name}: "${forInputProblem(text)}" is not a duration; use a number and a unit s, m, h, d or w (e.g. 30s, 24h, 7d)`,
       );
     } else if (ms < min) {
       problems.push(
-        `${name} must be ${min === 0 ? 'zero or more' : min <= 1 ? 'longer than zero' : `at least ${formatDuration(min)}`}, e.g. ${fallback}`,
+        `${name} must be ${min === 0 ? 'zero or more' : min <= 1 ? 'longer than zero' : `at least ${formatDuration(min)}`}, e.g. ${INPUT_DEFAULTS[name]}`,
       );
     } else if (ms > max) {
       problems.push(
         max === MAX_LOOKAHEAD_MS
-          ? `${name}: "${printable(text)}" is over 90d; PagerDuty computes on-calls at most 90 days ahead`
-          : `${name}: "${printable(text)}" is over the limit of ${formatDuration(max)}`,
+          ? `${name}: "${forInputProblem(text)}" is over 90d; PagerDuty computes on-calls at most 90 days ahead`
+          : `${name}: "${forInputProblem(text)}" is over the limit of ${formatDuration(max)}`,
       );
     }
     return ms ?? 0;
   };
-  const wholeNumber = (name: string, fallback: string, min: number, max: number): number => {
-    const text = get(name, fallback);
+  const wholeNumber = (name: string, min: number, max: number): number => {
+    const text = get(name);
     const value = Number(text);
     if (!/^\d+$/.test(text) || value < min || value > max) {
-      problems.push(`${name}: "${printable(text)}" must be a whole number from ${min} to ${max}`);
+      problems.push(`${name}: "${forInputProblem(text)}" must be a whole number from ${min} to ${max}`);
     }
     return value;
   };
@@ -176,7 +189,7 @@ export function readInputs(
       'pagerduty-token is required: pass a PagerDuty REST API key, e.g. ${{ secrets.PAGERDUTY_TOKEN }}',
     );
   }
-  const pagerdutyApiUrl = get('pagerduty-api-url', DEFAULT_PAGERDUTY_API_URL).replace(/\/+$/, '');
+  const pagerdutyApiUrl = get('pagerduty-api-url').replace(/\/+$/, '');
   const pagerdutyUrlProblem = urlProblem('pagerduty-api-url', pagerdutyApiUrl);
   if (pagerdutyUrlProblem) problems.push(pagerdutyUrlProblem);
 
@@ -185,26 +198,26 @@ export function readInputs(
   const userMapResult = parseUserMap(getInput('user-map'));
   problems.push(...userMapResult.problems);
 
-  const lookahead = get('lookahead', '24h');
-  const lookaheadMs = duration('lookahead', '24h', { min: 1, max: MAX_LOOKAHEAD_MS });
-  const leadMs = duration('lead-time', '0m', { min: 0, max: MAX_LOOKAHEAD_MS });
-  const graceMs = duration('grace-period', '0m', { min: 0, max: MAX_LOOKAHEAD_MS });
-  const maxGrantMs = duration('max-grant-duration', '7d', { min: 1, max: MAX_LOOKAHEAD_MS });
-  const maxNewGrants = wholeNumber('max-new-grants', '50', 0, 100_000);
+  const lookahead = get('lookahead');
+  const lookaheadMs = duration('lookahead', { min: 1, max: MAX_LOOKAHEAD_MS });
+  const leadMs = duration('lead-time', { min: 0, max: MAX_LOOKAHEAD_MS });
+  const graceMs = duration('grace-period', { min: 0, max: MAX_LOOKAHEAD_MS });
+  const maxGrantMs = duration('max-grant-duration', { min: 1, max: MAX_LOOKAHEAD_MS });
+  const maxNewGrants = wholeNumber('max-new-grants', 0, 100_000);
 
-  const dryRun = boolean('dry-run', 'false');
-  const revokeStale = boolean('revoke-stale', 'false');
+  const dryRun = boolean('dry-run');
+  const revokeStale = boolean('revoke-stale');
   const sdmAdminToken = get('sdm-admin-token');
-  if (!sdmAdminToken && !dryRun && parseBoolean(get('dry-run', 'false')) !== undefined) {
+  if (!sdmAdminToken && !dryRun && parseBoolean(get('dry-run')) !== undefined) {
     problems.push(
       'sdm-admin-token is required unless dry-run is true: pass a strongDM admin token, e.g. ${{ secrets.SDM_ADMIN_TOKEN }}',
     );
   }
 
-  const sdmVersion = get('sdm-version', 'latest');
+  const sdmVersion = get('sdm-version');
   if (sdmVersion !== 'latest' && !/^\d+\.\d+\.\d+$/.test(sdmVersion)) {
     problems.push(
-      `sdm-version: "${printable(sdmVersion)}" must be "latest" or an exact version such as 46.0.0`,
+      `sdm-version: "${forInputProblem(sdmVersion)}" must be "latest" or an exact version such as 46.0.0`,
     );
   }
   const sdmSha256 = get('sdm-sha256').toLowerCase();
@@ -213,33 +226,33 @@ export function readInputs(
       'sdm-sha256 must be the 64 hexadecimal characters of the zip\'s SHA-256 (e.g. from "sha256sum")',
     );
   }
-  const sdmDownloadUrl = get('sdm-download-url', DEFAULT_SDM_DOWNLOAD_URL);
+  const sdmDownloadUrl = get('sdm-download-url');
   const downloadUrlProblem = urlProblem('sdm-download-url', sdmDownloadUrl);
   if (downloadUrlProblem) problems.push(downloadUrlProblem);
 
-  const concurrency = wholeNumber('concurrency', '4', 1, MAX_CONCURRENCY);
-  const requestTimeoutMs = duration('request-timeout', '30s', { min: 1_000, max: 10 * 60_000 });
-  const sdmTimeoutMs = duration('sdm-timeout', '2m', { min: 1_000, max: 60 * 60_000 });
-  const timeBudgetMs = duration('time-budget', '10m', { min: 10_000, max: 6 * 60 * 60_000 });
-  const sdmChecksumUrl = get('sdm-checksum-url', DEFAULT_SDM_CHECKSUM_URL);
+  const concurrency = wholeNumber('concurrency', 1, MAX_CONCURRENCY);
+  const requestTimeoutMs = duration('request-timeout', { min: 1_000, max: 10 * 60_000 });
+  const sdmTimeoutMs = duration('sdm-timeout', { min: 1_000, max: 60 * 60_000 });
+  const timeBudgetMs = duration('time-budget', { min: 10_000, max: 6 * 60 * 60_000 });
+  const sdmChecksumUrl = get('sdm-checksum-url');
   if (sdmChecksumUrl !== 'none') {
     const checksumUrlProblem = urlProblem('sdm-checksum-url', sdmChecksumUrl);
     if (checksumUrlProblem) problems.push(`${checksumUrlProblem}, or none`);
   }
-  const failOn = get('fail-on', 'error');
+  const failOn = get('fail-on');
   if (failOn !== 'error' && failOn !== 'missing-user' && failOn !== 'never') {
-    problems.push(`fail-on: "${printable(failOn)}" must be one of error, missing-user, never`);
+    problems.push(`fail-on: "${forInputProblem(failOn)}" must be one of error, missing-user, never`);
   }
 
-  const state = readLedgerLocation(get('state', 'github'), problems);
-  const stateBranch = get('state-branch', 'oncall-access-state');
+  const state = readLedgerLocation(get('state'), problems);
+  const stateBranch = get('state-branch');
   if (
     !/^[A-Za-z0-9][A-Za-z0-9._/-]*$/.test(stateBranch) ||
     stateBranch.includes('..') ||
     stateBranch.endsWith('/')
   ) {
     problems.push(
-      `state-branch: "${printable(stateBranch)}" is not a usable branch name; use e.g. oncall-access-state`,
+      `state-branch: "${forInputProblem(stateBranch)}" is not a usable branch name; use e.g. oncall-access-state`,
     );
   }
   const githubToken = get('github-token');
@@ -305,7 +318,7 @@ function readRules(
         yamlText = readWorkspaceFile(rulesText);
       } catch (error) {
         problems.push(
-          `rules: cannot read "${printable(rulesText)}" in the workspace (${errorMessage(error)}); check out the repository first`,
+          `rules: cannot read "${forInputProblem(rulesText)}" in the workspace (${errorMessage(error)}); check out the repository first`,
         );
         return { rules: [], simpleMode: false };
       }
@@ -325,7 +338,7 @@ function readRules(
     // `null` is PagerDuty's own value for people an escalation policy targets directly (no schedule).
     if (id !== DIRECT_TARGETS && !/^[A-Za-z0-9]{2,32}$/.test(id)) {
       problems.push(
-        `schedule-ids: "${printable(id)}" is not a PagerDuty schedule ID; IDs are letters and digits such as PABC123 (find it in the schedule's URL)`,
+        `schedule-ids: "${forInputProblem(id)}" is not a PagerDuty schedule ID; IDs are letters and digits such as PABC123 (find it in the schedule's URL)`,
       );
     }
   }
@@ -337,7 +350,9 @@ function readRules(
   checkResources('resources', resources, problems);
   const escalationLevels = parseList(levelsText).map(Number);
   if (escalationLevels.some((level) => !Number.isInteger(level) || level < 1)) {
-    problems.push(`escalation-levels: "${printable(levelsText)}" must be whole numbers from 1, e.g. 1, 2`);
+    problems.push(
+      `escalation-levels: "${forInputProblem(levelsText)}" must be whole numbers from 1, e.g. 1, 2`,
+    );
   }
   return {
     rules: [{ name: 'default', schedules: scheduleIds, escalationPolicies: [], escalationLevels, resources }],
@@ -347,9 +362,11 @@ function readRules(
 
 function checkResources(label: string, resources: string[], problems: string[]): void {
   for (const resource of resources) {
-    const reason = unsafeArgumentReason(resource);
+    const reason = commandArgumentProblem(resource);
     if (reason)
-      problems.push(`${label}: resource "${printable(resource)}" ${reason}; use the name strongDM shows`);
+      problems.push(
+        `${label}: resource "${forInputProblem(resource)}" ${reason}; use the name strongDM shows`,
+      );
   }
 }
 
@@ -358,17 +375,11 @@ function readLedgerLocation(text: string, problems: string[]): LedgerLocation {
   if (text.startsWith('file:') && text.length > 'file:'.length)
     return { kind: 'file', path: text.slice('file:'.length).trim() };
   problems.push(
-    `state: "${printable(text)}" must be github, none, or file:<path> (e.g. file:.oncall-access/ledger.json)`,
+    `state: "${forInputProblem(text)}" must be github, none, or file:<path> (e.g. file:.oncall-access/ledger.json)`,
   );
   return { kind: 'none' };
 }
 
 function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
-}
-
-/** Makes a user-supplied value safe to quote in one line of an error message. */
-function printable(value: string): string {
-  const flat = value.replace(/[\p{Cc}\p{Cf}]/gu, '?');
-  return flat.length > 80 ? `${flat.slice(0, 77)}...` : flat;
 }

@@ -1,8 +1,9 @@
 // PagerDuty REST API v2 client: the on-calls of some schedules over a window, and users' emails.
-// Facts it relies on are in ../shared/reference/pagerduty-api.md (paging, includes, error bodies, rate limits).
+// The PagerDuty facts it relies on (paging, includes, error bodies, rate limits) are in docs/pagerduty.md.
 import { request } from 'undici';
 import * as core from '@actions/core';
-import { backoffMs, Deadline, sleep } from './retry.js';
+import { backoffMs, Deadline, retry, type Attempt } from './retry.js';
+import { forErrorDetail } from './text.js';
 import { displayUrl } from './urls.js';
 
 export interface OnCallRow {
@@ -129,51 +130,55 @@ export class PagerDutyClient {
    */
   private async getJson(path: string, query?: URLSearchParams): Promise<unknown> {
     const url = `${this.baseUrl}${path}${query ? `?${query.toString()}` : ''}`;
-    for (let attempt = 1; ; attempt++) {
-      this.requestCount++;
-      let failure: string;
-      let wait: number;
-      try {
-        // undici does not follow redirects here: the token only ever goes to pagerduty-api-url.
-        const response = await request(url, {
-          method: 'GET',
-          headers: { authorization: this.authorization, accept: 'application/vnd.pagerduty+json;version=2' },
-          headersTimeout: this.requestTimeoutMs,
-          bodyTimeout: this.requestTimeoutMs,
-          // headers/body timeouts are idle timers: a body that trickles in must not outlast the whole request.
-          signal: AbortSignal.timeout(
-            Math.max(1, Math.min(this.requestTimeoutMs, this.deadline.remainingMs())),
-          ),
-        });
-        const text = await response.body.text();
-        const status = response.statusCode;
-        if (status >= 200 && status < 300) {
-          try {
-            return JSON.parse(text) as unknown;
-          } catch {
-            failure = `a ${status} answer whose body is not JSON`; // truncated or from a proxy: try again
-            wait = backoffMs(attempt);
-          }
-        } else if (status === 429 || status === 408 || status >= 500) {
-          failure = `HTTP ${status}${errorDetail(text) ? ` (${this.scrub(errorDetail(text))})` : ''}`;
-          wait = retryWaitMs(status, response.headers, attempt);
-        } else {
-          throw new PagerDutyError(this.describeFailure(path, status, text), status);
-        }
-      } catch (error) {
-        if (error instanceof PagerDutyError) throw error;
-        failure = this.scrub(errorText(error));
-        wait = backoffMs(attempt);
-      }
-      if (attempt >= MAX_ATTEMPTS || !this.deadline.allows(wait)) {
-        const why = attempt >= MAX_ATTEMPTS ? `after ${attempt} attempts` : 'within time-budget';
+    return retry((attempt) => this.tryGet(url, path, attempt), {
+      attempts: MAX_ATTEMPTS,
+      deadline: this.deadline,
+      onRetry: (failure, waitMs) =>
+        core.info(`PagerDuty ${path}: ${failure}; trying again in ${Math.round(waitMs / 1000)} s`),
+      giveUp: (failure, why) => {
         throw new PagerDutyError(
           `PagerDuty at ${displayUrl(this.baseUrl)} did not answer ${path} successfully ${why}; last: ${failure}. ` +
             'Check pagerduty-api-url and PagerDuty status, or run again later',
         );
+      },
+    });
+  }
+
+  /** One GET: the parsed body, a failure worth another try, or (400-404) a PagerDutyError. */
+  private async tryGet(url: string, path: string, attempt: number): Promise<Attempt<unknown>> {
+    this.requestCount++;
+    try {
+      // undici does not follow redirects here: the token only ever goes to pagerduty-api-url.
+      const response = await request(url, {
+        method: 'GET',
+        headers: { authorization: this.authorization, accept: 'application/vnd.pagerduty+json;version=2' },
+        headersTimeout: this.requestTimeoutMs,
+        bodyTimeout: this.requestTimeoutMs,
+        // headers/body timeouts are idle timers: a body that trickles in must not outlast the whole request.
+        signal: AbortSignal.timeout(
+          Math.max(1, Math.min(this.requestTimeoutMs, this.deadline.remainingMs())),
+        ),
+      });
+      const text = await response.body.text();
+      const status = response.statusCode;
+      if (status >= 200 && status < 300) {
+        try {
+          return { done: JSON.parse(text) as unknown };
+        } catch {
+          return { again: `a ${status} answer whose body is not JSON` }; // truncated or from a proxy
+        }
       }
-      core.info(`PagerDuty ${path}: ${failure}; trying again in ${Math.round(wait / 1000)} s`);
-      await sleep(wait);
+      if (status === 429 || status === 408 || status >= 500) {
+        const detail = errorDetail(text);
+        return {
+          again: `HTTP ${status}${detail ? ` (${this.scrub(detail)})` : ''}`,
+          waitMs: retryWaitMs(status, response.headers, attempt),
+        };
+      }
+      throw new PagerDutyError(this.describeFailure(path, status, text), status);
+    } catch (error) {
+      if (error instanceof PagerDutyError) throw error;
+      return { again: this.scrub(errorText(error)) };
     }
   }
 
@@ -232,10 +237,10 @@ export function errorDetail(body: string): string {
   try {
     parsed = JSON.parse(body);
   } catch {
-    return oneLine(body);
+    return forErrorDetail(body);
   }
   const error = (parsed as { error?: unknown } | null)?.error;
-  if (typeof error === 'string') return oneLine(error);
+  if (typeof error === 'string') return forErrorDetail(error);
   if (!error || typeof error !== 'object') return '';
   const { message, code, errors } = error as { message?: unknown; code?: unknown; errors?: unknown };
   const parts: string[] = [];
@@ -249,12 +254,7 @@ export function errorDetail(body: string): string {
         ? Object.entries(errors).map(([key, value]) => `${key}: ${String(value)}`)
         : [];
   if (details.length > 0) parts.push(details.join('; '));
-  return oneLine(parts.join(', '));
-}
-
-function oneLine(text: string): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
-  return flat.length > 300 ? `${flat.slice(0, 297)}...` : flat;
+  return forErrorDetail(parts.join(', '));
 }
 
 function errorText(error: unknown): string {

@@ -1,27 +1,20 @@
 // Pure planning, no I/O: PagerDuty on-calls and the ledger in, the rows of this run out.
 // desired windows (rules, lead/grace, merged per strongDM account and resource) − ledger = what to grant;
 // ledger grants that PagerDuty no longer backs are stale.
-import { unsafeArgumentReason } from './inputs.js';
-import type { LedgerEntry } from './ledger.js';
 import type { OnCallRow } from './pagerduty.js';
 import type { Rule } from './rules.js';
-
-export type RowStatus = 'granted' | 'would-grant' | 'skipped' | 'failed' | 'unchanged' | 'stale' | 'revoked';
-
-/** Why a person is on call: the schedule (or the policy, for a direct target) and level. */
-export interface OnCallSource {
-  scheduleId: string | null;
-  scheduleName: string;
-  escalationPolicyId: string;
-  escalationPolicyName: string;
-  escalationLevel: number;
-}
-
-export interface Person {
-  pagerdutyUserId: string;
-  name: string;
-  email: string | undefined; // as PagerDuty knows it
-}
+import { commandArgumentProblem } from './text.js';
+import type {
+  LedgerEntry,
+  OnCallSource,
+  PendingGrantRow,
+  PendingRevokeRow,
+  Person,
+  PlanRow,
+  SkippedRow,
+  StaleRow,
+  UnchangedRow,
+} from './types.js';
 
 /** A span of time someone should hold a resource; `until` may be Infinity for open-ended on-calls. */
 export interface DesiredWindow extends Person {
@@ -38,21 +31,6 @@ export interface Account {
   missingUser: boolean; // no strongDM account with that email
 }
 
-export interface PlanRow extends Person {
-  sdmEmail: string | undefined;
-  resource: string;
-  rule: string;
-  source: OnCallSource;
-  from: Date;
-  until: Date;
-  status: RowStatus | 'pending' | 'pending-revoke';
-  reason: string;
-  missingUser: boolean;
-  ledgerEntry?: LedgerEntry; // for unchanged, stale and revoked rows
-  accountGone?: boolean; // a ledger grant whose strongDM account no longer exists: record it as ended
-  deferred?: boolean; // refused while the same user held another grant of the resource: a later run tries again
-}
-
 const SECOND = 1000;
 
 export function ruleMatches(rule: Rule, row: OnCallRow): boolean {
@@ -62,40 +40,6 @@ export function ruleMatches(rule: Rule, row: OnCallRow): boolean {
     (rule.escalationPolicies.length === 0 || rule.escalationPolicies.includes(row.escalationPolicy.id)) &&
     (rule.escalationLevels.length === 0 || rule.escalationLevels.includes(row.escalationLevel))
   );
-}
-
-/**
- * The /oncalls queries that cover every rule. PagerDuty intersects different filters, so schedules and escalation
- * policies are asked separately (each a union); a rule with both is checked row by row in ruleMatches.
- */
-export function onCallQueries(
-  rules: Rule[],
-): Array<{ scheduleIds?: string[]; escalationPolicyIds?: string[] }> {
-  const scheduleIds = [
-    ...new Set(rules.filter((r) => r.escalationPolicies.length === 0).flatMap((r) => r.schedules)),
-  ];
-  const escalationPolicyIds = [...new Set(rules.flatMap((r) => r.escalationPolicies))];
-  return [
-    ...(scheduleIds.length > 0 ? [{ scheduleIds }] : []),
-    ...(escalationPolicyIds.length > 0 ? [{ escalationPolicyIds }] : []),
-  ];
-}
-
-/** The same row can come from both queries. */
-export function dedupeOnCalls(rows: OnCallRow[]): OnCallRow[] {
-  const seen = new Map<string, OnCallRow>();
-  for (const row of rows) {
-    const key = [
-      row.escalationPolicy.id,
-      row.escalationLevel,
-      row.user.id,
-      row.schedule?.id ?? '',
-      row.start?.getTime() ?? '',
-      row.end?.getTime() ?? '',
-    ].join('|');
-    if (!seen.has(key)) seen.set(key, row);
-  }
-  return [...seen.values()];
 }
 
 /**
@@ -187,7 +131,7 @@ export function resolveAccount(
       skipReason: 'PagerDuty has no email address for this user; add them to user-map',
       missingUser: false,
     };
-  const unsafe = unsafeArgumentReason(email) ?? (email.includes('@') ? undefined : 'has no "@"');
+  const unsafe = commandArgumentProblem(email) ?? (email.includes('@') ? undefined : 'has no "@"');
   if (unsafe) return { skipReason: `the email ${unsafe}; it is not passed to sdm`, missingUser: false };
   if (sdmEmails === undefined) return { sdmEmail: email, missingUser: false };
   const sdmEmail = sdmEmails.find((candidate) => candidate.toLowerCase() === email.toLowerCase());
@@ -231,127 +175,173 @@ const pairKey = (email: string, resource: string) => `${email.toLowerCase()}\n${
 export function reconcile(input: ReconcileInput): PlanRow[] {
   const nowMs = Math.floor(input.now.getTime() / SECOND) * SECOND;
   const horizon = nowMs + input.lookaheadMs;
+  const { desiredByPair, ledgerByPair } = groupByPair(input);
   const rows: PlanRow[] = [];
-
-  // Group desired windows by account and resource (two PagerDuty users may be one strongDM account).
-  const pairs = new Map<string, DesiredWindow[]>();
-  for (const window of input.windows) {
-    const account = input.accounts.get(window.pagerdutyUserId) ?? {
-      missingUser: false,
-      skipReason: 'not checked',
-    };
-    if (!account.sdmEmail) {
-      const key = `pd:${window.pagerdutyUserId}\n${window.resource}`;
-      pairs.set(key, [...(pairs.get(key) ?? []), window]);
+  for (const key of new Set([...desiredByPair.keys(), ...ledgerByPair.keys()])) {
+    const desired = mergeWindows(desiredByPair.get(key) ?? []);
+    const first = desired[0];
+    const sdmEmail = first ? input.accounts.get(first.pagerdutyUserId)?.sdmEmail : undefined;
+    if (first && !sdmEmail) {
+      rows.push(...skippedRows(desired, input));
       continue;
     }
-    const key = pairKey(account.sdmEmail, window.resource);
-    pairs.set(key, [...(pairs.get(key) ?? []), window]);
+    const recorded = planRecordedGrants(ledgerByPair.get(key) ?? [], desired, input, nowMs, horizon);
+    rows.push(...recorded.rows);
+    if (sdmEmail) rows.push(...grantRows(desired, sdmEmail, recorded, input.maxGrantMs, horizon));
+  }
+  return sortRows(rows);
+}
+
+/** Desired windows and ledger entries by strongDM account and resource (two PagerDuty users may be one account). */
+function groupByPair(input: ReconcileInput): {
+  desiredByPair: Map<string, DesiredWindow[]>;
+  ledgerByPair: Map<string, LedgerEntry[]>;
+} {
+  const desiredByPair = new Map<string, DesiredWindow[]>();
+  for (const window of input.windows) {
+    const sdmEmail = input.accounts.get(window.pagerdutyUserId)?.sdmEmail;
+    const key = sdmEmail
+      ? pairKey(sdmEmail, window.resource)
+      : `pd:${window.pagerdutyUserId}\n${window.resource}`;
+    desiredByPair.set(key, [...(desiredByPair.get(key) ?? []), window]);
   }
   const ledgerByPair = new Map<string, LedgerEntry[]>();
   for (const entry of input.ledger) {
     const key = pairKey(entry.email, entry.resource);
     ledgerByPair.set(key, [...(ledgerByPair.get(key) ?? []), entry]);
   }
+  return { desiredByPair, ledgerByPair };
+}
 
-  for (const key of new Set([...pairs.keys(), ...ledgerByPair.keys()])) {
-    const desired = mergeWindows(pairs.get(key) ?? []);
-    const first = desired[0];
-    const account = first ? input.accounts.get(first.pagerdutyUserId) : undefined;
-    if (first && !account?.sdmEmail) {
-      for (const window of desired) {
+/** A person on call without a usable strongDM account: one row per window, with why. */
+function skippedRows(desired: DesiredWindow[], input: ReconcileInput): SkippedRow[] {
+  return desired.map((window) => {
+    const account = input.accounts.get(window.pagerdutyUserId);
+    return {
+      ...personOf(window),
+      sdmEmail: undefined,
+      resource: window.resource,
+      rule: window.rule,
+      source: window.source,
+      from: new Date(window.from),
+      until: new Date(Math.min(window.until, window.from + input.maxGrantMs)),
+      status: 'skipped',
+      reason: account?.skipReason ?? 'no strongDM account',
+      missingUser: account?.missingUser ?? false,
+    };
+  });
+}
+
+interface RecordedGrantsPlan {
+  rows: PlanRow[];
+  /** Entries that stay in force: new grants cover only what they do not. */
+  kept: LedgerEntry[];
+  /** The pair's grants are all revoked: its wanted time is granted again. */
+  revokePair: boolean;
+}
+
+/** What becomes of one pair's recorded grants: unchanged, stale, ended with the account, or revoked. */
+function planRecordedGrants(
+  entries: LedgerEntry[],
+  desired: DesiredWindow[],
+  input: ReconcileInput,
+  nowMs: number,
+  horizon: number,
+): RecordedGrantsPlan {
+  // A grant of an account strongDM no longer has (deleted or suspended) ended with it: nothing to revoke.
+  const accountGone = (entry: LedgerEntry) =>
+    input.sdmEmails !== undefined &&
+    !input.sdmEmails.some((email) => email.toLowerCase() === entry.email.toLowerCase());
+  const stale = input.failSafe
+    ? []
+    : entries.filter((entry) => {
+        if (accountGone(entry)) return false;
+        const from = Math.max(Date.parse(entry.from), nowMs);
+        if (Date.parse(entry.from) >= horizon) return false; // beyond what this run can see: not judged
+        return !covered(from, Date.parse(entry.until), desired);
+      });
+  // The revoke command ends every grant of the pair, live sessions included. While a grant PagerDuty still backs
+  // is in force, a stale grant that has not started yet waits: it is revoked once the one in force has ended.
+  const inForceAndBacked = entries.some(
+    (entry) => !stale.includes(entry) && !accountGone(entry) && Date.parse(entry.from) <= nowMs,
+  );
+  const deferred = inForceAndBacked && stale.every((entry) => Date.parse(entry.from) > nowMs);
+  const revokePair = input.revokeStale && stale.length > 0 && !deferred;
+
+  const rows = entries.map((entry): PlanRow => {
+    if (accountGone(entry)) {
+      return {
+        ...rowFromEntry(
+          entry,
+          'stale',
+          'strongDM has no active user with this email any more; the grant ended with the account',
+        ),
+        accountGone: true,
+      };
+    }
+    if (stale.includes(entry)) {
+      let reason =
+        'PagerDuty no longer has this person on call for all of this grant (override, swap or change)';
+      if (input.revokeStale && deferred) {
+        reason += '; it is revoked once the grant in force ends (revoking now would end that one too)';
+      }
+      return rowFromEntry(entry, revokePair ? 'pending-revoke' : 'stale', reason);
+    }
+    if (revokePair) {
+      return rowFromEntry(
+        entry,
+        'pending-revoke',
+        'revoked together with a stale grant of the same user and resource; the on-call time is granted again',
+      );
+    }
+    return rowFromEntry(entry, 'unchanged', '');
+  });
+  return { rows, kept: revokePair ? [] : entries.filter((entry) => !accountGone(entry)), revokePair };
+}
+
+/** Desired time that the kept grants do not cover, in pieces of at most maxGrantMs starting before the horizon. */
+function grantRows(
+  desired: DesiredWindow[],
+  sdmEmail: string,
+  recorded: RecordedGrantsPlan,
+  maxGrantMs: number,
+  horizon: number,
+): PendingGrantRow[] {
+  const keptSpans = recorded.kept.map((entry) => [Date.parse(entry.from), Date.parse(entry.until)] as const);
+  const rows: PendingGrantRow[] = [];
+  for (const window of desired) {
+    for (const [gapFrom, gapUntil] of subtract(window.from, window.until, keptSpans)) {
+      for (let cursor = gapFrom; cursor < gapUntil && cursor < horizon;) {
+        const end = Math.min(gapUntil, cursor + maxGrantMs);
         rows.push({
           ...personOf(window),
-          sdmEmail: undefined,
+          sdmEmail,
           resource: window.resource,
           rule: window.rule,
           source: window.source,
-          from: new Date(window.from),
-          until: new Date(Math.min(window.until, window.from + input.maxGrantMs)),
-          status: 'skipped',
-          reason: account?.skipReason ?? 'no strongDM account',
-          missingUser: account?.missingUser ?? false,
+          from: new Date(cursor),
+          until: new Date(end),
+          status: 'pending',
+          reason: recorded.revokePair ? 'granted again after revoking a stale grant' : '',
+          missingUser: false,
         });
-      }
-      continue;
-    }
-
-    const entries = ledgerByPair.get(key) ?? [];
-    // A grant of an account strongDM no longer has (deleted or suspended) ended with it: nothing to revoke.
-    const accountGone = (entry: LedgerEntry) =>
-      input.sdmEmails !== undefined &&
-      !input.sdmEmails.some((email) => email.toLowerCase() === entry.email.toLowerCase());
-    const stale = input.failSafe
-      ? []
-      : entries.filter((entry) => {
-          if (accountGone(entry)) return false;
-          const from = Math.max(Date.parse(entry.from), nowMs);
-          if (Date.parse(entry.from) >= horizon) return false; // beyond what this run can see: not judged
-          return !covered(from, Date.parse(entry.until), desired);
-        });
-    // The revoke command ends every grant of the pair, live sessions included. While a grant PagerDuty still backs
-    // is in force, a stale grant that has not started yet waits: it is revoked once the one in force has ended.
-    const inForceAndBacked = entries.some(
-      (entry) => !stale.includes(entry) && !accountGone(entry) && Date.parse(entry.from) <= nowMs,
-    );
-    const deferred = inForceAndBacked && stale.every((entry) => Date.parse(entry.from) > nowMs);
-    const revokePair = input.revokeStale && stale.length > 0 && !deferred;
-    const kept = revokePair ? [] : entries.filter((entry) => !accountGone(entry));
-
-    for (const entry of entries) {
-      let status: PlanRow['status'] = 'unchanged';
-      let reason = '';
-      let ended = false;
-      if (accountGone(entry)) {
-        status = 'stale';
-        reason = 'strongDM has no active user with this email any more; the grant ended with the account';
-        ended = true;
-      } else if (stale.includes(entry)) {
-        status = revokePair ? 'pending-revoke' : 'stale';
-        reason =
-          'PagerDuty no longer has this person on call for all of this grant (override, swap or change)';
-        if (input.revokeStale && deferred) {
-          reason += '; it is revoked once the grant in force ends (revoking now would end that one too)';
-        }
-      } else if (revokePair) {
-        status = 'pending-revoke';
-        reason =
-          'revoked together with a stale grant of the same user and resource; the on-call time is granted again';
-      }
-      rows.push({ ...rowFromEntry(entry, status, reason), ...(ended ? { accountGone: true } : {}) });
-    }
-
-    if (!first || !account?.sdmEmail) continue;
-    const keptSpans = kept.map((entry) => [Date.parse(entry.from), Date.parse(entry.until)] as const);
-    for (const window of desired) {
-      for (const [gapFrom, gapUntil] of subtract(window.from, window.until, keptSpans)) {
-        for (let cursor = gapFrom; cursor < gapUntil && cursor < horizon;) {
-          const end = Math.min(gapUntil, cursor + input.maxGrantMs);
-          rows.push({
-            ...personOf(window),
-            sdmEmail: account.sdmEmail,
-            resource: window.resource,
-            rule: window.rule,
-            source: window.source,
-            from: new Date(cursor),
-            until: new Date(end),
-            status: 'pending',
-            reason: revokePair ? 'granted again after revoking a stale grant' : '',
-            missingUser: false,
-          });
-          cursor = end;
-        }
+        cursor = end;
       }
     }
   }
-  return sortRows(rows);
+  return rows;
 }
 
 function personOf(window: DesiredWindow): Person {
   return { pagerdutyUserId: window.pagerdutyUserId, name: window.name, email: window.email };
 }
 
-function rowFromEntry(entry: LedgerEntry, status: PlanRow['status'], reason: string): PlanRow {
+/** The row of a recorded grant; its status says what becomes of it. */
+function rowFromEntry<S extends (UnchangedRow | StaleRow | PendingRevokeRow)['status']>(
+  entry: LedgerEntry,
+  status: S,
+  reason: string,
+): Extract<PlanRow, { status: S }> {
   return {
     pagerdutyUserId: entry.pagerdutyUserId,
     name: entry.name,
@@ -366,7 +356,7 @@ function rowFromEntry(entry: LedgerEntry, status: PlanRow['status'], reason: str
     reason,
     missingUser: false,
     ledgerEntry: entry,
-  };
+  } as Extract<PlanRow, { status: S }>;
 }
 
 /** Is [from, until] inside the union of the (merged, non-touching) windows? */
@@ -394,7 +384,7 @@ export function subtract(
   return pieces.filter(([a, b]) => b > a).sort((x, y) => x[0] - y[0]);
 }
 
-function sortRows<T extends PlanRow>(rows: T[]): T[] {
+function sortRows(rows: PlanRow[]): PlanRow[] {
   return rows.sort(
     (a, b) =>
       a.from.getTime() - b.from.getTime() ||

@@ -1,5 +1,5 @@
 // Finds the sdm CLI in the runner's tool cache, or downloads, verifies, unzips and caches it.
-// Vendor facts (../shared/reference/sdm-cli.md): the latest-Linux address answers 307 to a zip whose file name
+// Vendor facts (docs/strongdm-cli.md): the latest-Linux address answers 307 to a zip whose file name
 // carries the version (sdmcli_46.0.0_linux_amd64.zip); the version-specific "upgrade" endpoint is UNCONFIRMED and is
 // used only here, in upgradeUrl().
 import { createHash } from 'node:crypto';
@@ -12,7 +12,7 @@ import * as core from '@actions/core';
 import * as tc from '@actions/tool-cache';
 import { request } from 'undici';
 import { DEFAULT_SDM_DOWNLOAD_URL } from './inputs.js';
-import { backoffMs, Deadline, sleep } from './retry.js';
+import { Deadline, retry } from './retry.js';
 import { displayUrl, isAllowedUrl } from './urls.js';
 
 const TOOL_NAME = 'sdm';
@@ -185,27 +185,38 @@ const MAX_ATTEMPTS = 4;
 async function get(url: string, options: SdmInstallOptions): Promise<Response> {
   const deadline = options.deadline ?? new Deadline(10 * 60_000);
   const timeoutMs = options.timeoutMs ?? 120_000;
-  for (let attempt = 1; ; attempt++) {
-    const wait = backoffMs(attempt);
-    const last = attempt >= MAX_ATTEMPTS || !deadline.allows(wait);
-    try {
-      const response = await request(url, {
-        method: 'GET',
-        headersTimeout: timeoutMs,
-        bodyTimeout: timeoutMs,
-        signal: AbortSignal.timeout(Math.max(1, deadline.remainingMs())), // nothing outlives the run's budget
-      });
-      const status = response.statusCode;
-      if (last || !(status === 408 || status === 429 || status >= 500)) return response;
-      await response.body.dump();
-      core.info(`${displayUrl(url)} answered HTTP ${status}; trying again in ${Math.round(wait / 1000)} s`);
-    } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      if (last) throw new SdmInstallError(`could not reach ${displayUrl(url)} to download sdm (${message})`);
-      core.info(`${displayUrl(url)}: ${message}; trying again in ${Math.round(wait / 1000)} s`);
-    }
-    await sleep(wait);
-  }
+  return retry<Response>(
+    async () => {
+      try {
+        const response = await request(url, {
+          method: 'GET',
+          headersTimeout: timeoutMs,
+          bodyTimeout: timeoutMs,
+          signal: AbortSignal.timeout(Math.max(1, deadline.remainingMs())), // nothing outlives the run's budget
+        });
+        const status = response.statusCode;
+        if (!(status === 408 || status === 429 || status >= 500)) return { done: response };
+        return { again: `answered HTTP ${status}`, last: response };
+      } catch (error) {
+        return { again: error instanceof Error ? error.message : String(error) };
+      }
+    },
+    {
+      attempts: MAX_ATTEMPTS,
+      deadline,
+      onRetry: async (failure, waitMs, unused) => {
+        await unused?.body.dump();
+        core.info(
+          `${displayUrl(url)}${unused ? ' ' : ': '}${failure}; trying again in ${Math.round(waitMs / 1000)} s`,
+        );
+      },
+      // The last answer, even an error status, is the caller's to explain; no answer at all is explained here.
+      giveUp: (failure, _why, last) => {
+        if (last) return last;
+        throw new SdmInstallError(`could not reach ${displayUrl(url)} to download sdm (${failure})`);
+      },
+    },
+  );
 }
 
 async function zipUrlFromUpgrade(upgrade: string, options: SdmInstallOptions): Promise<string> {
@@ -253,7 +264,7 @@ async function vendorSha256(version: string, options: SdmInstallOptions): Promis
   }
 }
 
-/** Streams the zip to disk while hashing it; a download that breaks off is tried again from the start. */
+/** Saves, verifies and unzips the zip, and caches it when verified. */
 async function saveAndCache(
   first: Response,
   url: string,
@@ -263,27 +274,7 @@ async function saveAndCache(
   const workDir = await mkdtemp(path.join(options.tempDir, 'sdm-'));
   try {
     const zipPath = path.join(workDir, 'sdm.zip');
-    let sha256 = '';
-    for (let attempt = 1, response = first; ; attempt++) {
-      try {
-        sha256 = await writeHashed(response.body, zipPath);
-        break;
-      } catch (error) {
-        if (attempt >= MAX_ATTEMPTS) {
-          throw new SdmInstallError(
-            `the download of sdm ${version} from ${displayUrl(url)} broke off ${attempt} times (${(error as Error).message}); run again later`,
-          );
-        }
-        response = await get(url, options);
-        if (response.statusCode !== 200) {
-          await response.body.dump();
-          throw new SdmInstallError(
-            `downloading sdm from ${displayUrl(url)} failed with HTTP ${response.statusCode}`,
-          );
-        }
-      }
-    }
-
+    const sha256 = await downloadHashed(first, url, version, zipPath, options);
     const expected = options.sha256 || (await vendorSha256(version, options));
     if (expected && sha256 !== expected) {
       throw new SdmInstallError(
@@ -317,6 +308,41 @@ async function saveAndCache(
     await rm(workDir, { recursive: true, force: true });
     throw error;
   }
+}
+
+/** Writes the zip to `zipPath` and returns its SHA-256; a download that breaks off is requested again at once. */
+async function downloadHashed(
+  first: Response,
+  url: string,
+  version: string,
+  zipPath: string,
+  options: SdmInstallOptions,
+): Promise<string> {
+  // get() itself waits out a failing server; a body that breaks off is retried without a wait.
+  return retry<string>(
+    async (attempt) => {
+      const response = attempt === 1 ? first : await get(url, options);
+      if (response.statusCode !== 200) {
+        await response.body.dump();
+        throw new SdmInstallError(
+          `downloading sdm from ${displayUrl(url)} failed with HTTP ${response.statusCode}`,
+        );
+      }
+      try {
+        return { done: await writeHashed(response.body, zipPath) };
+      } catch (error) {
+        return { again: (error as Error).message, waitMs: 0 };
+      }
+    },
+    {
+      attempts: MAX_ATTEMPTS,
+      giveUp: (failure) => {
+        throw new SdmInstallError(
+          `the download of sdm ${version} from ${displayUrl(url)} broke off ${MAX_ATTEMPTS} times (${failure}); run again later`,
+        );
+      },
+    },
+  );
 }
 
 async function writeHashed(body: NodeJS.ReadableStream, file: string): Promise<string> {

@@ -1,8 +1,9 @@
-// The sdm command lines this action runs, all in one place (../shared/reference/sdm-cli.md). The admin token goes
+// The sdm command lines this action runs, all in one place (docs/strongdm-cli.md). The admin token goes
 // only into the child's environment (SDM_ADMIN_TOKEN), never into argv, where other processes and logs could see it.
 // child_process is used rather than @actions/exec because a hung sdm must be killed after a timeout.
 import { execFile } from 'node:child_process';
-import { backoffMs, Deadline, sleep } from './retry.js';
+import { Deadline, retry } from './retry.js';
+import { forErrorDetail } from './text.js';
 
 export interface SdmResult {
   exitCode: number;
@@ -10,6 +11,12 @@ export interface SdmResult {
   stderr: string;
   timedOut: boolean;
   cancelled?: boolean;
+}
+
+/** The changes the executor makes; SdmCli runs them as sdm commands, unit tests stand in for it. */
+export interface SdmWrites {
+  grantTemporary(resource: string, email: string, from: string, until: string): Promise<SdmResult>;
+  revokeTemporary(resource: string, email: string): Promise<SdmResult>;
 }
 
 export class SdmError extends Error {
@@ -39,7 +46,7 @@ export function isRateLimited(result: SdmResult): boolean {
   return result.exitCode !== 0 && /resource exhausted|too many requests/i.test(result.stderr);
 }
 
-export class SdmCli {
+export class SdmCli implements SdmWrites {
   private readonly timeoutMs: number;
   private readonly deadline: Deadline;
 
@@ -73,9 +80,11 @@ export class SdmCli {
     const command = `sdm ${args.slice(0, 3).join(' ')}`;
     const result = await this.run(args);
     if (result.exitCode === -1 && !result.timedOut)
-      throw new SdmError(`sdm could not be run: ${describe(result)}`);
+      throw new SdmError(`sdm could not be run: ${failureReason(result)}`);
     if (result.exitCode !== 0) {
-      throw new SdmError(`"${command}" failed: ${describe(result)}; check that sdm-admin-token may ${right}`);
+      throw new SdmError(
+        `"${command}" failed: ${failureReason(result)}; check that sdm-admin-token may ${right}`,
+      );
     }
     let parsed: unknown;
     try {
@@ -102,19 +111,18 @@ export class SdmCli {
 
   /** Runs a command; a rate-limited answer is retried with backoff while the time budget allows. */
   async run(args: string[]): Promise<SdmResult> {
-    for (let attempt = 1; ; attempt++) {
-      const result = await this.runOnce(args);
-      const wait = backoffMs(attempt);
-      if (
-        !isRateLimited(result) ||
-        attempt >= MAX_ATTEMPTS ||
-        !this.deadline.allows(wait) ||
-        this.options.signal?.aborted
-      ) {
-        return result;
-      }
-      await sleep(wait);
-    }
+    return retry<SdmResult>(
+      async () => {
+        const result = await this.runOnce(args);
+        return isRateLimited(result) ? { again: 'rate limited', last: result } : { done: result };
+      },
+      {
+        attempts: MAX_ATTEMPTS,
+        deadline: this.deadline,
+        ...(this.options.signal ? { signal: this.options.signal } : {}),
+        giveUp: (_failure, _why, last) => last as SdmResult,
+      },
+    );
   }
 
   private runOnce(args: string[]): Promise<SdmResult> {
@@ -164,11 +172,10 @@ export function childEnvironment(env: NodeJS.ProcessEnv = process.env): NodeJS.P
   );
 }
 
-/** One line for a failed command: its stderr (first lines), or how it ended. */
-export function describe(result: SdmResult): string {
+/** One line saying why a command failed: its stderr (cut to one line), or how it ended. */
+export function failureReason(result: SdmResult): string {
   if (result.cancelled) return 'stopped: the run was cancelled';
   if (result.timedOut) return 'sdm did not finish within sdm-timeout and was stopped';
-  const text = (result.stderr.trim() || result.stdout.trim()).replace(/\s+/g, ' ');
-  const shown = text.length > 300 ? `${text.slice(0, 297)}...` : text;
+  const shown = forErrorDetail(result.stderr.trim() || result.stdout.trim());
   return shown ? `exit ${result.exitCode}: ${shown}` : `exit ${result.exitCode}`;
 }

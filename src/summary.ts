@@ -1,15 +1,13 @@
 // The job summary (a Markdown table) and the same table as plain text for the step log.
 // Every value that came from PagerDuty or strongDM is untrusted: escaped for Markdown and HTML in the summary,
 // stripped of control characters everywhere (a newline in the log could start a workflow command such as ::add-mask::).
-import { rfc3339, type PlanRow, type RowStatus } from './plan.js';
+import { rfc3339 } from './plan.js';
+import { forHtml, forLogLine, forMarkdownCell, forMermaid } from './text.js';
+import type { ReportRow, RowStatus } from './types.js';
 
 export const SUMMARY_LIMIT_BYTES = 1024 * 1024; // GitHub drops step summaries above 1 MiB
 const SUMMARY_BUDGET_BYTES = SUMMARY_LIMIT_BYTES - 64 * 1024; // room for the heading and the note
 const MAX_DISPLAY_CHARS = 80;
-
-export interface ReportRow extends PlanRow {
-  status: RowStatus;
-}
 
 export interface SummaryContext {
   dryRun: boolean;
@@ -36,39 +34,7 @@ export function countByStatus(rows: ReportRow[]): Record<RowStatus, number> {
   return counts;
 }
 
-export function escapeHtml(value: string): string {
-  return value
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;')
-    .replace(/'/g, '&#39;')
-    .replace(/\|/g, '&#124;');
-}
-
-/**
- * For a Markdown table cell: inline syntax (emphasis, code, links) is backslash-escaped, then HTML is escaped
- * (which also turns "|" into an entity so a value cannot add columns). Cells never start a line, so "#", "-"
- * and "+" need nothing.
- */
-export function escapeMarkdownCell(value: string): string {
-  return escapeHtml(value.replace(/[\\`*_[\]~]/g, '\\$&'))
-    .replace(/:\/\//g, '&#58;//') // no autolink from a PagerDuty name: http://… and www.… stay text
-    .replace(/\b(www)\./gi, '$1&#46;');
-}
-
-/** One line, no control characters, at most `max` characters: for anything shown to a person. */
-export function displayText(value: string, max = MAX_DISPLAY_CHARS): string {
-  const flat = value
-    .replace(/[\p{Cc}\p{Cf}\u2028\u2029]+/gu, ' ')
-    .replace(/\s+/g, ' ')
-    .trim()
-    // The runner also reads "##[command]" anywhere in a log line; a word joiner keeps it from being one.
-    .replace(/##\[/g, '##\u2060[');
-  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
-}
-
-function scheduleLabel(row: PlanRow): string {
+function scheduleLabel(row: ReportRow): string {
   return row.source.scheduleId === null
     ? `${row.source.escalationPolicyName} (direct)`
     : row.source.scheduleName || row.source.scheduleId;
@@ -100,7 +66,7 @@ function columnsFor(rows: ReportRow[]): Column[] {
 }
 
 function cells(row: ReportRow, columns: Column[]): string[] {
-  return columns.map((column) => displayText(column.cell(row), column.width ?? MAX_DISPLAY_CHARS));
+  return columns.map((column) => forLogLine(column.cell(row), column.width ?? MAX_DISPLAY_CHARS));
 }
 
 /** Every status that occurs, and always failures: "3 granted, 12 unchanged, 0 failed". */
@@ -117,9 +83,9 @@ export function renderSummary(rows: ReportRow[], context: SummaryContext): strin
   const head = [
     `## ${title}`,
     '',
-    `**${totalsLine(rows)}** for on-calls from ${rfc3339(context.now)} over the next ${escapeHtml(context.lookahead)}.`,
+    `**${totalsLine(rows)}** for on-calls from ${rfc3339(context.now)} over the next ${forHtml(context.lookahead)}.`,
     '',
-    ...context.notes.map((note) => `> ${escapeHtml(note)}`),
+    ...context.notes.map((note) => `> ${forHtml(note)}`),
     ...(context.notes.length > 0 ? [''] : []),
   ].join('\n');
   if (rows.length === 0) return `${head}\nNobody is on call in the chosen schedules during this window.\n`;
@@ -130,7 +96,7 @@ export function renderSummary(rows: ReportRow[], context: SummaryContext): strin
   const bodyRows: string[] = [];
   let size = Buffer.byteLength(head) + Buffer.byteLength(timeline) + Buffer.byteLength(headerRow);
   for (const row of rows) {
-    const line = `| ${cells(row, columns).map(escapeMarkdownCell).join(' | ')} |`;
+    const line = `| ${cells(row, columns).map(forMarkdownCell).join(' | ')} |`;
     size += Buffer.byteLength(line) + 1;
     if (size > SUMMARY_BUDGET_BYTES) break;
     bodyRows.push(line);
@@ -153,15 +119,6 @@ const TIMELINE_STATUSES: Partial<Record<RowStatus, string>> = {
 };
 const MAX_TIMELINE_TASKS = 100;
 
-/** Mermaid keeps its own syntax in task and section names: only letters, digits and a few marks survive. */
-export function mermaidText(value: string): string {
-  const safe = value
-    .replace(/[^\p{L}\p{N} .@_-]+/gu, ' ')
-    .replace(/\s+/g, ' ')
-    .trim();
-  return (safe.length > 40 ? `${safe.slice(0, 39)}…` : safe) || '?';
-}
-
 function mermaidTime(ms: number): string {
   return new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
 }
@@ -180,18 +137,18 @@ export function renderTimeline(rows: ReportRow[], context: SummaryContext): stri
   const lines = [
     '```mermaid',
     'gantt',
-    `  title Who holds what over the next ${mermaidText(context.lookahead)} (UTC)`,
+    `  title Who holds what over the next ${forMermaid(context.lookahead)} (UTC)`,
     '  dateFormat YYYY-MM-DD HH:mm',
     '  axisFormat %d %H:%M',
   ];
   for (const [resource, resourceRows] of byResource) {
-    lines.push(`  section ${mermaidText(resource)}`);
+    lines.push(`  section ${forMermaid(resource)}`);
     for (const row of resourceRows) {
       const from = Math.max(row.from.getTime(), start);
       const until = Math.max(Math.min(row.until.getTime(), end), from + 60_000);
       // The "·" keeps a name such as "dateFormat x" or "section y" from being read as a Mermaid keyword.
       lines.push(
-        `  · ${mermaidText(row.name)} :${TIMELINE_STATUSES[row.status]}${mermaidTime(from)}, ${mermaidTime(until)}`,
+        `  · ${forMermaid(row.name)} :${TIMELINE_STATUSES[row.status]}${mermaidTime(from)}, ${mermaidTime(until)}`,
       );
     }
   }
@@ -206,7 +163,7 @@ export function renderTimeline(rows: ReportRow[], context: SummaryContext): stri
 }
 
 /**
- * The same table as aligned plain text, for the step log. main.ts wraps it in ::stop-commands:: so that no value
+ * The same table as aligned plain text, for the step log. report.ts wraps it in ::stop-commands:: so that no value
  * can act as a workflow command; each line also starts with "|".
  */
 export function renderLogTable(rows: ReportRow[]): string {
@@ -216,24 +173,4 @@ export function renderLogTable(rows: ReportRow[]): string {
   return table
     .map((line) => `| ${line.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join(' | ')} |`)
     .join('\n');
-}
-
-/** The `plan` output: one object per row, times in UTC RFC3339. */
-export function planOutput(rows: ReportRow[], runUrl: string): object[] {
-  return rows.map((row) => ({
-    email: row.sdmEmail ?? row.email ?? '',
-    name: row.name,
-    pagerdutyUserId: row.pagerdutyUserId,
-    scheduleId: row.source.scheduleId,
-    scheduleName: row.source.scheduleId === null ? '' : row.source.scheduleName,
-    escalationPolicyId: row.source.escalationPolicyId,
-    escalationLevel: row.source.escalationLevel,
-    rule: row.rule,
-    resource: row.resource,
-    from: rfc3339(row.from),
-    until: rfc3339(row.until),
-    status: row.status,
-    reason: row.reason,
-    runUrl: row.ledgerEntry?.runUrl ?? (row.status === 'skipped' ? '' : runUrl),
-  }));
 }

@@ -1,42 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { PlanRow } from '../../src/plan.js';
-import {
-  displayText,
-  escapeHtml,
-  escapeMarkdownCell,
-  mermaidText,
-  planOutput,
-  renderLogTable,
-  renderTimeline,
-  renderSummary,
-  SUMMARY_LIMIT_BYTES,
-  totalsLine,
-  type ReportRow,
-} from '../../src/summary.js';
-
-function row(overrides: Partial<ReportRow> = {}): ReportRow {
-  const base: PlanRow = {
-    pagerdutyUserId: 'PADA001',
-    name: 'Ada Lovelace',
-    email: 'ada@example.com',
-    sdmEmail: 'ada@example.com',
-    resource: 'prod-postgres',
-    rule: 'default',
-    from: new Date('2026-11-26T09:00:00Z'),
-    until: new Date('2026-11-26T17:00:00Z'),
-    source: {
-      scheduleId: 'PSCHED1',
-      scheduleName: 'Platform Primary',
-      escalationPolicyId: 'PEP0001',
-      escalationPolicyName: 'Platform',
-      escalationLevel: 1,
-    },
-    status: 'pending',
-    reason: '',
-    missingUser: false,
-  };
-  return { ...base, status: 'granted', ...overrides };
-}
+import { renderLogTable, renderSummary, renderTimeline, SUMMARY_LIMIT_BYTES, totalsLine } from './summary.js';
+import { forMarkdownCell, forMermaid } from './text.js';
+import { reportRow as row } from '../test/samples.js';
 
 const context = {
   dryRun: false,
@@ -54,32 +19,12 @@ const tableRows = (markdown: string) =>
     .filter((line) => line.startsWith('| '))
     .slice(2);
 
-describe('escaping', () => {
-  it('escapes HTML and table pipes', () => {
-    expect(escapeHtml(`<img src=x onerror="alert(1)"> & 'a|b'`)).toBe(
-      '&lt;img src=x onerror=&quot;alert(1)&quot;&gt; &amp; &#39;a&#124;b&#39;',
-    );
-  });
-
-  it('escapes Markdown inline syntax and pipes in table cells', () => {
-    expect(escapeMarkdownCell('*bold* _x_ `code` [a](http://x) ~s~ a|b \\')).toBe(
-      '\\*bold\\* \\_x\\_ \\`code\\` \\[a\\](http&#58;//x) \\~s\\~ a&#124;b \\\\',
-    );
+describe('renderSummary', () => {
+  it('keeps a pipe in a name inside its cell', () => {
     const markdown = renderSummary([row({ name: 'a | b | c' })], context);
     for (const line of tableRows(markdown)) expect(line.split(' | ')).toHaveLength(9);
   });
 
-  it('flattens control characters and shortens long text for display', () => {
-    expect(displayText('a\nb\r\n::error::x\u0000')).toBe('a b ::error::x');
-    expect(displayText('x ##[add-mask]y')).toBe('x ##\u2060[add-mask]y');
-    expect(displayText('##\u200b[error]')).toBe('## [error]');
-    const long = displayText('x'.repeat(5000));
-    expect(long).toHaveLength(80);
-    expect(long.endsWith('…')).toBe(true);
-  });
-});
-
-describe('renderSummary', () => {
   it('has a heading, totals and one escaped table row per plan row', () => {
     const markdown = renderSummary(
       [
@@ -141,29 +86,6 @@ describe('renderLogTable', () => {
   });
 });
 
-describe('planOutput', () => {
-  it('has the contract keys with UTC RFC3339 times', () => {
-    expect(planOutput([row()], context.runUrl)).toEqual([
-      {
-        email: 'ada@example.com',
-        name: 'Ada Lovelace',
-        pagerdutyUserId: 'PADA001',
-        scheduleId: 'PSCHED1',
-        scheduleName: 'Platform Primary',
-        escalationPolicyId: 'PEP0001',
-        escalationLevel: 1,
-        rule: 'default',
-        resource: 'prod-postgres',
-        from: '2026-11-26T09:00:00Z',
-        until: '2026-11-26T17:00:00Z',
-        status: 'granted',
-        reason: '',
-        runUrl: 'https://github.com/acme/ops/actions/runs/7',
-      },
-    ]);
-  });
-});
-
 describe('renderTimeline', () => {
   it('draws a Mermaid gantt of held access per resource, clipped to the lookahead, with names made safe', () => {
     const rows = [
@@ -178,7 +100,7 @@ describe('renderTimeline', () => {
     );
     expect(chart).toContain('  section bastion\n  · Bob :crit, 2026-11-26 09:00, 2026-11-27 08:30');
     expect(chart).not.toContain('Eve');
-    expect(mermaidText('a\nb:c;d#e%%{init}%%')).toBe('a b c d e init');
+    expect(forMermaid('a\nb:c;d#e%%{init}%%')).toBe('a b c d e init');
     // A name that is a Mermaid keyword stays a task: every task line starts with "·".
     const keyword = renderTimeline([row({ name: 'dateFormat x' }), row({ name: 'section Evil' })], context);
     expect(
@@ -186,7 +108,7 @@ describe('renderTimeline', () => {
         .split('\n')
         .filter((line) => /^ {2}(dateFormat|section) [^:]*$/.test(line) && !line.includes('prod-postgres')),
     ).toEqual([]);
-    expect(escapeMarkdownCell('see www.evil.example or https://evil.example')).toBe(
+    expect(forMarkdownCell('see www.evil.example or https://evil.example')).toBe(
       'see www&#46;evil.example or https&#58;//evil.example',
     );
   });

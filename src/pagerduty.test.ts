@@ -1,11 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  authorizationHeader,
-  errorDetail,
-  parseOnCall,
-  PagerDutyError,
-  retryWaitMs,
-} from '../../src/pagerduty.js';
+import { authorizationHeader, errorDetail, parseOnCall, PagerDutyError, retryWaitMs } from './pagerduty.js';
 
 describe('authorizationHeader', () => {
   it('uses the REST API key form and keeps an explicit Bearer or Token form', () => {

@@ -1,50 +1,24 @@
 import { describe, expect, it } from 'vitest';
-import type { LedgerEntry } from '../../src/ledger.js';
-import type { OnCallRow } from '../../src/pagerduty.js';
+import type { OnCallRow } from './pagerduty.js';
 import {
-  dedupeOnCalls,
   desiredWindows,
   mergeWindows,
-  onCallQueries,
   reconcile,
   resolveAccount,
   rfc3339,
   subtract,
   type Account,
   type ReconcileInput,
-  type PlanRow,
-} from '../../src/plan.js';
-import type { Rule } from '../../src/rules.js';
+} from './plan.js';
+import type { LedgerEntry, PlanRow } from './types.js';
+import { onCallRow as oncall, rule } from '../test/samples.js';
+import type { Rule } from './rules.js';
 
 const now = new Date('2026-11-26T08:30:00.750Z');
 const H = 3_600_000;
 const at = (iso: string) => new Date(iso);
 const iso = (hoursFromNow: number) =>
   rfc3339(new Date(Math.floor(now.getTime() / 1000) * 1000 + hoursFromNow * H));
-
-function oncall(
-  overrides: Partial<OnCallRow> & { userId?: string; level?: number; scheduleId?: string | null },
-): OnCallRow {
-  const { userId = 'PUSER01', level = 1, scheduleId = 'PSCHED1', ...rest } = overrides;
-  return {
-    user: { id: userId, name: `Name of ${userId}`, email: `${userId.toLowerCase()}@example.com` },
-    schedule: scheduleId === null ? null : { id: scheduleId, name: `Schedule ${scheduleId}` },
-    escalationPolicy: { id: 'PEP0001', name: 'Ops' },
-    escalationLevel: level,
-    start: at('2026-11-26T09:00:00Z'),
-    end: at('2026-11-26T17:00:00Z'),
-    ...rest,
-  };
-}
-
-const rule = (overrides: Partial<Rule> = {}): Rule => ({
-  name: 'default',
-  schedules: ['PSCHED1', 'PSCHED2', 'null'],
-  escalationPolicies: [],
-  escalationLevels: [],
-  resources: ['db'],
-  ...overrides,
-});
 
 const windowsOf = (oncalls: OnCallRow[], rules = [rule()], leadMs = 0, graceMs = 0) =>
   desiredWindows({ oncalls, rules, now, leadMs, graceMs });
@@ -160,18 +134,6 @@ describe('desiredWindows and merging', () => {
       [0, 12, 'a'],
       [20, 30, 'd'],
     ]);
-  });
-
-  it('asks PagerDuty once for schedules and once for policies, and removes rows seen twice', () => {
-    expect(
-      onCallQueries([
-        rule({ schedules: ['A', 'B'] }),
-        rule({ schedules: ['B', 'C'], escalationPolicies: ['P1'] }),
-        rule({ schedules: [], escalationPolicies: ['P1', 'P2'] }),
-      ]),
-    ).toEqual([{ scheduleIds: ['A', 'B'] }, { escalationPolicyIds: ['P1', 'P2'] }]);
-    const row = oncall({});
-    expect(dedupeOnCalls([row, { ...row }, oncall({ level: 2 })])).toHaveLength(2);
   });
 });
 

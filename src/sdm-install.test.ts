@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { upgradeUrl, versionFromUrl } from '../../src/sdm-install.js';
+import { upgradeUrl, versionFromUrl } from './sdm-install.js';
 
 describe('versionFromUrl', () => {
   it('reads the version from the vendor file name', () => {

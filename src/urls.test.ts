@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { displayUrl, isAllowedUrl, isLoopbackHost } from '../../src/urls.js';
+import { displayUrl, isAllowedUrl, isLoopbackHost } from './urls.js';
 
 describe('isLoopbackHost', () => {
   it('accepts loopback addresses only, not names that look like them', () => {

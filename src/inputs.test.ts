@@ -1,12 +1,16 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import {
+  formatDuration,
+  INPUT_DEFAULTS,
   InputError,
   parseBoolean,
   parseDuration,
   parseList,
   readInputs,
-  unsafeArgumentReason,
-} from '../../src/inputs.js';
+} from './inputs.js';
 
 const valid: Record<string, string> = {
   'pagerduty-token': 'u+abc_DEF-123',
@@ -57,6 +61,12 @@ describe('parseDuration', () => {
   it.each(['', '24', 'h', '1y', '1.5h', '-1h', '24 hours'])('rejects %j', (text) => {
     expect(parseDuration(text)).toBeUndefined();
   });
+
+  it('formats durations in their largest whole unit', () => {
+    expect(formatDuration(90_000)).toBe('90s');
+    expect(formatDuration(600_000)).toBe('10m');
+    expect(formatDuration(6 * 3_600_000)).toBe('6h');
+  });
 });
 
 describe('parseBoolean', () => {
@@ -65,17 +75,6 @@ describe('parseBoolean', () => {
     expect(parseBoolean('False')).toBe(false);
     expect(parseBoolean('yes')).toBeUndefined();
     expect(parseBoolean('ture')).toBeUndefined();
-  });
-});
-
-describe('unsafeArgumentReason', () => {
-  it('refuses flags, whitespace and control characters', () => {
-    expect(unsafeArgumentReason('prod-postgres')).toBeUndefined();
-    expect(unsafeArgumentReason('--admin-token=x')).toMatch(/flag/);
-    expect(unsafeArgumentReason('a b@c.d')).toMatch(/whitespace/);
-    expect(unsafeArgumentReason('a\u0000b')).toMatch(/control/);
-    expect(unsafeArgumentReason('a\u200bb')).toMatch(/control/);
-    expect(unsafeArgumentReason('')).toMatch(/empty/);
   });
 });
 
@@ -295,5 +294,45 @@ describe('rules, user-map, state and buffers', () => {
     expect(problemsOf({ 'revoke-stale': 'yes' })[0]).toMatch(/^revoke-stale/);
     expect(read({ 'escalation-levels': '1, 2' }).rules[0]?.escalationLevels).toEqual([1, 2]);
     expect(problemsOf({ 'escalation-levels': 'first' })[0]).toMatch(/^escalation-levels/);
+  });
+});
+
+describe('input defaults', () => {
+  const root = path.resolve(import.meta.dirname, '..');
+  const declared = (
+    parse(readFileSync(path.join(root, 'action.yml'), 'utf8')) as {
+      inputs: Record<string, { default?: string }>;
+    }
+  ).inputs;
+  /** The README's inputs table (from its "| input" header to the first line that is no table row): name → default. */
+  const readme = readFileSync(path.join(root, 'README.md'), 'utf8').split('\n');
+  const tableStart = readme.findIndex((line) => /^\| input +\| default/.test(line));
+  const tableLength = readme.slice(tableStart).findIndex((line) => !line.startsWith('|'));
+  const documented = new Map(
+    readme.slice(tableStart, tableStart + tableLength).flatMap((line) => {
+      const match = /^\| `([a-z0-9-]+)` +\| ([^|]*)\|/.exec(line);
+      if (!match) return [];
+      const shown = /^`(.*)`$/.exec((match[2] as string).trim())?.[1] ?? '';
+      return [[match[1] as string, shown] as const];
+    }),
+  );
+
+  it('are the same in action.yml, the README and the code', () => {
+    for (const [name, input] of Object.entries(declared)) {
+      const yamlDefault = input.default === undefined ? '' : String(input.default);
+      expect(documented.get(name), `README row for ${name}`).toBe(yamlDefault);
+      if (name !== 'github-token')
+        expect(INPUT_DEFAULTS[name] ?? '', `INPUT_DEFAULTS for ${name}`).toBe(yamlDefault);
+    }
+    for (const name of Object.keys(INPUT_DEFAULTS)) expect(declared, name).toHaveProperty([name]);
+  });
+
+  it('cover exactly the inputs the code reads', () => {
+    const asked = new Set<string>();
+    readInputs((name) => {
+      asked.add(name);
+      return valid[name] ?? '';
+    });
+    expect([...asked].sort()).toEqual(Object.keys(declared).sort());
   });
 });

@@ -1,0 +1,86 @@
+// Sample values with realistic defaults for the unit tests: an on-call row, a rule, a report row.
+import type { OnCallRow } from '../src/pagerduty.js';
+import type { Rule } from '../src/rules.js';
+import { entryId } from '../src/ledger.js';
+import type { LedgerEntry, ReportRow } from '../src/types.js';
+
+const at = (iso: string) => new Date(iso);
+
+/** PUSER01 on call at level 1 of PSCHED1, 09:00–17:00 UTC on 26 November 2026. */
+export function onCallRow(
+  overrides: Partial<OnCallRow> & { userId?: string; level?: number; scheduleId?: string | null },
+): OnCallRow {
+  const { userId = 'PUSER01', level = 1, scheduleId = 'PSCHED1', ...rest } = overrides;
+  return {
+    user: { id: userId, name: `Name of ${userId}`, email: `${userId.toLowerCase()}@example.com` },
+    schedule: scheduleId === null ? null : { id: scheduleId, name: `Schedule ${scheduleId}` },
+    escalationPolicy: { id: 'PEP0001', name: 'Ops' },
+    escalationLevel: level,
+    start: at('2026-11-26T09:00:00Z'),
+    end: at('2026-11-26T17:00:00Z'),
+    ...rest,
+  };
+}
+
+export const rule = (overrides: Partial<Rule> = {}): Rule => ({
+  name: 'default',
+  schedules: ['PSCHED1', 'PSCHED2', 'null'],
+  escalationPolicies: [],
+  escalationLevels: [],
+  resources: ['db'],
+  ...overrides,
+});
+
+/** Ada's granted grant of prod-postgres, 09:00–17:00 UTC on 26 November 2026, with `overrides` applied. */
+export function reportRow(overrides: Partial<ReportRow> = {}): ReportRow {
+  const base = {
+    pagerdutyUserId: 'PADA001',
+    name: 'Ada Lovelace',
+    email: 'ada@example.com',
+    sdmEmail: 'ada@example.com',
+    resource: 'prod-postgres',
+    rule: 'default',
+    from: new Date('2026-11-26T09:00:00Z'),
+    until: new Date('2026-11-26T17:00:00Z'),
+    source: {
+      scheduleId: 'PSCHED1',
+      scheduleName: 'Platform Primary',
+      escalationPolicyId: 'PEP0001',
+      escalationPolicyName: 'Platform',
+      escalationLevel: 1,
+    },
+    reason: '',
+    missingUser: false,
+  };
+  return { ...base, status: 'granted', ...overrides } as ReportRow;
+}
+
+/** A grant of `db` recorded by run 9. */
+export function ledgerEntry(
+  email: string,
+  from: string,
+  until: string,
+  extra: Partial<LedgerEntry> = {},
+): LedgerEntry {
+  return {
+    id: entryId(email, 'db', from, until, '9'),
+    email,
+    resource: 'db',
+    from,
+    until,
+    grantedAt: from,
+    runId: '9',
+    runUrl: 'https://github.com/acme/ops/actions/runs/9',
+    name: email,
+    pagerdutyUserId: 'P1',
+    rule: 'default',
+    source: {
+      scheduleId: 'PS',
+      scheduleName: 'S',
+      escalationPolicyId: 'PE',
+      escalationPolicyName: 'E',
+      escalationLevel: 1,
+    },
+    ...extra,
+  };
+}

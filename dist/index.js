@@ -83523,8 +83523,12 @@ function ledgerEntry(row, context) {
 // EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
 var dist = __nccwpck_require__(8815);
 ;// CONCATENATED MODULE: ./src/rules.ts
-// Parses the `rules` and `user-map` inputs. Pure: text in, typed values or named problems out.
+// Which on-calls get which resources: the `rules` input (inline YAML or a workspace file), or simple mode
+// (schedule-ids + resources + escalation-levels); and `user-map`. Text in, typed values or named problems out.
 
+
+/** PagerDuty's own schedule ID for people an escalation policy targets directly (no schedule). */
+const DIRECT_TARGETS = 'null';
 const RULE_KEYS = ['name', 'schedules', 'escalation-policies', 'escalation-levels', 'resources'];
 const PAGERDUTY_ID = /^[A-Za-z0-9]{2,32}$/;
 /** Returns the rules, or the problems (each naming the rule and its line) when there are any. */
@@ -83561,58 +83565,58 @@ function parseRules(text, where) {
             ? String(nameNode.value).trim()
             : `rule #${index + 1}`;
         const label = `rules (${where}): rule "${name}" (${lineOf(node)})`;
-        for (const pair of node.items) {
-            const key = (0,dist/* isScalar */.jn)(pair.key) ? String(pair.key.value) : String(pair.key);
-            if (!RULE_KEYS.includes(key)) {
-                problems.push(`${label}: unknown key "${key}"; use ${RULE_KEYS.join(', ')}`);
-            }
-        }
-        if (names.has(name))
-            problems.push(`${label}: the name is used by another rule; give each rule its own name`);
-        names.add(name);
-        const list = (key) => {
-            const value = node.get(key, true);
-            if (value === undefined || value === null)
-                return [];
-            const items = (0,dist/* isSeq */.oP)(value) ? value.items : [value];
-            const strings = [];
-            for (const entry of items) {
-                if (!(0,dist/* isScalar */.jn)(entry) || entry.value === null || typeof entry.value === 'object') {
-                    problems.push(`${label}: ${key} must be a list of plain values`);
-                    return undefined;
-                }
-                strings.push(String(entry.value).trim());
-            }
-            return strings.filter((s) => s !== '');
-        };
-        const schedules = list('schedules') ?? [];
-        const escalationPolicies = list('escalation-policies') ?? [];
-        const levelTexts = list('escalation-levels') ?? [];
-        const resources = list('resources') ?? [];
-        if (schedules.length === 0 && escalationPolicies.length === 0) {
-            problems.push(`${label}: give schedules or escalation-policies (or both) to say whose on-calls it covers`);
-        }
-        for (const id of [...schedules, ...escalationPolicies]) {
-            if (!PAGERDUTY_ID.test(id))
-                problems.push(`${label}: "${id}" is not a PagerDuty ID (letters and digits, e.g. PABC123)`);
-        }
-        const escalationLevels = levelTexts.map(Number);
-        for (const [i, level] of escalationLevels.entries()) {
-            if (!Number.isInteger(level) || level < 1) {
-                problems.push(`${label}: escalation-levels "${levelTexts[i]}" must be whole numbers from 1`);
-            }
-        }
-        if (resources.length === 0)
-            problems.push(`${label}: resources is required: the strongDM resource names it grants`);
-        rules.push({
-            name,
-            schedules: [...new Set(schedules)],
-            escalationPolicies: [...new Set(escalationPolicies)],
-            escalationLevels: [...new Set(escalationLevels)],
-            resources: [...new Set(resources)],
-        });
+        rules.push(parseRule(node, name, label, names, problems));
     });
     return { rules, problems };
+}
+/** One rule's keys, each checked; `label` names the rule and its line in every problem. */
+function parseRule(node, name, label, names, problems) {
+    for (const pair of node.items) {
+        const key = (0,dist/* isScalar */.jn)(pair.key) ? String(pair.key.value) : String(pair.key);
+        if (!RULE_KEYS.includes(key)) {
+            problems.push(`${label}: unknown key "${key}"; use ${RULE_KEYS.join(', ')}`);
+        }
+    }
+    if (names.has(name))
+        problems.push(`${label}: the name is used by another rule; give each rule its own name`);
+    names.add(name);
+    const list = (key) => {
+        const value = node.get(key, true);
+        if (value === undefined || value === null)
+            return [];
+        const items = (0,dist/* isSeq */.oP)(value) ? value.items : [value];
+        if (items.some((entry) => !(0,dist/* isScalar */.jn)(entry) || entry.value === null || typeof entry.value === 'object')) {
+            problems.push(`${label}: ${key} must be a list of plain values`);
+            return [];
+        }
+        return items.map((entry) => String(entry.value).trim()).filter((s) => s !== '');
+    };
+    const schedules = list('schedules');
+    const escalationPolicies = list('escalation-policies');
+    const levelTexts = list('escalation-levels');
+    const resources = list('resources');
+    if (schedules.length === 0 && escalationPolicies.length === 0) {
+        problems.push(`${label}: give schedules or escalation-policies (or both) to say whose on-calls it covers`);
+    }
+    for (const id of [...schedules, ...escalationPolicies]) {
+        if (!PAGERDUTY_ID.test(id))
+            problems.push(`${label}: "${id}" is not a PagerDuty ID (letters and digits, e.g. PABC123)`);
+    }
+    const escalationLevels = levelTexts.map(Number);
+    for (const [i, level] of escalationLevels.entries()) {
+        if (!Number.isInteger(level) || level < 1) {
+            problems.push(`${label}: escalation-levels "${levelTexts[i]}" must be whole numbers from 1`);
+        }
+    }
+    if (resources.length === 0)
+        problems.push(`${label}: resources is required: the strongDM resource names it grants`);
+    return {
+        name,
+        schedules: [...new Set(schedules)],
+        escalationPolicies: [...new Set(escalationPolicies)],
+        escalationLevels: [...new Set(escalationLevels)],
+        resources: [...new Set(resources)],
+    };
 }
 /**
  * `user-map`: lines `pagerduty-email-or-user-id: strongdm-email` for people whose emails differ.
@@ -83646,6 +83650,78 @@ function parseUserMap(text) {
 }
 function firstLine(text) {
     return text.split('\n')[0] ?? text;
+}
+/** Splits a list input on commas and newlines, trims, drops empties and repeats (first occurrence wins). */
+function parseList(value) {
+    const items = value
+        .split(/[,\n\r]/)
+        .map((item) => item.trim())
+        .filter((item) => item !== '');
+    return [...new Set(items)];
+}
+/** `rules` (inline YAML or a workspace path to a YAML file), or simple mode: schedule-ids + resources. */
+function readRules(getInput, readWorkspaceFile, problems) {
+    const rulesText = getInput('rules').trim();
+    const scheduleIds = parseList(getInput('schedule-ids'));
+    const resources = parseList(getInput('resources'));
+    const levelsText = getInput('escalation-levels').trim();
+    if (rulesText) {
+        if (scheduleIds.length > 0 || resources.length > 0 || levelsText) {
+            problems.push('rules cannot be combined with schedule-ids, resources or escalation-levels: put those into the rules, or drop rules');
+        }
+        let yamlText = rulesText;
+        let where = 'inline';
+        if (!rulesText.includes('\n') && /\.ya?ml$/i.test(rulesText)) {
+            where = rulesText;
+            try {
+                yamlText = readWorkspaceFile(rulesText);
+            }
+            catch (error) {
+                problems.push(`rules: cannot read "${forInputProblem(rulesText)}" in the workspace (${errorMessage(error)}); check out the repository first`);
+                return { rules: [], simpleMode: false };
+            }
+        }
+        const parsed = parseRules(yamlText, where);
+        problems.push(...parsed.problems);
+        for (const rule of parsed.rules)
+            checkResources(`rules: rule "${rule.name}"`, rule.resources, problems);
+        return { rules: parsed.rules, simpleMode: false };
+    }
+    return readSimpleMode(scheduleIds, resources, levelsText, problems);
+}
+/** Simple mode: one rule, "default", from schedule-ids, resources and escalation-levels. */
+function readSimpleMode(scheduleIds, resources, levelsText, problems) {
+    if (scheduleIds.length === 0) {
+        problems.push('schedule-ids is required (or rules): list PagerDuty schedule IDs (e.g. PABC123), separated by commas or lines');
+    }
+    for (const id of scheduleIds) {
+        // `null` is PagerDuty's own value for people an escalation policy targets directly (no schedule).
+        if (id !== DIRECT_TARGETS && !/^[A-Za-z0-9]{2,32}$/.test(id)) {
+            problems.push(`schedule-ids: "${forInputProblem(id)}" is not a PagerDuty schedule ID; IDs are letters and digits such as PABC123 (find it in the schedule's URL)`);
+        }
+    }
+    if (resources.length === 0) {
+        problems.push('resources is required (or rules): list strongDM resource names (e.g. prod-postgres), separated by commas or lines');
+    }
+    checkResources('resources', resources, problems);
+    const escalationLevels = parseList(levelsText).map(Number);
+    if (escalationLevels.some((level) => !Number.isInteger(level) || level < 1)) {
+        problems.push(`escalation-levels: "${forInputProblem(levelsText)}" must be whole numbers from 1, e.g. 1, 2`);
+    }
+    return {
+        rules: [{ name: 'default', schedules: scheduleIds, escalationPolicies: [], escalationLevels, resources }],
+        simpleMode: true,
+    };
+}
+function checkResources(label, resources, problems) {
+    for (const resource of resources) {
+        const reason = commandArgumentProblem(resource);
+        if (reason)
+            problems.push(`${label}: resource "${forInputProblem(resource)}" ${reason}; use the name strongDM shows`);
+    }
+}
+function errorMessage(error) {
+    return error instanceof Error ? error.message : String(error);
 }
 
 // EXTERNAL MODULE: external "node:net"
@@ -83688,7 +83764,6 @@ const DEFAULT_SDM_DOWNLOAD_URL = 'https://app.strongdm.com/releases/cli/linux';
 const DEFAULT_SDM_CHECKSUM_URL = 'https://app.strongdm.com/sha';
 const MAX_LOOKAHEAD_MS = 90 * 24 * 60 * 60 * 1000; // PagerDuty computes on-calls 90 days ahead at most
 const MAX_CONCURRENCY = 16;
-const DIRECT_TARGETS = 'null';
 /**
  * Every input's default, in one place: action.yml declares the same (the runner fills them in) and the README's
  * table shows them; inputs.test.ts fails when the three disagree. github-token's default, ${{ github.token }}, is
@@ -83724,14 +83799,6 @@ class InputError extends Error {
         this.name = 'InputError';
     }
 }
-/** Splits a list input on commas and newlines, trims, drops empties and repeats (first occurrence wins). */
-function parseList(value) {
-    const items = value
-        .split(/[,\n\r]/)
-        .map((item) => item.trim())
-        .filter((item) => item !== '');
-    return [...new Set(items)];
-}
 const DURATION_UNITS_MS = {
     s: 1_000,
     m: 60_000,
@@ -83766,203 +83833,170 @@ function parseBoolean(value) {
         return false;
     return undefined;
 }
-/** HTTPS everywhere; plain HTTP only to this machine (mirrors and tests), never a token over the network in clear. */
-function urlProblem(name, value) {
-    let url;
-    try {
-        url = new URL(value);
+/** Reads one input at a time, with its default, and notes every problem instead of stopping at the first. */
+class InputReader {
+    getInput;
+    problems = [];
+    constructor(getInput) {
+        this.getInput = getInput;
     }
-    catch {
-        return `${name}: the value is not a URL; use a full address such as https://…`;
+    text(name) {
+        return this.getInput(name).trim() || (INPUT_DEFAULTS[name] ?? '');
     }
-    if (isAllowedUrl(url))
-        return undefined;
-    return `${name}: "${displayUrl(value)}" must use https:// (plain http is accepted only for localhost)`;
-}
-/** Reads inputs through `getInput` (core.getInput in the action, a map in tests). Tokens are not masked here. */
-function readInputs(getInput, readWorkspaceFile = () => {
-    throw new Error('no workspace');
-}) {
-    const problems = [];
-    const get = (name) => getInput(name).trim() || (INPUT_DEFAULTS[name] ?? '');
-    const boolean = (name) => {
-        const text = get(name);
+    boolean(name) {
+        const text = this.text(name);
         const value = parseBoolean(text);
         if (value === undefined)
-            problems.push(`${name}: "${forInputProblem(text)}" is not a boolean; use true or false`);
+            this.problems.push(`${name}: "${forInputProblem(text)}" is not a boolean; use true or false`);
         return value ?? false;
-    };
-    const duration = (name, { min, max }) => {
-        const text = get(name);
+    }
+    duration(name, { min, max }) {
+        const text = this.text(name);
         const ms = parseDuration(text);
         if (ms === undefined) {
-            problems.push(`${name}: "${forInputProblem(text)}" is not a duration; use a number and a unit s, m, h, d or w (e.g. 30s, 24h, 7d)`);
+            this.problems.push(`${name}: "${forInputProblem(text)}" is not a duration; use a number and a unit s, m, h, d or w (e.g. 30s, 24h, 7d)`);
         }
         else if (ms < min) {
-            problems.push(`${name} must be ${min === 0 ? 'zero or more' : min <= 1 ? 'longer than zero' : `at least ${formatDuration(min)}`}, e.g. ${INPUT_DEFAULTS[name]}`);
+            this.problems.push(`${name} must be ${min === 0 ? 'zero or more' : min <= 1 ? 'longer than zero' : `at least ${formatDuration(min)}`}, e.g. ${INPUT_DEFAULTS[name]}`);
         }
         else if (ms > max) {
-            problems.push(max === MAX_LOOKAHEAD_MS
+            this.problems.push(max === MAX_LOOKAHEAD_MS
                 ? `${name}: "${forInputProblem(text)}" is over 90d; PagerDuty computes on-calls at most 90 days ahead`
                 : `${name}: "${forInputProblem(text)}" is over the limit of ${formatDuration(max)}`);
         }
         return ms ?? 0;
-    };
-    const wholeNumber = (name, min, max) => {
-        const text = get(name);
+    }
+    wholeNumber(name, min, max) {
+        const text = this.text(name);
         const value = Number(text);
         if (!/^\d+$/.test(text) || value < min || value > max) {
-            problems.push(`${name}: "${forInputProblem(text)}" must be a whole number from ${min} to ${max}`);
+            this.problems.push(`${name}: "${forInputProblem(text)}" must be a whole number from ${min} to ${max}`);
         }
         return value;
-    };
-    const pagerdutyToken = get('pagerduty-token');
-    if (!pagerdutyToken) {
-        problems.push('pagerduty-token is required: pass a PagerDuty REST API key, e.g. ${{ secrets.PAGERDUTY_TOKEN }}');
     }
-    const pagerdutyApiUrl = get('pagerduty-api-url').replace(/\/+$/, '');
-    const pagerdutyUrlProblem = urlProblem('pagerduty-api-url', pagerdutyApiUrl);
-    if (pagerdutyUrlProblem)
-        problems.push(pagerdutyUrlProblem);
-    const { rules, simpleMode } = readRules(getInput, readWorkspaceFile, problems);
-    const userMapResult = parseUserMap(getInput('user-map'));
-    problems.push(...userMapResult.problems);
-    const lookahead = get('lookahead');
-    const lookaheadMs = duration('lookahead', { min: 1, max: MAX_LOOKAHEAD_MS });
-    const leadMs = duration('lead-time', { min: 0, max: MAX_LOOKAHEAD_MS });
-    const graceMs = duration('grace-period', { min: 0, max: MAX_LOOKAHEAD_MS });
-    const maxGrantMs = duration('max-grant-duration', { min: 1, max: MAX_LOOKAHEAD_MS });
-    const maxNewGrants = wholeNumber('max-new-grants', 0, 100_000);
-    const dryRun = boolean('dry-run');
-    const revokeStale = boolean('revoke-stale');
-    const sdmAdminToken = get('sdm-admin-token');
-    if (!sdmAdminToken && !dryRun && parseBoolean(get('dry-run')) !== undefined) {
-        problems.push('sdm-admin-token is required unless dry-run is true: pass a strongDM admin token, e.g. ${{ secrets.SDM_ADMIN_TOKEN }}');
+    /** HTTPS everywhere; plain HTTP only to this machine (mirrors and tests), never a token over the network in clear. */
+    url(name, value, orElse = '') {
+        let url;
+        try {
+            url = new URL(value);
+        }
+        catch {
+            this.problems.push(`${name}: the value is not a URL; use a full address such as https://…${orElse}`);
+            return;
+        }
+        if (!isAllowedUrl(url)) {
+            this.problems.push(`${name}: "${displayUrl(value)}" must use https:// (plain http is accepted only for localhost)${orElse}`);
+        }
     }
-    const sdmVersion = get('sdm-version');
-    if (sdmVersion !== 'latest' && !/^\d+\.\d+\.\d+$/.test(sdmVersion)) {
-        problems.push(`sdm-version: "${forInputProblem(sdmVersion)}" must be "latest" or an exact version such as 46.0.0`);
-    }
-    const sdmSha256 = get('sdm-sha256').toLowerCase();
-    if (sdmSha256 && !/^[0-9a-f]{64}$/.test(sdmSha256)) {
-        problems.push('sdm-sha256 must be the 64 hexadecimal characters of the zip\'s SHA-256 (e.g. from "sha256sum")');
-    }
-    const sdmDownloadUrl = get('sdm-download-url');
-    const downloadUrlProblem = urlProblem('sdm-download-url', sdmDownloadUrl);
-    if (downloadUrlProblem)
-        problems.push(downloadUrlProblem);
-    const concurrency = wholeNumber('concurrency', 1, MAX_CONCURRENCY);
-    const requestTimeoutMs = duration('request-timeout', { min: 1_000, max: 10 * 60_000 });
-    const sdmTimeoutMs = duration('sdm-timeout', { min: 1_000, max: 60 * 60_000 });
-    const timeBudgetMs = duration('time-budget', { min: 10_000, max: 6 * 60 * 60_000 });
-    const sdmChecksumUrl = get('sdm-checksum-url');
-    if (sdmChecksumUrl !== 'none') {
-        const checksumUrlProblem = urlProblem('sdm-checksum-url', sdmChecksumUrl);
-        if (checksumUrlProblem)
-            problems.push(`${checksumUrlProblem}, or none`);
-    }
-    const failOn = get('fail-on');
-    if (failOn !== 'error' && failOn !== 'missing-user' && failOn !== 'never') {
-        problems.push(`fail-on: "${forInputProblem(failOn)}" must be one of error, missing-user, never`);
-    }
-    const state = readLedgerLocation(get('state'), problems);
-    const stateBranch = get('state-branch');
-    if (!/^[A-Za-z0-9][A-Za-z0-9._/-]*$/.test(stateBranch) ||
-        stateBranch.includes('..') ||
-        stateBranch.endsWith('/')) {
-        problems.push(`state-branch: "${forInputProblem(stateBranch)}" is not a usable branch name; use e.g. oncall-access-state`);
-    }
-    const githubToken = get('github-token');
-    if (state.kind === 'github' && !githubToken) {
-        problems.push('github-token is required with state: github; the default ${{ github.token }} works with contents: write');
-    }
-    if (problems.length > 0)
-        throw new InputError(problems);
+}
+/**
+ * Reads inputs through `getInput` (core.getInput in the action, a map in tests). Tokens are not masked here.
+ * Problems are listed in the order of the README's table, all at once.
+ */
+function readInputs(getInput, readWorkspaceFile = () => {
+    throw new Error('no workspace');
+}) {
+    const input = new InputReader(getInput);
+    const pagerduty = readPagerDutyInputs(input);
+    const { rules, simpleMode } = readRules(getInput, readWorkspaceFile, input.problems);
+    const userMap = parseUserMap(getInput('user-map'));
+    input.problems.push(...userMap.problems);
+    const windows = readWindowInputs(input);
+    const sdm = readSdmInputs(input);
+    const failOn = readFailOn(input);
+    const ledger = readLedgerInputs(input);
+    if (input.problems.length > 0)
+        throw new InputError(input.problems);
     return {
-        pagerdutyToken,
-        pagerdutyApiUrl,
+        ...pagerduty,
         rules,
         simpleMode,
-        userMap: userMapResult.userMap,
-        lookahead,
-        lookaheadMs,
-        leadMs,
-        graceMs,
-        maxGrantMs,
-        maxNewGrants,
+        userMap: userMap.userMap,
+        ...windows,
+        ...sdm,
+        failOn,
+        ...ledger,
+    };
+}
+function readFailOn(input) {
+    const failOn = input.text('fail-on');
+    if (failOn === 'error' || failOn === 'missing-user' || failOn === 'never')
+        return failOn;
+    input.problems.push(`fail-on: "${forInputProblem(failOn)}" must be one of error, missing-user, never`);
+    return 'error';
+}
+function readPagerDutyInputs(input) {
+    const pagerdutyToken = input.text('pagerduty-token');
+    if (!pagerdutyToken) {
+        input.problems.push('pagerduty-token is required: pass a PagerDuty REST API key, e.g. ${{ secrets.PAGERDUTY_TOKEN }}');
+    }
+    const pagerdutyApiUrl = input.text('pagerduty-api-url').replace(/\/+$/, '');
+    input.url('pagerduty-api-url', pagerdutyApiUrl);
+    return { pagerdutyToken, pagerdutyApiUrl };
+}
+/** How far ahead to look, how each window is widened and bounded, and how big a plan may be. */
+function readWindowInputs(input) {
+    return {
+        lookahead: input.text('lookahead'),
+        lookaheadMs: input.duration('lookahead', { min: 1, max: MAX_LOOKAHEAD_MS }),
+        leadMs: input.duration('lead-time', { min: 0, max: MAX_LOOKAHEAD_MS }),
+        graceMs: input.duration('grace-period', { min: 0, max: MAX_LOOKAHEAD_MS }),
+        maxGrantMs: input.duration('max-grant-duration', { min: 1, max: MAX_LOOKAHEAD_MS }),
+        maxNewGrants: input.wholeNumber('max-new-grants', 0, 100_000),
+    };
+}
+/** What strongDM may be asked to do, and how sdm is fetched, checked and run. */
+function readSdmInputs(input) {
+    const dryRun = input.boolean('dry-run');
+    const revokeStale = input.boolean('revoke-stale');
+    const sdmAdminToken = input.text('sdm-admin-token');
+    if (!sdmAdminToken && !dryRun && parseBoolean(input.text('dry-run')) !== undefined) {
+        input.problems.push('sdm-admin-token is required unless dry-run is true: pass a strongDM admin token, e.g. ${{ secrets.SDM_ADMIN_TOKEN }}');
+    }
+    const sdmVersion = input.text('sdm-version');
+    if (sdmVersion !== 'latest' && !/^\d+\.\d+\.\d+$/.test(sdmVersion)) {
+        input.problems.push(`sdm-version: "${forInputProblem(sdmVersion)}" must be "latest" or an exact version such as 46.0.0`);
+    }
+    const sdmSha256 = input.text('sdm-sha256').toLowerCase();
+    if (sdmSha256 && !/^[0-9a-f]{64}$/.test(sdmSha256)) {
+        input.problems.push('sdm-sha256 must be the 64 hexadecimal characters of the zip\'s SHA-256 (e.g. from "sha256sum")');
+    }
+    const sdmDownloadUrl = input.text('sdm-download-url');
+    input.url('sdm-download-url', sdmDownloadUrl);
+    const concurrency = input.wholeNumber('concurrency', 1, MAX_CONCURRENCY);
+    const requestTimeoutMs = input.duration('request-timeout', { min: 1_000, max: 10 * 60_000 });
+    const sdmTimeoutMs = input.duration('sdm-timeout', { min: 1_000, max: 60 * 60_000 });
+    const timeBudgetMs = input.duration('time-budget', { min: 10_000, max: 6 * 60 * 60_000 });
+    const sdmChecksumUrl = input.text('sdm-checksum-url');
+    if (sdmChecksumUrl !== 'none')
+        input.url('sdm-checksum-url', sdmChecksumUrl, ', or none');
+    return {
+        dryRun,
+        revokeStale,
         sdmAdminToken,
         sdmVersion,
         sdmSha256,
         sdmDownloadUrl,
-        dryRun,
-        revokeStale,
         concurrency,
         requestTimeoutMs,
         sdmTimeoutMs,
         timeBudgetMs,
         sdmChecksumUrl: sdmChecksumUrl === 'none' ? '' : sdmChecksumUrl,
-        failOn: failOn,
-        state,
-        stateBranch,
-        githubToken,
     };
 }
-/** `rules` (inline YAML or a workspace path to a YAML file), or simple mode: schedule-ids + resources. */
-function readRules(getInput, readWorkspaceFile, problems) {
-    const rulesText = getInput('rules').trim();
-    const scheduleIds = parseList(getInput('schedule-ids'));
-    const resources = parseList(getInput('resources'));
-    const levelsText = getInput('escalation-levels').trim();
-    if (rulesText) {
-        if (scheduleIds.length > 0 || resources.length > 0 || levelsText) {
-            problems.push('rules cannot be combined with schedule-ids, resources or escalation-levels: put those into the rules, or drop rules');
-        }
-        let yamlText = rulesText;
-        let where = 'inline';
-        if (!rulesText.includes('\n') && /\.ya?ml$/i.test(rulesText)) {
-            where = rulesText;
-            try {
-                yamlText = readWorkspaceFile(rulesText);
-            }
-            catch (error) {
-                problems.push(`rules: cannot read "${forInputProblem(rulesText)}" in the workspace (${errorMessage(error)}); check out the repository first`);
-                return { rules: [], simpleMode: false };
-            }
-        }
-        const parsed = parseRules(yamlText, where);
-        problems.push(...parsed.problems);
-        for (const rule of parsed.rules)
-            checkResources(`rules: rule "${rule.name}"`, rule.resources, problems);
-        return { rules: parsed.rules, simpleMode: false };
+function readLedgerInputs(input) {
+    const state = readLedgerLocation(input.text('state'), input.problems);
+    const stateBranch = input.text('state-branch');
+    if (!/^[A-Za-z0-9][A-Za-z0-9._/-]*$/.test(stateBranch) ||
+        stateBranch.includes('..') ||
+        stateBranch.endsWith('/')) {
+        input.problems.push(`state-branch: "${forInputProblem(stateBranch)}" is not a usable branch name; use e.g. oncall-access-state`);
     }
-    if (scheduleIds.length === 0) {
-        problems.push('schedule-ids is required (or rules): list PagerDuty schedule IDs (e.g. PABC123), separated by commas or lines');
+    const githubToken = input.text('github-token');
+    if (state.kind === 'github' && !githubToken) {
+        input.problems.push('github-token is required with state: github; the default ${{ github.token }} works with contents: write');
     }
-    for (const id of scheduleIds) {
-        // `null` is PagerDuty's own value for people an escalation policy targets directly (no schedule).
-        if (id !== DIRECT_TARGETS && !/^[A-Za-z0-9]{2,32}$/.test(id)) {
-            problems.push(`schedule-ids: "${forInputProblem(id)}" is not a PagerDuty schedule ID; IDs are letters and digits such as PABC123 (find it in the schedule's URL)`);
-        }
-    }
-    if (resources.length === 0) {
-        problems.push('resources is required (or rules): list strongDM resource names (e.g. prod-postgres), separated by commas or lines');
-    }
-    checkResources('resources', resources, problems);
-    const escalationLevels = parseList(levelsText).map(Number);
-    if (escalationLevels.some((level) => !Number.isInteger(level) || level < 1)) {
-        problems.push(`escalation-levels: "${forInputProblem(levelsText)}" must be whole numbers from 1, e.g. 1, 2`);
-    }
-    return {
-        rules: [{ name: 'default', schedules: scheduleIds, escalationPolicies: [], escalationLevels, resources }],
-        simpleMode: true,
-    };
-}
-function checkResources(label, resources, problems) {
-    for (const resource of resources) {
-        const reason = commandArgumentProblem(resource);
-        if (reason)
-            problems.push(`${label}: resource "${forInputProblem(resource)}" ${reason}; use the name strongDM shows`);
-    }
+    return { state, stateBranch, githubToken };
 }
 function readLedgerLocation(text, problems) {
     if (text === 'github' || text === 'none')
@@ -83971,9 +84005,6 @@ function readLedgerLocation(text, problems) {
         return { kind: 'file', path: text.slice('file:'.length).trim() };
     problems.push(`state: "${forInputProblem(text)}" must be github, none, or file:<path> (e.g. file:.oncall-access/ledger.json)`);
     return { kind: 'none' };
-}
-function errorMessage(error) {
-    return error instanceof Error ? error.message : String(error);
 }
 
 ;// CONCATENATED MODULE: ./src/ledger-recorder.ts
@@ -89485,6 +89516,7 @@ function parseOnCall(item) {
 
 
 
+
 /** On-calls for every rule: one paged query for the schedules, one for the escalation policies. */
 async function readOnCalls(inputs, now, deadline) {
     // A shift that ended less than grace-period ago, or starts less than lead-time after the lookahead, still counts.
@@ -90678,12 +90710,7 @@ function upgradeUrl(downloadUrl, version) {
     return `${url.origin}${url.pathname.replace(/\/cli\/linux$/, '/upgrade')}?${query.toString()}`;
 }
 async function installSdm(options) {
-    if (process.platform !== 'linux') {
-        throw new SdmInstallError(`this action runs sdm on Linux runners only; this runner is ${process.platform}`);
-    }
-    if (process.arch !== 'x64' && options.downloadUrl === DEFAULT_SDM_DOWNLOAD_URL) {
-        throw new SdmInstallError(`the default sdm-download-url serves the Linux x64 build; on this ${process.arch} runner set sdm-download-url to the matching build`);
-    }
+    checkRunner(options.downloadUrl);
     const exact = options.version === 'latest' ? undefined : options.version;
     if (exact) {
         const cached = await findCached(exact, options);
@@ -90710,16 +90737,7 @@ async function installSdm(options) {
         }
         const response = await get(url, options);
         if (response.statusCode >= 300 && response.statusCode < 400) {
-            await response.body.dump();
-            const location = response.headers.location;
-            if (typeof location !== 'string') {
-                throw new SdmInstallError(`the sdm download at ${displayUrl(url)} redirected without a Location`);
-            }
-            url = new URL(location, url).toString();
-            if (!isAllowedUrl(new URL(url))) {
-                // An https address must not hand the binary that will hold the admin token over to plain http.
-                throw new SdmInstallError(`the sdm download redirected to ${displayUrl(url)}, which is not https; refusing it`);
-            }
+            url = await redirectTarget(response, url);
             continue;
         }
         if (response.statusCode !== 200) {
@@ -90737,6 +90755,28 @@ async function installSdm(options) {
         return await saveAndCache(response, url, version, options);
     }
     throw new SdmInstallError(`the sdm download at ${displayUrl(options.downloadUrl)} redirected more than ${MAX_REDIRECTS} times`);
+}
+/** sdm runs on Linux; the vendor's default address serves the x64 build only. */
+function checkRunner(downloadUrl) {
+    if (process.platform !== 'linux') {
+        throw new SdmInstallError(`this action runs sdm on Linux runners only; this runner is ${process.platform}`);
+    }
+    if (process.arch !== 'x64' && downloadUrl === DEFAULT_SDM_DOWNLOAD_URL) {
+        throw new SdmInstallError(`the default sdm-download-url serves the Linux x64 build; on this ${process.arch} runner set sdm-download-url to the matching build`);
+    }
+}
+/** Where a redirect leads; an https address must not hand the binary that will hold the admin token to plain http. */
+async function redirectTarget(response, url) {
+    await response.body.dump();
+    const location = response.headers.location;
+    if (typeof location !== 'string') {
+        throw new SdmInstallError(`the sdm download at ${displayUrl(url)} redirected without a Location`);
+    }
+    const target = new URL(location, url).toString();
+    if (!isAllowedUrl(new URL(target))) {
+        throw new SdmInstallError(`the sdm download redirected to ${displayUrl(target)}, which is not https; refusing it`);
+    }
+    return target;
 }
 /**
  * The tool cache can be written by any earlier step of the job. Without a pinned hash it is trusted; with

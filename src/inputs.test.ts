@@ -8,7 +8,6 @@ import {
   InputError,
   parseBoolean,
   parseDuration,
-  parseList,
   readInputs,
 } from './inputs.js';
 
@@ -40,13 +39,6 @@ function problemsOf(overrides: Record<string, string>): string[] {
   }
   throw new Error('expected an InputError');
 }
-
-describe('parseList', () => {
-  it('splits on commas and newlines, trims, drops empties and repeats', () => {
-    expect(parseList(' A, B\n\nC,,A \r\n')).toEqual(['A', 'B', 'C']);
-    expect(parseList('')).toEqual([]);
-  });
-});
 
 describe('parseDuration', () => {
   it.each([
@@ -184,89 +176,7 @@ describe('readInputs', () => {
   });
 });
 
-describe('schedule-ids', () => {
-  it("accepts PagerDuty's literal null for direct targets, but not other words with spaces", () => {
-    expect(read({ 'schedule-ids': 'PABC123,null' }).rules[0]?.schedules).toEqual(['PABC123', 'null']);
-    expect(problemsOf({ 'schedule-ids': 'null schedule' })[0]).toMatch(/^schedule-ids/);
-  });
-});
-
-describe('rules, user-map, state and buffers', () => {
-  const rulesYaml = [
-    '- name: databases',
-    '  schedules: [PDBONCL]',
-    '  escalation-levels: [1]',
-    '  resources: [prod-db, replica-db]',
-    '- name: platform',
-    '  escalation-policies: [PEPPLAT]',
-    '  resources: [bastion]',
-  ].join('\n');
-  const noSimple = { 'schedule-ids': '', resources: '' };
-
-  it('reads rules inline or from a workspace file', () => {
-    const inline = read({ ...noSimple, rules: rulesYaml });
-    expect(inline.simpleMode).toBe(false);
-    expect(
-      inline.rules.map((r) => [r.name, r.schedules, r.escalationPolicies, r.escalationLevels, r.resources]),
-    ).toEqual([
-      ['databases', ['PDBONCL'], [], [1], ['prod-db', 'replica-db']],
-      ['platform', [], ['PEPPLAT'], [], ['bastion']],
-    ]);
-    expect(
-      read({ ...noSimple, rules: '.github/oncall.yml' }, { '.github/oncall.yml': rulesYaml }).rules,
-    ).toHaveLength(2);
-    expect(problemsOf({ ...noSimple, rules: 'missing.yaml' })[0]).toMatch(
-      /^rules: cannot read "missing.yaml"/,
-    );
-  });
-
-  it('refuses rules together with simple mode', () => {
-    expect(problemsOf({ rules: rulesYaml })).toEqual([
-      expect.stringMatching(/^rules cannot be combined with schedule-ids/),
-    ]);
-  });
-
-  it('names the rule and line of a bad rule, and the line of bad YAML', () => {
-    const problems = problemsOf({
-      ...noSimple,
-      rules: '- name: db\n  schedules: [PDB]\n  resource: [x]\n- name: web\n  resources: [web]\n',
-    });
-    expect(problems).toEqual(
-      expect.arrayContaining([
-        expect.stringMatching(/rule "db" \(line 1\): unknown key "resource"/),
-        expect.stringMatching(/rule "db" \(line 1\): resources is required/),
-        expect.stringMatching(/rule "web" \(line 4\): give schedules or escalation-policies/),
-      ]),
-    );
-    expect(problemsOf({ ...noSimple, rules: '- name: [unclosed\n' })[0]).toMatch(/invalid YAML at line \d/);
-    expect(problemsOf({ ...noSimple, rules: 'name: x' })[0]).toMatch(/expected a YAML list/);
-    expect(
-      problemsOf({
-        ...noSimple,
-        rules: '- {name: a, schedules: [P1], escalation-levels: [0], resources: [--x]}',
-      }),
-    ).toEqual(
-      expect.arrayContaining([
-        expect.stringMatching(/escalation-levels "0"/),
-        expect.stringMatching(/resource "--x" starts with "-"/),
-      ]),
-    );
-  });
-
-  it('reads user-map lines and names bad ones', () => {
-    const inputs = read({
-      'user-map': 'Ada@Example.com: ada.l@corp.example\nPBOB001: bob@corp.example\n# comment\n',
-    });
-    expect([...inputs.userMap]).toEqual([
-      ['ada@example.com', 'ada.l@corp.example'],
-      ['pbob001', 'bob@corp.example'],
-    ]);
-    expect(problemsOf({ 'user-map': 'ada@example.com ada@corp.example' })[0]).toMatch(/^user-map line 1/);
-    expect(problemsOf({ 'user-map': 'a@x.y: --not-an-email' })[0]).toMatch(
-      /^user-map line 1: .* not an email/,
-    );
-  });
-
+describe('state and buffers', () => {
   it('reads state, buffers, caps and levels', () => {
     expect(read({ state: 'file:.oncall/ledger.json' }).state).toEqual({
       kind: 'file',

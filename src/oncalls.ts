@@ -2,10 +2,10 @@
 // policies, rows seen by both once, missing emails asked for once per person, and schedules nobody is on call in
 // checked for existence (a wrong ID must fail the run, not grant nothing in silence).
 import * as core from '@actions/core';
-import { DIRECT_TARGETS, InputError, MAX_LOOKAHEAD_MS, type Inputs } from './inputs.js';
+import { InputError, MAX_LOOKAHEAD_MS, type Inputs } from './inputs.js';
 import { PagerDutyClient, PagerDutyError, type OnCallRow } from './pagerduty.js';
 import type { Deadline } from './retry.js';
-import type { Rule } from './rules.js';
+import { DIRECT_TARGETS, type Rule } from './rules.js';
 
 /** On-calls for every rule: one paged query for the schedules, one for the escalation policies. */
 export async function readOnCalls(inputs: Inputs, now: Date, deadline: Deadline): Promise<OnCallRow[]> {

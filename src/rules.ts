@@ -1,5 +1,19 @@
-// Parses the `rules` and `user-map` inputs. Pure: text in, typed values or named problems out.
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
+// Which on-calls get which resources: the `rules` input (inline YAML or a workspace file), or simple mode
+// (schedule-ids + resources + escalation-levels); and `user-map`. Text in, typed values or named problems out.
+import {
+  isMap,
+  isScalar,
+  isSeq,
+  LineCounter,
+  parseDocument,
+  type Node,
+  type Scalar,
+  type YAMLMap,
+} from 'yaml';
+import { commandArgumentProblem, forInputProblem } from './text.js';
+
+/** PagerDuty's own schedule ID for people an escalation policy targets directly (no schedule). */
+export const DIRECT_TARGETS = 'null';
 
 /** Which on-calls get which resources. Schedules and escalation policies, when both are given, must both match. */
 export interface Rule {
@@ -55,61 +69,61 @@ export function parseRules(text: string, where: string): { rules: Rule[]; proble
         ? String(nameNode.value).trim()
         : `rule #${index + 1}`;
     const label = `rules (${where}): rule "${name}" (${lineOf(node)})`;
-    for (const pair of node.items) {
-      const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
-      if (!RULE_KEYS.includes(key)) {
-        problems.push(`${label}: unknown key "${key}"; use ${RULE_KEYS.join(', ')}`);
-      }
-    }
-    if (names.has(name))
-      problems.push(`${label}: the name is used by another rule; give each rule its own name`);
-    names.add(name);
-
-    const list = (key: string): string[] | undefined => {
-      const value = node.get(key, true) as Node | undefined;
-      if (value === undefined || value === null) return [];
-      const items = isSeq(value) ? value.items : [value];
-      const strings: string[] = [];
-      for (const entry of items) {
-        if (!isScalar(entry) || entry.value === null || typeof entry.value === 'object') {
-          problems.push(`${label}: ${key} must be a list of plain values`);
-          return undefined;
-        }
-        strings.push(String(entry.value).trim());
-      }
-      return strings.filter((s) => s !== '');
-    };
-    const schedules = list('schedules') ?? [];
-    const escalationPolicies = list('escalation-policies') ?? [];
-    const levelTexts = list('escalation-levels') ?? [];
-    const resources = list('resources') ?? [];
-
-    if (schedules.length === 0 && escalationPolicies.length === 0) {
-      problems.push(
-        `${label}: give schedules or escalation-policies (or both) to say whose on-calls it covers`,
-      );
-    }
-    for (const id of [...schedules, ...escalationPolicies]) {
-      if (!PAGERDUTY_ID.test(id))
-        problems.push(`${label}: "${id}" is not a PagerDuty ID (letters and digits, e.g. PABC123)`);
-    }
-    const escalationLevels = levelTexts.map(Number);
-    for (const [i, level] of escalationLevels.entries()) {
-      if (!Number.isInteger(level) || level < 1) {
-        problems.push(`${label}: escalation-levels "${levelTexts[i]}" must be whole numbers from 1`);
-      }
-    }
-    if (resources.length === 0)
-      problems.push(`${label}: resources is required: the strongDM resource names it grants`);
-    rules.push({
-      name,
-      schedules: [...new Set(schedules)],
-      escalationPolicies: [...new Set(escalationPolicies)],
-      escalationLevels: [...new Set(escalationLevels)],
-      resources: [...new Set(resources)],
-    });
+    rules.push(parseRule(node, name, label, names, problems));
   });
   return { rules, problems };
+}
+
+/** One rule's keys, each checked; `label` names the rule and its line in every problem. */
+function parseRule(node: YAMLMap, name: string, label: string, names: Set<string>, problems: string[]): Rule {
+  for (const pair of node.items) {
+    const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
+    if (!RULE_KEYS.includes(key)) {
+      problems.push(`${label}: unknown key "${key}"; use ${RULE_KEYS.join(', ')}`);
+    }
+  }
+  if (names.has(name))
+    problems.push(`${label}: the name is used by another rule; give each rule its own name`);
+  names.add(name);
+  const list = (key: string): string[] => {
+    const value = node.get(key, true) as Node | undefined;
+    if (value === undefined || value === null) return [];
+    const items = isSeq(value) ? value.items : [value];
+    if (items.some((entry) => !isScalar(entry) || entry.value === null || typeof entry.value === 'object')) {
+      problems.push(`${label}: ${key} must be a list of plain values`);
+      return [];
+    }
+    return items.map((entry) => String((entry as Scalar).value).trim()).filter((s) => s !== '');
+  };
+  const schedules = list('schedules');
+  const escalationPolicies = list('escalation-policies');
+  const levelTexts = list('escalation-levels');
+  const resources = list('resources');
+
+  if (schedules.length === 0 && escalationPolicies.length === 0) {
+    problems.push(
+      `${label}: give schedules or escalation-policies (or both) to say whose on-calls it covers`,
+    );
+  }
+  for (const id of [...schedules, ...escalationPolicies]) {
+    if (!PAGERDUTY_ID.test(id))
+      problems.push(`${label}: "${id}" is not a PagerDuty ID (letters and digits, e.g. PABC123)`);
+  }
+  const escalationLevels = levelTexts.map(Number);
+  for (const [i, level] of escalationLevels.entries()) {
+    if (!Number.isInteger(level) || level < 1) {
+      problems.push(`${label}: escalation-levels "${levelTexts[i]}" must be whole numbers from 1`);
+    }
+  }
+  if (resources.length === 0)
+    problems.push(`${label}: resources is required: the strongDM resource names it grants`);
+  return {
+    name,
+    schedules: [...new Set(schedules)],
+    escalationPolicies: [...new Set(escalationPolicies)],
+    escalationLevels: [...new Set(escalationLevels)],
+    resources: [...new Set(resources)],
+  };
 }
 
 /**
@@ -144,4 +158,104 @@ export function parseUserMap(text: string): { userMap: Map<string, string>; prob
 
 function firstLine(text: string): string {
   return text.split('\n')[0] ?? text;
+}
+
+/** Splits a list input on commas and newlines, trims, drops empties and repeats (first occurrence wins). */
+export function parseList(value: string): string[] {
+  const items = value
+    .split(/[,\n\r]/)
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+  return [...new Set(items)];
+}
+
+/** `rules` (inline YAML or a workspace path to a YAML file), or simple mode: schedule-ids + resources. */
+export function readRules(
+  getInput: (name: string) => string,
+  readWorkspaceFile: (relativePath: string) => string,
+  problems: string[],
+): { rules: Rule[]; simpleMode: boolean } {
+  const rulesText = getInput('rules').trim();
+  const scheduleIds = parseList(getInput('schedule-ids'));
+  const resources = parseList(getInput('resources'));
+  const levelsText = getInput('escalation-levels').trim();
+
+  if (rulesText) {
+    if (scheduleIds.length > 0 || resources.length > 0 || levelsText) {
+      problems.push(
+        'rules cannot be combined with schedule-ids, resources or escalation-levels: put those into the rules, or drop rules',
+      );
+    }
+    let yamlText = rulesText;
+    let where = 'inline';
+    if (!rulesText.includes('\n') && /\.ya?ml$/i.test(rulesText)) {
+      where = rulesText;
+      try {
+        yamlText = readWorkspaceFile(rulesText);
+      } catch (error) {
+        problems.push(
+          `rules: cannot read "${forInputProblem(rulesText)}" in the workspace (${errorMessage(error)}); check out the repository first`,
+        );
+        return { rules: [], simpleMode: false };
+      }
+    }
+    const parsed = parseRules(yamlText, where);
+    problems.push(...parsed.problems);
+    for (const rule of parsed.rules) checkResources(`rules: rule "${rule.name}"`, rule.resources, problems);
+    return { rules: parsed.rules, simpleMode: false };
+  }
+
+  return readSimpleMode(scheduleIds, resources, levelsText, problems);
+}
+
+/** Simple mode: one rule, "default", from schedule-ids, resources and escalation-levels. */
+function readSimpleMode(
+  scheduleIds: string[],
+  resources: string[],
+  levelsText: string,
+  problems: string[],
+): { rules: Rule[]; simpleMode: boolean } {
+  if (scheduleIds.length === 0) {
+    problems.push(
+      'schedule-ids is required (or rules): list PagerDuty schedule IDs (e.g. PABC123), separated by commas or lines',
+    );
+  }
+  for (const id of scheduleIds) {
+    // `null` is PagerDuty's own value for people an escalation policy targets directly (no schedule).
+    if (id !== DIRECT_TARGETS && !/^[A-Za-z0-9]{2,32}$/.test(id)) {
+      problems.push(
+        `schedule-ids: "${forInputProblem(id)}" is not a PagerDuty schedule ID; IDs are letters and digits such as PABC123 (find it in the schedule's URL)`,
+      );
+    }
+  }
+  if (resources.length === 0) {
+    problems.push(
+      'resources is required (or rules): list strongDM resource names (e.g. prod-postgres), separated by commas or lines',
+    );
+  }
+  checkResources('resources', resources, problems);
+  const escalationLevels = parseList(levelsText).map(Number);
+  if (escalationLevels.some((level) => !Number.isInteger(level) || level < 1)) {
+    problems.push(
+      `escalation-levels: "${forInputProblem(levelsText)}" must be whole numbers from 1, e.g. 1, 2`,
+    );
+  }
+  return {
+    rules: [{ name: 'default', schedules: scheduleIds, escalationPolicies: [], escalationLevels, resources }],
+    simpleMode: true,
+  };
+}
+
+function checkResources(label: string, resources: string[], problems: string[]): void {
+  for (const resource of resources) {
+    const reason = commandArgumentProblem(resource);
+    if (reason)
+      problems.push(
+        `${label}: resource "${forInputProblem(resource)}" ${reason}; use the name strongDM shows`,
+      );
+  }
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

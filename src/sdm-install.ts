@@ -60,16 +60,7 @@ export function upgradeUrl(downloadUrl: string, version: string): string | undef
 }
 
 export async function installSdm(options: SdmInstallOptions): Promise<SdmInstallation> {
-  if (process.platform !== 'linux') {
-    throw new SdmInstallError(
-      `this action runs sdm on Linux runners only; this runner is ${process.platform}`,
-    );
-  }
-  if (process.arch !== 'x64' && options.downloadUrl === DEFAULT_SDM_DOWNLOAD_URL) {
-    throw new SdmInstallError(
-      `the default sdm-download-url serves the Linux x64 build; on this ${process.arch} runner set sdm-download-url to the matching build`,
-    );
-  }
+  checkRunner(options.downloadUrl);
   const exact = options.version === 'latest' ? undefined : options.version;
   if (exact) {
     const cached = await findCached(exact, options);
@@ -96,18 +87,7 @@ export async function installSdm(options: SdmInstallOptions): Promise<SdmInstall
     }
     const response = await get(url, options);
     if (response.statusCode >= 300 && response.statusCode < 400) {
-      await response.body.dump();
-      const location = response.headers.location;
-      if (typeof location !== 'string') {
-        throw new SdmInstallError(`the sdm download at ${displayUrl(url)} redirected without a Location`);
-      }
-      url = new URL(location, url).toString();
-      if (!isAllowedUrl(new URL(url))) {
-        // An https address must not hand the binary that will hold the admin token over to plain http.
-        throw new SdmInstallError(
-          `the sdm download redirected to ${displayUrl(url)}, which is not https; refusing it`,
-        );
-      }
+      url = await redirectTarget(response, url);
       continue;
     }
     if (response.statusCode !== 200) {
@@ -131,6 +111,36 @@ export async function installSdm(options: SdmInstallOptions): Promise<SdmInstall
   throw new SdmInstallError(
     `the sdm download at ${displayUrl(options.downloadUrl)} redirected more than ${MAX_REDIRECTS} times`,
   );
+}
+
+/** sdm runs on Linux; the vendor's default address serves the x64 build only. */
+function checkRunner(downloadUrl: string): void {
+  if (process.platform !== 'linux') {
+    throw new SdmInstallError(
+      `this action runs sdm on Linux runners only; this runner is ${process.platform}`,
+    );
+  }
+  if (process.arch !== 'x64' && downloadUrl === DEFAULT_SDM_DOWNLOAD_URL) {
+    throw new SdmInstallError(
+      `the default sdm-download-url serves the Linux x64 build; on this ${process.arch} runner set sdm-download-url to the matching build`,
+    );
+  }
+}
+
+/** Where a redirect leads; an https address must not hand the binary that will hold the admin token to plain http. */
+async function redirectTarget(response: Response, url: string): Promise<string> {
+  await response.body.dump();
+  const location = response.headers.location;
+  if (typeof location !== 'string') {
+    throw new SdmInstallError(`the sdm download at ${displayUrl(url)} redirected without a Location`);
+  }
+  const target = new URL(location, url).toString();
+  if (!isAllowedUrl(new URL(target))) {
+    throw new SdmInstallError(
+      `the sdm download redirected to ${displayUrl(target)}, which is not https; refusing it`,
+    );
+  }
+  return target;
 }
 
 /**

@@ -223,31 +223,6 @@ describe('dry runs change nothing', () => {
 });
 
 describe('failures are reported, not hidden', () => {
-  it('one failing grant does not stop the others; its error becomes the reason and the step fails', async () => {
-    const company = smallCompany();
-    company.seed.strongdm.faults = [
-      {
-        command: 'grant-temporary',
-        email: 'carol@example.com',
-        resource: 'prod-db',
-        action: 'fail',
-        stderr: 'rpc error: code = Internal',
-      },
-    ];
-    const { world, inputs } = await start(company);
-    const run = await runChecked(world, inputs);
-    expect(run.exitCode).toBe(1);
-    expect(run.stdout).toMatch(/^::error::1 of 16 sdm changes failed/m);
-    expect(run.outputs).toMatchObject({ granted: '15', failed: '1', skipped: '2' });
-    const failed = run.plan.filter((row) => row.status === 'failed');
-    expect(failed).toEqual([expect.objectContaining({ email: 'carol@example.com', resource: 'prod-db' })]);
-    expect(failed[0]?.reason).toContain('rpc error: code = Internal');
-    expect((await world.sdmState()).grants).toHaveLength(15);
-    expect(run.summary).toMatch(
-      /\| carol@example\.com \| Database \| 1 \| prod-db \| .* \| failed \| exit 1: rpc error/,
-    );
-  });
-
   it('fail-on: never keeps the step green; fail-on: missing-user fails it for a person without an account', async () => {
     const company = smallCompany();
     company.seed.strongdm.faults = [
@@ -271,18 +246,6 @@ describe('failures are reported, not hidden', () => {
     expect(world.downloads.requests).toEqual([]);
     expect((await world.sdmState()).invocations).toEqual([]);
     expect(await secretLeaks(world, run, ['wrong-token'])).toEqual([]);
-  });
-
-  it('an sdm download that fails stops the run with one clear message and no grant', async () => {
-    const { world, inputs } = await start();
-    world.downloads.faults.push({ path: '/builds/', status: 404, times: 1 });
-    const run = await runChecked(world, inputs);
-    expect(run.exitCode).toBe(1);
-    expect(run.stdout).toMatch(
-      /^::error::downloading sdm from http:\/\/127\.0\.0\.1:\d+\/builds\/.* failed with HTTP 404; check sdm-download-url/m,
-    );
-    expect(run.stdout.match(/^::error::/gm)).toHaveLength(1);
-    expect((await world.sdmState()).invocations).toEqual([]);
   });
 
   it('an unreachable PagerDuty is retried, then fails the step clearly', async () => {
@@ -342,20 +305,6 @@ describe('failures are reported, not hidden', () => {
       expect(run.stdout).toContain(`%0A- ${name}`);
     expect(world.pagerduty.requests).toEqual([]);
     expect(world.downloads.requests).toEqual([]);
-  });
-
-  it('a zip that does not match sdm-sha256 is refused, runs nothing and is not cached', async () => {
-    const { world, inputs } = await start();
-    const run = await runChecked(world, { ...inputs, 'sdm-sha256': '0'.repeat(64) });
-    expect(run.exitCode).toBe(1);
-    expect(run.stdout).toMatch(
-      /^::error::the downloaded sdm 46.0.0 zip has SHA-256 [0-9a-f]{64}, not the sdm-sha256 given/m,
-    );
-    expect((await world.sdmState()).invocations).toEqual([]);
-
-    const retry = await runChecked(world, { ...inputs, 'sdm-sha256': world.downloads.sha256 });
-    expect(retry.exitCode).toBe(0);
-    expect(world.downloads.counts.zip).toBe(2); // the refused zip was not cached
   });
 });
 

@@ -116,11 +116,15 @@ describe('PagerDuty faults', () => {
 });
 
 describe('sdm download faults', () => {
-  it('404 fails clearly and runs nothing', async ({ task }) => {
+  it('404 stops the run with one clear message and runs nothing', async ({ task }) => {
     const { world, inputs } = await start();
-    world.downloads.faults.push({ path: '/builds/', status: 404 });
+    world.downloads.faults.push({ path: '/builds/', status: 404, times: 1 });
     const run = await runScenario(task, world, inputs, 1);
-    expect(errorLine(run)).toMatch(/failed with HTTP 404; check sdm-download-url and sdm-version/);
+    expect(errorLine(run)).toMatch(
+      /^downloading sdm from http:\/\/127\.0\.0\.1:\d+\/builds\/.* failed with HTTP 404; check sdm-download-url and sdm-version/,
+    );
+    expect(run.stdout.match(/^::error::/gm)).toHaveLength(1);
+    expect((await world.sdmState()).invocations).toEqual([]);
   });
 
   it('503 twice, then the download succeeds', async ({ task }) => {
@@ -153,10 +157,17 @@ describe('sdm download faults', () => {
     expect(world.downloads.counts.zip).toBe(3); // nothing broken was cached
   });
 
-  it('a zip that does not match sdm-sha256 is refused', async ({ task }) => {
+  it('a zip that does not match sdm-sha256 is refused, runs nothing and is not cached', async ({ task }) => {
     const { world, inputs } = await start();
     const run = await runScenario(task, world, { ...inputs, 'sdm-sha256': 'f'.repeat(64) }, 1);
-    expect(errorLine(run)).toMatch(/not the sdm-sha256 given/);
+    expect(errorLine(run)).toMatch(
+      /^the downloaded sdm 46\.0\.0 zip has SHA-256 [0-9a-f]{64}, not the sdm-sha256 given/,
+    );
+    expect((await world.sdmState()).invocations).toEqual([]);
+
+    const retry = await runChecked(world, { ...inputs, 'sdm-sha256': world.downloads.sha256 });
+    expect(retry.exitCode).toBe(0);
+    expect(world.downloads.counts.zip).toBe(2); // the refused zip was not cached
   });
 });
 
@@ -201,7 +212,9 @@ describe('sdm command faults', () => {
     expect(adaCalls).toHaveLength(3);
   });
 
-  it('one failing grant of many is reported and the rest go through', async ({ task }) => {
+  it('one failing grant of many fails the step with its error as the reason, is not recorded, and the next run grants exactly it', async ({
+    task,
+  }) => {
     const company = smallCompany();
     company.seed.strongdm.faults = [
       {
@@ -214,6 +227,8 @@ describe('sdm command faults', () => {
     ];
     const { world, inputs } = await start(company);
     const run = await runScenario(task, world, inputs, 1);
+    expect(run.stdout).toMatch(/^::error::1 of 16 sdm changes failed/m);
+    expect(run.outputs).toMatchObject({ granted: '15', failed: '1', skipped: '2' });
     expect(run.plan.filter((row) => row.status === 'failed')).toEqual([
       expect.objectContaining({
         email: 'Grace.Hopper@Example.com',
@@ -221,6 +236,30 @@ describe('sdm command faults', () => {
         reason: 'exit 1: PermissionDenied: nope',
       }),
     ]);
+    expect(run.summary).toMatch(
+      /\| Grace\.Hopper@Example\.com \| Database \| 1 \| prod-db \| .* \| failed \| exit 1: PermissionDenied: nope/,
+    );
+    // The rest went through; the failed grant is not in the ledger.
+    expect((await world.sdmState()).grants).toHaveLength(15);
+    expect(world.ledger().grants).toHaveLength(15);
+    expect(
+      world
+        .ledger()
+        .grants.some(
+          (g) => g.email?.toLowerCase() === 'grace.hopper@example.com' && g.resource === 'prod-db',
+        ),
+    ).toBe(false);
+
+    const next = await runChecked(world, inputs);
+    expect(next.exitCode, next.stdout).toBe(0);
+    expect(next.outputs).toMatchObject({ granted: '1', unchanged: '15', failed: '0' });
+    const grantCalls = ((await world.sdmState()).invocations as Invocation[]).filter(
+      (i) => i.argv[2] === 'grant-temporary',
+    );
+    expect(grantCalls.slice(16).map((i) => i.argv.slice(-2))).toEqual([
+      ['prod-db', 'Grace.Hopper@Example.com'],
+    ]);
+    expect(world.ledger().grants).toHaveLength(16);
   });
 
   it('a run cancelled mid-way records what it granted, and the next run grants the rest once', async ({

@@ -95,28 +95,6 @@ describe('re-runs', () => {
 });
 
 describe('failures and caps', () => {
-  it('a failed grant is not recorded, and the next run grants exactly it', async () => {
-    const company = smallCompany();
-    company.seed.strongdm.faults = [
-      { command: 'grant-temporary', email: 'carol@example.com', resource: 'bastion', action: 'fail' },
-    ];
-    const { world, inputs } = await start(company);
-    const first = await runChecked(world, inputs);
-    expect(first.exitCode).toBe(1);
-    expect(world.ledger().grants).toHaveLength(15);
-    expect(
-      world.ledger().grants.some((g) => g.email === 'carol@example.com' && g.resource === 'bastion'),
-    ).toBe(false);
-
-    const second = await runChecked(world, inputs);
-    expect(second.exitCode, second.stdout).toBe(0);
-    expect(second.outputs).toMatchObject({ granted: '1', unchanged: '15', failed: '0' });
-    expect((await grantCalls(world)).slice(16).map((argv) => argv.slice(-2))).toEqual([
-      ['bastion', 'carol@example.com'],
-    ]);
-    expect(world.ledger().grants).toHaveLength(16);
-  });
-
   it('a strongDM that refuses any second grant for a user and resource defers the later window, without failing', async () => {
     const company = smallCompany();
     company.seed.strongdm.strict = true;

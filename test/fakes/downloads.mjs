@@ -15,6 +15,7 @@ import http from 'node:http';
 import crypto from 'node:crypto';
 import zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
+import { takeFault } from './faults.mjs';
 import { listenOnLoopback } from './http.mjs';
 
 /** Absolute path of the fake CLI program. */
@@ -264,12 +265,8 @@ export async function startFakeSdmDownloads(opts = {}) {
               : undefined;
     if (endpoint && (endpoint !== 'zip' || method === 'GET')) site.counts[endpoint]++;
 
-    const faultIdx = site.faults.findIndex((f) => raw.startsWith(f.path));
-    if (faultIdx >= 0) {
-      const fault = /** @type {DownloadFault} */ (site.faults[faultIdx]);
-      const left = (fault.times ?? 1) - 1;
-      if (left <= 0) site.faults.splice(faultIdx, 1);
-      else fault.times = left;
+    const fault = takeFault(site.faults, (f) => raw.startsWith(f.path));
+    if (fault) {
       if (fault.status === 0) {
         req.socket.destroy();
         return;

@@ -22,6 +22,7 @@
  */
 import http from 'node:http';
 import { createHash } from 'node:crypto';
+import { takeFault } from './faults.mjs';
 import { listenOnLoopback, sendJson } from './http.mjs';
 
 /** Files larger than this are answered with `encoding: "none"` and empty `content`, as GitHub does. */
@@ -647,20 +648,14 @@ export async function startFakeGitHub(options = {}) {
    * @param {string} path decoded
    * @param {boolean} isPutContents
    */
-  const takeFault = (method, path, isPutContents) => {
-    const i = faults.findIndex(
+  const faultFor = (method, path, isPutContents) =>
+    takeFault(
+      faults,
       (f) =>
         (f.method === undefined || f.method.toUpperCase() === method) &&
         (f.path === undefined || path.startsWith(f.path)) &&
         (f.action !== 'concurrentWrite' || isPutContents),
     );
-    if (i < 0) return undefined;
-    const fault = /** @type {Fault} */ (faults[i]);
-    const times = (fault.times ?? 1) - 1;
-    fault.times = times;
-    if (times <= 0) faults.splice(i, 1);
-    return fault;
-  };
 
   /**
    * Splits `/repos/{owner}/{repo}/...` into decoded segments; null when a segment is not decodable.
@@ -770,7 +765,7 @@ export async function startFakeGitHub(options = {}) {
     }
 
     const isPutContents = method === 'PUT' && isContents && rest.length > 1;
-    const fault = takeFault(method, path, isPutContents);
+    const fault = faultFor(method, path, isPutContents);
     if (fault?.action === 'hang') return; // never answered; close() ends the socket
     if (fault?.action === 'concurrentWrite') {
       let branch = defaultBranch;

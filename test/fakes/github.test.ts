@@ -4,8 +4,9 @@
 import { createHash } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Octokit } from '@octokit/rest';
-import { startFakeGitHub } from '../fakes/github.mjs';
-import type { FakeGitHub } from '../fakes/github.mjs';
+import { startFakeGitHub } from './github.mjs';
+import type { FakeGitHub } from './github.mjs';
+import { request } from './http-testing.js';
 
 const TOKEN = 'ghs_test_token';
 const READ_TOKEN = 'ghs_read_only';
@@ -138,9 +139,7 @@ describe('authentication and permissions', () => {
   });
 
   it('answers 401 to a malformed Authorization header and 404 when there is none (private repo)', async () => {
-    const basic = await fetch(`${fake.url}/repos/${OWNER}/${REPO}`, {
-      headers: { authorization: `Basic ${TOKEN}` },
-    });
+    const basic = await request(`${fake.url}/repos/${OWNER}/${REPO}`, { authorization: `Basic ${TOKEN}` });
     expect(basic.status).toBe(401);
     const anonymous = client();
     const err = await failure(anonymous.rest.repos.get({ owner: OWNER, repo: REPO }));
@@ -150,11 +149,11 @@ describe('authentication and permissions', () => {
 
   it('accepts `Bearer <token>` as well as `token <token>`', async () => {
     for (const scheme of ['Bearer', 'bearer', 'token', 'Token']) {
-      const res = await fetch(`${fake.url}/repos/${OWNER}/${REPO}`, {
-        headers: { authorization: `${scheme} ${TOKEN}` },
+      const res = await request(`${fake.url}/repos/${OWNER}/${REPO}`, {
+        authorization: `${scheme} ${TOKEN}`,
       });
       expect(res.status, scheme).toBe(200);
-      expect(((await res.json()) as { full_name: string }).full_name).toBe('acme/ops');
+      expect((res.json() as { full_name: string }).full_name).toBe('acme/ops');
     }
   });
 
@@ -424,10 +423,16 @@ describe('contents: compare-and-swap writes', () => {
     expect(fake.branches()).toEqual(['main']);
 
     const url = `${fake.url}/repos/${OWNER}/${REPO}/contents/${LEDGER}`;
-    const headers = { authorization: `token ${TOKEN}`, 'content-type': 'application/json' };
+    const putRaw = (body: string) =>
+      request(url, {
+        method: 'PUT',
+        authorization: `token ${TOKEN}`,
+        headers: { 'content-type': 'application/json' },
+        body,
+      });
     const send = async (body: unknown) => {
-      const res = await fetch(url, { method: 'PUT', headers, body: JSON.stringify(body) });
-      return { status: res.status, body: (await res.json()) as ErrorBody };
+      const res = await putRaw(JSON.stringify(body));
+      return { status: res.status, body: res.json() as ErrorBody };
     };
     expect(await send({ content: b64('{}') })).toEqual({
       status: 422,
@@ -443,9 +448,9 @@ describe('contents: compare-and-swap writes', () => {
       status: 422,
       body: expect.objectContaining({ message: 'content is not valid Base64' }),
     });
-    const garbage = await fetch(url, { method: 'PUT', headers, body: '{"message":' });
+    const garbage = await putRaw('{"message":');
     expect(garbage.status).toBe(400);
-    expect(((await garbage.json()) as ErrorBody).message).toBe('Problems parsing JSON');
+    expect((garbage.json() as ErrorBody).message).toBe('Problems parsing JSON');
     expect(fake.file('main', LEDGER)).toBeUndefined();
   });
 

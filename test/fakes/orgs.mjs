@@ -127,6 +127,17 @@ function strongdmUsers(people) {
 }
 
 /**
+ * The strongDM resources of both seed orgs, as (name, kind).
+ * @type {Array<[string, StrongdmResource['kind']]>}
+ */
+const RESOURCES = [
+  ['prod-postgres', 'datasource'],
+  ['prod-redis', 'datasource'],
+  ['bastion-prod', 'server'],
+  ['k8s-prod', 'cluster'],
+];
+
+/**
  * @param {Array<[string, StrongdmResource['kind']]>} list
  * @returns {StrongdmResource[]}
  */
@@ -307,12 +318,7 @@ export function demoOrg(now) {
     pagerduty,
     strongdm: {
       users: strongdmUsers(people),
-      resources: resources([
-        ['prod-postgres', 'datasource'],
-        ['prod-redis', 'datasource'],
-        ['bastion-prod', 'server'],
-        ['k8s-prod', 'cluster'],
-      ]),
+      resources: resources(RESOURCES),
     },
     facts: {
       primaryHandover: iso(handover),
@@ -405,12 +411,7 @@ export function bigOrg(now) {
     pagerduty,
     strongdm: {
       users: strongdmUsers([...engineers, manager]),
-      resources: resources([
-        ['prod-postgres', 'datasource'],
-        ['prod-redis', 'datasource'],
-        ['bastion-prod', 'server'],
-        ['k8s-prod', 'cluster'],
-      ]),
+      resources: resources(RESOURCES),
     },
     facts: {
       rotationAnchor: anchor,

@@ -12,6 +12,7 @@
  * Plain JavaScript (ESM) on purpose: also run by `node scripts/demo.mjs`. Only `node:http`.
  */
 import http from 'node:http';
+import { takeFault } from './faults.mjs';
 import { listenOnLoopback, sendJson } from './http.mjs';
 
 const MINUTE_MS = 60_000;
@@ -888,15 +889,7 @@ export async function startFakePagerDuty(options) {
   let api = '';
 
   /** @param {string} path */
-  const takeFault = (path) => {
-    const i = faults.findIndex((f) => f.path === undefined || path.startsWith(f.path));
-    if (i < 0) return undefined;
-    const fault = /** @type {Fault} */ (faults[i]);
-    const times = (fault.times ?? 1) - 1;
-    fault.times = times;
-    if (times <= 0) faults.splice(i, 1);
-    return fault;
-  };
+  const faultFor = (path) => takeFault(faults, (f) => f.path === undefined || path.startsWith(f.path));
 
   const server = http.createServer((req, res) => {
     req.resume();
@@ -909,7 +902,7 @@ export async function startFakePagerDuty(options) {
       if (authorization === undefined || !accepted.has(authorization)) {
         throw new ApiError(401, 'Authentication failed', 2006);
       }
-      const fault = takeFault(url.pathname);
+      const fault = faultFor(url.pathname);
       if (fault?.action === 'hang') return; // never answer: the client's timeout must act
       if (fault?.action === 'truncate') {
         // Headers promise a full body, then the connection drops part-way.

@@ -1,9 +1,10 @@
 // Tests of the fake PagerDuty itself: it must refuse what PagerDuty refuses and answer in PagerDuty's shapes
 // (see /work/shared/reference/pagerduty-api.md), otherwise tests of the action against it prove nothing.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startFakePagerDuty } from '../fakes/pagerduty.mjs';
-import type { FakePagerDuty, PagerDutyOrg } from '../fakes/pagerduty.mjs';
-import { bigOrg, demoOrg, DEMO, scheduleIdsOf, usedScheduleIdsOf } from '../fakes/orgs.mjs';
+import { startFakePagerDuty } from './pagerduty.mjs';
+import type { FakePagerDuty, PagerDutyOrg } from './pagerduty.mjs';
+import { bigOrg } from './orgs.mjs';
+import { request } from './http-testing.js';
 
 interface Ref {
   id: string;
@@ -125,12 +126,8 @@ beforeEach(() => {
   fake.requests.length = 0;
 });
 
-async function get(path: string, authorization: string | null = AUTH) {
-  const res = await fetch(`${fake.url}${path}`, {
-    headers: authorization === null ? {} : { authorization },
-  });
-  const text = await res.text();
-  return { status: res.status, headers: res.headers, text, json: () => JSON.parse(text) as unknown };
+function get(path: string, authorization: string | null = AUTH) {
+  return request(`${fake.url}${path}`, authorization === null ? {} : { authorization });
 }
 
 async function oncalls(query: string): Promise<OncallsPage> {
@@ -185,7 +182,7 @@ describe('authentication', () => {
   });
 
   it('serves only GET', async () => {
-    const res = await fetch(`${fake.url}/oncalls`, { method: 'POST', headers: { authorization: AUTH } });
+    const res = await request(`${fake.url}/oncalls`, { method: 'POST', authorization: AUTH });
     expect(res.status).toBe(404);
   });
 
@@ -401,8 +398,9 @@ describe('GET /oncalls time zones', () => {
       now: () => NOW,
     });
     try {
-      const res = await fetch(`${berlin.url}/oncalls?${q}`, { headers: { authorization: AUTH } });
-      const page = (await res.json()) as OncallsPage;
+      const page = (
+        await request(`${berlin.url}/oncalls?${q}`, { authorization: AUTH })
+      ).json() as OncallsPage;
       expect(page.oncalls[0]?.start).toBe('2026-03-01T15:00:00+01:00');
     } finally {
       await berlin.close();
@@ -643,89 +641,11 @@ describe('seed orgs and lifecycle', () => {
     expect(() => fake.setOrg(unknown)).toThrow(/PMISSNG/);
   });
 
-  it('demoOrg: two primaries in 24h, duplicate rows, a direct target, gaps in strongDM', async () => {
-    const now = new Date();
-    const demo = demoOrg(now);
-    const real = await startFakePagerDuty({ org: demo });
-    try {
-      const query = new URLSearchParams();
-      for (const id of scheduleIdsOf(demo)) query.append('schedule_ids[]', id);
-      query.append('schedule_ids[]', 'null');
-      query.set('since', now.toISOString());
-      query.set('until', new Date(now.getTime() + DAY).toISOString());
-      query.append('include[]', 'users');
-      query.set('limit', '100');
-      const res = await fetch(`${real.url}/oncalls?${query}`, {
-        headers: { authorization: 'Bearer pd-test-token' },
-      });
-      const page = (await res.json()) as OncallsPage;
-      const primary = page.oncalls.filter(
-        (r) =>
-          r.schedule?.id === DEMO.schedules.platformPrimary &&
-          r.escalation_policy.id === DEMO.escalationPolicies.platform,
-      );
-      expect(primary.map((r) => r.user.id)).toEqual([DEMO.users.katherine, DEMO.users.ada]);
-      expect(page.oncalls.filter((r) => r.schedule?.id === DEMO.schedules.platformPrimary)).toHaveLength(4);
-      expect(page.oncalls.some((r) => r.schedule?.id === DEMO.schedules.weekendSupport)).toBe(false);
-      expect(page.oncalls.filter((r) => r.schedule === null).map((r) => r.user.id)).toEqual([
-        DEMO.users.edsger,
-      ]);
-      const onCall = new Set(page.oncalls.map((r) => r.user.id));
-      expect(onCall.has(DEMO.users.barbara)).toBe(true);
-      expect(onCall.has(DEMO.users.margaret)).toBe(true);
-      const database = page.oncalls.filter((r) => r.schedule?.id === DEMO.schedules.database);
-      expect(database.map((r) => r.user.id)).toContain(DEMO.users.grace); // the override
-      expect(database[0]?.user.id).toBe(DEMO.users.barbara); // on call now
-      const margaret = page.oncalls.find((r) => r.user.id === DEMO.users.margaret);
-      expect(margaret?.user).not.toHaveProperty('email');
-
-      const sdmEmails = demo.strongdm.users.map((u) => u.email);
-      expect(sdmEmails).not.toContain('barbara.liskov@example.com');
-      expect(sdmEmails).toContain('Grace.Hopper@Example.com');
-      expect(demo.pagerduty.users.find((u) => u.id === DEMO.users.grace)?.email).toBe(
-        'grace.hopper@example.com',
-      );
-      expect(demo.strongdm.resources.map((r) => r.name)).toEqual([
-        'prod-postgres',
-        'prod-redis',
-        'bastion-prod',
-        'k8s-prod',
-      ]);
-      expect(usedScheduleIdsOf(demo)).not.toContain(DEMO.schedules.weekendSupport);
-      for (const u of demo.pagerduty.users) expect(u.id).toMatch(/^P[0-9A-Z]{6}$/);
-      expect(JSON.parse(JSON.stringify(demoOrg(now)))).toEqual(demo);
-    } finally {
-      await real.close();
-    }
-  });
-
-  it('bigOrg yields 120-300 rows for a 24h lookahead at any time, all people in strongDM', async () => {
-    const now = new Date();
-    const big = bigOrg(now);
-    const real = await startFakePagerDuty({ org: big, token: TOKEN });
-    try {
-      const res = await fetch(
-        `${real.url}/oncalls?${window(now.toISOString(), new Date(now.getTime() + DAY).toISOString())}&total=true&limit=1`,
-        { headers: { authorization: AUTH } },
-      );
-      const page = (await res.json()) as OncallsPage;
-      expect(page.total).toBe(big.facts.expectedRowsNext24h);
-      expect(page.total).toBeGreaterThan(120);
-      expect(page.total).toBeLessThan(300);
-      const sdm = new Set(big.strongdm.users.map((u) => u.email.toLowerCase()));
-      for (const u of big.pagerduty.users) expect(sdm.has(u.email.toLowerCase())).toBe(true);
-    } finally {
-      await real.close();
-    }
-  });
-
   it('close() stops the server and ends open sockets', async () => {
     const other = await startFakePagerDuty({ org: tinyOrg() });
-    const res = await fetch(`${other.url}/users/${ADA}`, {
-      headers: { authorization: 'Token token=pd-test-token' },
-    });
+    const res = await request(`${other.url}/users/${ADA}`, { authorization: 'Token token=pd-test-token' });
     expect(res.status).toBe(200);
     await other.close();
-    await expect(fetch(`${other.url}/users/${ADA}`)).rejects.toThrow();
+    await expect(request(`${other.url}/users/${ADA}`)).rejects.toThrow();
   });
 });

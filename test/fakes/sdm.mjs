@@ -12,10 +12,10 @@
 
 import fs from 'node:fs';
 import crypto from 'node:crypto';
+import { takeFault } from './faults.mjs';
 import { updateSdmState } from './sdm-state.mjs';
 
 /** @typedef {import('./sdm-state.mjs').SdmState} SdmState */
-/** @typedef {import('./sdm-state.mjs').SdmFault} SdmFault */
 /** @typedef {import('./sdm-state.mjs').SdmGrant} SdmGrant */
 /** @typedef {{ code: number, stdout?: string, stderr?: string, hang?: boolean }} Outcome */
 /**
@@ -445,13 +445,13 @@ function faultNames(cmd) {
 }
 
 /**
- * Finds, consumes (decrements `times`, removes at 0) and returns the first matching fault.
+ * Finds, consumes (decrements `times`, removes at 0) and returns the first fault that matches the command.
  * @param {SdmState} state
  * @param {Command} cmd
  */
-function takeFault(state, cmd) {
+function faultFor(state, cmd) {
   const names = faultNames(cmd);
-  const idx = state.faults.findIndex((f) => {
+  return takeFault(state.faults, (f) => {
     if (f.command !== '*' && !names.includes(f.command)) return false;
     if (
       f.email !== undefined &&
@@ -467,12 +467,6 @@ function takeFault(state, cmd) {
     }
     return true;
   });
-  if (idx < 0) return undefined;
-  const fault = /** @type {SdmFault} */ (state.faults[idx]);
-  const left = (fault.times ?? 1) - 1;
-  if (left <= 0) state.faults.splice(idx, 1);
-  else state.faults[idx] = { ...fault, times: left };
-  return fault;
 }
 
 /**
@@ -498,7 +492,7 @@ function run(state, argv, env, now) {
     if (!token) return { code: 1, stderr: `${NOT_AUTHENTICATED}\n` };
     if (token !== state.token) return { code: 1, stderr: `${INVALID_TOKEN}\n` };
   }
-  const fault = takeFault(state, cmd);
+  const fault = faultFor(state, cmd);
   if (fault) {
     if (fault.action === 'hang') return { code: 0, hang: true };
     if (fault.action === 'exhausted') return { code: 1, stderr: `${EXHAUSTED}\n` };

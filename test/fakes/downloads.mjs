@@ -1,6 +1,6 @@
 // Fake strongDM download site for the `sdm` CLI, plus a pure-JavaScript zip builder.
 //
-// Endpoints (mirroring app.strongdm.com / downloads.strongdm.com, see /work/shared/reference/sdm-cli.md):
+// Endpoints (mirroring app.strongdm.com / downloads.strongdm.com, see docs/strongdm-cli.md):
 //   GET|HEAD /releases/cli/linux                  -> 307, Location: absolute URL of the current version's zip
 //   GET|HEAD /builds/sdm-cli/<v>/linux-amd64/<40 hex>/sdmcli_<v>_linux_amd64.zip -> the zip (application/zip)
 //   GET|HEAD /releases/upgrade?os=linux&arch=amd64&software=sdm-cli&version=<v> -> {"url": <zip URL>}

@@ -7,7 +7,7 @@
  * (bad auth, bad dates, too large offsets, unknown time zones, ranges over 3 months) and returns
  * the awkward shapes PagerDuty returns (duplicate rows per policy/level, whole unclipped periods,
  * `schedule: null` rows, offsets in the requested time zone, paging at 100 rows).
- * See /work/shared/reference/pagerduty-api.md.
+ * See docs/pagerduty.md.
  *
  * Plain JavaScript (ESM) on purpose: also run by `node scripts/demo.mjs`. Only `node:http`.
  */

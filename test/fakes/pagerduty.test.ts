@@ -1,5 +1,5 @@
 // Tests of the fake PagerDuty itself: it must refuse what PagerDuty refuses and answer in PagerDuty's shapes
-// (see /work/shared/reference/pagerduty-api.md), otherwise tests of the action against it prove nothing.
+// (see docs/pagerduty.md), otherwise tests of the action against it prove nothing.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startFakePagerDuty } from './pagerduty.mjs';
 import type { FakePagerDuty, PagerDutyOrg } from './pagerduty.mjs';

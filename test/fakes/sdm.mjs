@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // A faithful fake of the strongDM `sdm` CLI, limited to the command lines this project may use
-// (see /work/shared/reference/sdm-cli.md). It is never kinder than the real tool: it refuses missing or wrong
+// (see docs/strongdm-cli.md). It is never kinder than the real tool: it refuses missing or wrong
 // tokens, unknown commands and flags, wrong argument counts, bad times, unknown users/resources and duplicate
 // grants. All state (users, resources, grants, invocations, faults) lives in the JSON file named by
 // FAKE_SDM_STATE; see test/fakes/sdm-state.mjs.
@@ -65,7 +65,7 @@ OPTIONS:
    --from value    start of the grant (RFC3339, e.g. 2024-01-02T15:04:05Z)
    --until value   end of the grant (RFC3339)
 `,
-  // UNCONFIRMED: no revoke command for temporary grants is documented (see shared/reference/sdm-cli.md). This is
+  // UNCONFIRMED: no revoke command for temporary grants is documented (see docs/strongdm-cli.md). This is
   // the one the action assumes: it removes every unexpired temporary grant of that user to that resource.
   revoke: `NAME:
    sdm admin users revoke - revoke a user's temporary access to a resource

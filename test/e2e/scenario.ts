@@ -48,7 +48,6 @@ export function smallCompany(base = Date.now()) {
         {
           id: 'PDBONCL',
           name: 'Database',
-          v3: true,
           entries: [
             shift('PCAROL1', 1, 3),
             shift('PCAROL1', 3, 5),

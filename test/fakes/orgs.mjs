@@ -221,7 +221,7 @@ export const DEMO = Object.freeze({
  *   next 09:00 New York (21:00 when now is within 5 minutes of 09:00 or a DST day pushes 09:00 past
  *   now+24h), so a 24h lookahead sees Katherine then Ada.
  * - "Platform Secondary" (PX8M2KD): weekly, same handover, Grace then Alan.
- * - "Database On-Call" (PDB3N9W, a v3 schedule): 12h shifts anchored on the same handover, Barbara on
+ * - "Database On-Call" (PDB3N9W): 12h shifts anchored on the same handover, Barbara on
  *   call now, then Margaret, then Linus; an override by Grace for 4h starting 2h after the next full hour.
  * - "Weekend Support" (PWK6T1E): used by no policy, never in /oncalls.
  * - "Platform Engineering" (PPE2A7K): L1 Platform Primary, L2 Platform Secondary, L3 Edsger directly.
@@ -281,7 +281,6 @@ export function demoOrg(now) {
       {
         id: s.database,
         name: 'Database On-Call',
-        v3: true,
         time_zone: ACCOUNT_TIME_ZONE,
         rotation: { start: iso(handover), shiftMinutes: 12 * 60, users: dbRotation },
         overrides: [{ user: u.grace, start: iso(overrideStart), end: iso(overrideEnd) }],

@@ -1,13 +1,16 @@
 // @ts-check
 /**
- * A local fake of the parts of the PagerDuty REST API v2 that oncall-access uses
- * (`GET /oncalls`, `GET /users/{id}`, `GET /schedules/{id}`, `GET /schedules/{id}/users`).
+ * A local fake of the parts of the PagerDuty REST API that oncall-access uses
+ * (`GET /oncalls`, `GET /users/{id}`, `GET /schedules/{id}`, `GET /schedules/{id}/users`,
+ * and the shift-based `GET /v3/schedules/{id}`).
  *
- * Rule: the fake is never kinder than the real service. It refuses what PagerDuty refuses
- * (bad auth, bad dates, too large offsets, unknown time zones, ranges over 3 months) and returns
- * the awkward shapes PagerDuty returns (duplicate rows per policy/level, whole unclipped periods,
- * `schedule: null` rows, offsets in the requested time zone, paging at 100 rows).
- * See docs/pagerduty.md.
+ * Rule: the fake is never kinder than the real service. It refuses what PagerDuty (or its OpenAPI
+ * spec) refuses (bad auth, dates that are not RFC 3339 date-times, too large offsets, unknown time
+ * zones, include[] values outside the spec's enum, repeated values in uniqueItems arrays, booleans
+ * that are not true/false, ranges over 3 months) and returns the awkward shapes PagerDuty returns
+ * (duplicate rows per policy/level, whole unclipped periods, `schedule: null` rows, offsets in the
+ * requested time zone, paging at 100 rows). v3 schedules are invisible to the legacy endpoints
+ * (404) and, unless `oncallsIncludeV3` is set, to /oncalls. See docs/pagerduty.md.
  *
  * Plain JavaScript (ESM) on purpose: also run by `node scripts/demo.mjs`. Only `node:http`.
  */
@@ -28,7 +31,18 @@ const MAX_SHIFTS = 500_000;
 const MAX_LIMIT = 100;
 const DEFAULT_LIMIT = 25;
 const MAX_OFFSET_PLUS_LIMIT = 10_000;
+/** Enums of `include[]` in the spec: listOnCalls, getUser, getScheduleV3. */
 const INCLUDES = new Set(['users', 'schedules', 'escalation_policies']);
+const USER_INCLUDES = new Set([
+  'contact_methods',
+  'notification_rules',
+  'teams',
+  'subdomains',
+  'calendar_urls',
+]);
+const V3_INCLUDES = new Set(['final_schedule']);
+/** getSchedule: since defaults to 2 weeks before until, until to 2 weeks after since. */
+const SCHEDULE_DEFAULT_SPAN_MS = 14 * DAY_MS;
 const UTC_NAMES = new Set(['UTC', 'Etc/UTC', 'Etc/Universal', 'Universal', 'Etc/Zulu', 'Zulu']);
 
 /**
@@ -58,6 +72,8 @@ const UTC_NAMES = new Set(['UTC', 'Etc/UTC', 'Etc/Universal', 'Universal', 'Etc/
  * @property {SeedRotation} [rotation]
  * @property {SeedShift[]} [entries] explicit shifts (gaps allowed)
  * @property {SeedShift[]} [overrides] replace whoever is on call in [start, end)
+ * @property {Array<{ start: string, end: string }>} [emptyShifts] v3 only: slots left unassigned on purpose. Nobody
+ *   is on call then (overrides still apply); `GET /v3/schedules/{id}` shows them as `empty_member` assignments
  *
  * @typedef {{ type: 'schedule', id: string } | { type: 'user', id: string }} SeedTarget
  *
@@ -85,6 +101,8 @@ const UTC_NAMES = new Set(['UTC', 'Etc/UTC', 'Etc/Universal', 'Universal', 'Etc/
  * @property {string} path pathname, decoded query excluded
  * @property {Array<[string, string]>} query decoded key/value pairs in order (repeated keys kept)
  * @property {string | undefined} authorization
+ * @property {string | undefined} accept the Accept header as received (never required by the fake)
+ * @property {string | undefined} contentType the Content-Type header as received (never required by the fake)
  *
  * @typedef {object} FakePagerDutyOptions
  * @property {PagerDutyOrg | { pagerduty: PagerDutyOrg }} org the seed (or an object from orgs.mjs)
@@ -92,6 +110,9 @@ const UTC_NAMES = new Set(['UTC', 'Etc/UTC', 'Etc/Universal', 'Universal', 'Etc/
  * @property {string} [accountTimeZone] default `time_zone` of responses (default 'America/New_York')
  * @property {string} [host] default '127.0.0.1'
  * @property {() => Date | number} [now] clock (default: the real clock)
+ * @property {boolean} [oncallsIncludeV3] /oncalls also returns rows from v3 (shift-based) schedules, with a
+ *   `schedule_v3_reference`. Default false: whether PagerDuty does so is not confirmed, so by default
+ *   the fake assumes the less helpful answer and leaves them out.
  *
  * @typedef {object} FakePagerDuty
  * @property {string} url base URL, no trailing slash
@@ -107,7 +128,7 @@ class ApiError extends Error {
    * @param {number} status
    * @param {string} message
    * @param {number} code
-   * @param {string[]} [errors]
+   * @param {string[] | Record<string, string[]>} [errors] a list (v2 shape) or a field → messages map (v3 shape)
    */
   constructor(status, message, code, errors) {
     super(message);
@@ -117,7 +138,7 @@ class ApiError extends Error {
   }
 
   body() {
-    /** @type {{ message: string, code: number, errors?: string[] }} */
+    /** @type {{ message: string, code: number, errors?: string[] | Record<string, string[]> }} */
     const error = { message: this.message, code: this.code };
     if (this.errors) error.errors = this.errors;
     return { error };
@@ -127,6 +148,12 @@ class ApiError extends Error {
 const notFound = () => new ApiError(404, 'Not Found', 2100);
 /** @param {string[]} errors */
 const invalidInput = (errors) => new ApiError(400, 'Invalid Input Provided', 2001, errors);
+/**
+ * A 400 in the shape the spec gives v3 operations (V3ErrorResponse: `errors` maps a field to messages).
+ * @param {string} field
+ * @param {string} message
+ */
+const invalidV3 = (field, message) => new ApiError(400, 'Invalid Request', 2001, { [field]: [message] });
 
 // ---------------------------------------------------------------------------------------------
 // Time zones and ISO 8601
@@ -352,6 +379,17 @@ function indexOrg(input) {
         }
       }
     }
+    if (s.emptyShifts !== undefined) {
+      if (!s.v3) fail(`schedule ${s.id}: emptyShifts exist only on v3 schedules`);
+      for (const e of s.emptyShifts) {
+        if (
+          seedTime(e.end, `schedule ${s.id} emptyShifts.end`) <=
+          seedTime(e.start, `schedule ${s.id} emptyShifts.start`)
+        ) {
+          fail(`schedule ${s.id} emptyShifts: end must be after start`);
+        }
+      }
+    }
     schedules.set(s.id, s);
   }
   const policies = org.escalationPolicies ?? [];
@@ -374,18 +412,60 @@ function indexOrg(input) {
 }
 
 /**
- * Final schedule over [from, to): rotation shifts ∪ explicit entries, overrides applied (splitting
- * shifts), then contiguous/overlapping periods of the same user merged. Periods touching the
- * range are kept whole (a merge chain is only followed as far as the range reaches).
+ * Where a piece of a schedule comes from, in the spec's ShiftSource shape (getScheduleV3).
+ * @typedef {object} ShiftSource
+ * @property {'schedule_rotation' | 'custom_shift' | 'schedule_rotation_override' | 'custom_shift_override'} type
+ * @property {string} [rotation_id]
+ * @property {string} [shift_id]
+ * @property {string} [override_id]
+ *
+ * @typedef {Period & { source: ShiftSource }} Piece
+ */
+
+/**
+ * A stable 26-character ID in the style of v3 IDs (rotations, custom shifts, overrides).
+ * @param {string} kind one letter
+ * @param {string} scheduleId
+ * @param {number} n
+ */
+function v3Id(kind, scheduleId, n) {
+  return `${kind}${scheduleId}${String(n).padStart(4, '0')}`.toUpperCase().padEnd(26, '0').slice(0, 26);
+}
+
+/** `user` of a piece that is a slot left empty on purpose (v3 `empty_member`). */
+const EMPTY = '';
+
+/**
+ * `pieces` with [start, end) removed (pieces that straddle it are split).
+ * @param {Piece[]} pieces
+ * @param {number} start
+ * @param {number} end
+ */
+function cutOut(pieces, start, end) {
+  return pieces.flatMap((p) => {
+    if (p.end <= start || p.start >= end) return [p];
+    /** @type {Piece[]} */
+    const kept = [];
+    if (p.start < start) kept.push({ ...p, end: start });
+    if (p.end > end) kept.push({ ...p, start: end });
+    return kept;
+  });
+}
+
+/**
+ * The pieces of the final schedule over [from, to): rotation shifts and explicit entries, then slots left
+ * empty (user EMPTY) and overrides, each cutting out what they land on; each piece with its source.
+ * Nothing is merged.
  * @param {SeedSchedule} schedule
  * @param {number} from
  * @param {number} to
- * @returns {Period[]} sorted by start, then user
+ * @returns {Piece[]} sorted by start, then user
  */
-function finalSchedule(schedule, from, to) {
-  /** @type {Period[]} */
-  let periods = [];
+function schedulePieces(schedule, from, to) {
+  /** @type {Piece[]} */
+  let pieces = [];
   const rot = schedule.rotation;
+  const rotationId = v3Id('R', schedule.id, 0);
   if (rot && rot.users.length > 0) {
     const len = rot.shiftMinutes * MINUTE_MS;
     const t0 = seedTime(rot.start, 'rotation.start');
@@ -397,33 +477,77 @@ function finalSchedule(schedule, from, to) {
     const n = rot.users.length;
     for (let k = kFrom; k < kTo; k++) {
       const start = t0 + k * len;
-      periods.push({ user: /** @type {string} */ (rot.users[((k % n) + n) % n]), start, end: start + len });
+      pieces.push({
+        user: /** @type {string} */ (rot.users[((k % n) + n) % n]),
+        start,
+        end: start + len,
+        source: { type: 'schedule_rotation', rotation_id: rotationId },
+      });
     }
   }
-  for (const e of schedule.entries ?? []) {
+  (schedule.entries ?? []).forEach((e, i) => {
     const start = seedTime(e.start, 'entry.start');
     const end = seedTime(e.end, 'entry.end');
-    if (start < to && end > from) periods.push({ user: e.user, start, end });
-  }
-  for (const o of schedule.overrides ?? []) {
+    if (start < to && end > from) {
+      pieces.push({
+        user: e.user,
+        start,
+        end,
+        source: { type: 'custom_shift', shift_id: v3Id('S', schedule.id, i) },
+      });
+    }
+  });
+  (schedule.emptyShifts ?? []).forEach((e, i) => {
+    const start = seedTime(e.start, 'emptyShifts.start');
+    const end = seedTime(e.end, 'emptyShifts.end');
+    if (!(start < to && end > from)) return;
+    pieces = cutOut(pieces, start, end);
+    pieces.push({
+      user: EMPTY,
+      start,
+      end,
+      source: rot
+        ? { type: 'schedule_rotation', rotation_id: rotationId }
+        : { type: 'custom_shift', shift_id: v3Id('E', schedule.id, i) },
+    });
+  });
+  (schedule.overrides ?? []).forEach((o, i) => {
     const start = seedTime(o.start, 'override.start');
     const end = seedTime(o.end, 'override.end');
-    if (!(start < to && end > from)) continue;
-    periods = periods.flatMap((p) => {
-      if (p.end <= start || p.start >= end) return [p];
-      /** @type {Period[]} */
-      const kept = [];
-      if (p.start < start) kept.push({ user: p.user, start: p.start, end: start });
-      if (p.end > end) kept.push({ user: p.user, start: end, end: p.end });
-      return kept;
-    });
-    periods.push({ user: o.user, start, end });
-  }
+    if (!(start < to && end > from)) return;
+    const replaced = pieces.find((p) => p.start < end && p.end > start)?.source;
+    const overrideId = v3Id('O', schedule.id, i);
+    const onCustomShift = replaced ? replaced.type.startsWith('custom_shift') : !rot;
+    /** @type {ShiftSource} */
+    const source = onCustomShift
+      ? {
+          type: 'custom_shift_override',
+          ...(replaced?.shift_id ? { shift_id: replaced.shift_id } : {}),
+          override_id: overrideId,
+        }
+      : { type: 'schedule_rotation_override', rotation_id: rotationId, override_id: overrideId };
+    pieces = cutOut(pieces, start, end);
+    pieces.push({ user: o.user, start, end, source });
+  });
+  return pieces.sort((a, b) => a.start - b.start || cmp(a.user, b.user));
+}
+
+/**
+ * Final schedule over [from, to): the pieces of `schedulePieces`, with contiguous/overlapping periods of the
+ * same user merged (the legacy API's view). Periods touching the range are kept whole (a merge chain is only
+ * followed as far as the range reaches).
+ * @param {SeedSchedule} schedule
+ * @param {number} from
+ * @param {number} to
+ * @returns {Period[]} sorted by start, then user
+ */
+function finalSchedule(schedule, from, to) {
   /** @type {Map<string, Period[]>} */
   const byUser = new Map();
-  for (const p of periods) {
+  for (const p of schedulePieces(schedule, from, to)) {
+    if (p.user === EMPTY) continue;
     const list = byUser.get(p.user) ?? [];
-    list.push(p);
+    list.push({ user: p.user, start: p.start, end: p.end });
     byUser.set(p.user, list);
   }
   /** @type {Period[]} */
@@ -472,9 +596,10 @@ function overlaps(p, since, until) {
  * @param {number} since
  * @param {number} until
  * @param {number} now
+ * @param {boolean} includeV3 rows from v3 schedules too
  * @returns {OncallRow[]}
  */
-function computeOncalls(index, since, until, now) {
+function computeOncalls(index, since, until, now, includeV3) {
   const horizon = now + HORIZON_MS;
   const from = since - MERGE_MARGIN_MS;
   const to = Math.max(from, Math.min(until, horizon)) + MERGE_MARGIN_MS;
@@ -495,6 +620,7 @@ function computeOncalls(index, since, until, now) {
           continue;
         }
         const schedule = /** @type {SeedSchedule} */ (index.schedules.get(target.id));
+        if (schedule.v3 && !includeV3) continue;
         let periods = cache.get(schedule.id);
         if (!periods) {
           periods = finalSchedule(schedule, from, to);
@@ -575,7 +701,7 @@ function renderers(index, api) {
   /** @param {SeedSchedule} s @param {string} accountTimeZone */
   const fullSchedule = (s, accountTimeZone) => ({
     id: s.id,
-    type: 'schedule',
+    type: s.v3 ? 'schedule_v3' : 'schedule',
     summary: s.name,
     name: s.name,
     description: null,
@@ -639,51 +765,92 @@ function last(query, key) {
 }
 
 /**
- * Values of a repeated `key[]`; undefined when the key is absent (no filter).
+ * Values of a repeated `key[]`; undefined when the key is absent (no filter). The spec marks these arrays
+ * `uniqueItems`, so a value given twice is refused.
  * @param {Array<[string, string]>} query
  * @param {string} key without brackets
+ * @param {(message: string) => ApiError} [refuse]
  */
-function list(query, key) {
+function list(query, key, refuse = (message) => invalidInput([message])) {
   const values = query.filter(([k]) => k === `${key}[]`).map(([, v]) => v);
+  const repeated = values.find((v, i) => values.indexOf(v) !== i);
+  if (repeated !== undefined) throw refuse(`${key}[] lists ${JSON.stringify(repeated)} more than once`);
   return values.length > 0 ? values : undefined;
 }
 
 /**
+ * `include[]` values, each checked against the operation's enum.
  * @param {Array<[string, string]>} query
- * @param {string} accountTimeZone
+ * @param {Set<string>} allowed
+ * @param {(message: string) => ApiError} [refuse]
  */
-function parseTimeZone(query, accountTimeZone) {
-  const tz = last(query, 'time_zone');
-  if (tz === undefined) return accountTimeZone;
-  if (!isValidTimeZone(tz)) throw invalidInput([`Time zone ${JSON.stringify(tz)} is not a valid time zone`]);
-  return tz;
+function includes(query, allowed, refuse = (message) => invalidInput([message])) {
+  const values = list(query, 'include', refuse) ?? [];
+  for (const name of values) {
+    if (!allowed.has(name)) {
+      throw refuse(`include[] ${JSON.stringify(name)} is not one of ${[...allowed].join(', ')}`);
+    }
+  }
+  return new Set(values);
+}
+
+/**
+ * A `type: boolean` query parameter: `true` or `false`, nothing else.
+ * @param {Array<[string, string]>} query
+ * @param {string} key
+ * @param {(message: string) => ApiError} [refuse]
+ */
+function parseBoolean(query, key, refuse = (message) => invalidInput([message])) {
+  const text = last(query, key);
+  if (text === undefined) return false;
+  if (text !== 'true' && text !== 'false')
+    throw refuse(`${key} must be true or false, got ${JSON.stringify(text)}`);
+  return text === 'true';
 }
 
 /**
  * @param {Array<[string, string]>} query
- * @param {'since' | 'until'} key
- * @param {string} timeZone used when the value carries no offset
- * @param {number} fallback used when the key is absent
+ * @param {string} fallback
+ * @param {(message: string) => ApiError} [refuse]
  */
-function parseTime(query, key, timeZone, fallback) {
+function parseTimeZone(query, fallback, refuse = (message) => invalidInput([message])) {
+  const tz = last(query, 'time_zone');
+  if (tz === undefined) return fallback;
+  if (!isValidTimeZone(tz)) throw refuse(`Time zone ${JSON.stringify(tz)} is not a valid time zone`);
+  return tz;
+}
+
+/** RFC 3339 date-time (the spec's `format: date-time`): full date, time with seconds, and an offset. */
+const DATE_TIME_RE = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:[Zz]|[+-]\d{2}:\d{2})$/;
+
+/**
+ * A `format: date-time` parameter, undefined when absent.
+ * @param {Array<[string, string]>} query
+ * @param {'since' | 'until'} key
+ * @param {(message: string) => ApiError} [refuse]
+ */
+function parseDateTime(
+  query,
+  key,
+  refuse = (message) => new ApiError(400, 'Invalid since or until', 2004, [message]),
+) {
   const text = last(query, key);
-  if (text === undefined) return fallback;
-  const ms = parseIsoTime(text, timeZone);
+  if (text === undefined) return undefined;
+  const ms = DATE_TIME_RE.test(text) ? parseIsoTime(text.toUpperCase(), 'UTC') : null;
   if (ms === null) {
-    throw new ApiError(400, 'Invalid since or until', 2004, [`${key} is not a valid ISO 8601 date: ${text}`]);
+    throw refuse(`${key} is not an RFC 3339 date-time with seconds and an offset: ${JSON.stringify(text)}`);
   }
   return ms;
 }
 
 /**
- * since/until of /oncalls: both default to now, until >= since, at most 3 months apart.
+ * since/until of /oncalls and /schedules/{id}/users: both default to now, until >= since, at most 3 months apart.
  * @param {Array<[string, string]>} query
- * @param {string} timeZone
  * @param {number} now
  */
-function parseWindow(query, timeZone, now) {
-  const since = parseTime(query, 'since', timeZone, now);
-  const until = parseTime(query, 'until', timeZone, now);
+function parseWindow(query, now) {
+  const since = parseDateTime(query, 'since') ?? now;
+  const until = parseDateTime(query, 'until') ?? now;
   if (until < since) throw new ApiError(400, 'Invalid date range', 2005, ['until must not be before since']);
   if (until - since > MAX_RANGE_MS) {
     throw new ApiError(400, 'Invalid date range', 2005, ['The search range cannot exceed 3 months']);
@@ -711,13 +878,22 @@ function parseInteger(query, key, fallback, min) {
 // ---------------------------------------------------------------------------------------------
 
 /**
- * @param {{ index: OrgIndex, api: string, accountTimeZone: string, now: number }} ctx
+ * @typedef {object} Context
+ * @property {OrgIndex} index
+ * @property {string} api
+ * @property {string} accountTimeZone
+ * @property {number} now
+ * @property {boolean} oncallsIncludeV3
+ */
+
+/**
+ * @param {Context} ctx
  * @param {Array<[string, string]>} query
  */
 function listOncalls(ctx, query) {
   const { index } = ctx;
   const timeZone = parseTimeZone(query, ctx.accountTimeZone);
-  const { since, until } = parseWindow(query, timeZone, ctx.now);
+  const { since, until } = parseWindow(query, ctx.now);
   const limit = Math.min(parseInteger(query, 'limit', DEFAULT_LIMIT, 1), MAX_LIMIT);
   const offset = parseInteger(query, 'offset', 0, 0);
   if (offset + limit > MAX_OFFSET_PLUS_LIMIT) {
@@ -725,21 +901,20 @@ function listOncalls(ctx, query) {
       `Offset must be less than ${MAX_OFFSET_PLUS_LIMIT} (offset + limit must not exceed ${MAX_OFFSET_PLUS_LIMIT})`,
     ]);
   }
-  const include = new Set(list(query, 'include') ?? []);
-  for (const name of include) {
-    if (!INCLUDES.has(name)) throw invalidInput([`include[] ${JSON.stringify(name)} is not supported`]);
-  }
+  const include = includes(query, INCLUDES);
   const scheduleIds = list(query, 'schedule_ids');
   const policyIds = list(query, 'escalation_policy_ids');
   const userIds = list(query, 'user_ids');
+  const earliest = parseBoolean(query, 'earliest');
+  const total = parseBoolean(query, 'total');
 
-  let rows = computeOncalls(index, since, until, ctx.now).filter(
+  let rows = computeOncalls(index, since, until, ctx.now, ctx.oncallsIncludeV3).filter(
     (r) =>
       (!scheduleIds || scheduleIds.includes(r.schedule ? r.schedule.id : 'null')) &&
       (!policyIds || policyIds.includes(r.policy.id)) &&
       (!userIds || userIds.includes(r.user.id)),
   );
-  if (last(query, 'earliest') === 'true') {
+  if (earliest) {
     const seen = new Set();
     rows = rows.filter((r) => {
       const key = `${r.policy.id}\u0000${r.level}\u0000${r.user.id}`;
@@ -771,12 +946,14 @@ function listOncalls(ctx, query) {
     limit,
     offset,
     more: offset + limit < rows.length,
-    total: last(query, 'total') === 'true' ? rows.length : null,
+    total: total ? rows.length : null,
   };
 }
 
 /**
- * @param {{ index: OrgIndex, api: string, accountTimeZone: string, now: number }} ctx
+ * Legacy `GET /schedules/{id}` (getSchedule). Entries only when since or until is given (the spec populates
+ * rendered_schedule_entries only then); the missing one defaults to 2 weeks from the other.
+ * @param {Context} ctx
  * @param {SeedSchedule} schedule
  * @param {Array<[string, string]>} query
  */
@@ -784,17 +961,24 @@ function getSchedule(ctx, schedule, query) {
   const r = renderers(ctx.index, ctx.api);
   const scheduleZone = schedule.time_zone ?? ctx.accountTimeZone;
   const timeZone = parseTimeZone(query, scheduleZone);
-  const since = parseTime(query, 'since', timeZone, ctx.now);
-  const until = parseTime(query, 'until', timeZone, since + 7 * DAY_MS);
-  if (until < since) throw new ApiError(400, 'Invalid date range', 2005, ['until must not be before since']);
-  const overflow = last(query, 'overflow') === 'true';
-  const entries = finalSchedule(schedule, since - MERGE_MARGIN_MS, until + MERGE_MARGIN_MS)
-    .filter((p) => overlaps(p, since, until))
-    .map((p) => ({
-      start: formatInZone(overflow ? p.start : Math.max(p.start, since), timeZone),
-      end: formatInZone(overflow ? p.end : Math.min(p.end, until), timeZone),
-      user: r.userRef(/** @type {SeedUser} */ (ctx.index.users.get(p.user))),
-    }));
+  const givenSince = parseDateTime(query, 'since');
+  const givenUntil = parseDateTime(query, 'until');
+  const overflow = parseBoolean(query, 'overflow');
+  /** @type {Array<{ start: string, end: string, user: object }>} */
+  let entries = [];
+  if (givenSince !== undefined || givenUntil !== undefined) {
+    const since = givenSince ?? /** @type {number} */ (givenUntil) - SCHEDULE_DEFAULT_SPAN_MS;
+    const until = givenUntil ?? since + SCHEDULE_DEFAULT_SPAN_MS;
+    if (until < since)
+      throw new ApiError(400, 'Invalid date range', 2005, ['until must not be before since']);
+    entries = finalSchedule(schedule, since - MERGE_MARGIN_MS, until + MERGE_MARGIN_MS)
+      .filter((p) => overlaps(p, since, until))
+      .map((p) => ({
+        start: formatInZone(overflow ? p.start : Math.max(p.start, since), timeZone),
+        end: formatInZone(overflow ? p.end : Math.min(p.end, until), timeZone),
+        user: r.userRef(/** @type {SeedUser} */ (ctx.index.users.get(p.user))),
+      }));
+  }
   return {
     schedule: {
       ...r.fullSchedule(schedule, ctx.accountTimeZone),
@@ -805,14 +989,14 @@ function getSchedule(ctx, schedule, query) {
 }
 
 /**
- * @param {{ index: OrgIndex, api: string, accountTimeZone: string, now: number }} ctx
+ * @param {Context} ctx
  * @param {SeedSchedule} schedule
  * @param {Array<[string, string]>} query
  */
 function getScheduleUsers(ctx, schedule, query) {
   const r = renderers(ctx.index, ctx.api);
-  const timeZone = parseTimeZone(query, schedule.time_zone ?? ctx.accountTimeZone);
-  const { since, until } = parseWindow(query, timeZone, ctx.now);
+  parseTimeZone(query, schedule.time_zone ?? ctx.accountTimeZone);
+  const { since, until } = parseWindow(query, ctx.now);
   const ids = new Set(
     finalSchedule(schedule, since - MERGE_MARGIN_MS, until + MERGE_MARGIN_MS)
       .filter((p) => overlaps(p, since, until))
@@ -826,7 +1010,104 @@ function getScheduleUsers(ctx, schedule, query) {
 }
 
 /**
- * @param {{ index: OrgIndex, api: string, accountTimeZone: string, now: number }} ctx
+ * Share of [since, until] covered by at least one of `spans`, in percent (0-100, two decimals).
+ * @param {Array<{ start: number, end: number }>} spans
+ * @param {number} since
+ * @param {number} until
+ */
+function coveragePercent(spans, since, until) {
+  if (until === since) return spans.some((p) => overlaps(p, since, until)) ? 100 : 0;
+  const clipped = spans
+    .map((p) => ({ start: Math.max(p.start, since), end: Math.min(p.end, until) }))
+    .filter((p) => p.end > p.start)
+    .sort((a, b) => a.start - b.start);
+  let covered = 0;
+  let reach = since;
+  for (const p of clipped) {
+    if (p.end <= reach) continue;
+    covered += p.end - Math.max(p.start, reach);
+    reach = p.end;
+  }
+  return Math.round((covered / (until - since)) * 10_000) / 100;
+}
+
+/**
+ * `GET /v3/schedules/{id}` (getScheduleV3), for v3 schedules only. `final_schedule` only with
+ * `include[]=final_schedule` and both since and until; its assignments are the unmerged pieces of the
+ * schedule (one per source), cut at since/until unless `overflow=true`. Errors use the v3 400 shape.
+ * @param {Context} ctx
+ * @param {SeedSchedule} schedule
+ * @param {Array<[string, string]>} query
+ */
+function getScheduleV3(ctx, schedule, query) {
+  const r = renderers(ctx.index, ctx.api);
+  const scheduleZone = schedule.time_zone ?? ctx.accountTimeZone;
+  const include = includes(query, V3_INCLUDES, (message) => invalidV3('include', message));
+  const timeZone = parseTimeZone(query, scheduleZone, (message) => invalidV3('time_zone', message));
+  const since = parseDateTime(query, 'since', (message) => invalidV3('since', message));
+  const until = parseDateTime(query, 'until', (message) => invalidV3('until', message));
+  const overflow = parseBoolean(query, 'overflow', (message) => invalidV3('overflow', message));
+  if (since !== undefined && until !== undefined && until < since) {
+    throw invalidV3('until', 'until must not be before since');
+  }
+  const web = `${ctx.index.web}/schedules/${schedule.id}`;
+  /** @type {Record<string, unknown>} */
+  const body = {
+    id: schedule.id,
+    type: 'schedule_v3',
+    name: schedule.name,
+    time_zone: scheduleZone,
+    description: '',
+    teams: [],
+    escalation_policies: ctx.index.policies
+      .filter((ep) =>
+        ep.levels.some((l) => l.targets.some((t) => t.type === 'schedule' && t.id === schedule.id)),
+      )
+      .map(r.policyRef),
+    rotations: schedule.rotation
+      ? [
+          {
+            id: v3Id('R', schedule.id, 0),
+            type: 'schedule_rotation',
+            self: `${ctx.api}/v3/schedules/${schedule.id}/rotations/${v3Id('R', schedule.id, 0)}`,
+            html_url: web,
+          },
+        ]
+      : [],
+    self: `${ctx.api}/v3/schedules/${schedule.id}`,
+    html_url: web,
+  };
+  if (include.has('final_schedule') && since !== undefined && until !== undefined) {
+    const pieces = schedulePieces(schedule, since - MERGE_MARGIN_MS, until + MERGE_MARGIN_MS).filter((p) =>
+      overlaps(p, since, until),
+    );
+    const assignments = pieces.map((p) => ({
+      start: p.start,
+      end: p.end,
+      member: p.user === EMPTY ? { type: 'empty_member' } : { type: 'user_member', user_id: p.user },
+      source: p.source,
+    }));
+    body.final_schedule = {
+      type: 'final_schedule',
+      rendered_coverage_percentage: coveragePercent(
+        pieces.filter((p) => p.user !== EMPTY),
+        since,
+        until,
+      ),
+      computed_shift_assignments: assignments.map((a) => ({
+        type: 'computed_shift_assignment',
+        start_time: formatInZone(overflow ? a.start : Math.max(a.start, since), timeZone),
+        end_time: formatInZone(overflow ? a.end : Math.min(a.end, until), timeZone),
+        member: a.member,
+        source: a.source,
+      })),
+    };
+  }
+  return { schedule: body };
+}
+
+/**
+ * @param {Context} ctx
  * @param {string} path
  * @param {Array<[string, string]>} query
  */
@@ -834,15 +1115,23 @@ function route(ctx, path, query) {
   if (path === '/oncalls') return listOncalls(ctx, query);
   let m = /^\/users\/([^/]+)$/.exec(path);
   if (m) {
+    includes(query, USER_INCLUDES);
     const user = ctx.index.users.get(decodeURIComponent(m[1] ?? ''));
     if (!user) throw notFound();
     return { user: renderers(ctx.index, ctx.api).fullUser(user, { withEmail: true }) };
   }
-  m = /^(\/v3)?\/schedules\/([^/]+)(\/users)?$/.exec(path);
+  m = /^\/schedules\/([^/]+)(\/users)?$/.exec(path);
   if (m) {
-    const schedule = ctx.index.schedules.get(decodeURIComponent(m[2] ?? ''));
-    if (!schedule || (m[1] !== undefined && !schedule.v3)) throw notFound();
-    return m[3] ? getScheduleUsers(ctx, schedule, query) : getSchedule(ctx, schedule, query);
+    // A v3 schedule does not exist for the legacy API (assumed: see docs/pagerduty.md).
+    const schedule = ctx.index.schedules.get(decodeURIComponent(m[1] ?? ''));
+    if (!schedule || schedule.v3) throw notFound();
+    return m[2] ? getScheduleUsers(ctx, schedule, query) : getSchedule(ctx, schedule, query);
+  }
+  m = /^\/v3\/schedules\/([^/]+)$/.exec(path);
+  if (m) {
+    const schedule = ctx.index.schedules.get(decodeURIComponent(m[1] ?? ''));
+    if (!schedule || !schedule.v3) throw notFound();
+    return getScheduleV3(ctx, schedule, query);
   }
   throw notFound();
 }
@@ -879,6 +1168,7 @@ export async function startFakePagerDuty(options) {
   if (!isValidTimeZone(accountTimeZone)) throw new TypeError(`invalid accountTimeZone ${accountTimeZone}`);
   const host = options.host ?? '127.0.0.1';
   const clock = options.now ?? (() => Date.now());
+  const oncallsIncludeV3 = options.oncallsIncludeV3 ?? false;
   let index = indexOrg(options.org);
   const accepted = new Set([`Token token=${token}`, `Bearer ${token}`]);
 
@@ -897,7 +1187,14 @@ export async function startFakePagerDuty(options) {
     /** @type {Array<[string, string]>} */
     const query = [...url.searchParams.entries()];
     const authorization = req.headers.authorization;
-    requests.push({ method: req.method ?? 'GET', path: url.pathname, query, authorization });
+    requests.push({
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      query,
+      authorization,
+      accept: req.headers.accept,
+      contentType: req.headers['content-type'],
+    });
     try {
       if (authorization === undefined || !accepted.has(authorization)) {
         throw new ApiError(401, 'Authentication failed', 2006);
@@ -917,7 +1214,7 @@ export async function startFakePagerDuty(options) {
       }
       if (req.method !== 'GET') throw notFound();
       const now = Number(clock());
-      sendJson(res, 200, route({ index, api, accountTimeZone, now }, url.pathname, query));
+      sendJson(res, 200, route({ index, api, accountTimeZone, now, oncallsIncludeV3 }, url.pathname, query));
     } catch (err) {
       if (err instanceof ApiError) sendJson(res, err.status, err.body());
       else sendJson(res, 500, { error: { message: `fake PagerDuty crashed: ${String(err)}`, code: 0 } });

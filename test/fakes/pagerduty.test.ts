@@ -33,7 +33,30 @@ interface OncallsPage {
   total: number | null;
 }
 interface ErrorBody {
-  error: { message: string; code: number; errors?: string[] };
+  error: { message: string; code: number; errors?: string[] | Record<string, string[]> };
+}
+interface Assignment {
+  type: string;
+  start_time: string;
+  end_time: string;
+  member: { type: string; user_id?: string };
+  source: { type: string; rotation_id?: string; shift_id?: string; override_id?: string };
+}
+interface V3Schedule {
+  schedule: {
+    id: string;
+    type: string;
+    name: string;
+    time_zone: string;
+    self: string;
+    rotations: Array<{ id: string; type: string }>;
+    escalation_policies: Ref[];
+    final_schedule?: {
+      type: string;
+      rendered_coverage_percentage: number;
+      computed_shift_assignments: Assignment[];
+    };
+  };
 }
 
 const TOKEN = 'u+Ab_c-9xYz';
@@ -49,6 +72,8 @@ const at = (ms: number) => new Date(ms).toISOString();
 // S2 "Secondary": explicit entries BOB 10-18Z, CY 18-02Z, CY 02-06Z (contiguous -> one period),
 //    and an override CY 13-15Z that splits BOB's entry.
 // S3 "Shadow" (v3): BOB all of March. S4 "Unused": no policy uses it.
+// S5 "Shift-based" (v3, Berlin, no policy): 12h rotation [ADA, ADA, CY] from 2026-03-02T00:00Z, a custom shift
+//    DEE 06-09Z, an override BOB 14-16Z on 03-02, and a rotation slot left empty 03-02 20-22Z.
 // EP1 "Alpha": L1 S1, L2 S2, L3 DEE directly. EP2 "Beta": L1 S3, L2 S1 (S1 appears under two policies).
 const ADA = 'PADA001';
 const BOB = 'PBOB002';
@@ -58,6 +83,7 @@ const S1 = 'PS1AAAA';
 const S2 = 'PS2BBBB';
 const S3 = 'PS3CCCC';
 const S4 = 'PS4DDDD';
+const S5 = 'PS5EEEE';
 const EP1 = 'PEP1AAA';
 const EP2 = 'PEP2BBB';
 
@@ -92,6 +118,16 @@ function tinyOrg(): PagerDutyOrg {
         entries: [{ user: BOB, start: '2026-03-01T00:00:00Z', end: '2026-04-01T00:00:00Z' }],
       },
       { id: S4, name: 'Unused', rotation: { start: '2026-03-01T00:00:00Z', shiftMinutes: 60, users: [ADA] } },
+      {
+        id: S5,
+        name: 'Shift-based',
+        v3: true,
+        time_zone: 'Europe/Berlin',
+        rotation: { start: '2026-03-02T00:00:00Z', shiftMinutes: 12 * 60, users: [ADA, ADA, CY] },
+        entries: [{ user: DEE, start: '2026-03-02T06:00:00Z', end: '2026-03-02T09:00:00Z' }],
+        overrides: [{ user: BOB, start: '2026-03-02T14:00:00Z', end: '2026-03-02T16:00:00Z' }],
+        emptyShifts: [{ start: '2026-03-02T20:00:00Z', end: '2026-03-02T22:00:00Z' }],
+      },
     ],
     escalationPolicies: [
       {
@@ -128,6 +164,19 @@ beforeEach(() => {
 
 function get(path: string, authorization: string | null = AUTH) {
   return request(`${fake.url}${path}`, authorization === null ? {} : { authorization });
+}
+
+/** Runs `use` against a second fake started with `options` (same org, token and clock), then closes it. */
+async function withFake<T>(
+  options: Partial<Parameters<typeof startFakePagerDuty>[0]>,
+  use: (other: FakePagerDuty) => Promise<T>,
+): Promise<T> {
+  const other = await startFakePagerDuty({ org: tinyOrg(), token: TOKEN, now: () => NOW, ...options });
+  try {
+    return await use(other);
+  } finally {
+    await other.close();
+  }
 }
 
 async function oncalls(query: string): Promise<OncallsPage> {
@@ -191,7 +240,7 @@ describe('authentication', () => {
     expect(res.headers.get('content-type')).toMatch(/^application\/json\b/);
   });
 
-  it('records every request with its decoded, repeated query keys', async () => {
+  it('records every request with its decoded, repeated query keys and its Accept and Content-Type', async () => {
     await get(`/oncalls?schedule_ids%5B%5D=${S1}&schedule_ids[]=${S2}&limit=5`);
     await get('/users/PADA001', null);
     expect(fake.requests).toEqual([
@@ -204,8 +253,35 @@ describe('authentication', () => {
           ['limit', '5'],
         ],
         authorization: AUTH,
+        accept: '*/*', // what fetch sends when told nothing
+        contentType: undefined,
       },
-      { method: 'GET', path: '/users/PADA001', query: [], authorization: undefined },
+      {
+        method: 'GET',
+        path: '/users/PADA001',
+        query: [],
+        authorization: undefined,
+        accept: '*/*',
+        contentType: undefined,
+      },
+    ]);
+  });
+
+  it('records Accept and Content-Type as sent, and refuses neither a missing nor an unusual one', async () => {
+    const accept = 'application/vnd.pagerduty+json;version=2';
+    const sent = await request(`${fake.url}/users/${ADA}`, {
+      authorization: AUTH,
+      headers: { accept, 'content-type': 'application/json' },
+    });
+    expect(sent.status).toBe(200);
+    const odd = await request(`${fake.url}/users/${ADA}`, {
+      authorization: AUTH,
+      headers: { accept: 'text/plain', 'content-type': 'text/plain' },
+    });
+    expect(odd.status).toBe(200);
+    expect(fake.requests.map((r) => [r.accept, r.contentType])).toEqual([
+      [accept, 'application/json'],
+      ['text/plain', 'text/plain'],
     ]);
   });
 });
@@ -219,18 +295,19 @@ describe('GET /oncalls filters', () => {
       `${EP1}/1/${S1}/${ADA} 2026-03-01T14:00:00Z..2026-03-03T14:00:00Z`,
       `${EP1}/2/${S2}/${BOB} 2026-03-02T15:00:00Z..2026-03-02T18:00:00Z`,
       `${EP1}/3/null/${DEE} null..null`,
-      `${EP2}/1/${S3}/${BOB} 2026-03-01T00:00:00Z..2026-04-01T00:00:00Z`,
+      // no EP2/1 row: S3 is a v3 schedule, left out of /oncalls by default
       `${EP2}/2/${S1}/${ADA} 2026-03-01T14:00:00Z..2026-03-03T14:00:00Z`,
     ]);
     expect(page.total).toBeNull();
   });
 
   it('filters by repeated schedule_ids[] (literal and %5B%5D-encoded alike)', async () => {
-    const literal = await oncalls(`${point}&schedule_ids[]=${S2}&schedule_ids[]=${S3}`);
-    const encoded = await oncalls(`${point}&schedule_ids%5B%5D=${S2}&schedule_ids%5B%5D=${S3}`);
+    const literal = await oncalls(`${point}&schedule_ids[]=${S2}&schedule_ids[]=${S1}`);
+    const encoded = await oncalls(`${point}&schedule_ids%5B%5D=${S2}&schedule_ids%5B%5D=${S1}`);
     expect(lines(literal).map((l) => l.split(' ')[0])).toEqual([
+      `${EP1}/1/${S1}/${ADA}`,
       `${EP1}/2/${S2}/${BOB}`,
-      `${EP2}/1/${S3}/${BOB}`,
+      `${EP2}/2/${S1}/${ADA}`,
     ]);
     expect(lines(encoded)).toEqual(lines(literal));
   });
@@ -238,8 +315,28 @@ describe('GET /oncalls filters', () => {
   it('ignores a key without brackets, like any unknown parameter', async () => {
     const all = await oncalls(point);
     const plain = await oncalls(`${point}&schedule_ids=${S2}&user_ids=${BOB}&escalation_policy_ids=${EP2}`);
-    expect(all.oncalls).toHaveLength(5);
+    expect(all.oncalls).toHaveLength(4);
     expect(lines(plain)).toEqual(lines(all));
+  });
+
+  it.each(['schedule_ids', 'escalation_policy_ids', 'user_ids'])(
+    'refuses a value repeated in %s[] (uniqueItems) with 400 / 2001',
+    async (key) => {
+      const body = await refused(`/oncalls?${point}&${key}[]=${S1}&${key}[]=${S2}&${key}[]=${S1}`, 400);
+      expect(body.error).toMatchObject({ message: 'Invalid Input Provided', code: 2001 });
+      expect(JSON.stringify(body.error.errors)).toContain(S1);
+    },
+  );
+
+  it.each([
+    ['earliest', 'yes'],
+    ['earliest', '1'],
+    ['total', 'TRUE'],
+    ['total', ''],
+  ])('refuses %s=%s (not a boolean) with 400 / 2001', async (key, value) => {
+    const body = await refused(`/oncalls?${point}&${key}=${value}`, 400);
+    expect(body.error.code).toBe(2001);
+    expect((await get(`/oncalls?${point}&${key}=false`)).status).toBe(200);
   });
 
   it('intersects different filters', async () => {
@@ -382,12 +479,13 @@ describe('GET /oncalls time zones', () => {
     expect(london.oncalls[0]?.start).toMatch(/^2026-03-01T14:00:00(Z|\+00:00)$/);
   });
 
-  it('reads since/until without an offset in the requested time zone', async () => {
-    // ADA hands over to BOB at 14:00Z on 03-03: 09:30 New York (14:30Z) is BOB, 09:30Z is ADA.
-    const ny = await oncalls(`since=2026-03-03T09:30:00&until=2026-03-03T09:30:00&${q}`);
-    expect(ny.oncalls.map((r) => r.user.id)).toEqual([BOB]); // 14:30Z
-    const utc = await oncalls(`since=2026-03-03T09:30:00&until=2026-03-03T09:30:00&${q}&time_zone=UTC`);
-    expect(utc.oncalls.map((r) => r.user.id)).toEqual([ADA]); // 09:30Z
+  it('reads since/until by their own offset, whatever time_zone says', async () => {
+    // ADA hands over to BOB at 14:00Z on 03-03: 09:30-05:00 (14:30Z) is BOB, 09:30Z is ADA.
+    const ny = encodeURIComponent('2026-03-03T09:30:00-05:00');
+    const byOffset = await oncalls(`since=${ny}&until=${ny}&${q}&time_zone=UTC`);
+    expect(byOffset.oncalls.map((r) => r.user.id)).toEqual([BOB]);
+    const utc = await oncalls(`since=2026-03-03T09:30:00Z&until=2026-03-03T09:30:00Z&${q}`);
+    expect(utc.oncalls.map((r) => r.user.id)).toEqual([ADA]);
   });
 
   it('follows the accountTimeZone option', async () => {
@@ -422,10 +520,23 @@ describe('GET /oncalls since/until validation', () => {
     ['impossible date', 'since=2026-02-30T00:00:00Z'],
     ['unencoded + (arrives as a space)', 'since=2026-03-02T12:00:00+01:00'],
     ['empty', 'until='],
+    ['no offset (not an RFC 3339 date-time)', 'since=2026-03-02T12:00:00'],
+    ['a date only', 'until=2026-03-03'],
+    ['no seconds', 'since=2026-03-02T12:00Z'],
+    ['a compact offset', `since=${encodeURIComponent('2026-03-02T12:00:00+0100')}`],
+    ['a space for T', 'since=2026-03-02%2012:00:00Z'],
+    ['hour 24', 'since=2026-03-02T24:00:00Z'],
   ])('refuses %s with 400 / 2004', async (_label, query) => {
     const body = await refused(`/oncalls?${query}`, 400);
     expect(body.error.code).toBe(2004);
     expect(body.error.message).toBe('Invalid since or until');
+  });
+
+  it('accepts fractional seconds (what toISOString sends) and lower-case t/z', async () => {
+    const page = await oncalls(
+      `since=2026-03-02T13:00:00.000Z&until=2026-03-02t13:00:00.5z&schedule_ids[]=${S2}`,
+    );
+    expect(page.oncalls.map((r) => r.user.id)).toEqual([CY]);
   });
 
   it('accepts an encoded + offset', async () => {
@@ -468,10 +579,15 @@ describe('GET /oncalls include[]', () => {
     });
   });
 
-  it('marks v3 schedules as schedule_v3_reference', async () => {
-    const page = await oncalls(`${point}&schedule_ids[]=${S3}`);
-    expect(page.oncalls[0]?.schedule).toMatchObject({ id: S3, type: 'schedule_v3_reference' });
-    expect(page.oncalls[0]?.schedule?.self).toContain('/v3/schedules/');
+  it('with oncallsIncludeV3, marks v3 schedules as schedule_v3_reference', async () => {
+    await withFake({ oncallsIncludeV3: true }, async (other) => {
+      const res = await request(`${other.url}/oncalls?${point}&schedule_ids[]=${S3}`, {
+        authorization: AUTH,
+      });
+      const page = res.json() as OncallsPage;
+      expect(page.oncalls[0]?.schedule).toMatchObject({ id: S3, type: 'schedule_v3_reference' });
+      expect(page.oncalls[0]?.schedule?.self).toContain('/v3/schedules/');
+    });
   });
 
   it('include[]=users gives full users with email, except for omitEmailInInclude', async () => {
@@ -500,9 +616,16 @@ describe('GET /oncalls include[]', () => {
     expect(row?.user.type).toBe('user_reference');
   });
 
-  it('refuses an unknown include', async () => {
-    const body = await refused('/oncalls?include[]=user', 400);
-    expect(body.error.code).toBe(2001);
+  it.each(['user', 'final_schedule', 'teams', ''])(
+    'refuses include[]=%s (outside the enum)',
+    async (name) => {
+      const body = await refused(`/oncalls?include[]=${name}`, 400);
+      expect(body.error.code).toBe(2001);
+    },
+  );
+
+  it('refuses the same include[] twice (uniqueItems)', async () => {
+    expect((await refused('/oncalls?include[]=users&include[]=users', 400)).error.code).toBe(2001);
   });
 });
 
@@ -549,15 +672,17 @@ describe('GET /oncalls paging (bigOrg)', () => {
     expect((await get(`/oncalls?${span}&limit=100&offset=9900`)).status).toBe(200);
     const body = await refused(`/oncalls?${span}&limit=100&offset=9901`, 400);
     expect(body.error).toMatchObject({ message: 'Arguments Caused Error', code: 2002 });
-    expect(body.error.errors?.[0]).toMatch(/offset/i);
+    expect((body.error.errors as string[])[0]).toMatch(/offset/i);
     // The clamped limit counts: 9950 + min(1000, 100) > 10000.
     expect((await get(`/oncalls?${span}&limit=1000&offset=9950`)).status).toBe(400);
   });
 
-  it('refuses a limit or offset that is not a number', async () => {
-    expect((await refused('/oncalls?limit=ten', 400)).error.code).toBe(2001);
-    expect((await refused('/oncalls?offset=-1', 400)).error.code).toBe(2001);
-  });
+  it.each(['limit=ten', 'offset=-1', 'limit=2.5', 'limit=', 'offset=1e3', 'limit=%2B5', 'offset=0x10'])(
+    'refuses %s (not a non-negative integer) with 400 / 2001',
+    async (query) => {
+      expect((await refused(`/oncalls?${query}`, 400)).error.code).toBe(2001);
+    },
+  );
 });
 
 describe('GET /users/{id} and /schedules/{id}', () => {
@@ -574,6 +699,12 @@ describe('GET /users/{id} and /schedules/{id}', () => {
       },
     });
     expect(await refused('/users/PNOPE00', 404)).toEqual({ error: { message: 'Not Found', code: 2100 } });
+  });
+
+  it("checks /users/{id}'s include[] against its own enum", async () => {
+    expect((await get(`/users/${ADA}?include[]=teams&include[]=contact_methods`)).status).toBe(200);
+    expect((await refused(`/users/${ADA}?include[]=users`, 400)).error.code).toBe(2001);
+    expect((await refused(`/users/${ADA}?include[]=teams&include[]=teams`, 400)).error.code).toBe(2001);
   });
 
   it('returns a schedule (also unused ones) with its final schedule, or 404', async () => {
@@ -593,6 +724,230 @@ describe('GET /users/{id} and /schedules/{id}', () => {
     ]);
     expect((await get(`/schedules/${S4}`)).status).toBe(200);
     expect((await refused('/schedules/PNOPE00', 404)).error.code).toBe(2100);
+  });
+
+  type Entries = { schedule: { final_schedule: { rendered_schedule_entries: Array<{ start: string }> } } };
+  const entries = async (query: string) => {
+    const res = await get(`/schedules/${S4}?${query}&time_zone=UTC`);
+    expect(res.status, res.text).toBe(200);
+    return (res.json() as Entries).schedule.final_schedule.rendered_schedule_entries;
+  };
+
+  it('renders entries only when since or until is given; the other defaults to 2 weeks away', async () => {
+    expect(await entries('')).toEqual([]); // the action's bare GET: no entries at all
+    const fromSince = await entries('since=2026-03-02T00:00:00Z'); // S4: hourly, ADA only -> one merged entry
+    expect(fromSince).toEqual([
+      expect.objectContaining({ start: '2026-03-02T00:00:00Z', end: '2026-03-16T00:00:00Z' }),
+    ]);
+    const toUntil = await entries('until=2026-03-16T00:00:00Z');
+    expect(toUntil).toEqual(fromSince);
+  });
+
+  it('validates since/until/overflow/time_zone on /schedules/{id} like /oncalls', async () => {
+    expect((await refused(`/schedules/${S2}?since=2026-03-02`, 400)).error.code).toBe(2004);
+    expect((await refused(`/schedules/${S2}?overflow=1`, 400)).error.code).toBe(2001);
+    expect((await refused(`/schedules/${S2}?time_zone=utc`, 400)).error.code).toBe(2001);
+    expect((await refused(`/schedules/${S2}/users?until=2026-03-02T12:00`, 400)).error.code).toBe(2004);
+  });
+
+  it.each([
+    ['a v3 schedule on the legacy endpoint', `/schedules/${S3}`],
+    [
+      'a v3 schedule on the legacy endpoint, with a window',
+      `/schedules/${S5}?${window(at(NOW), at(NOW + DAY))}`,
+    ],
+    ["a v3 schedule's legacy users", `/schedules/${S3}/users`],
+    ['a legacy schedule on the v3 endpoint', `/v3/schedules/${S1}?include[]=final_schedule`],
+    ['an unknown schedule on the v3 endpoint', '/v3/schedules/PNOPE00'],
+    ['users of a v3 schedule under /v3 (no such endpoint)', `/v3/schedules/${S3}/users`],
+  ])('answers 404 / 2100 for %s', async (_label, path) => {
+    expect(await refused(path, 404)).toEqual({ error: { message: 'Not Found', code: 2100 } });
+  });
+});
+
+describe('GET /v3/schedules/{id}', () => {
+  const day = window('2026-03-02T00:00:00Z', '2026-03-03T00:00:00Z');
+
+  async function v3(query: string, id = S5): Promise<V3Schedule> {
+    const res = await get(`/v3/schedules/${id}?${query}`);
+    expect(res.status, res.text).toBe(200);
+    return res.json() as V3Schedule;
+  }
+  const compact = (a: Assignment) =>
+    `${a.member.user_id ?? a.member.type} ${a.start_time}..${a.end_time} ${a.source.type}`;
+
+  it('answers the schedule_v3 object, with no final_schedule unless asked for with since and until', async () => {
+    const plain = await v3('');
+    expect(plain.schedule).toMatchObject({
+      id: S5,
+      type: 'schedule_v3',
+      name: 'Shift-based',
+      time_zone: 'Europe/Berlin',
+      self: `${fake.url}/v3/schedules/${S5}`,
+      rotations: [{ type: 'schedule_rotation' }],
+    });
+    expect(plain.schedule.rotations[0]?.id).toHaveLength(26);
+    expect(plain.schedule).not.toHaveProperty('final_schedule');
+    expect(await v3(day)).not.toHaveProperty('schedule.final_schedule');
+    expect(await v3('include[]=final_schedule')).not.toHaveProperty('schedule.final_schedule');
+    expect(await v3('include[]=final_schedule&since=2026-03-02T00:00:00Z')).not.toHaveProperty(
+      'schedule.final_schedule',
+    );
+    const used = await v3('', S3);
+    expect(used.schedule.escalation_policies.map((p) => p.id)).toEqual([EP2]);
+  });
+
+  it("returns the final schedule in the spec's v3 shape: unmerged pieces, each with its source", async () => {
+    const body = await v3(`${day}&include[]=final_schedule&time_zone=UTC`);
+    const final = body.schedule.final_schedule;
+    const rotationId = body.schedule.rotations[0]?.id;
+    expect(final?.type).toBe('final_schedule');
+    expect(final?.rendered_coverage_percentage).toBe(91.67); // 22h of 24: the empty slot covers nothing
+    expect(final?.computed_shift_assignments[0]).toEqual({
+      type: 'computed_shift_assignment',
+      start_time: '2026-03-02T00:00:00Z',
+      end_time: '2026-03-02T12:00:00Z',
+      member: { type: 'user_member', user_id: ADA },
+      source: { type: 'schedule_rotation', rotation_id: rotationId },
+    });
+    // ADA's two back-to-back rotation turns stay two assignments; the override splits the second; DEE's custom
+    // shift overlaps ADA (two people on call at once); the empty slot is an empty_member.
+    expect(final?.computed_shift_assignments.map(compact)).toEqual([
+      `${ADA} 2026-03-02T00:00:00Z..2026-03-02T12:00:00Z schedule_rotation`,
+      `${DEE} 2026-03-02T06:00:00Z..2026-03-02T09:00:00Z custom_shift`,
+      `${ADA} 2026-03-02T12:00:00Z..2026-03-02T14:00:00Z schedule_rotation`,
+      `${BOB} 2026-03-02T14:00:00Z..2026-03-02T16:00:00Z schedule_rotation_override`,
+      `${ADA} 2026-03-02T16:00:00Z..2026-03-02T20:00:00Z schedule_rotation`,
+      `empty_member 2026-03-02T20:00:00Z..2026-03-02T22:00:00Z schedule_rotation`,
+      `${ADA} 2026-03-02T22:00:00Z..2026-03-03T00:00:00Z schedule_rotation`,
+    ]);
+    const override = final?.computed_shift_assignments.find((a) => a.member.user_id === BOB);
+    expect(override?.source).toEqual({
+      type: 'schedule_rotation_override',
+      rotation_id: rotationId,
+      override_id: expect.stringMatching(/^[0-9A-Z]{26}$/) as unknown,
+    });
+    const custom = final?.computed_shift_assignments.find((a) => a.member.user_id === DEE);
+    expect(custom?.source).toEqual({
+      type: 'custom_shift',
+      shift_id: expect.stringMatching(/^[0-9A-Z]{26}$/),
+    });
+    const empty = final?.computed_shift_assignments.find((a) => a.member.type === 'empty_member');
+    expect(empty).toMatchObject({ member: { type: 'empty_member' }, source: { rotation_id: rotationId } });
+    expect(empty?.member).not.toHaveProperty('user_id');
+  });
+
+  it('cuts assignments at since/until unless overflow=true, and renders in time_zone or the schedule zone', async () => {
+    const w = window('2026-03-02T13:00:00Z', '2026-03-02T15:00:00Z');
+    const cut = await v3(`${w}&include[]=final_schedule`);
+    expect(cut.schedule.final_schedule?.computed_shift_assignments.map(compact)).toEqual([
+      `${ADA} 2026-03-02T14:00:00+01:00..2026-03-02T15:00:00+01:00 schedule_rotation`, // Berlin
+      `${BOB} 2026-03-02T15:00:00+01:00..2026-03-02T16:00:00+01:00 schedule_rotation_override`,
+    ]);
+    const whole = await v3(`${w}&include[]=final_schedule&overflow=true&time_zone=Asia/Kolkata`);
+    expect(whole.schedule.final_schedule?.computed_shift_assignments.map(compact)).toEqual([
+      `${ADA} 2026-03-02T17:30:00+05:30..2026-03-02T19:30:00+05:30 schedule_rotation`,
+      `${BOB} 2026-03-02T19:30:00+05:30..2026-03-02T21:30:00+05:30 schedule_rotation_override`,
+    ]);
+  });
+
+  it('reports the covered share of the window, gaps and empty slots excluded', async () => {
+    const half = await v3(
+      `${window('2026-02-28T00:00:00Z', '2026-03-02T00:00:00Z')}&include[]=final_schedule`,
+      S3,
+    );
+    expect(half.schedule.final_schedule?.rendered_coverage_percentage).toBe(50);
+    expect(half.schedule.final_schedule?.computed_shift_assignments).toHaveLength(1);
+    const none = await v3(
+      `${window('2026-02-01T00:00:00Z', '2026-02-02T00:00:00Z')}&include[]=final_schedule`,
+      S3,
+    );
+    expect(none.schedule.final_schedule).toEqual({
+      type: 'final_schedule',
+      rendered_coverage_percentage: 0,
+      computed_shift_assignments: [],
+    });
+  });
+
+  it('an override on a custom shift is a custom_shift_override naming the shift', async () => {
+    const org = tinyOrg();
+    org.schedules[2]!.overrides = [{ user: CY, start: '2026-03-10T00:00:00Z', end: '2026-03-11T00:00:00Z' }];
+    fake.setOrg(org);
+    const body = await v3(
+      `${window('2026-03-09T12:00:00Z', '2026-03-10T12:00:00Z')}&include[]=final_schedule`,
+      S3,
+    );
+    const sources = body.schedule.final_schedule?.computed_shift_assignments.map((a) => a.source);
+    expect(sources?.map((x) => x.type)).toEqual(['custom_shift', 'custom_shift_override']);
+    expect(sources?.[1]?.shift_id).toBe(sources?.[0]?.shift_id);
+    expect(sources?.[1]?.override_id).toMatch(/^[0-9A-Z]{26}$/);
+  });
+
+  it.each([
+    ['include[]=users (outside the enum)', 'include[]=users', 'include'],
+    ['include[] twice', 'include[]=final_schedule&include[]=final_schedule', 'include'],
+    ['since without an offset', 'since=2026-03-02T00:00:00', 'since'],
+    ['until as a date', 'until=2026-03-03', 'until'],
+    ['until before since', window('2026-03-03T00:00:00Z', '2026-03-02T00:00:00Z'), 'until'],
+    ['an unknown time_zone', 'time_zone=Mars/Olympus', 'time_zone'],
+    ['overflow=yes', 'overflow=yes', 'overflow'],
+  ])('refuses %s with the v3 400 shape (errors keyed by field)', async (_label, query, field) => {
+    const body = await refused(`/v3/schedules/${S5}?${query}`, 400);
+    expect(body.error).toMatchObject({ message: 'Invalid Request', code: 2001 });
+    expect(Object.keys(body.error.errors ?? {})).toEqual([field]);
+    expect((body.error.errors as Record<string, string[]>)[field]).toHaveLength(1);
+  });
+
+  it('refuses emptyShifts on a legacy schedule in the seed', () => {
+    const bad = tinyOrg();
+    bad.schedules[0]!.emptyShifts = [{ start: '2026-03-02T00:00:00Z', end: '2026-03-02T01:00:00Z' }];
+    expect(() => fake.setOrg(bad)).toThrow(/emptyShifts/);
+  });
+});
+
+describe('GET /oncalls and v3 schedules', () => {
+  const span = window('2026-03-02T00:00:00Z', '2026-03-03T00:00:00Z');
+
+  it('leaves v3 schedules out by default, even when asked for by id', async () => {
+    expect((await oncalls(`${span}&schedule_ids[]=${S3}`)).oncalls).toEqual([]);
+    const beta = await oncalls(`${span}&escalation_policy_ids[]=${EP2}`);
+    expect(beta.oncalls.length).toBeGreaterThan(0);
+    expect(beta.oncalls.every((r) => r.escalation_level === 2 && r.schedule?.id === S1)).toBe(true);
+    // The v3 schedule is still listed as a target of its policy.
+    const full = await oncalls(
+      `${span}&escalation_policy_ids[]=${EP2}&include[]=escalation_policies&limit=1`,
+    );
+    expect(JSON.stringify(full.oncalls[0]?.escalation_policy)).toContain('schedule_v3_reference');
+  });
+
+  it('with oncallsIncludeV3: true, returns their rows too', async () => {
+    await withFake({ oncallsIncludeV3: true }, async (other) => {
+      const res = await request(`${other.url}/oncalls?${span}&schedule_ids[]=${S3}&time_zone=UTC`, {
+        authorization: AUTH,
+      });
+      expect(lines(res.json() as OncallsPage)).toEqual([
+        `${EP2}/1/${S3}/${BOB} 2026-03-01T00:00:00Z..2026-04-01T00:00:00Z`,
+      ]);
+      // The legacy endpoint still does not know the schedule.
+      expect((await request(`${other.url}/schedules/${S3}`, { authorization: AUTH })).status).toBe(404);
+    });
+  });
+
+  it('with oncallsIncludeV3: true, shows merged periods and nobody in a slot left empty', async () => {
+    const org = tinyOrg();
+    org.escalationPolicies[1]!.levels[0]!.targets = [{ type: 'schedule', id: S5 }];
+    await withFake({ org, oncallsIncludeV3: true }, async (other) => {
+      const res = await request(`${other.url}/oncalls?${span}&schedule_ids[]=${S5}&time_zone=UTC`, {
+        authorization: AUTH,
+      });
+      expect(lines(res.json() as OncallsPage)).toEqual([
+        `${EP2}/1/${S5}/${ADA} 2026-03-02T00:00:00Z..2026-03-02T14:00:00Z`,
+        `${EP2}/1/${S5}/${DEE} 2026-03-02T06:00:00Z..2026-03-02T09:00:00Z`,
+        `${EP2}/1/${S5}/${BOB} 2026-03-02T14:00:00Z..2026-03-02T16:00:00Z`,
+        `${EP2}/1/${S5}/${ADA} 2026-03-02T16:00:00Z..2026-03-02T20:00:00Z`,
+        `${EP2}/1/${S5}/${ADA} 2026-03-02T22:00:00Z..2026-03-03T00:00:00Z`,
+      ]);
+    });
   });
 });
 

@@ -21,6 +21,7 @@ const RUN_TIMEOUT_MS = 120_000;
  * @property {string} summary
  * @property {Array<Record<string, unknown>>} plan
  * @property {number} durationMs
+ * @property {string} temp RUNNER_TEMP of the run
  */
 
 /**
@@ -77,6 +78,7 @@ export async function runAction({ inputs, workDir, toolCache, env = {}, githubTo
     summary,
     plan: outputs.plan ? JSON.parse(outputs.plan) : [],
     durationMs,
+    temp,
   };
 }
 

@@ -9,18 +9,24 @@ import fs from 'node:fs';
 import crypto from 'node:crypto';
 
 /**
- * @typedef {{ id: string, firstName: string, lastName: string, email: string, tags: Record<string, string>, suspended?: boolean, [k: string]: unknown }} SdmUser
+ * @typedef {{ id: string, firstName: string, lastName: string, email: string, tags: Record<string, string>, suspended?: boolean, permissionLevel?: string, [k: string]: unknown }} SdmUser
  * @typedef {{ id: string, name: string, kind: 'datasource' | 'server' | 'cluster', type?: string, tags?: Record<string, string>, [k: string]: unknown }} SdmResource
  * @typedef {{ id: string, accountId: string, email: string, resourceId: string, resourceName: string, startFrom: string, validUntil: string, createdAt: string }} SdmGrant
- * @typedef {{ argv: string[], tokenFromEnv: boolean, tokenInArgv: boolean, exitCode: number | null, at: string, pid: number, binaryVersion?: string, hung?: boolean }} SdmInvocation
+ * @typedef {{ argv: string[], tokenFromEnv: boolean, tokenInArgv: boolean, home: string | null, sdmHome: string | null, sdmEnv: string[], exitCode: number | null, at: string, pid: number, binaryVersion?: string, hung?: boolean }} SdmInvocation
+ * `home`/`sdmHome`: HOME and SDM_HOME as the process received them (null when unset); `sdmEnv`: the sorted NAMES
+ * (never the values) of the variables starting with `SDM_` that it received.
+ * @typedef {'--from' | '--until'} SdmGrantFlag
  * @typedef {{ command: string, email?: string, resource?: string, action: 'fail' | 'hang' | 'exhausted', times?: number, stderr?: string }} SdmFault
- * @typedef {{ token: string, version: string, strict: boolean, users: SdmUser[], resources: SdmResource[], grants: SdmGrant[], revoked?: SdmGrant[], invocations: SdmInvocation[], faults: SdmFault[] }} SdmState
+ * @typedef {{ token: string, version: string, strict: boolean, revokeCommand: boolean, grantFlags: SdmGrantFlag[], users: SdmUser[], resources: SdmResource[], grants: SdmGrant[], revoked?: SdmGrant[], invocations: SdmInvocation[], faults: SdmFault[] }} SdmState
  * @typedef {Partial<SdmUser> & { email: string }} SdmSeedUser
  * @typedef {Partial<SdmResource> & { name: string }} SdmSeedResource
  * Seeds are typed loosely (`| object`) so that callers holding plain `object[]` can pass them; the shapes
  * above are what the fake expects.
- * @typedef {{ token?: string, version?: string, strict?: boolean, users?: ReadonlyArray<SdmSeedUser | object>, resources?: ReadonlyArray<SdmSeedResource | object>, grants?: ReadonlyArray<SdmGrant | object>, invocations?: ReadonlyArray<SdmInvocation | object>, faults?: ReadonlyArray<SdmFault | object> }} SdmSeed
+ * @typedef {{ token?: string, version?: string, strict?: boolean, revokeCommand?: boolean, grantFlags?: ReadonlyArray<string>, users?: ReadonlyArray<SdmSeedUser | object>, resources?: ReadonlyArray<SdmSeedResource | object>, grants?: ReadonlyArray<SdmGrant | object>, invocations?: ReadonlyArray<SdmInvocation | object>, faults?: ReadonlyArray<SdmFault | object> }} SdmSeed
  */
+
+/** The flags `grant-temporary` accepts unless a seed says otherwise (the only ones the fake can model). */
+export const defaultSdmGrantFlags = Object.freeze(/** @type {SdmGrantFlag[]} */ (['--from', '--until']));
 
 /** The only admin token the fake accepts unless a seed says otherwise. */
 export const defaultSdmToken = 'sdm-test-admin-token';
@@ -40,8 +46,29 @@ function randomId(prefix) {
 }
 
 /**
- * Fills defaults: token, version, strict=false, empty arrays; ids for users (`a-…`) and resources (`rs-…`),
- * resource kind `datasource`, user names/tags.
+ * @param {ReadonlyArray<string> | undefined} flags
+ * @returns {SdmGrantFlag[]}
+ */
+function grantFlagsOf(flags) {
+  if (flags === undefined) return [...defaultSdmGrantFlags];
+  if (!Array.isArray(flags)) throw new Error('fake sdm state: grantFlags must be an array');
+  for (const f of flags) {
+    if (!defaultSdmGrantFlags.includes(/** @type {SdmGrantFlag} */ (f))) {
+      throw new Error(
+        `fake sdm state: grantFlags may only hold ${defaultSdmGrantFlags.join(', ')}, not ${JSON.stringify(f)}`,
+      );
+    }
+  }
+  if (new Set(flags).size !== flags.length) throw new Error('fake sdm state: grantFlags has a duplicate');
+  return /** @type {SdmGrantFlag[]} */ ([...flags]);
+}
+
+/**
+ * Fills defaults: token, version, strict=false, revokeCommand=true (`sdm admin users revoke` exists),
+ * grantFlags=['--from', '--until'] (what `grant-temporary` accepts; a subset simulates an older or other CLI),
+ * empty arrays; ids for users (`a-…`) and resources (`rs-…`), resource kind `datasource`, user names/tags.
+ * Users may carry `suspended` and/or `permissionLevel` ('user', 'admin', 'suspended', …): both are listed as
+ * seeded, neither is derived from the other.
  * @param {SdmSeed} [seed]
  * @returns {SdmState}
  */
@@ -52,6 +79,8 @@ export function normalizeSdmState(seed = {}) {
     token: seed.token ?? defaultSdmToken,
     version: seed.version ?? defaultSdmVersion,
     strict: seed.strict ?? false,
+    revokeCommand: seed.revokeCommand ?? true,
+    grantFlags: grantFlagsOf(seed.grantFlags),
     users: (lists.users ?? []).map((u) => ({
       ...u,
       id: u.id ?? randomId('a-'),

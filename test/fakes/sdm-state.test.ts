@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
-import { defaultSdmToken, readSdmState, writeSdmState } from './sdm-state.mjs';
+import { defaultSdmGrantFlags, defaultSdmToken, readSdmState, writeSdmState } from './sdm-state.mjs';
 import { sdm, sdmAsync, statePath, tmp, useSeededSdmState } from './sdm-testing.js';
 
 useSeededSdmState();
@@ -17,6 +17,8 @@ describe('fake sdm state file', () => {
     expect(defaultSdmToken).toBe('sdm-test-admin-token');
     expect(s.version).toBe('46.0.0');
     expect(s.strict).toBe(false);
+    expect(s.revokeCommand).toBe(true);
+    expect(s.grantFlags).toEqual(['--from', '--until']);
     expect(s.grants).toEqual([]);
     expect(s.invocations).toEqual([]);
     expect(s.faults).toEqual([]);
@@ -45,5 +47,35 @@ describe('fake sdm state file', () => {
     expect(r.code).toBe(0);
     expect(fs.existsSync(`${statePath}.lock`)).toBe(false);
     expect(readSdmState(statePath).invocations).toHaveLength(1);
+  });
+
+  it('keeps the configured command set, and refuses grantFlags it cannot model', () => {
+    const p = path.join(tmp, 'commands.json');
+    const s = writeSdmState(p, { revokeCommand: false, grantFlags: ['--until'] });
+    expect(s).toMatchObject({ revokeCommand: false, grantFlags: ['--until'] });
+    expect(readSdmState(p)).toMatchObject({ revokeCommand: false, grantFlags: ['--until'] });
+    expect(writeSdmState(p, { grantFlags: [] }).grantFlags).toEqual([]);
+    expect(defaultSdmGrantFlags).toEqual(['--from', '--until']);
+    expect(() => writeSdmState(p, { grantFlags: ['--duration'] })).toThrow(/grantFlags/);
+    expect(() => writeSdmState(p, { grantFlags: ['from'] })).toThrow(/grantFlags/);
+    expect(() => writeSdmState(p, { grantFlags: ['--from', '--from'] })).toThrow(/duplicate/);
+  });
+
+  it("keeps users' permissionLevel as seeded", () => {
+    const p = path.join(tmp, 'levels.json');
+    writeSdmState(p, {
+      users: [{ email: 'a@example.com', permissionLevel: 'suspended' }, { email: 'b@example.com' }],
+    });
+    const [a, b] = readSdmState(p).users;
+    expect(a?.permissionLevel).toBe('suspended');
+    expect(a?.suspended).toBeUndefined();
+    expect(b).not.toHaveProperty('permissionLevel');
+  });
+
+  it('a state file the fake cannot model makes the fake exit 70', () => {
+    fs.writeFileSync(statePath, JSON.stringify({ grantFlags: ['--duration'] }));
+    const r = sdm(['admin', 'users', '--help']);
+    expect(r.code).toBe(70);
+    expect(r.stderr).toMatch(/grantFlags/);
   });
 });

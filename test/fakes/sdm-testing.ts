@@ -21,12 +21,20 @@ export function at(offsetMs: number): string {
 export interface RunOpts {
   token?: string | null; // null: SDM_ADMIN_TOKEN not set; undefined: the right token
   state?: string | null; // null: FAKE_SDM_STATE not set
+  home?: string | null; // HOME; null: not set; undefined: the test's `home`
+  sdmHome?: string; // SDM_HOME (not set unless given)
+  env?: Record<string, string>; // more environment
   bin?: string; // run this executable instead of `node sdm.mjs`
 }
 
-/** The current test's temporary folder and state file (live bindings, set before each test by useSeededSdmState). */
+/**
+ * The current test's temporary folder and state file, and the HOME the fake gets by default (a sibling of `tmp`,
+ * not created in advance) (live bindings, set before each test by useSeededSdmState).
+ */
 export let tmp: string;
 export let statePath: string;
+export let home: string;
+let root: string;
 
 export const USERS = [
   { id: 'a-ada', firstName: 'Ada', lastName: 'Lovelace', email: 'Ada@Example.com' },
@@ -49,13 +57,16 @@ export const RESOURCES = [
 /** For a test file: before each test, a fresh `tmp` whose `statePath` holds USERS and RESOURCES; removed after. */
 export function useSeededSdmState(): void {
   beforeEach(() => {
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'fake-sdm-test-'));
+    root = fs.mkdtempSync(path.join(os.tmpdir(), 'fake-sdm-test-'));
+    tmp = path.join(root, 'work');
+    home = path.join(root, 'home');
+    fs.mkdirSync(tmp);
     statePath = path.join(tmp, 'sdm-state.json');
     writeSdmState(statePath, { users: USERS, resources: RESOURCES });
   });
 
   afterEach(() => {
-    fs.rmSync(tmp, { recursive: true, force: true });
+    fs.rmSync(root, { recursive: true, force: true });
   });
 }
 
@@ -63,7 +74,9 @@ export function envFor(opts: RunOpts): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
   if (opts.state !== null) env.FAKE_SDM_STATE = opts.state ?? statePath;
   if (opts.token !== null) env.SDM_ADMIN_TOKEN = opts.token ?? defaultSdmToken;
-  return env;
+  if (opts.home !== null) env.HOME = opts.home ?? home;
+  if (opts.sdmHome !== undefined) env.SDM_HOME = opts.sdmHome;
+  return { ...env, ...opts.env };
 }
 
 export function sdm(args: string[], opts: RunOpts = {}) {

@@ -7,11 +7,23 @@
 // `sdm --version` prints `sdm version <v> (fake)`: v is FAKE_SDM_BINARY_VERSION (exported by the wrapper inside
 // a zip built by downloads.mjs, i.e. the zip's version) or else state.version.
 //
-// Exit codes: 0 success; 1 any refusal the real CLI would make (usage, authentication, validation, API error,
-// injected fault); 70 the fake itself is misconfigured (FAKE_SDM_STATE unset, unreadable, lock timeout).
+// Like the real CLI (built on urfave/cli), `--help`/`-h` at any level, and `help [command]` at any level that has
+// subcommands, print NAME / USAGE / COMMANDS / OPTIONS on stdout without needing a token; an unknown subcommand
+// answers `No help topic for '<word>'` with exit 3. The command tree holds a few more real-looking commands than
+// the fake models (they answer a usage error when run), so that anything reading the help must pick by word.
+// Which commands exist is partly configurable (state.revokeCommand, state.grantFlags).
+//
+// Like the real CLI, every admin command that talks to strongDM (the lists, grant-temporary, revoke) keeps state
+// in its home: it appends a line to `$SDM_HOME/state`, or `$HOME/.sdm/state` (folder created with mode 0700),
+// and refuses to run when neither SDM_HOME nor HOME is set.
+//
+// Exit codes: 0 success (help included); 1 any refusal the real CLI would make (usage, authentication,
+// validation, API error, injected fault, no home); 3 unknown subcommand or help topic (urfave/cli's exit code);
+// 70 the fake itself is misconfigured (FAKE_SDM_STATE unset, unreadable, invalid, lock timeout).
 
 import fs from 'node:fs';
 import crypto from 'node:crypto';
+import path from 'node:path';
 import { takeFault } from './faults.mjs';
 import { updateSdmState } from './sdm-state.mjs';
 
@@ -19,10 +31,21 @@ import { updateSdmState } from './sdm-state.mjs';
 /** @typedef {import('./sdm-state.mjs').SdmGrant} SdmGrant */
 /** @typedef {{ code: number, stdout?: string, stderr?: string, hang?: boolean }} Outcome */
 /**
+ * `from`/`until` of a grant are undefined only when state.grantFlags lacks that flag.
  * @typedef {{ kind: 'version' } | { kind: 'help', text: string }
  *   | { kind: 'list', noun: 'users' | 'datasources' | 'servers' | 'clusters', json: boolean, filter?: string }
- *   | { kind: 'grant', from: string, until: string, resource: string, email: string }
+ *   | { kind: 'grant', from?: string, until?: string, resource: string, email: string }
  *   | { kind: 'revoke', resource: string, email: string }} Command
+ */
+/**
+ * A flag as urfave/cli shows it: `--name` (bool) or `--name value` (takes a value), `, -alias`.
+ * @typedef {{ name: string, alias?: string, value?: boolean, usage: string }} CliFlag
+ */
+/**
+ * A command: a group (with `commands`) or a leaf. A leaf without `parse` is listed in the help but not modelled:
+ * running it answers a usage error.
+ * @typedef {{ name: string, usage: string, argsUsage?: string, flags?: CliFlag[], commands?: CliNode[],
+ *   parse?: (flags: Record<string, string | boolean>, positionals: string[], usage: string) => Command }} CliNode
  */
 
 const EXHAUSTED = "resource exhausted: Sorry! You've made too many requests, try again";
@@ -30,49 +53,20 @@ const NOT_AUTHENTICATED = "You are not authenticated. Please run 'sdm login' or 
 const INVALID_TOKEN = 'unauthenticated: invalid admin token';
 const HANG_CAP_MS = 10 * 60 * 1000;
 
-const USAGE = {
-  root: `NAME:
-   sdm - strongDM command line interface (fake)
+const HELP_WORDS = new Set(['--help', '-help', '-h', '--h']);
+const VERSION_WORDS = new Set(['--version', '-version', '-v', '--v']);
+/** @type {CliFlag} */
+const HELP_FLAG = { name: 'help', alias: 'h', usage: 'show help' };
+/** @type {CliFlag} */
+const VERSION_FLAG = { name: 'version', alias: 'v', usage: 'print the version' };
+/** @type {[string, string]} */
+const HELP_COMMAND = ['help, h', 'Shows a list of commands or help for one command'];
+const POSITIONALS = '<resource name> <user email>';
 
-USAGE:
-   sdm [--version] admin <noun> <verb> [flags] [arguments...]
-
-COMMANDS:
-   admin users list [--json] [--filter <filter>]
-   admin users grant-temporary --from <RFC3339> --until <RFC3339> <resource name> <user email>
-   admin users revoke <resource name> <user email>
-   admin datasources list [--json] [--filter <filter>]
-   admin servers list [--json] [--filter <filter>]
-   admin clusters list [--json] [--filter <filter>]
-`,
-  list: (/** @type {string} */ noun) => `NAME:
-   sdm admin ${noun} list - list ${noun}
-
-USAGE:
-   sdm admin ${noun} list [--json] [--filter <filter>]
-
-OPTIONS:
-   --json             output JSON
-   --filter value     filter, e.g. 'name:prod-*' (case-insensitive, * wildcard, comma = AND)
-`,
-  grant: `NAME:
-   sdm admin users grant-temporary - temporarily grant a user access to a resource
-
-USAGE:
-   sdm admin users grant-temporary --from <RFC3339> --until <RFC3339> <resource name> <user email>
-
-OPTIONS:
-   --from value    start of the grant (RFC3339, e.g. 2024-01-02T15:04:05Z)
-   --until value   end of the grant (RFC3339)
-`,
-  // UNCONFIRMED: no revoke command for temporary grants is documented (see docs/strongdm-cli.md). This is
-  // the one the action assumes: it removes every unexpired temporary grant of that user to that resource.
-  revoke: `NAME:
-   sdm admin users revoke - revoke a user's temporary access to a resource
-
-USAGE:
-   sdm admin users revoke <resource name> <user email>
-`,
+/** @type {Record<'--from' | '--until', CliFlag>} */
+const GRANT_FLAGS = {
+  '--from': { name: 'from', value: true, usage: 'start of the grant (RFC3339, e.g. 2024-01-02T15:04:05Z)' },
+  '--until': { name: 'until', value: true, usage: 'end of the grant (RFC3339)' },
 };
 
 class UsageError extends Error {
@@ -83,12 +77,204 @@ class UsageError extends Error {
   }
 }
 
+/** urfave/cli's answer to an unknown subcommand or help topic: `No help topic for '<word>'`, exit 3. */
+class NoHelpTopic extends Error {
+  /** @param {string} word */
+  constructor(word) {
+    super(`No help topic for '${word}'`);
+  }
+}
+
+/**
+ * @param {string} noun
+ * @param {string} filterExample
+ * @returns {CliNode}
+ */
+function listCommand(noun, filterExample) {
+  return {
+    name: 'list',
+    usage: `list ${noun}`,
+    flags: [
+      { name: 'json', usage: 'output JSON' },
+      {
+        name: 'filter',
+        value: true,
+        usage: `filter, e.g. '${filterExample}' (case-insensitive, * wildcard, comma = AND)`,
+      },
+    ],
+    parse: (flags, positionals, usage) => {
+      if (positionals.length > 0) throw new UsageError(`unexpected arguments: ${positionals.length}`, usage);
+      const nounT = /** @type {'users' | 'datasources' | 'servers' | 'clusters'} */ (noun);
+      const out = /** @type {Command} */ ({ kind: 'list', noun: nounT, json: flags.json === true });
+      if (typeof flags.filter === 'string') out.filter = flags.filter;
+      return out;
+    },
+  };
+}
+
+/** @param {string[]} positionals @param {string} usage @returns {[string, string]} */
+function resourceAndEmail(positionals, usage) {
+  if (positionals.length !== 2) {
+    throw new UsageError(`expected exactly 2 arguments (${POSITIONALS}), got ${positionals.length}`, usage);
+  }
+  return /** @type {[string, string]} */ (positionals);
+}
+
+/**
+ * @param {SdmState['grantFlags']} grantFlags
+ * @returns {CliNode}
+ */
+function grantCommand(grantFlags) {
+  return {
+    name: 'grant-temporary',
+    usage: 'temporarily grant a user access to a resource',
+    argsUsage: POSITIONALS,
+    flags: grantFlags.map((f) => GRANT_FLAGS[f]),
+    parse: (flags, positionals, usage) => {
+      for (const f of grantFlags) {
+        const name = GRANT_FLAGS[f].name;
+        if (typeof flags[name] !== 'string') throw new UsageError(`required flag "${name}" not set`, usage);
+      }
+      const [resource, email] = resourceAndEmail(positionals, usage);
+      /** @type {Command} */
+      const cmd = { kind: 'grant', resource, email };
+      if (typeof flags.from === 'string') cmd.from = flags.from;
+      if (typeof flags.until === 'string') cmd.until = flags.until;
+      return cmd;
+    },
+  };
+}
+
+/**
+ * The command tree, as the state configures it.
+ * @param {Pick<SdmState, 'revokeCommand' | 'grantFlags'>} options
+ * @returns {CliNode}
+ */
+function cliTree({ revokeCommand, grantFlags }) {
+  const other = (/** @type {string} */ name, /** @type {string} */ usage) => ({ name, usage });
+  const resources = (/** @type {string} */ noun, /** @type {string} */ one) => ({
+    name: noun,
+    usage: `manage ${noun}`,
+    commands: [
+      other('add', `add a ${one}`),
+      other('delete', `delete a ${one}`),
+      listCommand(noun, 'name:prod-*'),
+      other('update', `update a ${one}`),
+    ],
+  });
+  /** @type {CliNode[]} */
+  const users = [
+    listCommand('users', 'email:ada@example.com'),
+    other('add', 'add a user'),
+    other('update', 'update a user'),
+    other('delete', 'delete a user'),
+    other('suspend', 'suspend a user'),
+    other('unsuspend', 'unsuspend a user'),
+    grantCommand(grantFlags),
+  ];
+  if (revokeCommand) {
+    // UNCONFIRMED: no revoke command for temporary grants is documented (see docs/strongdm-cli.md). This is
+    // the one the action assumes: it removes every unexpired temporary grant of that user to that resource.
+    users.push({
+      name: 'revoke',
+      usage: "revoke a user's temporary access to a resource",
+      argsUsage: POSITIONALS,
+      parse: (_flags, positionals, usage) => {
+        const [resource, email] = resourceAndEmail(positionals, usage);
+        return { kind: 'revoke', resource, email };
+      },
+    });
+  }
+  return {
+    name: 'sdm',
+    usage: 'strongDM command line interface',
+    commands: [
+      {
+        name: 'admin',
+        usage: 'administrative commands',
+        commands: [
+          resources('clusters', 'cluster'),
+          resources('datasources', 'datasource'),
+          {
+            name: 'roles',
+            usage: 'manage roles',
+            commands: [
+              other('add', 'add a role'),
+              other('delete', 'delete a role'),
+              other('list', 'list roles'),
+              other('update', 'update a role'),
+            ],
+          },
+          resources('servers', 'server'),
+          { name: 'users', usage: 'manage users', commands: users },
+        ],
+      },
+      other('audit', 'inspect activity and queries'),
+      other('connect', 'connect to a resource'),
+      other('disconnect', 'disconnect from a resource'),
+      other('login', 'log in to strongDM'),
+      other('logout', 'log out of strongDM'),
+      other('status', 'show the status of your resources'),
+    ],
+  };
+}
+
+/** Rows laid out as urfave/cli's tabwriter does: 3 spaces indent, columns 2 spaces apart. @param {[string, string][]} rows */
+function columns(rows) {
+  const width = Math.max(...rows.map(([left]) => left.length)) + 2;
+  return rows.map(([left, right]) => `   ${left.padEnd(width)}${right}`.trimEnd()).join('\n');
+}
+
+/** @param {CliFlag[]} flags */
+function flagRows(flags) {
+  return columns(
+    flags.map((f) => [`--${f.name}${f.value ? ' value' : ''}${f.alias ? `, -${f.alias}` : ''}`, f.usage]),
+  );
+}
+
+/**
+ * Help in urfave/cli v1's layout (app, subcommand and command templates).
+ * @param {CliNode} node
+ * @param {string} helpName e.g. `sdm admin users`
+ * @param {string} version
+ */
+function helpText(node, helpName, version) {
+  const lines = ['NAME:', `   ${helpName} - ${node.usage}`, '', 'USAGE:'];
+  if (node.commands && helpName === 'sdm') {
+    lines.push(`   ${helpName} [global options] command [command options] [arguments...]`, '');
+    lines.push('VERSION:', `   ${version}`, '');
+  } else if (node.commands) {
+    lines.push(`   ${helpName} command [command options] [arguments...]`, '');
+  } else {
+    lines.push(`   ${helpName} [command options] ${node.argsUsage ?? '[arguments...]'}`, '');
+  }
+  if (node.commands) {
+    lines.push(
+      'COMMANDS:',
+      columns([
+        ...node.commands.map((c) => /** @type {[string, string]} */ ([c.name, c.usage])),
+        HELP_COMMAND,
+      ]),
+      '',
+    );
+  }
+  if (helpName === 'sdm') lines.push('GLOBAL OPTIONS:', flagRows([HELP_FLAG, VERSION_FLAG]));
+  else lines.push('OPTIONS:', flagRows([...(node.flags ?? []), HELP_FLAG]));
+  return lines.join('\n') + '\n';
+}
+
+/** `--name=value` -> `name` @param {string} arg */
+function flagName(arg) {
+  return arg.replace(/^--?/, '').split('=')[0];
+}
+
 /**
  * Go `flag`-style parsing: `-name`/`--name`, `--name value`/`--name=value`; flags end at the first
- * non-flag argument or `--`; everything after is positional.
+ * non-flag argument or `--`; everything after is positional. `-h`/`--help` anywhere among the flags asks for help.
  * @param {string[]} args
  * @param {Record<string, 'bool' | 'string'>} spec
  * @param {string} usage
+ * @returns {{ help: true } | { help: false, flags: Record<string, string | boolean>, positionals: string[] }}
  */
 function parseFlags(args, spec, usage) {
   /** @type {Record<string, string | boolean>} */
@@ -109,7 +295,7 @@ function parseFlags(args, spec, usage) {
     const eq = body.indexOf('=');
     const name = eq >= 0 ? body.slice(0, eq) : body;
     let value = eq >= 0 ? body.slice(eq + 1) : undefined;
-    if (name === 'help' || name === 'h') throw Object.assign(new Error('help'), { help: usage });
+    if (name === 'help' || name === 'h') return { help: true };
     const kind = Object.hasOwn(spec, name) ? spec[name] : undefined;
     if (!kind) throw new UsageError(`flag provided but not defined: -${name}`, usage);
     if (Object.hasOwn(flags, name)) throw new UsageError(`flag specified more than once: --${name}`, usage);
@@ -126,71 +312,60 @@ function parseFlags(args, spec, usage) {
       flags[name] = value;
     }
   }
-  return { flags, positionals };
+  return { help: false, flags, positionals };
 }
 
 /**
+ * Walks the command tree the way urfave/cli does. Throws UsageError (exit 1) or NoHelpTopic (exit 3).
  * @param {string[]} argv
+ * @param {Pick<SdmState, 'revokeCommand' | 'grantFlags'>} options
+ * @param {string} version shown in the top-level help
  * @returns {Command}
  */
-function parseCommand(argv) {
-  if (argv.length === 0) throw new UsageError('no command given', USAGE.root);
-  const [first, noun, verb] = argv;
-  if (first === '--version' || first === '-version') {
-    if (argv.length !== 1) throw new UsageError(`unexpected arguments after ${first}`, USAGE.root);
+function parseCommand(argv, options, version) {
+  const root = cliTree(options);
+  const help = (/** @type {CliNode} */ node, /** @type {string[]} */ names) =>
+    /** @type {Command} */ ({ kind: 'help', text: helpText(node, names.join(' '), version) });
+  const first = argv[0];
+  if (first !== undefined && VERSION_WORDS.has(first)) {
+    if (argv.length !== 1)
+      throw new UsageError(`unexpected arguments after ${first}`, helpText(root, 'sdm', version));
     return { kind: 'version' };
   }
-  if (first === '--help' || first === '-h' || first === 'help') return { kind: 'help', text: USAGE.root };
-  if (first?.startsWith('-'))
-    throw new UsageError(`flag provided but not defined: ${first.split('=')[0]}`, USAGE.root);
-  if (first !== 'admin') throw new UsageError(`unknown command "${first}"`, USAGE.root);
-  if (noun === undefined) throw new UsageError('admin: missing subcommand', USAGE.root);
-  if (noun === '--help' || noun === '-h') return { kind: 'help', text: USAGE.root };
-  if (!['users', 'datasources', 'servers', 'clusters'].includes(noun)) {
-    throw new UsageError(`unknown command "admin ${noun}"`, USAGE.root);
+  let node = root;
+  const names = ['sdm'];
+  let i = 0;
+  while (node.commands) {
+    const usage = helpText(node, names.join(' '), version);
+    const word = argv[i];
+    if (word === undefined) {
+      throw new UsageError(
+        i === 0 ? 'no command given' : `${names.slice(1).join(' ')}: missing subcommand`,
+        usage,
+      );
+    }
+    if (HELP_WORDS.has(word)) return help(node, names);
+    if (word.startsWith('-'))
+      throw new UsageError(`flag provided but not defined: -${flagName(word)}`, usage);
+    if (word === 'help' || word === 'h') {
+      const topic = argv[i + 1];
+      if (topic === undefined) return help(node, names);
+      const child = node.commands.find((c) => c.name === topic);
+      if (!child) throw new NoHelpTopic(topic);
+      return help(child, [...names, topic]);
+    }
+    const child = node.commands.find((c) => c.name === word);
+    if (!child) throw new NoHelpTopic(word);
+    node = child;
+    names.push(word);
+    i++;
   }
-  const nounT = /** @type {'users' | 'datasources' | 'servers' | 'clusters'} */ (noun);
-  if (verb === undefined) throw new UsageError(`admin ${noun}: missing subcommand`, USAGE.root);
-  if (verb === '--help' || verb === '-h') return { kind: 'help', text: USAGE.root };
-  const rest = argv.slice(3);
-  try {
-    if (verb === 'list') {
-      const usage = USAGE.list(noun);
-      const { flags, positionals } = parseFlags(rest, { json: 'bool', filter: 'string' }, usage);
-      if (positionals.length > 0) throw new UsageError(`unexpected arguments: ${positionals.length}`, usage);
-      const out = /** @type {Command} */ ({ kind: 'list', noun: nounT, json: flags.json === true });
-      if (typeof flags.filter === 'string') out.filter = flags.filter;
-      return out;
-    }
-    if (verb === 'grant-temporary' && noun === 'users') {
-      const { flags, positionals } = parseFlags(rest, { from: 'string', until: 'string' }, USAGE.grant);
-      if (typeof flags.from !== 'string') throw new UsageError('required flag "from" not set', USAGE.grant);
-      if (typeof flags.until !== 'string') throw new UsageError('required flag "until" not set', USAGE.grant);
-      if (positionals.length !== 2) {
-        throw new UsageError(
-          `expected exactly 2 arguments (<resource name> <user email>), got ${positionals.length}`,
-          USAGE.grant,
-        );
-      }
-      const [resource, email] = /** @type {[string, string]} */ (positionals);
-      return { kind: 'grant', from: flags.from, until: flags.until, resource, email };
-    }
-    if (verb === 'revoke' && noun === 'users') {
-      const { positionals } = parseFlags(rest, {}, USAGE.revoke);
-      if (positionals.length !== 2) {
-        throw new UsageError(
-          `expected exactly 2 arguments (<resource name> <user email>), got ${positionals.length}`,
-          USAGE.revoke,
-        );
-      }
-      const [resource, email] = /** @type {[string, string]} */ (positionals);
-      return { kind: 'revoke', resource, email };
-    }
-  } catch (err) {
-    if (err && typeof err === 'object' && 'help' in err) return { kind: 'help', text: String(err.help) };
-    throw err;
-  }
-  throw new UsageError(`unknown command "admin ${noun} ${verb}"`, USAGE.root);
+  const usage = helpText(node, names.join(' '), version);
+  const spec = Object.fromEntries((node.flags ?? []).map((f) => [f.name, f.value ? 'string' : 'bool']));
+  const parsed = parseFlags(argv.slice(i), spec, usage);
+  if (parsed.help) return help(node, names);
+  if (!node.parse) throw new UsageError(`"${names.join(' ')}" is not modelled by the fake sdm`, usage);
+  return node.parse(parsed.flags, parsed.positionals, usage);
 }
 
 const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|([+-])(\d{2}):(\d{2}))$/;
@@ -292,6 +467,8 @@ function list(state, cmd) {
   /** @type {Record<string, (item: any) => string>} */
   let fields;
   if (cmd.noun === 'users') {
+    // `permissionLevel` is listed only when seeded; `suspended` is exactly what was seeded (default false) and
+    // is not derived from a permission level 'suspended' (which of the two the real JSON carries is unconfirmed).
     items = state.users.map((u) => ({ ...u, suspended: u.suspended ?? false, tags: u.tags ?? {} }));
     fields = {
       id: (u) => u.id,
@@ -299,6 +476,7 @@ function list(state, cmd) {
       firstname: (u) => u.firstName,
       lastname: (u) => u.lastName,
       suspended: (u) => String(u.suspended),
+      permissionlevel: (u) => u.permissionLevel ?? '',
     };
   } else {
     const kind = KIND_OF_NOUN[cmd.noun];
@@ -347,9 +525,13 @@ function list(state, cmd) {
  * @returns {Outcome}
  */
 function grant(state, cmd, now) {
-  const from = parseRfc3339(cmd.from);
+  // Without a --from flag (state.grantFlags), the grant starts now, as the API's StartFrom defaults to now.
+  const from = cmd.from === undefined ? now : parseRfc3339(cmd.from);
   if (from === undefined) {
     return { code: 1, stderr: `invalid --from "${cmd.from}": expected RFC3339, e.g. 2006-01-02T15:04:05Z\n` };
+  }
+  if (cmd.until === undefined) {
+    return { code: 1, stderr: 'cannot grant: BadRequest: a temporary grant needs an end (validUntil)\n' };
   }
   const until = parseRfc3339(cmd.until);
   if (until === undefined) {
@@ -470,6 +652,52 @@ function faultFor(state, cmd) {
 }
 
 /**
+ * The folder where the CLI keeps its state: SDM_HOME, else $HOME/.sdm (empty values count as unset).
+ * @param {NodeJS.ProcessEnv} env
+ */
+function sdmHomeDir(env) {
+  if (env.SDM_HOME) return env.SDM_HOME;
+  if (env.HOME) return path.join(env.HOME, '.sdm');
+  return undefined;
+}
+
+/** @param {Extract<Command, { kind: 'list' | 'grant' | 'revoke' }>} cmd */
+function commandLine(cmd) {
+  if (cmd.kind === 'list') return `admin ${cmd.noun} list`;
+  return cmd.kind === 'grant' ? 'admin users grant-temporary' : 'admin users revoke';
+}
+
+/**
+ * What the real CLI does before talking to strongDM: find its home and keep state there. Appends one JSON line
+ * to `<home>/state` (folder created 0700, file 0600). Returns a refusal when there is no home or it cannot write.
+ * @param {NodeJS.ProcessEnv} env
+ * @param {Extract<Command, { kind: 'list' | 'grant' | 'revoke' }>} cmd
+ * @param {number} now
+ * @returns {Outcome | undefined}
+ */
+function keepHomeState(env, cmd, now) {
+  const dir = sdmHomeDir(env);
+  if (dir === undefined) {
+    return { code: 1, stderr: 'cannot find the sdm home directory: neither SDM_HOME nor HOME is set\n' };
+  }
+  try {
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const line = JSON.stringify({
+      at: new Date(now).toISOString(),
+      command: commandLine(cmd),
+      pid: process.pid,
+    });
+    fs.appendFileSync(path.join(dir, 'state'), `${line}\n`, { mode: 0o600 });
+  } catch (err) {
+    return {
+      code: 1,
+      stderr: `cannot write the sdm state in ${dir}: ${/** @type {Error} */ (err).message}\n`,
+    };
+  }
+  return undefined;
+}
+
+/**
  * @param {SdmState} state
  * @param {string[]} argv
  * @param {NodeJS.ProcessEnv} env
@@ -477,17 +705,21 @@ function faultFor(state, cmd) {
  * @returns {Outcome}
  */
 function run(state, argv, env, now) {
+  const version = env.FAKE_SDM_BINARY_VERSION || state.version;
   /** @type {Command} */
   let cmd;
   try {
-    cmd = parseCommand(argv);
+    cmd = parseCommand(argv, state, version);
   } catch (err) {
     if (err instanceof UsageError)
       return { code: 1, stderr: `Incorrect Usage: ${err.message}\n\n${err.usage}` };
+    if (err instanceof NoHelpTopic) return { code: 3, stderr: `${err.message}\n` };
     throw err;
   }
   if (cmd.kind === 'help') return { code: 0, stdout: cmd.text };
   if (cmd.kind !== 'version') {
+    const refused = keepHomeState(env, cmd, now);
+    if (refused) return refused;
     const token = env.SDM_ADMIN_TOKEN;
     if (!token) return { code: 1, stderr: `${NOT_AUTHENTICATED}\n` };
     if (token !== state.token) return { code: 1, stderr: `${INVALID_TOKEN}\n` };
@@ -501,7 +733,7 @@ function run(state, argv, env, now) {
   }
   switch (cmd.kind) {
     case 'version':
-      return { code: 0, stdout: `sdm version ${env.FAKE_SDM_BINARY_VERSION || state.version} (fake)\n` };
+      return { code: 0, stdout: `sdm version ${version} (fake)\n` };
     case 'list':
       return list(state, cmd);
     case 'grant':
@@ -543,6 +775,11 @@ function main() {
             a.startsWith('-admin-token=') ||
             secrets.some((s) => a.includes(s)),
         ),
+        home: process.env.HOME ?? null,
+        sdmHome: process.env.SDM_HOME ?? null,
+        sdmEnv: Object.keys(process.env)
+          .filter((name) => name.startsWith('SDM_'))
+          .sort(),
         exitCode: result.hang ? null : result.code,
         at: new Date().toISOString(),
         pid: process.pid,

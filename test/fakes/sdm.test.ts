@@ -9,6 +9,7 @@ import {
   at,
   envFor,
   grantArgs,
+  home,
   HOUR,
   RESOURCES,
   SDM,
@@ -162,10 +163,10 @@ describe('fake sdm CLI: lists', () => {
     expect(sdm(['admin', 'servers', 'list']).stdout).toMatch(/^RESOURCE ID\s+NAME/);
   });
 
-  it('does not implement the merely inferred `admin resources list`', () => {
+  it('does not implement the merely inferred `admin resources list` (urfave/cli: no such subcommand, exit 3)', () => {
     const r = sdm(['admin', 'resources', 'list', '--json']);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/usage/i);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toBe("No help topic for 'resources'\n");
     expect(r.stdout).toBe('');
   });
 });
@@ -393,7 +394,6 @@ describe('fake sdm CLI: grant-temporary', () => {
     [['admin', 'users']],
     [['admin', 'users', 'delete', 'bob@example.com']],
     [['admin', 'roles', 'list', '--json']],
-    [['admin', 'datasources', 'grant-temporary']],
     [['admin', 'users', 'list', '--json', 'extra']],
     [['admin', 'users', 'list', '--format', 'json']],
     [['admin', 'users', 'list', '--jsn']],
@@ -530,5 +530,438 @@ describe('fake sdm CLI: fault injection', () => {
     expect(s.faults).toEqual([]);
     expect(s.grants).toEqual([]);
     expect(sdm(grantArgs('prod-postgres', 'bob@example.com', at(0), at(HOUR))).code).toBe(0);
+  });
+});
+
+/** The command names a group's help lists under COMMANDS (read by word, as the action must). */
+function commandsOf(help: string): string[] {
+  const section = /\nCOMMANDS:\n([\s\S]*?)\n\n/.exec(help)?.[1] ?? '';
+  return section.split('\n').map((line) => line.trim().split(/[\s,]+/)[0] ?? '');
+}
+
+/** The flag names a help lists under OPTIONS / GLOBAL OPTIONS. */
+function flagsOf(help: string): string[] {
+  const section = /\n(?:GLOBAL )?OPTIONS:\n([\s\S]*)$/.exec(help)?.[1] ?? '';
+  return section
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => line.trim().split(/[\s,]+/)[0] ?? '');
+}
+
+const USERS_HELP = `NAME:
+   sdm admin users - manage users
+
+USAGE:
+   sdm admin users command [command options] [arguments...]
+
+COMMANDS:
+   list             list users
+   add              add a user
+   update           update a user
+   delete           delete a user
+   suspend          suspend a user
+   unsuspend        unsuspend a user
+   grant-temporary  temporarily grant a user access to a resource
+   revoke           revoke a user's temporary access to a resource
+   help, h          Shows a list of commands or help for one command
+
+OPTIONS:
+   --help, -h  show help
+`;
+
+const GRANT_HELP = `NAME:
+   sdm admin users grant-temporary - temporarily grant a user access to a resource
+
+USAGE:
+   sdm admin users grant-temporary [command options] <resource name> <user email>
+
+OPTIONS:
+   --from value   start of the grant (RFC3339, e.g. 2024-01-02T15:04:05Z)
+   --until value  end of the grant (RFC3339)
+   --help, -h     show help
+`;
+
+describe('fake sdm CLI: help (urfave/cli layout)', () => {
+  it.each([
+    [['--help'], 'sdm', true],
+    [['-h'], 'sdm', true],
+    [['help'], 'sdm', true],
+    [['h'], 'sdm', true],
+    [['admin', '--help'], 'sdm admin', true],
+    [['admin', '-h'], 'sdm admin', true],
+    [['help', 'admin'], 'sdm admin', true],
+    [['admin', 'users', '--help'], 'sdm admin users', true],
+    [['admin', 'users', 'help'], 'sdm admin users', true],
+    [['admin', '--help', 'users'], 'sdm admin', true],
+    [['admin', 'users', 'list', '--help'], 'sdm admin users list', false],
+    [['admin', 'users', 'list', '--json', '-h'], 'sdm admin users list', false],
+    [['admin', 'users', 'help', 'list'], 'sdm admin users list', false],
+    [['admin', 'users', 'grant-temporary', '--help'], 'sdm admin users grant-temporary', false],
+    [['admin', 'users', 'grant-temporary', '--from', 'x', '-help'], 'sdm admin users grant-temporary', false],
+    [['admin', 'users', 'revoke', '--help'], 'sdm admin users revoke', false],
+    [['admin', 'users', 'suspend', '--help'], 'sdm admin users suspend', false],
+    [['admin', 'datasources', '--help'], 'sdm admin datasources', true],
+    [['admin', 'servers', '--help'], 'sdm admin servers', true],
+    [['admin', 'clusters', '-h'], 'sdm admin clusters', true],
+    [['admin', 'datasources', 'list', '--help'], 'sdm admin datasources list', false],
+    [['admin', 'servers', 'list', '--help'], 'sdm admin servers list', false],
+    [['admin', 'clusters', 'list', '-h'], 'sdm admin clusters list', false],
+  ])('%j prints the help of `%s` with exit 0, without a token or a home', (args, helpName, group) => {
+    const r = sdm(args, { token: null, home: null });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(new RegExp(`^NAME:\\n   ${helpName} - \\S`));
+    expect(r.stdout).toContain('\n\nUSAGE:\n   ' + helpName + ' ');
+    expect(r.stdout).toMatch(/\n\n(GLOBAL )?OPTIONS:\n/);
+    expect(flagsOf(r.stdout)).toContain('--help');
+    expect(r.stdout.includes('\nCOMMANDS:\n')).toBe(group);
+    if (group) expect(commandsOf(r.stdout).at(-1)).toBe('help');
+    expect(readSdmState(statePath).invocations).toEqual([
+      expect.objectContaining({ argv: args, exitCode: 0, tokenFromEnv: false, home: null }),
+    ]);
+  });
+
+  it('`sdm admin users --help` and `… grant-temporary --help`, exactly', () => {
+    expect(sdm(['admin', 'users', '--help']).stdout).toBe(USERS_HELP);
+    expect(sdm(['admin', 'users', 'grant-temporary', '--help']).stdout).toBe(GRANT_HELP);
+  });
+
+  it('lists commands by word at each level, among some the fake does not model', () => {
+    expect(commandsOf(sdm(['--help']).stdout)).toEqual(
+      expect.arrayContaining(['admin', 'login', 'status', 'help']),
+    );
+    expect(commandsOf(sdm(['admin', '--help']).stdout)).toEqual([
+      'clusters',
+      'datasources',
+      'roles',
+      'servers',
+      'users',
+      'help',
+    ]);
+    expect(commandsOf(sdm(['admin', 'users', '--help']).stdout)).toEqual([
+      'list',
+      'add',
+      'update',
+      'delete',
+      'suspend',
+      'unsuspend',
+      'grant-temporary',
+      'revoke',
+      'help',
+    ]);
+    expect(commandsOf(sdm(['admin', 'servers', '--help']).stdout)).toContain('list');
+    expect(flagsOf(sdm(['admin', 'users', 'list', '--help']).stdout)).toEqual([
+      '--json',
+      '--filter',
+      '--help',
+    ]);
+    expect(flagsOf(sdm(['--help']).stdout)).toEqual(['--help', '--version']);
+  });
+
+  it('the top-level help shows the version', () => {
+    writeSdmState(statePath, { version: '45.1.2' });
+    expect(sdm(['--help']).stdout).toContain('\nVERSION:\n   45.1.2\n');
+  });
+
+  it('listed commands the fake does not model answer a usage error when run', () => {
+    for (const args of [
+      ['admin', 'users', 'suspend', 'bob@example.com'],
+      ['admin', 'users', 'add'],
+      ['admin', 'roles', 'list'],
+      ['login'],
+    ]) {
+      const r = sdm(args);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/^Incorrect Usage: /);
+      expect(r.stdout).toBe('');
+    }
+  });
+
+  it.each([
+    [['version'], 'version'],
+    [['admin', 'nope'], 'nope'],
+    [['admin', 'resources', '--help'], 'resources'],
+    [['admin', 'users', 'nope', '--json'], 'nope'],
+    [['admin', 'users', 'Grant-Temporary'], 'Grant-Temporary'],
+    [['admin', 'datasources', 'grant-temporary'], 'grant-temporary'],
+    [['admin', 'users', 'help', 'nope'], 'nope'],
+    [['help', 'nope'], 'nope'],
+  ])('%j: unknown subcommand -> "No help topic", exit 3, without a token', (args, word) => {
+    const r = sdm(args, { token: null });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toBe(`No help topic for '${word}'\n`);
+    expect(r.stdout).toBe('');
+    expect(readSdmState(statePath).invocations).toEqual([
+      expect.objectContaining({ argv: args, exitCode: 3 }),
+    ]);
+    expect(fs.existsSync(path.join(home, '.sdm'))).toBe(false);
+  });
+});
+
+describe('fake sdm CLI: configurable commands', () => {
+  const grant = () => ({
+    id: 'ag-1',
+    accountId: 'a-bob',
+    email: 'bob@example.com',
+    resourceId: 'rs-pg',
+    resourceName: 'prod-postgres',
+    startFrom: at(-HOUR),
+    validUntil: at(HOUR),
+    createdAt: at(-HOUR),
+  });
+
+  it('revokeCommand (default true): revoke is listed and works', () => {
+    writeSdmState(statePath, { users: USERS, resources: RESOURCES, grants: [grant()] });
+    expect(commandsOf(sdm(['admin', 'users', '--help']).stdout)).toContain('revoke');
+    const r = sdm(['admin', 'users', 'revoke', 'prod-postgres', 'bob@example.com']);
+    expect(r.code).toBe(0);
+    expect(readSdmState(statePath).grants).toEqual([]);
+  });
+
+  it('revokeCommand false: revoke is not listed and answers like an unknown subcommand, changing nothing', () => {
+    writeSdmState(statePath, { revokeCommand: false, users: USERS, resources: RESOURCES, grants: [grant()] });
+    const help = sdm(['admin', 'users', '--help'], { token: null }).stdout;
+    expect(commandsOf(help)).not.toContain('revoke');
+    expect(help).not.toMatch(/revoke/);
+    expect(commandsOf(help)).toContain('grant-temporary');
+    for (const args of [
+      ['admin', 'users', 'revoke', 'prod-postgres', 'bob@example.com'],
+      ['admin', 'users', 'revoke', '--help'],
+      ['admin', 'users', 'help', 'revoke'],
+    ]) {
+      const r = sdm(args);
+      expect(r.code).toBe(3);
+      expect(r.stderr).toBe("No help topic for 'revoke'\n");
+      expect(r.stdout).toBe('');
+    }
+    const s = readSdmState(statePath);
+    expect(s.grants).toEqual([
+      expect.objectContaining({ id: 'ag-1', accountId: 'a-bob', resourceId: 'rs-pg' }),
+    ]);
+    expect(s.revoked).toBeUndefined();
+    expect(fs.existsSync(path.join(home, '.sdm'))).toBe(false);
+    expect(sdm(grantArgs('web-01', 'bob@example.com', at(0), at(HOUR))).code).toBe(0);
+  });
+
+  it("grantFlags ['--until']: --from is not listed and refused as an unknown flag; a grant starts now", () => {
+    writeSdmState(statePath, { grantFlags: ['--until'], users: USERS, resources: RESOURCES });
+    const help = sdm(['admin', 'users', 'grant-temporary', '--help']).stdout;
+    expect(flagsOf(help)).toEqual(['--until', '--help']);
+    expect(help).not.toContain('--from');
+    const until = at(HOUR);
+    for (const args of [
+      grantArgs('prod-postgres', 'bob@example.com', at(0), until),
+      [
+        'admin',
+        'users',
+        'grant-temporary',
+        `--from=${at(0)}`,
+        '--until',
+        until,
+        'prod-postgres',
+        'bob@example.com',
+      ],
+      [
+        'admin',
+        'users',
+        'grant-temporary',
+        '--until',
+        until,
+        '-from',
+        at(0),
+        'prod-postgres',
+        'bob@example.com',
+      ],
+    ]) {
+      const r = sdm(args);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/^Incorrect Usage: flag provided but not defined: -from\n/);
+      expect(r.stdout).toBe('');
+    }
+    expect(readSdmState(statePath).grants).toEqual([]);
+    const missing = sdm(['admin', 'users', 'grant-temporary', 'prod-postgres', 'bob@example.com']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/required flag "until" not set/);
+    const before = Date.now();
+    const r = sdm([
+      'admin',
+      'users',
+      'grant-temporary',
+      '--until',
+      until,
+      'prod-postgres',
+      'bob@example.com',
+    ]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const g = readSdmState(statePath).grants;
+    expect(g).toEqual([
+      expect.objectContaining({ accountId: 'a-bob', resourceId: 'rs-pg', validUntil: until }),
+    ]);
+    const start = Date.parse(g[0]!.startFrom);
+    expect(start).toBeGreaterThanOrEqual(before - 1000);
+    expect(start).toBeLessThanOrEqual(Date.now());
+  });
+
+  it("grantFlags ['--from']: --until is refused, and a grant without an end is refused", () => {
+    writeSdmState(statePath, { grantFlags: ['--from'], users: USERS, resources: RESOURCES });
+    expect(flagsOf(sdm(['admin', 'users', 'grant-temporary', '--help']).stdout)).toEqual([
+      '--from',
+      '--help',
+    ]);
+    const a = sdm(grantArgs('prod-postgres', 'bob@example.com', at(0), at(HOUR)));
+    expect(a.code).toBe(1);
+    expect(a.stderr).toMatch(/flag provided but not defined: -until/);
+    const b = sdm(['admin', 'users', 'grant-temporary', '--from', at(0), 'prod-postgres', 'bob@example.com']);
+    expect(b.code).toBe(1);
+    expect(b.stderr).toMatch(/BadRequest/);
+    expect(readSdmState(statePath).grants).toEqual([]);
+  });
+});
+
+describe('fake sdm CLI: state kept in HOME', () => {
+  const stateLines = (dir: string) =>
+    fs
+      .readFileSync(path.join(dir, 'state'), 'utf8')
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { at: string; command: string; pid: number });
+
+  it('admin commands write $HOME/.sdm/state (folder 0700, file 0600), one line each', () => {
+    expect(sdm(['admin', 'users', 'list', '--json']).code).toBe(0);
+    const dir = path.join(home, '.sdm');
+    expect(fs.statSync(dir).mode & 0o777).toBe(0o700);
+    expect(fs.statSync(path.join(dir, 'state')).mode & 0o777).toBe(0o600);
+    expect(stateLines(dir)).toEqual([
+      {
+        at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+        command: 'admin users list',
+        pid: expect.any(Number),
+      },
+    ]);
+    expect(sdm(['admin', 'servers', 'list', '--json']).code).toBe(0);
+    expect(sdm(grantArgs('prod-postgres', 'bob@example.com', at(0), at(HOUR))).code).toBe(0);
+    expect(sdm(['admin', 'users', 'revoke', 'prod-postgres', 'bob@example.com']).code).toBe(0);
+    expect(stateLines(dir).map((l) => l.command)).toEqual([
+      'admin users list',
+      'admin servers list',
+      'admin users grant-temporary',
+      'admin users revoke',
+    ]);
+    expect(fs.readFileSync(path.join(dir, 'state'), 'utf8')).not.toContain(defaultSdmToken);
+  });
+
+  it('SDM_HOME, when set, is the folder itself (created 0700, parents too); HOME is then left alone', () => {
+    const sdmHome = path.join(tmp, 'deep', 'sdm-home');
+    expect(sdm(['admin', 'users', 'list', '--json'], { sdmHome }).code).toBe(0);
+    expect(fs.statSync(sdmHome).mode & 0o777).toBe(0o700);
+    expect(stateLines(sdmHome).map((l) => l.command)).toEqual(['admin users list']);
+    expect(fs.existsSync(home)).toBe(false);
+    expect(sdm(['admin', 'clusters', 'list', '--json'], { sdmHome, home: null }).code).toBe(0);
+    expect(stateLines(sdmHome)).toHaveLength(2);
+  });
+
+  it('writes its state even when strongDM then refuses the token', () => {
+    expect(sdm(['admin', 'users', 'list', '--json'], { token: 'wrong-token-123' }).code).toBe(1);
+    expect(sdm(['admin', 'users', 'list', '--json'], { token: null }).code).toBe(1);
+    expect(stateLines(path.join(home, '.sdm'))).toHaveLength(2);
+  });
+
+  it('--help, --version, usage errors and unknown subcommands write nothing', () => {
+    expect(sdm(['--version']).code).toBe(0);
+    expect(sdm(['admin', 'users', 'list', '--help']).code).toBe(0);
+    expect(sdm(['admin', 'users', 'list', '--jsn']).code).toBe(1);
+    expect(sdm(['admin', 'users', 'nope']).code).toBe(3);
+    expect(fs.existsSync(home)).toBe(false);
+  });
+
+  it('refuses admin commands when neither SDM_HOME nor HOME is set (empty counts as unset)', () => {
+    for (const opts of [{ home: null }, { home: '' }, { home: null, sdmHome: '' }]) {
+      const list = sdm(['admin', 'users', 'list', '--json'], opts);
+      expect(list.code).toBe(1);
+      expect(list.stderr).toMatch(/home/i);
+      expect(list.stdout).toBe('');
+      const g = sdm(grantArgs('prod-postgres', 'bob@example.com', at(0), at(HOUR)), opts);
+      expect(g.code).toBe(1);
+      expect(g.stderr).toMatch(/SDM_HOME nor HOME/);
+    }
+    expect(readSdmState(statePath).grants).toEqual([]);
+    expect(sdm(['--version'], { home: null }).code).toBe(0);
+  });
+
+  it('refuses when its home cannot be written', () => {
+    fs.writeFileSync(path.join(tmp, 'a-file'), '');
+    const r = sdm(['admin', 'users', 'list', '--json'], { sdmHome: path.join(tmp, 'a-file') });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/cannot write the sdm state/);
+  });
+
+  it('faults still apply after the home is written', () => {
+    updateSdmState(statePath, (s) => {
+      s.faults.push({ command: 'users list', action: 'fail' });
+    });
+    expect(sdm(['admin', 'users', 'list', '--json']).code).toBe(1);
+    expect(stateLines(path.join(home, '.sdm'))).toHaveLength(1);
+  });
+});
+
+describe('fake sdm CLI: environment recorded per invocation', () => {
+  it('records HOME, SDM_HOME and the names (not values) of SDM_* variables', () => {
+    const sdmHome = path.join(tmp, 'sdm-home');
+    sdm(['admin', 'users', 'list', '--json'], {
+      sdmHome,
+      env: { SDM_APP_DOMAIN: 'app.uk.strongdm.com', NOT_SDM: 'x', SDMX: 'y' },
+    });
+    sdm(['--version'], { token: null, home: null });
+    const [a, b] = readSdmState(statePath).invocations;
+    expect(a).toMatchObject({
+      home,
+      sdmHome,
+      sdmEnv: ['SDM_ADMIN_TOKEN', 'SDM_APP_DOMAIN', 'SDM_HOME'],
+      tokenFromEnv: true,
+      tokenInArgv: false,
+      exitCode: 0,
+    });
+    expect(JSON.stringify(a)).not.toContain(defaultSdmToken);
+    expect(JSON.stringify(a)).not.toContain('app.uk.strongdm.com');
+    expect(b).toMatchObject({ home: null, sdmHome: null, sdmEnv: [], tokenFromEnv: false });
+  });
+});
+
+describe('fake sdm CLI: permission levels', () => {
+  const seed = [
+    { id: 'a-adm', email: 'adm@example.com', permissionLevel: 'admin' },
+    { id: 'a-usr', email: 'usr@example.com', permissionLevel: 'user' },
+    { id: 'a-lvl', email: 'lvl@example.com', permissionLevel: 'suspended' },
+    { id: 'a-both', email: 'both@example.com', permissionLevel: 'suspended', suspended: true },
+    { id: 'a-flag', email: 'flag@example.com', suspended: true },
+    { id: 'a-none', email: 'none@example.com' },
+  ];
+
+  it('lists permissionLevel when seeded, and suspended exactly as seeded', () => {
+    writeSdmState(statePath, { users: seed, resources: RESOURCES });
+    const users = JSON.parse(sdm(['admin', 'users', 'list', '--json']).stdout) as Array<
+      Record<string, unknown>
+    >;
+    const by = Object.fromEntries(users.map((u) => [u.id, u]));
+    expect(by['a-adm']).toMatchObject({ permissionLevel: 'admin', suspended: false });
+    expect(by['a-usr']).toMatchObject({ permissionLevel: 'user', suspended: false });
+    expect(by['a-lvl']).toMatchObject({ permissionLevel: 'suspended', suspended: false });
+    expect(by['a-both']).toMatchObject({ permissionLevel: 'suspended', suspended: true });
+    expect(by['a-flag']).toMatchObject({ suspended: true });
+    expect(by['a-flag']).not.toHaveProperty('permissionLevel');
+    expect(by['a-none']).not.toHaveProperty('permissionLevel');
+    const filtered = JSON.parse(
+      sdm(['admin', 'users', 'list', '--json', '--filter', 'permissionLevel:SUSPENDED']).stdout,
+    ) as Array<{ id: string }>;
+    expect(filtered.map((u) => u.id)).toEqual(['a-lvl', 'a-both']);
+  });
+
+  it("a permission level 'suspended' is treated like suspended: true (the fake refuses neither's grants)", () => {
+    writeSdmState(statePath, { users: seed, resources: RESOURCES });
+    const codes = ['lvl@example.com', 'flag@example.com', 'none@example.com'].map(
+      (email) => sdm(grantArgs('prod-postgres', email, at(0), at(HOUR))).code,
+    );
+    expect(codes).toEqual([0, 0, 0]);
   });
 });

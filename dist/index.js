@@ -82918,8 +82918,7 @@ function commitMessage(change, runUrl, before) {
     return `oncall-access: ${parts.join(', ') || 'tidy'}\n\n${lines.join('\n')}\n\nRun: ${runUrl}\n`;
 }
 
-;// CONCATENATED MODULE: ./src/plan.ts
-
+;// CONCATENATED MODULE: ./src/windows.ts
 const SECOND = 1000;
 function ruleMatches(rule, row) {
     const schedule = row.schedule?.id ?? 'null';
@@ -82988,6 +82987,14 @@ function compareSources(a, b) {
         a.scheduleName.localeCompare(b.scheduleName) ||
         a.escalationPolicyName.localeCompare(b.escalationPolicyName));
 }
+
+;// CONCATENATED MODULE: ./src/plan.ts
+// Pure planning, no I/O: desired windows (windows.ts) and the ledger in, the rows of this run out.
+// desired windows, merged per strongDM account and resource, − ledger = what to grant; ledger grants that
+// PagerDuty no longer backs are stale.
+
+
+const plan_SECOND = 1000;
 /**
  * Which strongDM account a PagerDuty person is. `user-map` (by PagerDuty user ID or email) first, then the same
  * email; matched case-insensitively. `sdmEmails` undefined: accounts could not be checked (dry run, no token).
@@ -83029,7 +83036,7 @@ const pairKey = (email, resource) => `${email.toLowerCase()}\n${resource}`;
  * - people without a usable account are `skipped`.
  */
 function reconcile(input) {
-    const nowMs = Math.floor(input.now.getTime() / SECOND) * SECOND;
+    const nowMs = Math.floor(input.now.getTime() / plan_SECOND) * plan_SECOND;
     const horizon = nowMs + input.lookaheadMs;
     const { desiredByPair, ledgerByPair } = groupByPair(input);
     const rows = [];
@@ -83115,6 +83122,8 @@ function planRecordedGrants(entries, desired, input, nowMs, horizon) {
             if (input.revokeStale && deferred) {
                 reason += '; it is revoked once the grant in force ends (revoking now would end that one too)';
             }
+            if (input.revokeUnavailable)
+                reason += `; ${input.revokeUnavailable}`;
             return rowFromEntry(entry, revokePair ? 'pending-revoke' : 'stale', reason);
         }
         if (revokePair) {
@@ -83254,10 +83263,46 @@ async function retry(attempt, policy) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/sdm-help.ts
+// Reads sdm's own help, so the action learns what this sdm offers instead of assuming it. sdm is built on
+// urfave/cli: help has NAME / USAGE / COMMANDS / OPTIONS sections. The real text is not public, so this matches
+// words, not layout: a section starts at a line holding only its title, and ends at the next such line.
+const SECTION = /^\s*([A-Z][A-Z ]*[A-Z]):?\s*$/;
+function parseHelp(text) {
+    const sections = new Map();
+    let current;
+    for (const line of text.split(/\r?\n/)) {
+        const title = SECTION.exec(line)?.[1];
+        if (title) {
+            current = [];
+            sections.set(title.toUpperCase(), current);
+        }
+        else if (current && line.trim() !== '') {
+            current.push(line.trim());
+        }
+    }
+    const commands = (sections.get('COMMANDS') ?? []).flatMap((line) => {
+        // "grant-temporary  temporarily grant…" or "help, h  Shows…".
+        return namesPart(line)
+            .split(',')
+            .map((name) => name.trim())
+            .filter((name) => /^[a-z][a-z0-9-]*$/i.test(name));
+    });
+    const optionLines = sections.get('OPTIONS') ?? sections.get('GLOBAL OPTIONS') ?? [];
+    // "--from value   start of…" or "--help, -h  show help": flags up to the description.
+    const options = optionLines.flatMap((line) => [...(namesPart(line).match(/(?:^|[\s,])--?[a-z][a-z0-9-]*/gi) ?? [])].map((flag) => flag.replace(/^[\s,]+/, '')));
+    return { commands: [...new Set(commands)], options: [...new Set(options)] };
+}
+/** A help line's names (command or flags), before the description: up to the first run of 2+ spaces or a tab. */
+function namesPart(line) {
+    return line.split(/\s{2,}|\t/)[0] ?? '';
+}
+
 ;// CONCATENATED MODULE: ./src/sdm.ts
 // The sdm command lines this action runs, all in one place (docs/strongdm-cli.md). The admin token goes
 // only into the child's environment (SDM_ADMIN_TOKEN), never into argv, where other processes and logs could see it.
 // child_process is used rather than @actions/exec because a hung sdm must be killed after a timeout.
+
 
 
 
@@ -83268,6 +83313,11 @@ class SdmError extends Error {
     }
 }
 const MAX_ATTEMPTS = 4;
+/** The subcommand the action assumes revokes temporary grants (UNCONFIRMED: see docs/strongdm-cli.md). */
+const REVOKE_SUBCOMMAND = 'revoke';
+const GRANT_FLAGS = ['--from', '--until'];
+/** The resource kinds strongDM lists, each a `sdm admin <kind> list --json`. */
+const RESOURCE_KINDS = ['datasources', 'servers', 'clusters'];
 /**
  * strongDM's rate limit answer ("resource exhausted: Sorry! You've made too many requests, try again"). The CLI's
  * exact text and exit code are UNCONFIRMED; this is the one place that reads English from sdm, and only to decide
@@ -83285,25 +83335,40 @@ class SdmCli {
         this.timeoutMs = options.timeoutMs ?? 120_000;
         this.deadline = options.deadline ?? new Deadline(10 * 60_000);
     }
-    /** Emails of the strongDM users who are not suspended, from one `sdm admin users list --json`. */
+    /**
+     * What this sdm offers, from `sdm admin users --help` and `sdm admin users grant-temporary --help` (no token
+     * needed, and none is given). Read once per run, before any change.
+     */
+    async probeCapabilities() {
+        const users = await this.runOnce(['admin', 'users', '--help'], { withToken: false });
+        const grant = await this.runOnce(['admin', 'users', 'grant-temporary', '--help'], { withToken: false });
+        const userCommands = users.exitCode === 0 ? parseHelp(users.stdout || users.stderr).commands : [];
+        const grantFlags = grant.exitCode === 0 ? parseHelp(grant.stdout || grant.stderr).options : [];
+        return {
+            grantFlags,
+            userCommands,
+            canGrant: GRANT_FLAGS.every((flag) => grantFlags.includes(flag)),
+            canRevoke: userCommands.includes(REVOKE_SUBCOMMAND),
+        };
+    }
+    /**
+     * Emails of the strongDM users who are not suspended, from one `sdm admin users list --json`. Which key the CLI
+     * uses for a suspended user is UNCONFIRMED: `suspended: true` and `permissionLevel: "suspended"` both count.
+     */
     async listUserEmails() {
         const users = await this.listJson(['admin', 'users', 'list', '--json'], 'list users');
         return users.flatMap((user) => {
-            const { email, suspended } = user;
-            return typeof email === 'string' && email !== '' && suspended !== true ? [email] : [];
+            const { email, suspended, permissionLevel } = user;
+            const active = suspended !== true && permissionLevel !== 'suspended';
+            return typeof email === 'string' && email !== '' && active ? [email] : [];
         });
     }
-    /** Names of every datasource, server and cluster, to check the configured resources before any grant. */
-    async listResourceNames() {
-        const names = new Set();
-        for (const kind of ['datasources', 'servers', 'clusters']) {
-            for (const resource of await this.listJson(['admin', kind, 'list', '--json'], `list ${kind}`)) {
-                const name = resource?.name;
-                if (typeof name === 'string')
-                    names.add(name);
-            }
-        }
-        return names;
+    /** Names of every resource of one kind, to check the configured resources before any grant. */
+    async listResourceNames(kind) {
+        return (await this.listJson(['admin', kind, 'list', '--json'], `list ${kind}`)).flatMap((resource) => {
+            const name = resource?.name;
+            return typeof name === 'string' ? [name] : [];
+        });
     }
     async listJson(args, right) {
         const command = `sdm ${args.slice(0, 3).join(' ')}`;
@@ -83329,11 +83394,12 @@ class SdmCli {
         return this.run(['admin', 'users', 'grant-temporary', '--from', from, '--until', until, resource, email]);
     }
     /**
-     * UNCONFIRMED (see README): no CLI command to revoke a temporary grant is documented. This assumes
-     * `sdm admin users revoke <resource> <email>` removes every temporary grant of that user to that resource.
+     * UNCONFIRMED (see docs/strongdm-cli.md): no CLI command to revoke a temporary grant is documented. This assumes
+     * `sdm admin users revoke <resource> <email>` removes every temporary grant of that user to that resource; it is
+     * run only when probeCapabilities() found the subcommand in sdm's help.
      */
     async revokeTemporary(resource, email) {
-        return this.run(['admin', 'users', 'revoke', resource, email]);
+        return this.run(['admin', 'users', REVOKE_SUBCOMMAND, resource, email]);
     }
     /** Runs a command; a rate-limited answer is retried with backoff while the time budget allows. */
     async run(args) {
@@ -83347,10 +83413,11 @@ class SdmCli {
             giveUp: (_failure, _why, last) => last,
         });
     }
-    runOnce(args) {
+    runOnce(args, { withToken } = { withToken: true }) {
+        const env = { ...childEnvironment(), HOME: this.options.home, SDM_HOME: this.options.home };
         return new Promise((resolve) => {
             (0,external_node_child_process_namespaceObject.execFile)(this.options.binary, args, {
-                env: { ...childEnvironment(), SDM_ADMIN_TOKEN: this.options.adminToken },
+                env: withToken ? { ...env, SDM_ADMIN_TOKEN: this.options.adminToken } : env,
                 timeout: this.timeoutMs,
                 killSignal: 'SIGKILL',
                 ...(this.options.signal ? { signal: this.options.signal } : {}),
@@ -83376,11 +83443,14 @@ class SdmCli {
     }
 }
 /**
- * The runner's environment minus what sdm has no business seeing: the action's inputs (which hold both tokens)
- * and the runner's own credentials.
+ * The runner's environment minus what sdm has no business seeing: the action's inputs (which hold both tokens),
+ * the runner's own credentials, and any SDM_* setting an earlier step left (the action sets its own).
  */
 function childEnvironment(env = process.env) {
-    return Object.fromEntries(Object.entries(env).filter(([name]) => !name.startsWith('INPUT_') && !name.startsWith('ACTIONS_') && name !== 'GITHUB_TOKEN'));
+    return Object.fromEntries(Object.entries(env).filter(([name]) => !name.startsWith('INPUT_') &&
+        !name.startsWith('ACTIONS_') &&
+        !name.startsWith('SDM_') &&
+        name !== 'GITHUB_TOKEN'));
 }
 /** One line saying why a command failed: its stderr (cut to one line), or how it ended. */
 function failureReason(result) {
@@ -89306,21 +89376,42 @@ class PagerDutyClient {
         const user = asRecord(body.user, 'user');
         return typeof user.email === 'string' && user.email !== '' ? user.email : undefined;
     }
-    /** Schedules among `ids` that PagerDuty does not have (404), to name them instead of "nobody is on call". */
-    async missingSchedules(ids) {
-        const missing = [];
-        for (const id of ids) {
-            try {
-                await this.getJson(`/schedules/${encodeURIComponent(id)}`);
-            }
-            catch (error) {
-                if (error instanceof PagerDutyError && error.status === 404)
-                    missing.push(id);
-                else
-                    throw error;
-            }
+    /**
+     * A schedule nobody is on call in, looked up to tell a quiet schedule from a wrong ID: the legacy (v2) endpoint
+     * first, then the v3 one, which also gives who its final schedule has on call over [since, until] (PagerDuty
+     * says v3 schedules are "not compatible with V2 automations", so /oncalls may not show them). Undefined when
+     * neither knows the ID.
+     */
+    async lookUpSchedule(id, since, until) {
+        const path = `/schedules/${encodeURIComponent(id)}`;
+        try {
+            const body = asRecord(await this.getJson(path), '/schedules response');
+            return { id, version: 'v2', name: scheduleName(body.schedule, id), onCallUserIds: [] };
         }
-        return missing;
+        catch (error) {
+            if (!(error instanceof PagerDutyError && error.status === 404))
+                throw error;
+        }
+        const query = new URLSearchParams({
+            since: since.toISOString(),
+            until: until.toISOString(),
+            time_zone: 'UTC',
+        });
+        query.append('include[]', 'final_schedule');
+        try {
+            const body = asRecord(await this.getJson(`/v3${path}`, query), '/v3/schedules response');
+            return {
+                id,
+                version: 'v3',
+                name: scheduleName(body.schedule, id),
+                onCallUserIds: finalScheduleUsers(body.schedule),
+            };
+        }
+        catch (error) {
+            if (error instanceof PagerDutyError && error.status === 404)
+                return undefined;
+            throw error;
+        }
     }
     /**
      * GET with retries: 429 waits as PagerDuty says, 408/5xx/network errors/broken bodies back off; 400-404 are final.
@@ -89345,7 +89436,12 @@ class PagerDutyClient {
             // undici does not follow redirects here: the token only ever goes to pagerduty-api-url.
             const response = await (0,node_modules_undici/* request */.Em)(url, {
                 method: 'GET',
-                headers: { authorization: this.authorization, accept: 'application/vnd.pagerduty+json;version=2' },
+                // PagerDuty's spec lists Content-Type as required on every operation, GETs included.
+                headers: {
+                    authorization: this.authorization,
+                    accept: 'application/vnd.pagerduty+json;version=2',
+                    'content-type': 'application/json',
+                },
                 headersTimeout: this.requestTimeoutMs,
                 bodyTimeout: this.requestTimeoutMs,
                 // headers/body timeouts are idle timers: a body that trickles in must not outlast the whole request.
@@ -89471,6 +89567,23 @@ function parseTime(value, what) {
         throw new PagerDutyError(`PagerDuty sent an on-call with an invalid ${what} time`);
     return time;
 }
+function scheduleName(schedule, id) {
+    const record = schedule && typeof schedule === 'object' ? schedule : {};
+    return pagerduty_text(record.name) || pagerduty_text(record.summary) || id;
+}
+/** Users in a v3 schedule's `final_schedule.computed_shift_assignments[]` (`member.type` "user_member"). */
+function finalScheduleUsers(schedule) {
+    const final = schedule
+        ?.final_schedule;
+    const assignments = Array.isArray(final?.computed_shift_assignments)
+        ? final.computed_shift_assignments
+        : [];
+    const users = assignments.flatMap((assignment) => {
+        const member = assignment?.member;
+        return member?.type === 'user_member' && typeof member.user_id === 'string' ? [member.user_id] : [];
+    });
+    return [...new Set(users)];
+}
 function pagerduty_text(value) {
     return typeof value === 'string' ? value : '';
 }
@@ -89517,8 +89630,9 @@ function parseOnCall(item) {
 
 
 
+
 /** On-calls for every rule: one paged query for the schedules, one for the escalation policies. */
-async function readOnCalls(inputs, now, deadline) {
+async function readOnCalls(inputs, now, deadline, checklist) {
     // A shift that ended less than grace-period ago, or starts less than lead-time after the lookahead, still counts.
     const since = new Date(now.getTime() - inputs.graceMs);
     // PagerDuty refuses a range over 90 days.
@@ -89530,23 +89644,65 @@ async function readOnCalls(inputs, now, deadline) {
         deadline,
     });
     return group('Reading on-calls from PagerDuty', async () => {
-        const rows = [];
-        for (const query of onCallQueries(inputs.rules))
-            rows.push(...(await pagerduty.listOnCalls(query, since, until)));
-        const oncalls = dedupeOnCalls(rows);
+        const oncalls = await checklist.verify('PagerDuty', async () => {
+            const rows = [];
+            for (const query of onCallQueries(inputs.rules))
+                rows.push(...(await pagerduty.listOnCalls(query, since, until)));
+            return dedupeOnCalls(rows);
+        }, (rows) => `pagerduty-token accepted: ${rows.length} on-call rows`);
         await fillMissingEmails(pagerduty, oncalls);
         info(`${oncalls.length} on-call rows from ${pagerduty.requestCount} PagerDuty requests`);
-        const empty = [...new Set(inputs.rules.flatMap((rule) => rule.schedules))].filter((id) => id !== DIRECT_TARGETS && !oncalls.some((row) => row.schedule?.id === id));
-        const missing = await pagerduty.missingSchedules(empty);
-        if (missing.length > 0) {
-            const where = inputs.simpleMode ? 'schedule-ids' : 'rules';
-            throw new InputError(missing.map((id) => `${where}: PagerDuty has no schedule ${id} (404); check the ID in the schedule's URL`));
-        }
-        for (const id of empty) {
-            warning(`Nobody is on call in schedule ${id} in this window: check that an escalation policy uses it.`);
-        }
+        await checkSchedules(inputs, pagerduty, oncalls, { since, until }, checklist);
+        checkEscalationPolicies(inputs.rules, oncalls, checklist);
         return oncalls;
     });
+}
+/**
+ * Each configured schedule, with its name from PagerDuty. One with nobody on call is looked up: unknown to both the
+ * v2 and the v3 API, the run fails naming it; a v3 schedule whose final schedule has people on call that /oncalls
+ * did not return is said loudly, since nobody in it gets access.
+ */
+async function checkSchedules(inputs, pagerduty, oncalls, window, checklist) {
+    const missing = [];
+    for (const id of [...new Set(inputs.rules.flatMap((rule) => rule.schedules))]) {
+        if (id === DIRECT_TARGETS)
+            continue;
+        const check = `schedule ${id}`;
+        const rows = oncalls.filter((row) => row.schedule?.id === id);
+        if (rows[0]) {
+            checklist.pass(check, `"${rows[0].schedule?.name ?? id}": ${rows.length} on-call rows`);
+            continue;
+        }
+        const schedule = await pagerduty.lookUpSchedule(id, window.since, window.until);
+        if (!schedule) {
+            checklist.fail(check, 'PagerDuty has no such schedule (404 from /schedules and /v3/schedules)', "check the ID in the schedule's URL");
+            missing.push(id);
+        }
+        else if (schedule.onCallUserIds.length > 0) {
+            const message = `Schedule ${id} ("${forLogLine(schedule.name)}") is a v3 schedule: its final schedule has ${schedule.onCallUserIds.length} people on call in this window, but PagerDuty's /oncalls returned none of them, so they get no access.`;
+            warning(`${message} Add a rule with escalation-policies naming the policy that uses this schedule.`);
+            checklist.fail(check, `v3 schedule "${schedule.name}": ${schedule.onCallUserIds.length} people on call in its final schedule, none of them in /oncalls`, 'add a rule with escalation-policies naming the policy that uses this schedule');
+        }
+        else {
+            warning(`Nobody is on call in schedule ${id} in this window: check that an escalation policy uses it.`);
+            checklist.warn(check, `${schedule.version} schedule "${schedule.name}": nobody on call in this window`, 'check that an escalation policy uses it');
+        }
+    }
+    if (missing.length > 0) {
+        const where = inputs.simpleMode ? 'schedule-ids' : 'rules';
+        throw new InputError(missing.map((id) => `${where}: PagerDuty has no schedule ${id} (404); check the ID in the schedule's URL`));
+    }
+}
+/** Each configured escalation policy, with its name from the on-call rows it gave. */
+function checkEscalationPolicies(rules, oncalls, checklist) {
+    for (const id of [...new Set(rules.flatMap((rule) => rule.escalationPolicies))]) {
+        const rows = oncalls.filter((row) => row.escalationPolicy.id === id);
+        if (rows[0])
+            checklist.pass(`escalation policy ${id}`, `"${rows[0].escalationPolicy.name}": ${rows.length} on-call rows`);
+        else {
+            checklist.warn(`escalation policy ${id}`, 'no on-call rows in this window, so its name and existence were not checked', "check the ID in the policy's URL");
+        }
+    }
 }
 /** Included users normally carry their email; ask for the rest once per user, not once per row. */
 async function fillMissingEmails(pagerduty, oncalls) {
@@ -89599,10 +89755,56 @@ function dedupeOnCalls(rows) {
     return [...seen.values()];
 }
 
+;// CONCATENATED MODULE: ./src/checklist.ts
+// The preflight checklist: what each step found out about PagerDuty, sdm, strongDM and the ledger, one line per
+// check, so a first run (a dry run with both tokens) says precisely what works and what to fix. Shown in the job
+// summary and the log, and given as the `checks` output.
+const CHECK_MARKS = { pass: '✅', warn: '⚠️', fail: '❌' };
+class Checklist {
+    checks = [];
+    pass(check, detail) {
+        this.checks.push({ check, status: 'pass', detail });
+    }
+    warn(check, detail, fix) {
+        this.checks.push({ check, status: 'warn', detail, ...(fix ? { fix } : {}) });
+    }
+    fail(check, detail, fix) {
+        this.checks.push({ check, status: 'fail', detail, ...(fix ? { fix } : {}) });
+    }
+    /** Runs a step: a pass line saying what it found, or a fail line with its error (then rethrown). */
+    async verify(check, step, found) {
+        let value;
+        try {
+            value = await step();
+        }
+        catch (error) {
+            this.fail(check, error instanceof Error ? error.message : String(error));
+            throw error;
+        }
+        this.pass(check, found(value));
+        return value;
+    }
+    counts() {
+        return countChecks(this.checks);
+    }
+}
+/** "9 passed, 1 warning, 1 failed" */
+function countChecks(checks) {
+    const count = (status) => checks.filter((check) => check.status === status).length;
+    const warnings = count('warn');
+    const failed = count('fail');
+    return [
+        `${count('pass')} passed`,
+        ...(warnings > 0 ? [`${warnings} warning${warnings === 1 ? '' : 's'}`] : []),
+        ...(failed > 0 ? [`${failed} failed`] : []),
+    ].join(', ');
+}
+
 ;// CONCATENATED MODULE: ./src/summary.ts
 // The job summary (a Markdown table) and the same table as plain text for the step log.
 // Every value that came from PagerDuty or strongDM is untrusted: escaped for Markdown and HTML in the summary,
 // stripped of control characters everywhere (a newline in the log could start a workflow command such as ::add-mask::).
+
 
 
 const SUMMARY_LIMIT_BYTES = 1024 * 1024; // GitHub drops step summaries above 1 MiB
@@ -89666,13 +89868,17 @@ function renderSummary(rows, context) {
         ...context.notes.map((note) => `> ${forHtml(note)}`),
         ...(context.notes.length > 0 ? [''] : []),
     ].join('\n');
-    if (rows.length === 0)
-        return `${head}\nNobody is on call in the chosen schedules during this window.\n`;
+    // A dry run is how a first run is done: there the checklist comes first.
+    const checklist = renderChecklist(context.checks);
+    const [before, after] = context.dryRun ? [checklist, ''] : ['', checklist];
+    if (rows.length === 0) {
+        return `${head}${before}\nNobody is on call in the chosen schedules during this window.\n${after}`;
+    }
     const timeline = renderTimeline(rows, context);
     const columns = columnsFor(rows);
     const headerRow = `| ${columns.map((c) => c.header).join(' | ')} |\n|${columns.map(() => ' --- ').join('|')}|`;
     const bodyRows = [];
-    let size = Buffer.byteLength(head) + Buffer.byteLength(timeline) + Buffer.byteLength(headerRow);
+    let size = [head, checklist, timeline, headerRow].reduce((sum, part) => sum + Buffer.byteLength(part), 0);
     for (const row of rows) {
         const line = `| ${cells(row, columns).map(forMarkdownCell).join(' | ')} |`;
         size += Buffer.byteLength(line) + 1;
@@ -89685,7 +89891,39 @@ function renderSummary(rows, context) {
         ? `\n\n> ${omitted} of ${rows.length} rows are not shown to keep this summary under GitHub's 1 MiB limit; ` +
             'the step log and the `plan` output have every row.\n'
         : '\n';
-    return `${head}\n${timeline}\n${headerRow}\n${bodyRows.join('\n')}${note}`;
+    return `${head}${before}\n${timeline}\n${headerRow}\n${bodyRows.join('\n')}${note}${after}`;
+}
+/** One line per check for the step log: mark, check, what was found, the fix. */
+function checklistLines(checks) {
+    return checks.map((check) => `${CHECK_MARKS[check.status]} ${forLogLine(check.check)}: ${forLogLine(check.detail, 300)}${check.fix ? ` (fix: ${forLogLine(check.fix, 200)})` : ''}`);
+}
+/** The checklist as a Markdown list in <details>: folded when everything passed, open when something did not. */
+function renderChecklist(checks) {
+    if (checks.length === 0)
+        return '';
+    const open = checks.some((check) => check.status !== 'pass');
+    const items = checks.map((check) => {
+        const fix = check.fix ? ` — fix: ${forMarkdownCell(forLogLine(check.fix, 200))}` : '';
+        return `- ${CHECK_MARKS[check.status]} **${forMarkdownCell(forLogLine(check.check))}**: ${forMarkdownCell(forLogLine(check.detail, 300))}${fix}`;
+    });
+    return [
+        `<details${open ? ' open' : ''}><summary>Preflight checklist: ${countChecks(checks)}</summary>`,
+        '',
+        ...items,
+        '',
+        '</details>',
+        '',
+    ].join('\n');
+}
+/** The summary of a run that stopped with an error: the error, then the checklist as far as it got. */
+function renderStopped(message, checks) {
+    return [
+        '## On-call access: the run stopped',
+        '',
+        `> ${forHtml(forLogLine(message, 2000))}`,
+        '',
+        renderChecklist(checks),
+    ].join('\n');
 }
 const TIMELINE_STATUSES = {
     granted: 'active, ',
@@ -89787,6 +90025,7 @@ async function report(result, inputs, context) {
         if (status !== 'would-grant')
             setOutput(status, String(counts[status]));
     setOutput('plan', planJson(rows, context.runUrl));
+    reportChecks(context.checklist);
     for (const note of notes)
         info(note);
     if (rows.length > 0) {
@@ -89807,9 +90046,24 @@ async function report(result, inputs, context) {
             lookaheadMs: inputs.lookaheadMs,
             notes,
             runUrl: context.runUrl,
+            checks: context.checklist.checks,
         });
         await summary_summary.addRaw(summary).write();
     }
+}
+/** A run that stopped before its report: the error and the checklist so far, in the summary and the outputs. */
+async function reportStopped(message, checklist) {
+    reportChecks(checklist);
+    if (process.env.GITHUB_STEP_SUMMARY) {
+        await summary_summary.addRaw(renderStopped(message, checklist.checks)).write();
+    }
+}
+/** The `checks` output, and one log line per check. */
+function reportChecks(checklist) {
+    setOutput('checks', JSON.stringify(checklist.checks));
+    info(`Preflight checklist: ${checklist.counts()}`);
+    for (const line of checklistLines(checklist.checks))
+        info(line);
 }
 const MAX_PLAN_OUTPUT_BYTES = 900 * 1024; // GitHub limits a job's outputs to 1 MiB in all
 /** The `plan` output, cut to whole rows that fit, with a warning, when a huge organisation would overflow it. */
@@ -89826,9 +90080,15 @@ function planJson(rows, runUrl) {
     warning(`The plan output holds the first ${count} of ${all.length} rows (GitHub limits outputs to 1 MiB); the step log has them all.`);
     return json;
 }
-function failureFor(rows, inputs) {
+/**
+ * Whether the step fails, and why, under fail-on. `unmet` is a configured behaviour the run could not honour
+ * (revoke-stale without a revoke command): it fails the step like a failed change does.
+ */
+function failureFor(rows, inputs, unmet) {
     if (inputs.failOn === 'never')
         return undefined;
+    if (unmet)
+        return unmet;
     const failed = rows.filter((row) => row.status === 'failed').length;
     const attempted = failed + rows.filter((row) => row.status === 'granted' || row.status === 'revoked').length;
     if (failed > 0)
@@ -90788,7 +91048,7 @@ async function findCached(version, options) {
         return undefined;
     if (!options.sha256) {
         info(`sdm ${version} found in the tool cache`);
-        return { binary: external_node_path_default().join(dir, 'sdm'), version };
+        return { binary: external_node_path_default().join(dir, 'sdm'), version, verifiedBy: 'tool cache' };
     }
     const zipPath = external_node_path_default().join(dir, CACHED_ZIP);
     const sha256 = await sha256File(zipPath).catch(() => undefined);
@@ -90798,7 +91058,7 @@ async function findCached(version, options) {
     }
     const binary = await unzipSdm(zipPath, await (0,promises_.mkdtemp)(external_node_path_default().join(options.tempDir, 'sdm-')), version);
     info(`sdm ${version} found in the tool cache; its zip matches sdm-sha256`);
-    return { binary, version };
+    return { binary, version, verifiedBy: 'sdm-sha256' };
 }
 async function sha256File(file) {
     const hash = (0,external_node_crypto_.createHash)('sha256');
@@ -90877,8 +91137,8 @@ async function zipUrlFromUpgrade(upgrade, options) {
     return zipUrl.toString();
 }
 /**
- * The vendor's published SHA-256 for a version, when sdm-sha256 is not pinned. UNCONFIRMED body format: any text
- * holding one 64-hex value. Undefined when the endpoint does not answer with one.
+ * The vendor's published SHA-256 for a version, when sdm-sha256 is not pinned. UNCONFIRMED body format: text
+ * holding exactly one 64-hex value (either case). Undefined when the endpoint does not answer with exactly one.
  */
 async function vendorSha256(version, options) {
     if (!options.checksumUrl)
@@ -90893,11 +91153,16 @@ async function vendorSha256(version, options) {
         const text = await response.body.text();
         if (response.statusCode !== 200)
             return undefined;
-        return /\b[0-9a-f]{64}\b/i.exec(text)?.[0].toLowerCase();
+        return publishedSha256(text);
     }
     catch {
         return undefined;
     }
+}
+/** The one SHA-256 in a checksum body; undefined when it holds none, or several different ones. */
+function publishedSha256(body) {
+    const values = new Set((body.match(/\b[0-9a-f]{64}\b/gi) ?? []).map((value) => value.toLowerCase()));
+    return values.size === 1 ? [...values][0] : undefined;
 }
 /** Saves, verifies and unzips the zip, and caches it when verified. */
 async function saveAndCache(first, url, version, options) {
@@ -90917,7 +91182,7 @@ async function saveAndCache(first, url, version, options) {
         if (!expected) {
             // Usable for this run, but an unverified binary is never put where later runs would trust it.
             warning(`sdm ${version} (SHA-256 ${sha256}) could not be checked: set sdm-sha256, or make sdm-checksum-url answer. It is used for this run only, not cached.`);
-            return { binary, version };
+            return { binary, version, verifiedBy: 'unverified' };
         }
         await (0,promises_.copyFile)(zipPath, external_node_path_default().join(external_node_path_default().dirname(binary), CACHED_ZIP));
         try {
@@ -90930,7 +91195,7 @@ async function saveAndCache(first, url, version, options) {
         }
         // Run the copy in this job's temp folder: another job on the same runner may be re-caching the same version,
         // which replaces the cached folder while it is in use. The runner empties RUNNER_TEMP after the job.
-        return { binary, version };
+        return { binary, version, verifiedBy: options.sha256 ? 'sdm-sha256' : 'vendor checksum' };
     }
     catch (error) {
         await (0,promises_.rm)(workDir, { recursive: true, force: true });
@@ -90972,8 +91237,11 @@ async function writeHashed(body, file) {
 }
 
 ;// CONCATENATED MODULE: ./src/sdm-setup.ts
-// sdm made ready for this run: installed (or found in the tool cache), given the admin token, and the configured
-// resource names checked against strongDM before any grant. Only runs that have something to grant or check need it.
+// sdm made ready for this run, every finding a checklist line: installed (or found in the tool cache), run in a
+// private HOME, its own help read for what it offers, the admin token tried on each list, and the configured
+// resources checked against strongDM before any change. Only runs that have something to grant or check need it.
+
+
 
 
 
@@ -90985,37 +91253,117 @@ async function setUpSdmIfNeeded(inputs, context, windows, active, notes) {
     if ((windows.length > 0 || active.length > 0) && inputs.sdmAdminToken) {
         return group('Setting up sdm', () => setUpSdm(inputs, context));
     }
-    if (windows.length > 0) {
-        notes.push('Dry run without sdm-admin-token: strongDM accounts and resource names were not checked.');
+    if (!inputs.sdmAdminToken) {
+        if (windows.length > 0) {
+            notes.push('Dry run without sdm-admin-token: strongDM accounts and resource names were not checked.');
+        }
+        context.checklist.warn('sdm', 'not checked: no sdm-admin-token (dry run)', 'give sdm-admin-token to a dry run to check sdm, the token and the resources');
+    }
+    else {
+        context.checklist.pass('sdm', 'not needed: nothing to grant, revoke or check in this run');
     }
     return undefined;
 }
 async function setUpSdm(inputs, context) {
-    const installation = await installSdm({
+    const { checklist } = context;
+    const tempDir = process.env.RUNNER_TEMP || external_node_os_default().tmpdir();
+    const installation = await checklist.verify('sdm download', () => installSdm({
         version: inputs.sdmVersion,
         downloadUrl: inputs.sdmDownloadUrl,
         sha256: inputs.sdmSha256,
         checksumUrl: inputs.sdmChecksumUrl,
-        tempDir: process.env.RUNNER_TEMP || external_node_os_default().tmpdir(),
+        tempDir,
         timeoutMs: inputs.requestTimeoutMs,
         deadline: context.deadline,
-    });
+    }), (found) => `sdm ${found.version}`);
     setOutput('sdm-version', installation.version);
-    const sdm = new SdmCli({
+    checkVerification(installation, checklist);
+    const home = await privateHome(tempDir);
+    const cli = new SdmCli({
         binary: installation.binary,
         adminToken: inputs.sdmAdminToken,
+        home,
         timeoutMs: inputs.sdmTimeoutMs,
         deadline: context.deadline,
         signal: context.kill,
     });
+    const close = () => (0,promises_.rm)(home, { recursive: true, force: true });
+    try {
+        const capabilities = await cli.probeCapabilities();
+        checkGrantFlags(capabilities, checklist);
+        checkRevokeCommand(capabilities, inputs.revokeStale, checklist);
+        await sdm_setup_checkResources(cli, inputs, checklist);
+        const activeEmails = await checklist.verify('sdm admin users list', () => cli.listUserEmails(), (emails) => `sdm-admin-token may list users: ${emails.length} active`);
+        return { cli, capabilities, activeEmails, close };
+    }
+    catch (error) {
+        await close();
+        throw error;
+    }
+}
+/** A folder only this run's sdm uses as HOME and SDM_HOME: no earlier job's ~/.sdm, and no state left behind. */
+async function privateHome(tempDir) {
+    const home = await (0,promises_.mkdtemp)(external_node_path_default().join(tempDir, 'sdm-home-'));
+    await (0,promises_.chmod)(home, 0o700);
+    return home;
+}
+function checkVerification(installation, checklist) {
+    const check = 'sdm verified';
+    switch (installation.verifiedBy) {
+        case 'sdm-sha256':
+            return checklist.pass(check, 'the zip matches the pinned sdm-sha256');
+        case 'vendor checksum':
+            return checklist.pass(check, "the zip matches strongDM's published SHA-256");
+        case 'tool cache':
+            return checklist.pass(check, 'from the tool cache, where only a verified zip is put');
+        case 'unverified':
+            return checklist.warn(check, 'not verified: no sdm-sha256, and sdm-checksum-url gave no single SHA-256', 'pin sdm-sha256 (sha256sum of the zip)');
+    }
+}
+/** grant-temporary must take --from and --until: without them no grant can be bounded, so none is made. */
+function checkGrantFlags(capabilities, checklist) {
+    const offered = capabilities.grantFlags.length > 0 ? capabilities.grantFlags.join(', ') : 'none';
+    if (capabilities.canGrant) {
+        checklist.pass('grant-temporary flags', `offers ${offered}`);
+        return;
+    }
+    const message = `this sdm's "admin users grant-temporary" does not offer --from and --until (its help lists: ${forLogLine(offered, 200)}); no grant was made. Use an sdm version whose grant-temporary takes --from and --until`;
+    checklist.fail('grant-temporary flags', `needs --from and --until; sdm lists ${offered}`, 'use an sdm version that has them');
+    throw new SdmError(message);
+}
+function checkRevokeCommand(capabilities, revokeStale, checklist) {
+    const check = 'revoke command';
+    if (capabilities.canRevoke) {
+        checklist.pass(check, `sdm admin users ${REVOKE_SUBCOMMAND} is offered`);
+    }
+    else if (revokeStale) {
+        checklist.fail(check, `sdm admin users ${REVOKE_SUBCOMMAND} is not offered (sdm admin users has: ${capabilities.userCommands.join(', ') || 'nothing readable'}); stale grants cannot be revoked`, 'set revoke-stale: false; stale grants are then reported and end when they expire');
+    }
+    else {
+        checklist.pass(check, `sdm admin users ${REVOKE_SUBCOMMAND} is not offered; not needed with revoke-stale: false`);
+    }
+}
+/** Each resource kind listed with the admin token, and every configured resource found among them. */
+async function sdm_setup_checkResources(cli, inputs, checklist) {
+    const known = new Set();
+    for (const kind of RESOURCE_KINDS) {
+        const names = await checklist.verify(`sdm admin ${kind} list`, () => cli.listResourceNames(kind), (found) => `sdm-admin-token may list ${kind}: ${found.length}`);
+        for (const name of names)
+            known.add(name);
+    }
+    const configured = [...new Set(inputs.rules.flatMap((rule) => rule.resources))];
+    for (const name of configured) {
+        if (known.has(name))
+            checklist.pass(`resource ${name}`, 'exists in strongDM');
+        else
+            checklist.fail(`resource ${name}`, 'strongDM has no datasource, server or cluster by this name', 'check the spelling in strongDM');
+    }
     // Unknown resource names are a configuration error: refuse before any grant rather than fail one per person.
-    const known = await sdm.listResourceNames();
     const unknown = inputs.rules.flatMap((rule) => rule.resources.filter((name) => !known.has(name)).map((name) => ({ rule: rule.name, name })));
     if (unknown.length > 0) {
         const where = inputs.simpleMode ? 'resources' : 'rules';
         throw new InputError(unknown.map(({ rule, name }) => `${where}${inputs.simpleMode ? '' : ` (rule "${rule}")`}: strongDM has no datasource, server or cluster named "${forLogLine(name)}"; check the spelling in strongDM`));
     }
-    return sdm;
 }
 
 ;// CONCATENATED MODULE: ./src/main.ts
@@ -91036,15 +91384,21 @@ async function setUpSdm(inputs, context) {
 
 
 
+
+
+
+
 async function run() {
     const cancellation = watchCancellation();
+    const checklist = new Checklist();
+    let sdm;
     try {
         maskTokens();
         const inputs = readInputs((name) => getInput(name), readWorkspaceFile);
-        const context = runContext(inputs, cancellation);
+        const context = runContext(inputs, cancellation, checklist);
         const store = openLedgerStore(inputs, workspace());
-        const active = await readActiveGrants(store, context.now);
-        const oncalls = await readOnCalls(inputs, context.now, context.deadline);
+        const active = await readActiveGrants(store, context);
+        const oncalls = await readOnCalls(inputs, context.now, context.deadline, checklist);
         const windows = desiredWindows({
             oncalls,
             rules: inputs.rules,
@@ -91053,23 +91407,26 @@ async function run() {
             graceMs: inputs.graceMs,
         });
         const notes = [];
-        const sdm = await setUpSdmIfNeeded(inputs, { deadline: context.deadline, kill: context.cancellation.kill }, windows, active, notes);
-        const sdmEmails = await sdm?.listUserEmails();
-        const plan = planRun(inputs, context, { oncalls, windows, active, sdmEmails, notes });
+        const setUp = { deadline: context.deadline, kill: context.cancellation.kill, checklist };
+        sdm = await setUpSdmIfNeeded(inputs, setUp, windows, active, notes);
+        const plan = planRun(inputs, context, { oncalls, windows, active, sdm, notes });
         warnPeople(plan);
         const result = refuseOversizedPlan(plan, inputs, notes) ??
             (inputs.dryRun || !sdm
-                ? { rows: plan.map((row) => notApplied(row, { revoke: 'would be revoked (revoke-stale)' })), notes }
-                : await applyAndRecord(sdm, plan, inputs, store, context, notes));
+                ? notAppliedRun(plan, inputs, store, checklist, notes)
+                : await applyAndRecord(sdm.cli, plan, inputs, store, context, notes));
         await report(result, inputs, context);
-        const failure = result.fatal ?? failureFor(result.rows, inputs);
+        const failure = result.fatal ?? failureFor(result.rows, inputs, revokeFailure(inputs, sdm));
         if (failure)
             setFailed(failure);
     }
     catch (error) {
-        setFailed(error instanceof Error ? error.message : String(error));
+        const message = error instanceof Error ? error.message : String(error);
+        await reportStopped(message, checklist);
+        setFailed(message);
     }
     finally {
+        await sdm?.close();
         cancellation.stop();
     }
 }
@@ -91096,7 +91453,7 @@ function readWorkspaceFile(relativePath) {
         throw new Error('the path leads outside the workspace');
     return (0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8');
 }
-function runContext(inputs, cancellation) {
+function runContext(inputs, cancellation, checklist) {
     const server = process.env.GITHUB_SERVER_URL || 'https://github.com';
     const runId = process.env.GITHUB_RUN_ID || 'local';
     const repository = process.env.GITHUB_REPOSITORY || '';
@@ -91106,17 +91463,21 @@ function runContext(inputs, cancellation) {
         runUrl: repository ? `${server}/${repository}/actions/runs/${runId}` : '',
         deadline: new Deadline(inputs.timeBudgetMs),
         cancellation,
+        checklist,
     };
 }
-async function readActiveGrants(store, now) {
-    const ledger = await group(`Reading the ledger (${store.description})`, () => store.load());
-    const active = activeEntries(ledger, now);
+async function readActiveGrants(store, context) {
+    const ledger = await context.checklist.verify('ledger read', () => group(`Reading the ledger (${store.description})`, () => store.load()), (read) => `${store.description}: ${activeEntries(read, context.now).length} grants in force`);
+    const active = activeEntries(ledger, context.now);
     info(`${active.length} grants in force according to ${store.description}`);
     return active;
 }
 /** Who is which strongDM account, then desired − ledger; fail-safe when nothing matched but grants are in force. */
 function planRun(inputs, context, seen) {
-    const { oncalls, windows, active, sdmEmails, notes } = seen;
+    const { oncalls, windows, active, sdm, notes } = seen;
+    const sdmEmails = sdm?.activeEmails;
+    // Without a revoke command, revoke-stale cannot be honoured: stale grants stay, and say why.
+    const cannotRevoke = inputs.revokeStale && sdm !== undefined && !sdm.capabilities.canRevoke;
     const accounts = new Map();
     for (const window of windows) {
         if (!accounts.has(window.pagerdutyUserId)) {
@@ -91134,10 +91495,31 @@ function planRun(inputs, context, seen) {
         now: context.now,
         lookaheadMs: inputs.lookaheadMs,
         maxGrantMs: inputs.maxGrantMs,
-        revokeStale: inputs.revokeStale,
+        revokeStale: inputs.revokeStale && !cannotRevoke,
         failSafe,
         ...(sdmEmails ? { sdmEmails } : {}),
+        ...(cannotRevoke
+            ? { revokeUnavailable: `this sdm offers no revoke command (sdm admin users ${REVOKE_SUBCOMMAND})` }
+            : {}),
     });
+}
+/** revoke-stale asked for what this sdm cannot do: the step fails saying so (under fail-on error or missing-user). */
+function revokeFailure(inputs, sdm) {
+    if (!inputs.revokeStale || !sdm || sdm.capabilities.canRevoke)
+        return undefined;
+    const offered = sdm.capabilities.userCommands.join(', ') || 'none that could be read';
+    return `revoke-stale is true, but this sdm offers no revoke command: "sdm admin users ${REVOKE_SUBCOMMAND}" is not among its subcommands (${forLogLine(offered, 300)}). Stale grants were reported, not revoked. Set revoke-stale: false, or use an sdm that offers the command.`;
+}
+/** A dry run, or a run without sdm: the plan is reported as it would be applied; the ledger is not written. */
+function notAppliedRun(plan, inputs, store, checklist, notes) {
+    if (inputs.state.kind === 'none')
+        checklist.pass('ledger write', 'state: none keeps no ledger');
+    else if (inputs.dryRun) {
+        checklist.warn('ledger write', `${store.description}: not written in a dry run, so write access is not checked`, 'the first real run writes it: with state: github, give the job permissions: contents: write');
+    }
+    else
+        checklist.pass('ledger write', `${store.description}: nothing to record in this run`);
+    return { rows: plan.map((row) => notApplied(row, { revoke: 'would be revoked (revoke-stale)' })), notes };
 }
 /** max-new-grants: a plan that would change too much is applied not at all. */
 function refuseOversizedPlan(plan, inputs, notes) {
@@ -91170,6 +91552,7 @@ async function applyAndRecord(sdm, plan, inputs, store, context, notes) {
         cancel: context.cancellation.cancel,
     }));
     const { unrecorded, error } = await recorder.close();
+    checkLedgerWrite(inputs, store, recorder, error, context.checklist);
     const result = { rows, notes };
     if (context.cancellation.cancel.aborted) {
         result.fatal =
@@ -91181,6 +91564,17 @@ async function applyAndRecord(sdm, plan, inputs, store, context, notes) {
         result.fatal = `${unrecorded.add.length} grants and ${unrecorded.revoke.length} revocations were made but not recorded in the ledger: ${message}`;
     }
     return result;
+}
+function checkLedgerWrite(inputs, store, recorder, error, checklist) {
+    const { add, revoke } = recorder.recorded;
+    if (inputs.state.kind === 'none')
+        checklist.pass('ledger write', 'state: none keeps no ledger');
+    else if (error)
+        checklist.fail('ledger write', `${store.description}: ${error.message}`);
+    else if (add + revoke === 0)
+        checklist.pass('ledger write', `${store.description}: nothing to record in this run`);
+    else
+        checklist.pass('ledger write', `${store.description}: recorded ${add} grants and ${revoke} revocations`);
 }
 
 ;// CONCATENATED MODULE: ./src/index.ts

@@ -1,6 +1,7 @@
 // `npm run demo`: the bundled action against the built-in simulators of PagerDuty, the sdm download site, sdm and
 // the GitHub API, with a sample company, so a newcomer sees it work in one command with no accounts.
-// Three scheduled runs: the first grants, the second finds nothing to do, the third follows an override.
+// A dry run shows the preflight checklist; then three scheduled runs: the first grants, the second finds nothing
+// to do, the third follows an override.
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -58,12 +59,13 @@ async function scheduledRun(title, inputs = {}) {
   const invocations = (await readSdmState(sdmState)).invocations;
   const calls = invocations.slice(sdmCallsSoFar);
   sdmCallsSoFar = invocations.length;
-  const count = (verb) => calls.filter((c) => c.argv[2] === verb).length;
+  const help = (c) => c.argv.includes('--help');
+  const count = (verb) => calls.filter((c) => c.argv[2] === verb && !help(c)).length;
   const totals = /^\*\*(.*)\*\*/m.exec(run.summary)?.[1] ?? '';
   console.log(`\n━━ ${title}`);
   console.log(`   ${totals}; exit ${run.exitCode}; ${(run.durationMs / 1000).toFixed(2)} s`);
   console.log(
-    `   sdm commands: ${calls.length} (${count('grant-temporary')} grants, ${count('revoke')} revokes, ${count('list')} lists of users and resources)`,
+    `   sdm commands: ${calls.length} (${calls.filter(help).length} help pages, ${count('grant-temporary')} grants, ${count('revoke')} revokes, ${count('list')} lists of users and resources)`,
   );
   return run;
 }
@@ -74,6 +76,15 @@ try {
   console.log(
     'the lead targeted directly at level 3 → bastion-prod. Lookahead 24h. Ledger on branch oncall-access-state.',
   );
+
+  const dryRun = await scheduledRun('Run 0: a dry run with both tokens, the recommended first run', {
+    'dry-run': 'true',
+  });
+  console.log('\n── Preflight checklist (also the `checks` output) ─────────────────────');
+  for (const check of JSON.parse(dryRun.outputs.checks ?? '[]')) {
+    const mark = { pass: '✅', warn: '⚠️', fail: '❌' }[check.status];
+    console.log(`   ${mark} ${check.check}: ${check.detail}${check.fix ? ` (fix: ${check.fix})` : ''}`);
+  }
 
   const first = await scheduledRun('Run 1: first scheduled run');
   console.log('\n── Step log ─────────────────────────────────────────────────────────────');
@@ -109,9 +120,9 @@ try {
   for (const commit of github.commits('oncall-access-state').slice(1))
     console.log(`   ${commit.message.split('\n')[0]}`);
   console.log(
-    `\nzip downloads of sdm over three runs: ${downloads.counts.zip} (the tool cache served the rest)`,
+    `\nzip downloads of sdm over four runs: ${downloads.counts.zip} (the tool cache served the rest)`,
   );
-  process.exitCode = [first, third].every((run) => run.exitCode === 0) ? 0 : 1;
+  process.exitCode = [dryRun, first, third].every((run) => run.exitCode === 0) ? 0 : 1;
 } finally {
   await Promise.all([pagerduty.close(), downloads.close(), github.close()]);
   await rm(dir, { recursive: true, force: true });

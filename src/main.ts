@@ -12,18 +12,14 @@ import { LedgerRecorder } from './ledger-recorder.js';
 import { openLedgerStore, type LedgerStore } from './ledger-stores.js';
 import { readOnCalls } from './oncalls.js';
 import type { OnCallRow } from './pagerduty.js';
-import {
-  desiredWindows,
-  reconcile,
-  resolveAccount,
-  rfc3339,
-  type Account,
-  type DesiredWindow,
-} from './plan.js';
-import { failureFor, notApplied, report, warnPeople, type RunResult } from './report.js';
+import { reconcile, resolveAccount, rfc3339, type Account } from './plan.js';
+import { desiredWindows, type DesiredWindow } from './windows.js';
+import { failureFor, notApplied, report, reportStopped, warnPeople, type RunResult } from './report.js';
 import { Deadline } from './retry.js';
-import type { SdmCli } from './sdm.js';
-import { setUpSdmIfNeeded } from './sdm-setup.js';
+import { Checklist } from './checklist.js';
+import { REVOKE_SUBCOMMAND, type SdmCli } from './sdm.js';
+import { setUpSdmIfNeeded, type SdmSession } from './sdm-setup.js';
+import { forLogLine } from './text.js';
 import type { LedgerEntry, PlanRow } from './types.js';
 
 interface RunContext {
@@ -32,17 +28,20 @@ interface RunContext {
   runUrl: string;
   deadline: Deadline;
   cancellation: Cancellation;
+  checklist: Checklist;
 }
 
 export async function run(): Promise<void> {
   const cancellation = watchCancellation();
+  const checklist = new Checklist();
+  let sdm: SdmSession | undefined;
   try {
     maskTokens();
     const inputs = readInputs((name) => core.getInput(name), readWorkspaceFile);
-    const context = runContext(inputs, cancellation);
+    const context = runContext(inputs, cancellation, checklist);
     const store = openLedgerStore(inputs, workspace());
-    const active = await readActiveGrants(store, context.now);
-    const oncalls = await readOnCalls(inputs, context.now, context.deadline);
+    const active = await readActiveGrants(store, context);
+    const oncalls = await readOnCalls(inputs, context.now, context.deadline, checklist);
     const windows = desiredWindows({
       oncalls,
       rules: inputs.rules,
@@ -51,27 +50,24 @@ export async function run(): Promise<void> {
       graceMs: inputs.graceMs,
     });
     const notes: string[] = [];
-    const sdm = await setUpSdmIfNeeded(
-      inputs,
-      { deadline: context.deadline, kill: context.cancellation.kill },
-      windows,
-      active,
-      notes,
-    );
-    const sdmEmails = await sdm?.listUserEmails();
-    const plan = planRun(inputs, context, { oncalls, windows, active, sdmEmails, notes });
+    const setUp = { deadline: context.deadline, kill: context.cancellation.kill, checklist };
+    sdm = await setUpSdmIfNeeded(inputs, setUp, windows, active, notes);
+    const plan = planRun(inputs, context, { oncalls, windows, active, sdm, notes });
     warnPeople(plan);
     const result =
       refuseOversizedPlan(plan, inputs, notes) ??
       (inputs.dryRun || !sdm
-        ? { rows: plan.map((row) => notApplied(row, { revoke: 'would be revoked (revoke-stale)' })), notes }
-        : await applyAndRecord(sdm, plan, inputs, store, context, notes));
+        ? notAppliedRun(plan, inputs, store, checklist, notes)
+        : await applyAndRecord(sdm.cli, plan, inputs, store, context, notes));
     await report(result, inputs, context);
-    const failure = result.fatal ?? failureFor(result.rows, inputs);
+    const failure = result.fatal ?? failureFor(result.rows, inputs, revokeFailure(inputs, sdm));
     if (failure) core.setFailed(failure);
   } catch (error) {
-    core.setFailed(error instanceof Error ? error.message : String(error));
+    const message = error instanceof Error ? error.message : String(error);
+    await reportStopped(message, checklist);
+    core.setFailed(message);
   } finally {
+    await sdm?.close();
     cancellation.stop();
   }
 }
@@ -100,7 +96,7 @@ function readWorkspaceFile(relativePath: string): string {
   return readFileSync(file, 'utf8');
 }
 
-function runContext(inputs: Inputs, cancellation: Cancellation): RunContext {
+function runContext(inputs: Inputs, cancellation: Cancellation, checklist: Checklist): RunContext {
   const server = process.env.GITHUB_SERVER_URL || 'https://github.com';
   const runId = process.env.GITHUB_RUN_ID || 'local';
   const repository = process.env.GITHUB_REPOSITORY || '';
@@ -110,12 +106,17 @@ function runContext(inputs: Inputs, cancellation: Cancellation): RunContext {
     runUrl: repository ? `${server}/${repository}/actions/runs/${runId}` : '',
     deadline: new Deadline(inputs.timeBudgetMs),
     cancellation,
+    checklist,
   };
 }
 
-async function readActiveGrants(store: LedgerStore, now: Date): Promise<LedgerEntry[]> {
-  const ledger = await core.group(`Reading the ledger (${store.description})`, () => store.load());
-  const active = activeEntries(ledger, now);
+async function readActiveGrants(store: LedgerStore, context: RunContext): Promise<LedgerEntry[]> {
+  const ledger = await context.checklist.verify(
+    'ledger read',
+    () => core.group(`Reading the ledger (${store.description})`, () => store.load()),
+    (read) => `${store.description}: ${activeEntries(read, context.now).length} grants in force`,
+  );
+  const active = activeEntries(ledger, context.now);
   core.info(`${active.length} grants in force according to ${store.description}`);
   return active;
 }
@@ -128,11 +129,14 @@ function planRun(
     oncalls: OnCallRow[];
     windows: DesiredWindow[];
     active: LedgerEntry[];
-    sdmEmails: string[] | undefined;
+    sdm: SdmSession | undefined;
     notes: string[];
   },
 ): PlanRow[] {
-  const { oncalls, windows, active, sdmEmails, notes } = seen;
+  const { oncalls, windows, active, sdm, notes } = seen;
+  const sdmEmails = sdm?.activeEmails;
+  // Without a revoke command, revoke-stale cannot be honoured: stale grants stay, and say why.
+  const cannotRevoke = inputs.revokeStale && sdm !== undefined && !sdm.capabilities.canRevoke;
   const accounts = new Map<string, Account>();
   for (const window of windows) {
     if (!accounts.has(window.pagerdutyUserId)) {
@@ -152,10 +156,39 @@ function planRun(
     now: context.now,
     lookaheadMs: inputs.lookaheadMs,
     maxGrantMs: inputs.maxGrantMs,
-    revokeStale: inputs.revokeStale,
+    revokeStale: inputs.revokeStale && !cannotRevoke,
     failSafe,
     ...(sdmEmails ? { sdmEmails } : {}),
+    ...(cannotRevoke
+      ? { revokeUnavailable: `this sdm offers no revoke command (sdm admin users ${REVOKE_SUBCOMMAND})` }
+      : {}),
   });
+}
+
+/** revoke-stale asked for what this sdm cannot do: the step fails saying so (under fail-on error or missing-user). */
+function revokeFailure(inputs: Inputs, sdm: SdmSession | undefined): string | undefined {
+  if (!inputs.revokeStale || !sdm || sdm.capabilities.canRevoke) return undefined;
+  const offered = sdm.capabilities.userCommands.join(', ') || 'none that could be read';
+  return `revoke-stale is true, but this sdm offers no revoke command: "sdm admin users ${REVOKE_SUBCOMMAND}" is not among its subcommands (${forLogLine(offered, 300)}). Stale grants were reported, not revoked. Set revoke-stale: false, or use an sdm that offers the command.`;
+}
+
+/** A dry run, or a run without sdm: the plan is reported as it would be applied; the ledger is not written. */
+function notAppliedRun(
+  plan: PlanRow[],
+  inputs: Inputs,
+  store: LedgerStore,
+  checklist: Checklist,
+  notes: string[],
+): RunResult {
+  if (inputs.state.kind === 'none') checklist.pass('ledger write', 'state: none keeps no ledger');
+  else if (inputs.dryRun) {
+    checklist.warn(
+      'ledger write',
+      `${store.description}: not written in a dry run, so write access is not checked`,
+      'the first real run writes it: with state: github, give the job permissions: contents: write',
+    );
+  } else checklist.pass('ledger write', `${store.description}: nothing to record in this run`);
+  return { rows: plan.map((row) => notApplied(row, { revoke: 'would be revoked (revoke-stale)' })), notes };
 }
 
 /** max-new-grants: a plan that would change too much is applied not at all. */
@@ -198,6 +231,7 @@ async function applyAndRecord(
     }),
   );
   const { unrecorded, error } = await recorder.close();
+  checkLedgerWrite(inputs, store, recorder, error, context.checklist);
   const result: RunResult = { rows, notes };
   if (context.cancellation.cancel.aborted) {
     result.fatal =
@@ -209,4 +243,20 @@ async function applyAndRecord(
     result.fatal = `${unrecorded.add.length} grants and ${unrecorded.revoke.length} revocations were made but not recorded in the ledger: ${message}`;
   }
   return result;
+}
+
+function checkLedgerWrite(
+  inputs: Inputs,
+  store: LedgerStore,
+  recorder: LedgerRecorder,
+  error: Error | undefined,
+  checklist: Checklist,
+): void {
+  const { add, revoke } = recorder.recorded;
+  if (inputs.state.kind === 'none') checklist.pass('ledger write', 'state: none keeps no ledger');
+  else if (error) checklist.fail('ledger write', `${store.description}: ${error.message}`);
+  else if (add + revoke === 0)
+    checklist.pass('ledger write', `${store.description}: nothing to record in this run`);
+  else
+    checklist.pass('ledger write', `${store.description}: recorded ${add} grants and ${revoke} revocations`);
 }

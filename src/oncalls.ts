@@ -2,13 +2,20 @@
 // policies, rows seen by both once, missing emails asked for once per person, and schedules nobody is on call in
 // checked for existence (a wrong ID must fail the run, not grant nothing in silence).
 import * as core from '@actions/core';
+import type { Checklist } from './checklist.js';
 import { InputError, MAX_LOOKAHEAD_MS, type Inputs } from './inputs.js';
 import { PagerDutyClient, PagerDutyError, type OnCallRow } from './pagerduty.js';
 import type { Deadline } from './retry.js';
 import { DIRECT_TARGETS, type Rule } from './rules.js';
+import { forLogLine } from './text.js';
 
 /** On-calls for every rule: one paged query for the schedules, one for the escalation policies. */
-export async function readOnCalls(inputs: Inputs, now: Date, deadline: Deadline): Promise<OnCallRow[]> {
+export async function readOnCalls(
+  inputs: Inputs,
+  now: Date,
+  deadline: Deadline,
+  checklist: Checklist,
+): Promise<OnCallRow[]> {
   // A shift that ended less than grace-period ago, or starts less than lead-time after the lookahead, still counts.
   const since = new Date(now.getTime() - inputs.graceMs);
   // PagerDuty refuses a range over 90 days.
@@ -22,31 +29,101 @@ export async function readOnCalls(inputs: Inputs, now: Date, deadline: Deadline)
     deadline,
   });
   return core.group('Reading on-calls from PagerDuty', async () => {
-    const rows: OnCallRow[] = [];
-    for (const query of onCallQueries(inputs.rules))
-      rows.push(...(await pagerduty.listOnCalls(query, since, until)));
-    const oncalls = dedupeOnCalls(rows);
+    const oncalls = await checklist.verify(
+      'PagerDuty',
+      async () => {
+        const rows: OnCallRow[] = [];
+        for (const query of onCallQueries(inputs.rules))
+          rows.push(...(await pagerduty.listOnCalls(query, since, until)));
+        return dedupeOnCalls(rows);
+      },
+      (rows) => `pagerduty-token accepted: ${rows.length} on-call rows`,
+    );
     await fillMissingEmails(pagerduty, oncalls);
     core.info(`${oncalls.length} on-call rows from ${pagerduty.requestCount} PagerDuty requests`);
-    const empty = [...new Set(inputs.rules.flatMap((rule) => rule.schedules))].filter(
-      (id) => id !== DIRECT_TARGETS && !oncalls.some((row) => row.schedule?.id === id),
-    );
-    const missing = await pagerduty.missingSchedules(empty);
-    if (missing.length > 0) {
-      const where = inputs.simpleMode ? 'schedule-ids' : 'rules';
-      throw new InputError(
-        missing.map(
-          (id) => `${where}: PagerDuty has no schedule ${id} (404); check the ID in the schedule's URL`,
-        ),
-      );
+    await checkSchedules(inputs, pagerduty, oncalls, { since, until }, checklist);
+    checkEscalationPolicies(inputs.rules, oncalls, checklist);
+    return oncalls;
+  });
+}
+
+/**
+ * Each configured schedule, with its name from PagerDuty. One with nobody on call is looked up: unknown to both the
+ * v2 and the v3 API, the run fails naming it; a v3 schedule whose final schedule has people on call that /oncalls
+ * did not return is said loudly, since nobody in it gets access.
+ */
+async function checkSchedules(
+  inputs: Inputs,
+  pagerduty: PagerDutyClient,
+  oncalls: OnCallRow[],
+  window: { since: Date; until: Date },
+  checklist: Checklist,
+): Promise<void> {
+  const missing: string[] = [];
+  for (const id of [...new Set(inputs.rules.flatMap((rule) => rule.schedules))]) {
+    if (id === DIRECT_TARGETS) continue;
+    const check = `schedule ${id}`;
+    const rows = oncalls.filter((row) => row.schedule?.id === id);
+    if (rows[0]) {
+      checklist.pass(check, `"${rows[0].schedule?.name ?? id}": ${rows.length} on-call rows`);
+      continue;
     }
-    for (const id of empty) {
+    const schedule = await pagerduty.lookUpSchedule(id, window.since, window.until);
+    if (!schedule) {
+      checklist.fail(
+        check,
+        'PagerDuty has no such schedule (404 from /schedules and /v3/schedules)',
+        "check the ID in the schedule's URL",
+      );
+      missing.push(id);
+    } else if (schedule.onCallUserIds.length > 0) {
+      const message = `Schedule ${id} ("${forLogLine(schedule.name)}") is a v3 schedule: its final schedule has ${schedule.onCallUserIds.length} people on call in this window, but PagerDuty's /oncalls returned none of them, so they get no access.`;
+      core.warning(
+        `${message} Add a rule with escalation-policies naming the policy that uses this schedule.`,
+      );
+      checklist.fail(
+        check,
+        `v3 schedule "${schedule.name}": ${schedule.onCallUserIds.length} people on call in its final schedule, none of them in /oncalls`,
+        'add a rule with escalation-policies naming the policy that uses this schedule',
+      );
+    } else {
       core.warning(
         `Nobody is on call in schedule ${id} in this window: check that an escalation policy uses it.`,
       );
+      checklist.warn(
+        check,
+        `${schedule.version} schedule "${schedule.name}": nobody on call in this window`,
+        'check that an escalation policy uses it',
+      );
     }
-    return oncalls;
-  });
+  }
+  if (missing.length > 0) {
+    const where = inputs.simpleMode ? 'schedule-ids' : 'rules';
+    throw new InputError(
+      missing.map(
+        (id) => `${where}: PagerDuty has no schedule ${id} (404); check the ID in the schedule's URL`,
+      ),
+    );
+  }
+}
+
+/** Each configured escalation policy, with its name from the on-call rows it gave. */
+function checkEscalationPolicies(rules: Rule[], oncalls: OnCallRow[], checklist: Checklist): void {
+  for (const id of [...new Set(rules.flatMap((rule) => rule.escalationPolicies))]) {
+    const rows = oncalls.filter((row) => row.escalationPolicy.id === id);
+    if (rows[0])
+      checklist.pass(
+        `escalation policy ${id}`,
+        `"${rows[0].escalationPolicy.name}": ${rows.length} on-call rows`,
+      );
+    else {
+      checklist.warn(
+        `escalation policy ${id}`,
+        'no on-call rows in this window, so its name and existence were not checked',
+        "check the ID in the policy's URL",
+      );
+    }
+  }
 }
 
 /** Included users normally carry their email; ask for the rest once per user, not once per row. */

@@ -15,6 +15,15 @@ export interface OnCallRow {
   end: Date | null; // null: never goes off call
 }
 
+/** A schedule as its own endpoint describes it. */
+export interface ScheduleInfo {
+  id: string;
+  version: 'v2' | 'v3';
+  name: string;
+  /** v3 only: the users its final schedule has on call in the window asked about. */
+  onCallUserIds: string[];
+}
+
 /** PagerDuty intersects different filters; each list is a union. */
 export interface OnCallFilter {
   scheduleIds?: string[];
@@ -110,18 +119,38 @@ export class PagerDutyClient {
     return typeof user.email === 'string' && user.email !== '' ? user.email : undefined;
   }
 
-  /** Schedules among `ids` that PagerDuty does not have (404), to name them instead of "nobody is on call". */
-  async missingSchedules(ids: string[]): Promise<string[]> {
-    const missing: string[] = [];
-    for (const id of ids) {
-      try {
-        await this.getJson(`/schedules/${encodeURIComponent(id)}`);
-      } catch (error) {
-        if (error instanceof PagerDutyError && error.status === 404) missing.push(id);
-        else throw error;
-      }
+  /**
+   * A schedule nobody is on call in, looked up to tell a quiet schedule from a wrong ID: the legacy (v2) endpoint
+   * first, then the v3 one, which also gives who its final schedule has on call over [since, until] (PagerDuty
+   * says v3 schedules are "not compatible with V2 automations", so /oncalls may not show them). Undefined when
+   * neither knows the ID.
+   */
+  async lookUpSchedule(id: string, since: Date, until: Date): Promise<ScheduleInfo | undefined> {
+    const path = `/schedules/${encodeURIComponent(id)}`;
+    try {
+      const body = asRecord(await this.getJson(path), '/schedules response');
+      return { id, version: 'v2', name: scheduleName(body.schedule, id), onCallUserIds: [] };
+    } catch (error) {
+      if (!(error instanceof PagerDutyError && error.status === 404)) throw error;
     }
-    return missing;
+    const query = new URLSearchParams({
+      since: since.toISOString(),
+      until: until.toISOString(),
+      time_zone: 'UTC',
+    });
+    query.append('include[]', 'final_schedule');
+    try {
+      const body = asRecord(await this.getJson(`/v3${path}`, query), '/v3/schedules response');
+      return {
+        id,
+        version: 'v3',
+        name: scheduleName(body.schedule, id),
+        onCallUserIds: finalScheduleUsers(body.schedule),
+      };
+    } catch (error) {
+      if (error instanceof PagerDutyError && error.status === 404) return undefined;
+      throw error;
+    }
   }
 
   /**
@@ -151,7 +180,12 @@ export class PagerDutyClient {
       // undici does not follow redirects here: the token only ever goes to pagerduty-api-url.
       const response = await request(url, {
         method: 'GET',
-        headers: { authorization: this.authorization, accept: 'application/vnd.pagerduty+json;version=2' },
+        // PagerDuty's spec lists Content-Type as required on every operation, GETs included.
+        headers: {
+          authorization: this.authorization,
+          accept: 'application/vnd.pagerduty+json;version=2',
+          'content-type': 'application/json',
+        },
         headersTimeout: this.requestTimeoutMs,
         bodyTimeout: this.requestTimeoutMs,
         // headers/body timeouts are idle timers: a body that trickles in must not outlast the whole request.
@@ -281,6 +315,25 @@ function parseTime(value: unknown, what: string): Date | null {
   if (Number.isNaN(time.getTime()))
     throw new PagerDutyError(`PagerDuty sent an on-call with an invalid ${what} time`);
   return time;
+}
+
+function scheduleName(schedule: unknown, id: string): string {
+  const record = schedule && typeof schedule === 'object' ? (schedule as Record<string, unknown>) : {};
+  return text(record.name) || text(record.summary) || id;
+}
+
+/** Users in a v3 schedule's `final_schedule.computed_shift_assignments[]` (`member.type` "user_member"). */
+function finalScheduleUsers(schedule: unknown): string[] {
+  const final = (schedule as { final_schedule?: { computed_shift_assignments?: unknown } } | null)
+    ?.final_schedule;
+  const assignments = Array.isArray(final?.computed_shift_assignments)
+    ? final.computed_shift_assignments
+    : [];
+  const users = assignments.flatMap((assignment: unknown) => {
+    const member = (assignment as { member?: { type?: unknown; user_id?: unknown } } | null)?.member;
+    return member?.type === 'user_member' && typeof member.user_id === 'string' ? [member.user_id] : [];
+  });
+  return [...new Set(users)];
 }
 
 function text(value: unknown): string {

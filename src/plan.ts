@@ -1,12 +1,10 @@
-// Pure planning, no I/O: PagerDuty on-calls and the ledger in, the rows of this run out.
-// desired windows (rules, lead/grace, merged per strongDM account and resource) − ledger = what to grant;
-// ledger grants that PagerDuty no longer backs are stale.
-import type { OnCallRow } from './pagerduty.js';
-import type { Rule } from './rules.js';
+// Pure planning, no I/O: desired windows (windows.ts) and the ledger in, the rows of this run out.
+// desired windows, merged per strongDM account and resource, − ledger = what to grant; ledger grants that
+// PagerDuty no longer backs are stale.
 import { commandArgumentProblem } from './text.js';
+import { mergeWindows, type DesiredWindow } from './windows.js';
 import type {
   LedgerEntry,
-  OnCallSource,
   PendingGrantRow,
   PendingRevokeRow,
   Person,
@@ -16,15 +14,6 @@ import type {
   UnchangedRow,
 } from './types.js';
 
-/** A span of time someone should hold a resource; `until` may be Infinity for open-ended on-calls. */
-export interface DesiredWindow extends Person {
-  resource: string;
-  rule: string;
-  source: OnCallSource;
-  from: number;
-  until: number;
-}
-
 export interface Account {
   sdmEmail?: string; // the strongDM account's spelling, used on the command line
   skipReason?: string;
@@ -32,86 +21,6 @@ export interface Account {
 }
 
 const SECOND = 1000;
-
-export function ruleMatches(rule: Rule, row: OnCallRow): boolean {
-  const schedule = row.schedule?.id ?? 'null';
-  return (
-    (rule.schedules.length === 0 || rule.schedules.includes(schedule)) &&
-    (rule.escalationPolicies.length === 0 || rule.escalationPolicies.includes(row.escalationPolicy.id)) &&
-    (rule.escalationLevels.length === 0 || rule.escalationLevels.includes(row.escalationLevel))
-  );
-}
-
-/**
- * Every (on-call row × matching rule × resource) as a window: lead time before, grace period after, clamped to
- * now; an open start or end stays open (Infinity) for the planner to bound.
- */
-export function desiredWindows(options: {
-  oncalls: OnCallRow[];
-  rules: Rule[];
-  now: Date;
-  leadMs: number;
-  graceMs: number;
-}): DesiredWindow[] {
-  const nowMs = Math.floor(options.now.getTime() / SECOND) * SECOND;
-  const windows: DesiredWindow[] = [];
-  for (const row of options.oncalls) {
-    const from = Math.max(row.start ? row.start.getTime() - options.leadMs : -Infinity, nowMs);
-    const until = row.end ? Math.ceil((row.end.getTime() + options.graceMs) / SECOND) * SECOND : Infinity;
-    if (until <= from) continue; // already over
-    for (const rule of options.rules) {
-      if (!ruleMatches(rule, row)) continue;
-      for (const resource of rule.resources) {
-        windows.push({
-          pagerdutyUserId: row.user.id,
-          name: row.user.name,
-          email: row.user.email,
-          resource,
-          rule: rule.name,
-          source: {
-            scheduleId: row.schedule?.id ?? null,
-            scheduleName: row.schedule?.name ?? '',
-            escalationPolicyId: row.escalationPolicy.id,
-            escalationPolicyName: row.escalationPolicy.name,
-            escalationLevel: row.escalationLevel,
-          },
-          from,
-          until,
-        });
-      }
-    }
-  }
-  return windows;
-}
-
-/** Merges overlapping or touching windows; the merged one keeps the most urgent (lowest level) source and its rule. */
-export function mergeWindows<T extends { from: number; until: number; source: OnCallSource; rule: string }>(
-  windows: T[],
-): T[] {
-  const sorted = [...windows].sort((a, b) => a.from - b.from || a.until - b.until);
-  const merged: T[] = [];
-  for (const window of sorted) {
-    const last = merged[merged.length - 1];
-    if (last && window.from <= last.until) {
-      last.until = Math.max(last.until, window.until);
-      if (compareSources(window.source, last.source) < 0) {
-        last.source = window.source;
-        last.rule = window.rule;
-      }
-    } else {
-      merged.push({ ...window });
-    }
-  }
-  return merged;
-}
-
-function compareSources(a: OnCallSource, b: OnCallSource): number {
-  return (
-    a.escalationLevel - b.escalationLevel ||
-    a.scheduleName.localeCompare(b.scheduleName) ||
-    a.escalationPolicyName.localeCompare(b.escalationPolicyName)
-  );
-}
 
 /**
  * Which strongDM account a PagerDuty person is. `user-map` (by PagerDuty user ID or email) first, then the same
@@ -158,6 +67,8 @@ export interface ReconcileInput {
   failSafe: boolean;
   /** strongDM's active users, when they could be listed. */
   sdmEmails?: string[];
+  /** revoke-stale is asked for but sdm cannot revoke: why, added to each stale grant's reason. */
+  revokeUnavailable?: string;
 }
 
 const pairKey = (email: string, resource: string) => `${email.toLowerCase()}\n${resource}`;
@@ -285,6 +196,7 @@ function planRecordedGrants(
       if (input.revokeStale && deferred) {
         reason += '; it is revoked once the grant in force ends (revoking now would end that one too)';
       }
+      if (input.revokeUnavailable) reason += `; ${input.revokeUnavailable}`;
       return rowFromEntry(entry, revokePair ? 'pending-revoke' : 'stale', reason);
     }
     if (revokePair) {

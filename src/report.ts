@@ -4,7 +4,15 @@ import { randomUUID } from 'node:crypto';
 import * as core from '@actions/core';
 import type { Inputs } from './inputs.js';
 import { rfc3339 } from './plan.js';
-import { countByStatus, renderLogTable, renderSummary, STATUSES } from './summary.js';
+import type { Checklist } from './checklist.js';
+import {
+  checklistLines,
+  countByStatus,
+  renderLogTable,
+  renderStopped,
+  renderSummary,
+  STATUSES,
+} from './summary.js';
 import { forLogLine } from './text.js';
 import type { PlanRow, ReportRow } from './types.js';
 
@@ -19,6 +27,7 @@ export interface RunResult {
 export interface ReportContext {
   now: Date;
   runUrl: string;
+  checklist: Checklist;
 }
 
 /** One annotation per person (GitHub shows only 10 per step), not one per row. */
@@ -56,6 +65,7 @@ export async function report(result: RunResult, inputs: Inputs, context: ReportC
   const counts = countByStatus(rows);
   for (const status of STATUSES) if (status !== 'would-grant') core.setOutput(status, String(counts[status]));
   core.setOutput('plan', planJson(rows, context.runUrl));
+  reportChecks(context.checklist);
 
   for (const note of notes) core.info(note);
   if (rows.length > 0) {
@@ -75,9 +85,25 @@ export async function report(result: RunResult, inputs: Inputs, context: ReportC
       lookaheadMs: inputs.lookaheadMs,
       notes,
       runUrl: context.runUrl,
+      checks: context.checklist.checks,
     });
     await core.summary.addRaw(summary).write();
   }
+}
+
+/** A run that stopped before its report: the error and the checklist so far, in the summary and the outputs. */
+export async function reportStopped(message: string, checklist: Checklist): Promise<void> {
+  reportChecks(checklist);
+  if (process.env.GITHUB_STEP_SUMMARY) {
+    await core.summary.addRaw(renderStopped(message, checklist.checks)).write();
+  }
+}
+
+/** The `checks` output, and one log line per check. */
+function reportChecks(checklist: Checklist): void {
+  core.setOutput('checks', JSON.stringify(checklist.checks));
+  core.info(`Preflight checklist: ${checklist.counts()}`);
+  for (const line of checklistLines(checklist.checks)) core.info(line);
 }
 
 const MAX_PLAN_OUTPUT_BYTES = 900 * 1024; // GitHub limits a job's outputs to 1 MiB in all
@@ -98,8 +124,13 @@ export function planJson(rows: ReportRow[], runUrl: string): string {
   return json;
 }
 
-export function failureFor(rows: ReportRow[], inputs: Inputs): string | undefined {
+/**
+ * Whether the step fails, and why, under fail-on. `unmet` is a configured behaviour the run could not honour
+ * (revoke-stale without a revoke command): it fails the step like a failed change does.
+ */
+export function failureFor(rows: ReportRow[], inputs: Inputs, unmet?: string): string | undefined {
   if (inputs.failOn === 'never') return undefined;
+  if (unmet) return unmet;
   const failed = rows.filter((row) => row.status === 'failed').length;
   const attempted =
     failed + rows.filter((row) => row.status === 'granted' || row.status === 'revoked').length;

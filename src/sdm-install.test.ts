@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { upgradeUrl, versionFromUrl } from './sdm-install.js';
+import { publishedSha256, upgradeUrl, versionFromUrl } from './sdm-install.js';
 
 describe('versionFromUrl', () => {
   it('reads the version from the vendor file name', () => {
@@ -21,5 +21,18 @@ describe('upgradeUrl', () => {
     expect(
       upgradeUrl('https://mirror.example.com/sdm/sdmcli_46.1.0_linux_amd64.zip', '46.1.0'),
     ).toBeUndefined();
+  });
+});
+
+describe('publishedSha256', () => {
+  const hash = 'ab'.repeat(32);
+  it('takes the one SHA-256 in the body, in either case', () => {
+    expect(publishedSha256(`${hash.toUpperCase()}  sdmcli_46.0.0_linux_amd64.zip\n`)).toBe(hash);
+    expect(publishedSha256(JSON.stringify({ sha256: hash, again: hash }))).toBe(hash);
+  });
+  it('refuses a body with none, or with two different ones', () => {
+    expect(publishedSha256('not found')).toBeUndefined();
+    expect(publishedSha256(`${hash} ${'cd'.repeat(32)}`)).toBeUndefined();
+    expect(publishedSha256('a'.repeat(65))).toBeUndefined();
   });
 });

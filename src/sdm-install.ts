@@ -30,6 +30,8 @@ export interface SdmInstallOptions {
 export interface SdmInstallation {
   binary: string;
   version: string;
+  /** How the zip was verified: pinned sdm-sha256, strongDM's published checksum, when it was cached, or not at all. */
+  verifiedBy: 'sdm-sha256' | 'vendor checksum' | 'tool cache' | 'unverified';
 }
 
 export class SdmInstallError extends Error {
@@ -152,7 +154,7 @@ async function findCached(version: string, options: SdmInstallOptions): Promise<
   if (!dir) return undefined;
   if (!options.sha256) {
     core.info(`sdm ${version} found in the tool cache`);
-    return { binary: path.join(dir, 'sdm'), version };
+    return { binary: path.join(dir, 'sdm'), version, verifiedBy: 'tool cache' };
   }
   const zipPath = path.join(dir, CACHED_ZIP);
   const sha256 = await sha256File(zipPath).catch(() => undefined);
@@ -162,7 +164,7 @@ async function findCached(version: string, options: SdmInstallOptions): Promise<
   }
   const binary = await unzipSdm(zipPath, await mkdtemp(path.join(options.tempDir, 'sdm-')), version);
   core.info(`sdm ${version} found in the tool cache; its zip matches sdm-sha256`);
-  return { binary, version };
+  return { binary, version, verifiedBy: 'sdm-sha256' };
 }
 
 async function sha256File(file: string): Promise<string> {
@@ -254,8 +256,8 @@ async function zipUrlFromUpgrade(upgrade: string, options: SdmInstallOptions): P
 }
 
 /**
- * The vendor's published SHA-256 for a version, when sdm-sha256 is not pinned. UNCONFIRMED body format: any text
- * holding one 64-hex value. Undefined when the endpoint does not answer with one.
+ * The vendor's published SHA-256 for a version, when sdm-sha256 is not pinned. UNCONFIRMED body format: text
+ * holding exactly one 64-hex value (either case). Undefined when the endpoint does not answer with exactly one.
  */
 async function vendorSha256(version: string, options: SdmInstallOptions): Promise<string | undefined> {
   if (!options.checksumUrl) return undefined;
@@ -268,10 +270,16 @@ async function vendorSha256(version: string, options: SdmInstallOptions): Promis
     const response = await get(url.toString(), options);
     const text = await response.body.text();
     if (response.statusCode !== 200) return undefined;
-    return /\b[0-9a-f]{64}\b/i.exec(text)?.[0].toLowerCase();
+    return publishedSha256(text);
   } catch {
     return undefined;
   }
+}
+
+/** The one SHA-256 in a checksum body; undefined when it holds none, or several different ones. */
+export function publishedSha256(body: string): string | undefined {
+  const values = new Set((body.match(/\b[0-9a-f]{64}\b/gi) ?? []).map((value) => value.toLowerCase()));
+  return values.size === 1 ? [...values][0] : undefined;
 }
 
 /** Saves, verifies and unzips the zip, and caches it when verified. */
@@ -301,7 +309,7 @@ async function saveAndCache(
       core.warning(
         `sdm ${version} (SHA-256 ${sha256}) could not be checked: set sdm-sha256, or make sdm-checksum-url answer. It is used for this run only, not cached.`,
       );
-      return { binary, version };
+      return { binary, version, verifiedBy: 'unverified' };
     }
     await copyFile(zipPath, path.join(path.dirname(binary), CACHED_ZIP));
     try {
@@ -313,7 +321,7 @@ async function saveAndCache(
     }
     // Run the copy in this job's temp folder: another job on the same runner may be re-caching the same version,
     // which replaces the cached folder while it is in use. The runner empties RUNNER_TEMP after the job.
-    return { binary, version };
+    return { binary, version, verifiedBy: options.sha256 ? 'sdm-sha256' : 'vendor checksum' };
   } catch (error) {
     await rm(workDir, { recursive: true, force: true });
     throw error;

@@ -1,52 +1,188 @@
-// sdm made ready for this run: installed (or found in the tool cache), given the admin token, and the configured
-// resource names checked against strongDM before any grant. Only runs that have something to grant or check need it.
+// sdm made ready for this run, every finding a checklist line: installed (or found in the tool cache), run in a
+// private HOME, its own help read for what it offers, the admin token tried on each list, and the configured
+// resources checked against strongDM before any change. Only runs that have something to grant or check need it.
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
+import path from 'node:path';
 import * as core from '@actions/core';
+import type { Checklist } from './checklist.js';
 import { InputError, type Inputs } from './inputs.js';
-import type { DesiredWindow } from './plan.js';
+import type { DesiredWindow } from './windows.js';
 import type { Deadline } from './retry.js';
-import { SdmCli } from './sdm.js';
-import { installSdm } from './sdm-install.js';
+import { RESOURCE_KINDS, REVOKE_SUBCOMMAND, SdmCli, SdmError, type SdmCapabilities } from './sdm.js';
+import { installSdm, type SdmInstallation } from './sdm-install.js';
 import { forLogLine } from './text.js';
 import type { LedgerEntry } from './types.js';
+
+/** sdm ready to use for this run. */
+export interface SdmSession {
+  cli: SdmCli;
+  capabilities: SdmCapabilities;
+  /** Emails of strongDM's active users. */
+  activeEmails: string[];
+  /** Removes sdm's private HOME; the run calls it when it ends, whatever the outcome. */
+  close(): Promise<void>;
+}
+
+interface SetUpContext {
+  deadline: Deadline;
+  kill: AbortSignal;
+  checklist: Checklist;
+}
 
 /** sdm is set up when there is something to grant or to check, and a token to do it with. */
 export async function setUpSdmIfNeeded(
   inputs: Inputs,
-  context: { deadline: Deadline; kill: AbortSignal },
+  context: SetUpContext,
   windows: DesiredWindow[],
   active: LedgerEntry[],
   notes: string[],
-): Promise<SdmCli | undefined> {
+): Promise<SdmSession | undefined> {
   if ((windows.length > 0 || active.length > 0) && inputs.sdmAdminToken) {
     return core.group('Setting up sdm', () => setUpSdm(inputs, context));
   }
-  if (windows.length > 0) {
-    notes.push('Dry run without sdm-admin-token: strongDM accounts and resource names were not checked.');
+  if (!inputs.sdmAdminToken) {
+    if (windows.length > 0) {
+      notes.push('Dry run without sdm-admin-token: strongDM accounts and resource names were not checked.');
+    }
+    context.checklist.warn(
+      'sdm',
+      'not checked: no sdm-admin-token (dry run)',
+      'give sdm-admin-token to a dry run to check sdm, the token and the resources',
+    );
+  } else {
+    context.checklist.pass('sdm', 'not needed: nothing to grant, revoke or check in this run');
   }
   return undefined;
 }
 
-async function setUpSdm(inputs: Inputs, context: { deadline: Deadline; kill: AbortSignal }): Promise<SdmCli> {
-  const installation = await installSdm({
-    version: inputs.sdmVersion,
-    downloadUrl: inputs.sdmDownloadUrl,
-    sha256: inputs.sdmSha256,
-    checksumUrl: inputs.sdmChecksumUrl,
-    tempDir: process.env.RUNNER_TEMP || os.tmpdir(),
-    timeoutMs: inputs.requestTimeoutMs,
-    deadline: context.deadline,
-  });
+async function setUpSdm(inputs: Inputs, context: SetUpContext): Promise<SdmSession> {
+  const { checklist } = context;
+  const tempDir = process.env.RUNNER_TEMP || os.tmpdir();
+  const installation = await checklist.verify(
+    'sdm download',
+    () =>
+      installSdm({
+        version: inputs.sdmVersion,
+        downloadUrl: inputs.sdmDownloadUrl,
+        sha256: inputs.sdmSha256,
+        checksumUrl: inputs.sdmChecksumUrl,
+        tempDir,
+        timeoutMs: inputs.requestTimeoutMs,
+        deadline: context.deadline,
+      }),
+    (found) => `sdm ${found.version}`,
+  );
   core.setOutput('sdm-version', installation.version);
-  const sdm = new SdmCli({
+  checkVerification(installation, checklist);
+  const home = await privateHome(tempDir);
+  const cli = new SdmCli({
     binary: installation.binary,
     adminToken: inputs.sdmAdminToken,
+    home,
     timeoutMs: inputs.sdmTimeoutMs,
     deadline: context.deadline,
     signal: context.kill,
   });
+  const close = () => rm(home, { recursive: true, force: true });
+  try {
+    const capabilities = await cli.probeCapabilities();
+    checkGrantFlags(capabilities, checklist);
+    checkRevokeCommand(capabilities, inputs.revokeStale, checklist);
+    await checkResources(cli, inputs, checklist);
+    const activeEmails = await checklist.verify(
+      'sdm admin users list',
+      () => cli.listUserEmails(),
+      (emails) => `sdm-admin-token may list users: ${emails.length} active`,
+    );
+    return { cli, capabilities, activeEmails, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+/** A folder only this run's sdm uses as HOME and SDM_HOME: no earlier job's ~/.sdm, and no state left behind. */
+async function privateHome(tempDir: string): Promise<string> {
+  const home = await mkdtemp(path.join(tempDir, 'sdm-home-'));
+  await chmod(home, 0o700);
+  return home;
+}
+
+function checkVerification(installation: SdmInstallation, checklist: Checklist): void {
+  const check = 'sdm verified';
+  switch (installation.verifiedBy) {
+    case 'sdm-sha256':
+      return checklist.pass(check, 'the zip matches the pinned sdm-sha256');
+    case 'vendor checksum':
+      return checklist.pass(check, "the zip matches strongDM's published SHA-256");
+    case 'tool cache':
+      return checklist.pass(check, 'from the tool cache, where only a verified zip is put');
+    case 'unverified':
+      return checklist.warn(
+        check,
+        'not verified: no sdm-sha256, and sdm-checksum-url gave no single SHA-256',
+        'pin sdm-sha256 (sha256sum of the zip)',
+      );
+  }
+}
+
+/** grant-temporary must take --from and --until: without them no grant can be bounded, so none is made. */
+function checkGrantFlags(capabilities: SdmCapabilities, checklist: Checklist): void {
+  const offered = capabilities.grantFlags.length > 0 ? capabilities.grantFlags.join(', ') : 'none';
+  if (capabilities.canGrant) {
+    checklist.pass('grant-temporary flags', `offers ${offered}`);
+    return;
+  }
+  const message = `this sdm's "admin users grant-temporary" does not offer --from and --until (its help lists: ${forLogLine(offered, 200)}); no grant was made. Use an sdm version whose grant-temporary takes --from and --until`;
+  checklist.fail(
+    'grant-temporary flags',
+    `needs --from and --until; sdm lists ${offered}`,
+    'use an sdm version that has them',
+  );
+  throw new SdmError(message);
+}
+
+function checkRevokeCommand(capabilities: SdmCapabilities, revokeStale: boolean, checklist: Checklist): void {
+  const check = 'revoke command';
+  if (capabilities.canRevoke) {
+    checklist.pass(check, `sdm admin users ${REVOKE_SUBCOMMAND} is offered`);
+  } else if (revokeStale) {
+    checklist.fail(
+      check,
+      `sdm admin users ${REVOKE_SUBCOMMAND} is not offered (sdm admin users has: ${capabilities.userCommands.join(', ') || 'nothing readable'}); stale grants cannot be revoked`,
+      'set revoke-stale: false; stale grants are then reported and end when they expire',
+    );
+  } else {
+    checklist.pass(
+      check,
+      `sdm admin users ${REVOKE_SUBCOMMAND} is not offered; not needed with revoke-stale: false`,
+    );
+  }
+}
+
+/** Each resource kind listed with the admin token, and every configured resource found among them. */
+async function checkResources(cli: SdmCli, inputs: Inputs, checklist: Checklist): Promise<void> {
+  const known = new Set<string>();
+  for (const kind of RESOURCE_KINDS) {
+    const names = await checklist.verify(
+      `sdm admin ${kind} list`,
+      () => cli.listResourceNames(kind),
+      (found) => `sdm-admin-token may list ${kind}: ${found.length}`,
+    );
+    for (const name of names) known.add(name);
+  }
+  const configured = [...new Set(inputs.rules.flatMap((rule) => rule.resources))];
+  for (const name of configured) {
+    if (known.has(name)) checklist.pass(`resource ${name}`, 'exists in strongDM');
+    else
+      checklist.fail(
+        `resource ${name}`,
+        'strongDM has no datasource, server or cluster by this name',
+        'check the spelling in strongDM',
+      );
+  }
   // Unknown resource names are a configuration error: refuse before any grant rather than fail one per person.
-  const known = await sdm.listResourceNames();
   const unknown = inputs.rules.flatMap((rule) =>
     rule.resources.filter((name) => !known.has(name)).map((name) => ({ rule: rule.name, name })),
   );
@@ -59,5 +195,4 @@ async function setUpSdm(inputs: Inputs, context: { deadline: Deadline; kill: Abo
       ),
     );
   }
-  return sdm;
 }

@@ -4,7 +4,7 @@ import { childEnvironment, failureReason, isRateLimited } from './sdm.js';
 const result = (exitCode: number, stderr: string) => ({ exitCode, stdout: '', stderr, timedOut: false });
 
 describe('sdm command helpers', () => {
-  it('gives sdm the environment without the inputs (which hold the tokens) or the runner credentials', () => {
+  it('gives sdm the environment without the inputs (which hold the tokens), the runner credentials or SDM_* settings', () => {
     const env = childEnvironment({
       PATH: '/usr/bin',
       HOME: '/home/runner',
@@ -14,6 +14,8 @@ describe('sdm command helpers', () => {
       ACTIONS_RUNTIME_TOKEN: 'secret',
       GITHUB_TOKEN: 'secret',
       GITHUB_WORKSPACE: '/w',
+      SDM_ADMIN_TOKEN: 'left by an earlier step',
+      SDM_HOME: '/home/runner/.sdm',
     });
     expect(env).toEqual({ PATH: '/usr/bin', HOME: '/home/runner', GITHUB_WORKSPACE: '/w' });
   });

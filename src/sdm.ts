@@ -3,6 +3,7 @@
 // child_process is used rather than @actions/exec because a hung sdm must be killed after a timeout.
 import { execFile } from 'node:child_process';
 import { Deadline, retry } from './retry.js';
+import { parseHelp } from './sdm-help.js';
 import { forErrorDetail } from './text.js';
 
 export interface SdmResult {
@@ -29,6 +30,8 @@ export class SdmError extends Error {
 export interface SdmCliOptions {
   binary: string;
   adminToken: string;
+  /** HOME and SDM_HOME of every command: a private folder, so no state of sdm outlives the run or leaks into it. */
+  home: string;
   timeoutMs?: number;
   deadline?: Deadline;
   /** Aborting kills a running command (the run was cancelled). */
@@ -36,6 +39,26 @@ export interface SdmCliOptions {
 }
 
 const MAX_ATTEMPTS = 4;
+
+/** The subcommand the action assumes revokes temporary grants (UNCONFIRMED: see docs/strongdm-cli.md). */
+export const REVOKE_SUBCOMMAND = 'revoke';
+const GRANT_FLAGS = ['--from', '--until'];
+
+/** What this sdm offers, read from its own help. */
+export interface SdmCapabilities {
+  /** The flags `grant-temporary` lists. */
+  grantFlags: string[];
+  /** The subcommands of `sdm admin users`. */
+  userCommands: string[];
+  /** `grant-temporary` offers --from and --until. */
+  canGrant: boolean;
+  /** `sdm admin users` lists the revoke subcommand. */
+  canRevoke: boolean;
+}
+
+/** The resource kinds strongDM lists, each a `sdm admin <kind> list --json`. */
+export const RESOURCE_KINDS = ['datasources', 'servers', 'clusters'] as const;
+export type ResourceKind = (typeof RESOURCE_KINDS)[number];
 
 /**
  * strongDM's rate limit answer ("resource exhausted: Sorry! You've made too many requests, try again"). The CLI's
@@ -55,25 +78,46 @@ export class SdmCli implements SdmWrites {
     this.deadline = options.deadline ?? new Deadline(10 * 60_000);
   }
 
-  /** Emails of the strongDM users who are not suspended, from one `sdm admin users list --json`. */
+  /**
+   * What this sdm offers, from `sdm admin users --help` and `sdm admin users grant-temporary --help` (no token
+   * needed, and none is given). Read once per run, before any change.
+   */
+  async probeCapabilities(): Promise<SdmCapabilities> {
+    const users = await this.runOnce(['admin', 'users', '--help'], { withToken: false });
+    const grant = await this.runOnce(['admin', 'users', 'grant-temporary', '--help'], { withToken: false });
+    const userCommands = users.exitCode === 0 ? parseHelp(users.stdout || users.stderr).commands : [];
+    const grantFlags = grant.exitCode === 0 ? parseHelp(grant.stdout || grant.stderr).options : [];
+    return {
+      grantFlags,
+      userCommands,
+      canGrant: GRANT_FLAGS.every((flag) => grantFlags.includes(flag)),
+      canRevoke: userCommands.includes(REVOKE_SUBCOMMAND),
+    };
+  }
+
+  /**
+   * Emails of the strongDM users who are not suspended, from one `sdm admin users list --json`. Which key the CLI
+   * uses for a suspended user is UNCONFIRMED: `suspended: true` and `permissionLevel: "suspended"` both count.
+   */
   async listUserEmails(): Promise<string[]> {
     const users = await this.listJson(['admin', 'users', 'list', '--json'], 'list users');
     return users.flatMap((user) => {
-      const { email, suspended } = user as { email?: unknown; suspended?: unknown };
-      return typeof email === 'string' && email !== '' && suspended !== true ? [email] : [];
+      const { email, suspended, permissionLevel } = user as {
+        email?: unknown;
+        suspended?: unknown;
+        permissionLevel?: unknown;
+      };
+      const active = suspended !== true && permissionLevel !== 'suspended';
+      return typeof email === 'string' && email !== '' && active ? [email] : [];
     });
   }
 
-  /** Names of every datasource, server and cluster, to check the configured resources before any grant. */
-  async listResourceNames(): Promise<Set<string>> {
-    const names = new Set<string>();
-    for (const kind of ['datasources', 'servers', 'clusters']) {
-      for (const resource of await this.listJson(['admin', kind, 'list', '--json'], `list ${kind}`)) {
-        const name = (resource as { name?: unknown } | null)?.name;
-        if (typeof name === 'string') names.add(name);
-      }
-    }
-    return names;
+  /** Names of every resource of one kind, to check the configured resources before any grant. */
+  async listResourceNames(kind: ResourceKind): Promise<string[]> {
+    return (await this.listJson(['admin', kind, 'list', '--json'], `list ${kind}`)).flatMap((resource) => {
+      const name = (resource as { name?: unknown } | null)?.name;
+      return typeof name === 'string' ? [name] : [];
+    });
   }
 
   private async listJson(args: string[], right: string): Promise<unknown[]> {
@@ -102,11 +146,12 @@ export class SdmCli implements SdmWrites {
   }
 
   /**
-   * UNCONFIRMED (see README): no CLI command to revoke a temporary grant is documented. This assumes
-   * `sdm admin users revoke <resource> <email>` removes every temporary grant of that user to that resource.
+   * UNCONFIRMED (see docs/strongdm-cli.md): no CLI command to revoke a temporary grant is documented. This assumes
+   * `sdm admin users revoke <resource> <email>` removes every temporary grant of that user to that resource; it is
+   * run only when probeCapabilities() found the subcommand in sdm's help.
    */
   async revokeTemporary(resource: string, email: string): Promise<SdmResult> {
-    return this.run(['admin', 'users', 'revoke', resource, email]);
+    return this.run(['admin', 'users', REVOKE_SUBCOMMAND, resource, email]);
   }
 
   /** Runs a command; a rate-limited answer is retried with backoff while the time budget allows. */
@@ -125,13 +170,14 @@ export class SdmCli implements SdmWrites {
     );
   }
 
-  private runOnce(args: string[]): Promise<SdmResult> {
+  private runOnce(args: string[], { withToken } = { withToken: true }): Promise<SdmResult> {
+    const env = { ...childEnvironment(), HOME: this.options.home, SDM_HOME: this.options.home };
     return new Promise((resolve) => {
       execFile(
         this.options.binary,
         args,
         {
-          env: { ...childEnvironment(), SDM_ADMIN_TOKEN: this.options.adminToken },
+          env: withToken ? { ...env, SDM_ADMIN_TOKEN: this.options.adminToken } : env,
           timeout: this.timeoutMs,
           killSignal: 'SIGKILL',
           ...(this.options.signal ? { signal: this.options.signal } : {}),
@@ -161,13 +207,17 @@ export class SdmCli implements SdmWrites {
 }
 
 /**
- * The runner's environment minus what sdm has no business seeing: the action's inputs (which hold both tokens)
- * and the runner's own credentials.
+ * The runner's environment minus what sdm has no business seeing: the action's inputs (which hold both tokens),
+ * the runner's own credentials, and any SDM_* setting an earlier step left (the action sets its own).
  */
 export function childEnvironment(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
   return Object.fromEntries(
     Object.entries(env).filter(
-      ([name]) => !name.startsWith('INPUT_') && !name.startsWith('ACTIONS_') && name !== 'GITHUB_TOKEN',
+      ([name]) =>
+        !name.startsWith('INPUT_') &&
+        !name.startsWith('ACTIONS_') &&
+        !name.startsWith('SDM_') &&
+        name !== 'GITHUB_TOKEN',
     ),
   );
 }

@@ -1,7 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { renderLogTable, renderSummary, renderTimeline, SUMMARY_LIMIT_BYTES, totalsLine } from './summary.js';
+import {
+  checklistLines,
+  renderChecklist,
+  renderLogTable,
+  renderStopped,
+  renderSummary,
+  renderTimeline,
+  SUMMARY_LIMIT_BYTES,
+  totalsLine,
+} from './summary.js';
 import { forMarkdownCell, forMermaid } from './text.js';
 import { reportRow as row } from '../test/samples.js';
+import type { Check } from './checklist.js';
 
 const context = {
   dryRun: false,
@@ -10,6 +20,7 @@ const context = {
   lookaheadMs: 24 * 3_600_000,
   notes: [],
   runUrl: 'https://github.com/acme/ops/actions/runs/7',
+  checks: [] as Check[],
 };
 
 /** Body rows of the summary table (after the header and its separator line). */
@@ -116,5 +127,51 @@ describe('renderTimeline', () => {
   it('shows the Rule column only when rules are in use', () => {
     expect(renderSummary([row()], context)).not.toContain('| Rule |');
     expect(renderSummary([row({ rule: 'databases' })], context)).toContain('| Rule |');
+  });
+});
+
+describe('the preflight checklist', () => {
+  const passed: Check[] = [
+    { check: 'PagerDuty', status: 'pass', detail: 'pagerduty-token accepted' },
+    { check: 'schedule PABC123', status: 'pass', detail: '"Ops *Primary*" <b>: 3 on-call rows' },
+  ];
+  const failed: Check[] = [
+    ...passed,
+    { check: 'revoke command', status: 'fail', detail: 'not offered', fix: 'set revoke-stale: false' },
+  ];
+
+  it('is folded when everything passed and open when something did not, with counts', () => {
+    expect(renderChecklist(passed)).toMatch(/^<details><summary>Preflight checklist: 2 passed<\/summary>/);
+    expect(renderChecklist(failed)).toMatch(
+      /^<details open><summary>Preflight checklist: 2 passed, 1 failed<\/summary>/,
+    );
+    expect(renderChecklist(failed)).toContain(
+      '- ❌ **revoke command**: not offered — fix: set revoke-stale: false',
+    );
+    expect(renderChecklist([])).toBe('');
+  });
+
+  it('escapes what PagerDuty or strongDM said, in the summary and the log', () => {
+    const markdown = renderChecklist(passed);
+    expect(markdown).toContain('&quot;Ops \\*Primary\\*&quot; &lt;b&gt;');
+    expect(markdown).not.toContain('<b>');
+    const lines = checklistLines([{ check: 'x', status: 'warn', detail: 'a\n::error::b ##[set-output]c' }]);
+    expect(lines).toEqual(['⚠️ x: a ::error::b ##\u2060[set-output]c']);
+  });
+
+  it('comes first in a dry run and last otherwise', () => {
+    const checks = failed;
+    const dry = renderSummary([row()], { ...context, dryRun: true, checks });
+    const real = renderSummary([row()], { ...context, checks });
+    expect(dry.indexOf('Preflight checklist')).toBeLessThan(dry.indexOf('| Person'));
+    expect(real.indexOf('Preflight checklist')).toBeGreaterThan(real.indexOf('| Person'));
+  });
+
+  it('is shown with the error when the run stopped', () => {
+    const stopped = renderStopped('PagerDuty rejected pagerduty-token (401)', failed);
+    expect(stopped).toMatch(
+      /^## On-call access: the run stopped\n\n> PagerDuty rejected pagerduty-token \(401\)/,
+    );
+    expect(stopped).toContain('<details open>');
   });
 });

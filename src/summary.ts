@@ -1,6 +1,7 @@
 // The job summary (a Markdown table) and the same table as plain text for the step log.
 // Every value that came from PagerDuty or strongDM is untrusted: escaped for Markdown and HTML in the summary,
 // stripped of control characters everywhere (a newline in the log could start a workflow command such as ::add-mask::).
+import { CHECK_MARKS, countChecks, type Check } from './checklist.js';
 import { rfc3339 } from './plan.js';
 import { forHtml, forLogLine, forMarkdownCell, forMermaid } from './text.js';
 import type { ReportRow, RowStatus } from './types.js';
@@ -16,6 +17,7 @@ export interface SummaryContext {
   lookaheadMs: number;
   notes: string[]; // plain sentences written by this action (not untrusted)
   runUrl: string;
+  checks: Check[];
 }
 
 export const STATUSES = [
@@ -88,13 +90,18 @@ export function renderSummary(rows: ReportRow[], context: SummaryContext): strin
     ...context.notes.map((note) => `> ${forHtml(note)}`),
     ...(context.notes.length > 0 ? [''] : []),
   ].join('\n');
-  if (rows.length === 0) return `${head}\nNobody is on call in the chosen schedules during this window.\n`;
+  // A dry run is how a first run is done: there the checklist comes first.
+  const checklist = renderChecklist(context.checks);
+  const [before, after] = context.dryRun ? [checklist, ''] : ['', checklist];
+  if (rows.length === 0) {
+    return `${head}${before}\nNobody is on call in the chosen schedules during this window.\n${after}`;
+  }
 
   const timeline = renderTimeline(rows, context);
   const columns = columnsFor(rows);
   const headerRow = `| ${columns.map((c) => c.header).join(' | ')} |\n|${columns.map(() => ' --- ').join('|')}|`;
   const bodyRows: string[] = [];
-  let size = Buffer.byteLength(head) + Buffer.byteLength(timeline) + Buffer.byteLength(headerRow);
+  let size = [head, checklist, timeline, headerRow].reduce((sum, part) => sum + Buffer.byteLength(part), 0);
   for (const row of rows) {
     const line = `| ${cells(row, columns).map(forMarkdownCell).join(' | ')} |`;
     size += Buffer.byteLength(line) + 1;
@@ -107,7 +114,44 @@ export function renderSummary(rows: ReportRow[], context: SummaryContext): strin
       ? `\n\n> ${omitted} of ${rows.length} rows are not shown to keep this summary under GitHub's 1 MiB limit; ` +
         'the step log and the `plan` output have every row.\n'
       : '\n';
-  return `${head}\n${timeline}\n${headerRow}\n${bodyRows.join('\n')}${note}`;
+  return `${head}${before}\n${timeline}\n${headerRow}\n${bodyRows.join('\n')}${note}${after}`;
+}
+
+/** One line per check for the step log: mark, check, what was found, the fix. */
+export function checklistLines(checks: Check[]): string[] {
+  return checks.map(
+    (check) =>
+      `${CHECK_MARKS[check.status]} ${forLogLine(check.check)}: ${forLogLine(check.detail, 300)}${check.fix ? ` (fix: ${forLogLine(check.fix, 200)})` : ''}`,
+  );
+}
+
+/** The checklist as a Markdown list in <details>: folded when everything passed, open when something did not. */
+export function renderChecklist(checks: Check[]): string {
+  if (checks.length === 0) return '';
+  const open = checks.some((check) => check.status !== 'pass');
+  const items = checks.map((check) => {
+    const fix = check.fix ? ` — fix: ${forMarkdownCell(forLogLine(check.fix, 200))}` : '';
+    return `- ${CHECK_MARKS[check.status]} **${forMarkdownCell(forLogLine(check.check))}**: ${forMarkdownCell(forLogLine(check.detail, 300))}${fix}`;
+  });
+  return [
+    `<details${open ? ' open' : ''}><summary>Preflight checklist: ${countChecks(checks)}</summary>`,
+    '',
+    ...items,
+    '',
+    '</details>',
+    '',
+  ].join('\n');
+}
+
+/** The summary of a run that stopped with an error: the error, then the checklist as far as it got. */
+export function renderStopped(message: string, checks: Check[]): string {
+  return [
+    '## On-call access: the run stopped',
+    '',
+    `> ${forHtml(forLogLine(message, 2000))}`,
+    '',
+    renderChecklist(checks),
+  ].join('\n');
 }
 
 const TIMELINE_STATUSES: Partial<Record<RowStatus, string>> = {

@@ -1,6 +1,7 @@
 // A world for one end-to-end test: loopback fakes of PagerDuty, the sdm download site and sdm itself, a tool cache
 // shared by the runs in it, and the committed dist/index.js run through the fake runner (test/fakes/runner.mjs).
 import type { ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { afterEach, expect } from 'vitest';
 import os from 'node:os';
@@ -20,7 +21,14 @@ export type PagerDutyOrg = Parameters<typeof startFakePagerDuty>[0]['org'];
 
 export interface WorldSeed {
   pagerduty: PagerDutyOrg;
-  strongdm: { users: object[]; resources: object[]; strict?: boolean; faults?: object[] };
+  strongdm: {
+    users: object[];
+    resources: object[];
+    strict?: boolean;
+    faults?: object[];
+    revokeCommand?: boolean;
+    grantFlags?: string[];
+  };
   sdmVersion?: string;
 }
 
@@ -79,13 +87,18 @@ export class World {
     };
   }
 
-  run(inputs: Record<string, string>, onSpawn?: (child: ChildProcess) => void): Promise<ActionRun> {
+  /** `env`: more of the runner's environment, e.g. a variable an earlier step left. */
+  run(
+    inputs: Record<string, string>,
+    onSpawn?: (child: ChildProcess) => void,
+    env: Record<string, string> = {},
+  ): Promise<ActionRun> {
     return runAction({
       onSpawn,
       inputs,
       workDir: path.join(this.dir, 'runs'),
       toolCache: this.toolCache,
-      env: { FAKE_SDM_STATE: this.sdmStatePath, GITHUB_API_URL: this.github.url },
+      env: { ...env, FAKE_SDM_STATE: this.sdmStatePath, GITHUB_API_URL: this.github.url },
       githubToken: GITHUB_TOKEN,
     });
   }
@@ -135,7 +148,14 @@ export interface Invocation {
   argv: string[];
   tokenFromEnv: boolean;
   tokenInArgv: boolean;
+  home: string | null;
+  sdmHome: string | null;
+  sdmEnv: string[]; // names of the SDM_* variables sdm received
 }
+
+/** sdm's help needs no token, and the action gives it none. */
+export const isHelp = (invocation: Invocation) =>
+  invocation.argv.includes('--help') || invocation.argv.includes('-h');
 
 export const seconds = (iso: string) => Math.floor(Date.parse(iso) / 1000);
 
@@ -151,8 +171,12 @@ export async function runChecked(
   expect(await secretLeaks(w, run)).toEqual([]);
   const invocations = (await w.sdmState()).invocations as Invocation[];
   for (const invocation of invocations) {
-    expect(invocation.tokenFromEnv).toBe(true);
+    expect(invocation.tokenFromEnv).toBe(!isHelp(invocation));
     expect(invocation.tokenInArgv).toBe(false);
+    // A private HOME in a run's RUNNER_TEMP; this run's is gone now it has ended (others may still be running).
+    expect(invocation.home).toMatch(/\/temp\/sdm-home-[^/]+$/);
+    expect(invocation.sdmHome).toBe(invocation.home);
+    if (invocation.home?.startsWith(`${run.temp}/`)) expect(existsSync(invocation.home)).toBe(false);
   }
   return { ...run, startedAt, endedAt };
 }

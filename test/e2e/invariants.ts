@@ -1,7 +1,7 @@
 // What must hold after every run, whatever failed: no on-call window silently dropped, no grant made twice, the
 // ledger in step with strongDM, no secret anywhere. Computed from the fakes, never from the action's own logic.
 import { expect } from 'vitest';
-import { secretLeaks, type ActionRun, type Grant, type World } from './harness.js';
+import { isHelp, secretLeaks, type ActionRun, type Grant, type Invocation, type World } from './harness.js';
 
 interface OnCall {
   user: { id: string; name?: string; summary?: string };
@@ -80,7 +80,7 @@ export async function grantsMadeTwice(world: World): Promise<number> {
     const { argv } = invocation;
     if (argv[2] === 'revoke' && invocation.exitCode === 0)
       held.delete(`${argv[4]?.toLowerCase()} ${argv[3]}`);
-    if (argv[2] !== 'grant-temporary') continue;
+    if (argv[2] !== 'grant-temporary' || argv.includes('--help')) continue;
     const from = Date.parse(argv[argv.indexOf('--from') + 1] ?? '');
     const until = Date.parse(argv[argv.indexOf('--until') + 1] ?? '');
     const pair = `${argv.at(-1)?.toLowerCase()} ${argv.at(-2)}`;
@@ -125,16 +125,14 @@ export async function measure(
   run: ActionRun,
   options: { firstRequest: number; resources: string[]; token: string },
 ): Promise<Measurement> {
-  const invocations = (await world.sdmState()).invocations as Array<{
-    tokenFromEnv: boolean;
-    tokenInArgv: boolean;
-  }>;
+  const invocations = (await world.sdmState()).invocations as Invocation[];
   return {
     windowsLost: await windowsLost(world, run, options),
     secretsLeaked: (await secretLeaks(world, run)).length,
     grantsMadeTwice: await grantsMadeTwice(world),
     books: await ledgerAndStrongdm(world),
-    tokenOutsideEnvironment: invocations.filter((i) => !i.tokenFromEnv || i.tokenInArgv).length,
+    tokenOutsideEnvironment: invocations.filter((i) => (!i.tokenFromEnv && !isHelp(i)) || i.tokenInArgv)
+      .length,
   };
 }
 

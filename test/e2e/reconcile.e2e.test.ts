@@ -10,6 +10,7 @@ import {
   type Grant,
   type Invocation,
   type World,
+  isHelp,
 } from './harness.js';
 import { smallCompany } from './scenario.js';
 
@@ -23,13 +24,13 @@ async function start(company = smallCompany()) {
 
 async function grantCalls(w: World): Promise<string[][]> {
   return ((await w.sdmState()).invocations as Invocation[])
-    .filter((i) => i.argv[2] === 'grant-temporary')
+    .filter((i) => i.argv[2] === 'grant-temporary' && !isHelp(i))
     .map((i) => i.argv);
 }
 
 async function revokeCalls(w: World): Promise<string[][]> {
   return ((await w.sdmState()).invocations as Invocation[])
-    .filter((i) => i.argv[2] === 'revoke')
+    .filter((i) => i.argv[2] === 'revoke' && !isHelp(i))
     .map((i) => i.argv);
 }
 

@@ -1,5 +1,6 @@
 // What must hold after every run, whatever failed: no on-call window silently dropped, no grant made twice, the
 // ledger in step with strongDM, no secret anywhere. Computed from the fakes, never from the action's own logic.
+import { existsSync } from 'node:fs';
 import { expect } from 'vitest';
 import { isHelp, secretLeaks, type ActionRun, type Grant, type Invocation, type World } from './harness.js';
 
@@ -117,6 +118,7 @@ export interface Measurement {
   grantsMadeTwice: number;
   books: { ledger: string[]; strongdm: string[] };
   tokenOutsideEnvironment: number; // sdm invocations whose token did not come (only) through the environment
+  homesLeft: number; // private sdm HOMEs of this run still there after it ended (cancelled and failed runs too)
 }
 
 /** Measures one run against the invariants; the caller records the tally, then asserts (so failures still count). */
@@ -133,6 +135,9 @@ export async function measure(
     books: await ledgerAndStrongdm(world),
     tokenOutsideEnvironment: invocations.filter((i) => (!i.tokenFromEnv && !isHelp(i)) || i.tokenInArgv)
       .length,
+    homesLeft: new Set(
+      invocations.flatMap((i) => (i.home?.startsWith(`${run.temp}/`) && existsSync(i.home) ? [i.home] : [])),
+    ).size,
   };
 }
 
@@ -143,4 +148,5 @@ export function assertInvariants(run: ActionRun, measured: Measurement, exitCode
   expect(measured.books.ledger, 'ledger vs strongDM').toEqual(measured.books.strongdm);
   expect(measured.secretsLeaked, 'places where a secret leaked').toBe(0);
   expect(measured.tokenOutsideEnvironment, 'sdm runs with the token outside the environment').toBe(0);
+  expect(measured.homesLeft, "sdm's private HOME left behind").toBe(0);
 }

@@ -177,6 +177,34 @@ describe('sdm probed, not assumed', () => {
   });
 });
 
+describe("strongDM's users", () => {
+  it('a user whose permissionLevel is suspended counts as suspended: no grant is attempted', async () => {
+    const company = smallCompany();
+    const users = company.seed.strongdm.users.map((user) =>
+      (user as { email: string }).email === 'bob@example.com'
+        ? { ...user, permissionLevel: 'suspended' }
+        : user,
+    );
+    const world = await startSeed({ ...company.seed, strongdm: { ...company.seed.strongdm, users } });
+    const run = await runChecked(world, {
+      ...world.baseInputs(),
+      'schedule-ids': company.scheduleIds,
+      resources: company.resources,
+    });
+    expect(run.exitCode, run.stdout).toBe(0);
+    const bob = run.plan.filter((row) => row.email === 'bob@example.com');
+    expect(bob.length).toBeGreaterThan(0);
+    for (const row of bob) {
+      expect(row).toMatchObject({
+        status: 'skipped',
+        reason: expect.stringMatching(/no strongDM user has this email/),
+      });
+    }
+    const invocations = (await world.sdmState()).invocations as Invocation[];
+    expect(invocations.filter((i) => i.argv.at(-1) === 'bob@example.com')).toEqual([]);
+  });
+});
+
 describe('the preflight checklist', () => {
   it('a dry run with both tokens shows everything a real run needs, first, and changes nothing', async () => {
     const { world, inputs } = await start();

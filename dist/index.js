@@ -89386,7 +89386,7 @@ class PagerDutyClient {
         const path = `/schedules/${encodeURIComponent(id)}`;
         try {
             const body = asRecord(await this.getJson(path), '/schedules response');
-            return { id, version: 'v2', name: scheduleName(body.schedule, id), onCallUserIds: [] };
+            return { id, version: 'v2', name: nameOf(body.schedule, id), onCallUserIds: [] };
         }
         catch (error) {
             if (!(error instanceof PagerDutyError && error.status === 404))
@@ -89403,9 +89403,21 @@ class PagerDutyClient {
             return {
                 id,
                 version: 'v3',
-                name: scheduleName(body.schedule, id),
+                name: nameOf(body.schedule, id),
                 onCallUserIds: finalScheduleUsers(body.schedule),
             };
+        }
+        catch (error) {
+            if (error instanceof PagerDutyError && error.status === 404)
+                return undefined;
+            throw error;
+        }
+    }
+    /** An escalation policy's name, or undefined when PagerDuty does not have it (404). */
+    async lookUpEscalationPolicy(id) {
+        try {
+            const body = asRecord(await this.getJson(`/escalation_policies/${encodeURIComponent(id)}`), '/escalation_policies response');
+            return nameOf(body.escalation_policy, id);
         }
         catch (error) {
             if (error instanceof PagerDutyError && error.status === 404)
@@ -89567,8 +89579,9 @@ function parseTime(value, what) {
         throw new PagerDutyError(`PagerDuty sent an on-call with an invalid ${what} time`);
     return time;
 }
-function scheduleName(schedule, id) {
-    const record = schedule && typeof schedule === 'object' ? schedule : {};
+/** The `name` (or `summary`) of a schedule or policy object, or its ID. */
+function nameOf(value, id) {
+    const record = value && typeof value === 'object' ? value : {};
     return pagerduty_text(record.name) || pagerduty_text(record.summary) || id;
 }
 /** Users in a v3 schedule's `final_schedule.computed_shift_assignments[]` (`member.type` "user_member"). */
@@ -89631,6 +89644,7 @@ function parseOnCall(item) {
 
 
 
+
 /** On-calls for every rule: one paged query for the schedules, one for the escalation policies. */
 async function readOnCalls(inputs, now, deadline, checklist) {
     // A shift that ended less than grace-period ago, or starts less than lead-time after the lookahead, still counts.
@@ -89653,7 +89667,7 @@ async function readOnCalls(inputs, now, deadline, checklist) {
         await fillMissingEmails(pagerduty, oncalls);
         info(`${oncalls.length} on-call rows from ${pagerduty.requestCount} PagerDuty requests`);
         await checkSchedules(inputs, pagerduty, oncalls, { since, until }, checklist);
-        checkEscalationPolicies(inputs.rules, oncalls, checklist);
+        await checkEscalationPolicies(inputs, pagerduty, oncalls, checklist);
         return oncalls;
     });
 }
@@ -89693,15 +89707,36 @@ async function checkSchedules(inputs, pagerduty, oncalls, window, checklist) {
         throw new InputError(missing.map((id) => `${where}: PagerDuty has no schedule ${id} (404); check the ID in the schedule's URL`));
     }
 }
-/** Each configured escalation policy, with its name from the on-call rows it gave. */
-function checkEscalationPolicies(rules, oncalls, checklist) {
-    for (const id of [...new Set(rules.flatMap((rule) => rule.escalationPolicies))]) {
+/**
+ * Each configured escalation policy, with its name: from the on-call rows it gave, or looked up when it gave none
+ * (unknown to PagerDuty, the run fails naming it).
+ */
+async function checkEscalationPolicies(inputs, pagerduty, oncalls, checklist) {
+    const missing = [];
+    for (const id of [...new Set(inputs.rules.flatMap((rule) => rule.escalationPolicies))]) {
+        const check = `escalation policy ${id}`;
         const rows = oncalls.filter((row) => row.escalationPolicy.id === id);
-        if (rows[0])
-            checklist.pass(`escalation policy ${id}`, `"${rows[0].escalationPolicy.name}": ${rows.length} on-call rows`);
-        else {
-            checklist.warn(`escalation policy ${id}`, 'no on-call rows in this window, so its name and existence were not checked', "check the ID in the policy's URL");
+        const rules = inputs.rules.filter((rule) => rule.escalationPolicies.includes(id));
+        const matching = rows.filter((row) => rules.some((rule) => ruleMatches(rule, row)));
+        if (rows[0]) {
+            const name = rows[0].escalationPolicy.name;
+            if (matching.length > 0)
+                checklist.pass(check, `"${name}": ${matching.length} on-call rows`);
+            else
+                checklist.warn(check, `"${name}": no on-call rows at the levels the rules ask for`, "check the rule's escalation-levels");
+            continue;
         }
+        const name = await pagerduty.lookUpEscalationPolicy(id);
+        if (name === undefined) {
+            checklist.fail(check, 'PagerDuty has no such escalation policy (404)', "check the ID in the policy's URL");
+            missing.push(id);
+        }
+        else {
+            checklist.warn(check, `"${name}": nobody on call in this window`, "check that the policy's schedules have shifts in this window");
+        }
+    }
+    if (missing.length > 0) {
+        throw new InputError(missing.map((id) => `rules: PagerDuty has no escalation policy ${id} (404); check the ID in the policy's URL`));
     }
 }
 /** Included users normally carry their email; ask for the rest once per user, not once per row. */

@@ -8,6 +8,7 @@ import { PagerDutyClient, PagerDutyError, type OnCallRow } from './pagerduty.js'
 import type { Deadline } from './retry.js';
 import { DIRECT_TARGETS, type Rule } from './rules.js';
 import { forLogLine } from './text.js';
+import { ruleMatches } from './windows.js';
 
 /** On-calls for every rule: one paged query for the schedules, one for the escalation policies. */
 export async function readOnCalls(
@@ -42,7 +43,7 @@ export async function readOnCalls(
     await fillMissingEmails(pagerduty, oncalls);
     core.info(`${oncalls.length} on-call rows from ${pagerduty.requestCount} PagerDuty requests`);
     await checkSchedules(inputs, pagerduty, oncalls, { since, until }, checklist);
-    checkEscalationPolicies(inputs.rules, oncalls, checklist);
+    await checkEscalationPolicies(inputs, pagerduty, oncalls, checklist);
     return oncalls;
   });
 }
@@ -107,22 +108,55 @@ async function checkSchedules(
   }
 }
 
-/** Each configured escalation policy, with its name from the on-call rows it gave. */
-function checkEscalationPolicies(rules: Rule[], oncalls: OnCallRow[], checklist: Checklist): void {
-  for (const id of [...new Set(rules.flatMap((rule) => rule.escalationPolicies))]) {
+/**
+ * Each configured escalation policy, with its name: from the on-call rows it gave, or looked up when it gave none
+ * (unknown to PagerDuty, the run fails naming it).
+ */
+async function checkEscalationPolicies(
+  inputs: Inputs,
+  pagerduty: PagerDutyClient,
+  oncalls: OnCallRow[],
+  checklist: Checklist,
+): Promise<void> {
+  const missing: string[] = [];
+  for (const id of [...new Set(inputs.rules.flatMap((rule) => rule.escalationPolicies))]) {
+    const check = `escalation policy ${id}`;
     const rows = oncalls.filter((row) => row.escalationPolicy.id === id);
-    if (rows[0])
-      checklist.pass(
-        `escalation policy ${id}`,
-        `"${rows[0].escalationPolicy.name}": ${rows.length} on-call rows`,
-      );
-    else {
-      checklist.warn(
-        `escalation policy ${id}`,
-        'no on-call rows in this window, so its name and existence were not checked',
+    const rules = inputs.rules.filter((rule) => rule.escalationPolicies.includes(id));
+    const matching = rows.filter((row) => rules.some((rule) => ruleMatches(rule, row)));
+    if (rows[0]) {
+      const name = rows[0].escalationPolicy.name;
+      if (matching.length > 0) checklist.pass(check, `"${name}": ${matching.length} on-call rows`);
+      else
+        checklist.warn(
+          check,
+          `"${name}": no on-call rows at the levels the rules ask for`,
+          "check the rule's escalation-levels",
+        );
+      continue;
+    }
+    const name = await pagerduty.lookUpEscalationPolicy(id);
+    if (name === undefined) {
+      checklist.fail(
+        check,
+        'PagerDuty has no such escalation policy (404)',
         "check the ID in the policy's URL",
       );
+      missing.push(id);
+    } else {
+      checklist.warn(
+        check,
+        `"${name}": nobody on call in this window`,
+        "check that the policy's schedules have shifts in this window",
+      );
     }
+  }
+  if (missing.length > 0) {
+    throw new InputError(
+      missing.map(
+        (id) => `rules: PagerDuty has no escalation policy ${id} (404); check the ID in the policy's URL`,
+      ),
+    );
   }
 }
 

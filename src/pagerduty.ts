@@ -129,7 +129,7 @@ export class PagerDutyClient {
     const path = `/schedules/${encodeURIComponent(id)}`;
     try {
       const body = asRecord(await this.getJson(path), '/schedules response');
-      return { id, version: 'v2', name: scheduleName(body.schedule, id), onCallUserIds: [] };
+      return { id, version: 'v2', name: nameOf(body.schedule, id), onCallUserIds: [] };
     } catch (error) {
       if (!(error instanceof PagerDutyError && error.status === 404)) throw error;
     }
@@ -144,9 +144,23 @@ export class PagerDutyClient {
       return {
         id,
         version: 'v3',
-        name: scheduleName(body.schedule, id),
+        name: nameOf(body.schedule, id),
         onCallUserIds: finalScheduleUsers(body.schedule),
       };
+    } catch (error) {
+      if (error instanceof PagerDutyError && error.status === 404) return undefined;
+      throw error;
+    }
+  }
+
+  /** An escalation policy's name, or undefined when PagerDuty does not have it (404). */
+  async lookUpEscalationPolicy(id: string): Promise<string | undefined> {
+    try {
+      const body = asRecord(
+        await this.getJson(`/escalation_policies/${encodeURIComponent(id)}`),
+        '/escalation_policies response',
+      );
+      return nameOf(body.escalation_policy, id);
     } catch (error) {
       if (error instanceof PagerDutyError && error.status === 404) return undefined;
       throw error;
@@ -317,8 +331,9 @@ function parseTime(value: unknown, what: string): Date | null {
   return time;
 }
 
-function scheduleName(schedule: unknown, id: string): string {
-  const record = schedule && typeof schedule === 'object' ? (schedule as Record<string, unknown>) : {};
+/** The `name` (or `summary`) of a schedule or policy object, or its ID. */
+function nameOf(value: unknown, id: string): string {
+  const record = value && typeof value === 'object' ? (value as Record<string, unknown>) : {};
   return text(record.name) || text(record.summary) || id;
 }
 

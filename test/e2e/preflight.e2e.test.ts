@@ -272,6 +272,47 @@ describe('the preflight checklist', () => {
     });
   });
 
+  it('names each escalation policy; a quiet one is a warning, an unknown one fails the step naming it', async () => {
+    const { world, inputs } = await start();
+    const rules = (policy: string, level: number) =>
+      `- name: leads\n  escalation-policies: [${policy}]\n  escalation-levels: [${level}]\n  resources: [bastion]`;
+    const base = { ...inputs, 'schedule-ids': '', resources: '' };
+    const quiet = await runChecked(world, { ...base, rules: rules('PEPPLAT', 9) });
+    expect(quiet.exitCode, quiet.stdout).toBe(0);
+    expect(checkNamed(quiet, 'escalation policy PEPPLAT')).toMatchObject({
+      status: 'warn',
+      detail: '"Platform": no on-call rows at the levels the rules ask for',
+    });
+    const unknown = await runChecked(world, { ...base, rules: rules('PNOSUCH', 1) });
+    expect(unknown.exitCode).toBe(1);
+    expect(unknown.stdout).toMatch(
+      /^::error::Invalid input: rules: PagerDuty has no escalation policy PNOSUCH \(404\)/m,
+    );
+    expect(checkNamed(unknown, 'escalation policy PNOSUCH')).toMatchObject({ status: 'fail' });
+  });
+
+  it('looks up a policy nobody is on call in, to name it', async () => {
+    const company = smallCompany();
+    const org = structuredClone(company.seed.pagerduty as Org);
+    org.schedules.push({ id: 'PQUIETS', name: 'Quiet', entries: [] });
+    org.escalationPolicies.push({
+      id: 'PEPQUIT',
+      name: 'Quiet policy',
+      levels: [{ targets: [{ type: 'schedule', id: 'PQUIETS' }] }],
+    });
+    const world = await startSeed({ ...company.seed, pagerduty: org });
+    const rules = '- name: quiet\n  escalation-policies: [PEPQUIT]\n  resources: [bastion]';
+    const run = await runChecked(world, { ...world.baseInputs(), rules });
+    expect(run.exitCode, run.stdout).toBe(0);
+    expect(checkNamed(run, 'escalation policy PEPQUIT')).toMatchObject({
+      status: 'warn',
+      detail: '"Quiet policy": nobody on call in this window',
+    });
+    expect(world.pagerduty.requests.map((request: { path: string }) => request.path)).toContain(
+      '/escalation_policies/PEPQUIT',
+    );
+  });
+
   it('a rejected PagerDuty key stops the run with the checklist as far as it got', async () => {
     const { world, inputs } = await start();
     const run = await runChecked(world, { ...inputs, 'pagerduty-token': 'wrong-key' });

@@ -2,7 +2,7 @@
 /**
  * A local fake of the parts of the PagerDuty REST API that oncall-access uses
  * (`GET /oncalls`, `GET /users/{id}`, `GET /schedules/{id}`, `GET /schedules/{id}/users`,
- * and the shift-based `GET /v3/schedules/{id}`).
+ * `GET /escalation_policies/{id}` and the shift-based `GET /v3/schedules/{id}`).
  *
  * Rule: the fake is never kinder than the real service. It refuses what PagerDuty (or its OpenAPI
  * spec) refuses (bad auth, dates that are not RFC 3339 date-times, too large offsets, unknown time
@@ -33,6 +33,8 @@ const DEFAULT_LIMIT = 25;
 const MAX_OFFSET_PLUS_LIMIT = 10_000;
 /** Enums of `include[]` in the spec: listOnCalls, getUser, getScheduleV3. */
 const INCLUDES = new Set(['users', 'schedules', 'escalation_policies']);
+/** `include[]` values getEscalationPolicy allows. */
+const POLICY_INCLUDES = new Set(['services', 'teams', 'targets', 'escalation_rule_assignment_strategies']);
 const USER_INCLUDES = new Set([
   'contact_methods',
   'notification_rules',
@@ -1132,6 +1134,14 @@ function route(ctx, path, query) {
     const schedule = ctx.index.schedules.get(decodeURIComponent(m[1] ?? ''));
     if (!schedule || !schedule.v3) throw notFound();
     return getScheduleV3(ctx, schedule, query);
+  }
+  m = /^\/escalation_policies\/([^/]+)$/.exec(path);
+  if (m) {
+    includes(query, POLICY_INCLUDES);
+    const id = decodeURIComponent(m[1] ?? '');
+    const policy = ctx.index.policies.find((ep) => ep.id === id);
+    if (!policy) throw notFound();
+    return { escalation_policy: renderers(ctx.index, ctx.api).fullPolicy(policy) };
   }
   throw notFound();
 }

@@ -1004,3 +1004,17 @@ describe('seed orgs and lifecycle', () => {
     await expect(request(`${other.url}/users/${ADA}`)).rejects.toThrow();
   });
 });
+
+describe('GET /escalation_policies/{id}', () => {
+  it('answers a known policy with its name and rules, 404 for an unknown one, 400 for an include[] the spec refuses', async () => {
+    const known = await get(`/escalation_policies/${EP1}`);
+    expect(known.status).toBe(200);
+    expect(known.json()).toMatchObject({
+      escalation_policy: { id: EP1, type: 'escalation_policy', name: expect.any(String) },
+    });
+    expect(await refused('/escalation_policies/PNOPE00', 404)).toEqual({
+      error: { message: 'Not Found', code: 2100 },
+    });
+    expect((await get(`/escalation_policies/${EP1}?include[]=users`)).status).toBe(400);
+  });
+});

@@ -1,6 +1,6 @@
 // Fault injection, end to end: each scenario switches on one fault in a fake and checks the same invariants
 // (test/e2e/invariants.ts). The suite's tally is printed after the run by test/faults-reporter.ts.
-import { describe, it, expect, type TestContext } from 'vitest';
+import { describe, it, expect } from 'vitest';
 import {
   GITHUB_TOKEN,
   PD_TOKEN,
@@ -8,32 +8,12 @@ import {
   worlds,
   type ActionRun,
   type Invocation,
-  type World,
   isHelp,
 } from './harness.js';
-import { assertInvariants, ledgerAndStrongdm, measure } from './invariants.js';
+import { ledgerAndStrongdm, runScenario } from './invariants.js';
 import { smallCompany } from './scenario.js';
 
-const RESOURCES = ['prod-db', 'bastion'];
 const { start } = worlds({ 'request-timeout': '2s', 'sdm-timeout': '3s' });
-
-/** Runs the action once and checks the scenario's invariants, keeping its tally in the test's meta. */
-async function runScenario(
-  task: TestContext['task'],
-  w: World,
-  inputs: Record<string, string>,
-  exitCode: number,
-  onSpawn?: Parameters<typeof runChecked>[2],
-): Promise<ActionRun & { pagerdutyPaths: string[] }> {
-  const firstRequest = w.pagerduty.requests.length;
-  const run = await w.run(inputs, onSpawn);
-  // The action's own requests, before the invariant check replays some of its own.
-  const pagerdutyPaths = w.pagerduty.requests.slice(firstRequest).map((r: { path: string }) => r.path);
-  const measured = await measure(w, run, { firstRequest, resources: RESOURCES, token: PD_TOKEN });
-  task.meta.fault = { windowsLost: measured.windowsLost, secretsLeaked: measured.secretsLeaked };
-  assertInvariants(run, measured, exitCode);
-  return { ...run, pagerdutyPaths };
-}
 
 const errorLine = (run: ActionRun) => /^::error::(.*)$/m.exec(run.stdout)?.[1] ?? '';
 

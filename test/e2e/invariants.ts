@@ -1,8 +1,17 @@
 // What must hold after every run, whatever failed: no on-call window silently dropped, no grant made twice, the
 // ledger in step with strongDM, no secret anywhere. Computed from the fakes, never from the action's own logic.
 import { existsSync } from 'node:fs';
-import { expect } from 'vitest';
-import { isHelp, secretLeaks, type ActionRun, type Grant, type Invocation, type World } from './harness.js';
+import { expect, type TestContext } from 'vitest';
+import {
+  isHelp,
+  PD_TOKEN,
+  runChecked,
+  secretLeaks,
+  type ActionRun,
+  type Grant,
+  type Invocation,
+  type World,
+} from './harness.js';
 
 interface OnCall {
   user: { id: string; name?: string; summary?: string };
@@ -149,4 +158,29 @@ export function assertInvariants(run: ActionRun, measured: Measurement, exitCode
   expect(measured.secretsLeaked, 'places where a secret leaked').toBe(0);
   expect(measured.tokenOutsideEnvironment, 'sdm runs with the token outside the environment').toBe(0);
   expect(measured.homesLeft, "sdm's private HOME left behind").toBe(0);
+}
+
+/**
+ * Runs the action once and checks the scenario's invariants, keeping its tally in the test's meta (for the
+ * small company's resources, prod-db and bastion).
+ */
+export async function runScenario(
+  task: TestContext['task'],
+  w: World,
+  inputs: Record<string, string>,
+  exitCode: number,
+  onSpawn?: Parameters<typeof runChecked>[2],
+): Promise<ActionRun & { pagerdutyPaths: string[] }> {
+  const firstRequest = w.pagerduty.requests.length;
+  const run = await w.run(inputs, onSpawn);
+  // The action's own requests, before the invariant check replays some of its own.
+  const pagerdutyPaths = w.pagerduty.requests.slice(firstRequest).map((r: { path: string }) => r.path);
+  const measured = await measure(w, run, {
+    firstRequest,
+    resources: ['prod-db', 'bastion'],
+    token: PD_TOKEN,
+  });
+  task.meta.fault = { windowsLost: measured.windowsLost, secretsLeaked: measured.secretsLeaked };
+  assertInvariants(run, measured, exitCode);
+  return { ...run, pagerdutyPaths };
 }

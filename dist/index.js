@@ -28090,6 +28090,68 @@ module.exports = {
 
 /***/ }),
 
+/***/ 3313:
+/***/ ((module) => {
+
+module.exports = Pend;
+
+function Pend() {
+  this.pending = 0;
+  this.max = Infinity;
+  this.listeners = [];
+  this.waiting = [];
+  this.error = null;
+}
+
+Pend.prototype.go = function(fn) {
+  if (this.pending < this.max) {
+    pendGo(this, fn);
+  } else {
+    this.waiting.push(fn);
+  }
+};
+
+Pend.prototype.wait = function(cb) {
+  if (this.pending === 0) {
+    cb(this.error);
+  } else {
+    this.listeners.push(cb);
+  }
+};
+
+Pend.prototype.hold = function() {
+  return pendHold(this);
+};
+
+function pendHold(self) {
+  self.pending += 1;
+  var called = false;
+  return onCb;
+  function onCb(err) {
+    if (called) throw new Error("callback called twice");
+    called = true;
+    self.error = self.error || err;
+    self.pending -= 1;
+    if (self.waiting.length > 0 && self.pending < self.max) {
+      pendGo(self, self.waiting.shift());
+    } else if (self.pending === 0) {
+      var listeners = self.listeners;
+      self.listeners = [];
+      listeners.forEach(cbListener);
+    }
+  }
+  function cbListener(listener) {
+    listener(self.error);
+  }
+}
+
+function pendGo(self, fn) {
+  fn(pendHold(self));
+}
+
+
+/***/ }),
+
 /***/ 9379:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
@@ -70628,6 +70690,1356 @@ module.exports = {
 
 /***/ }),
 
+/***/ 4248:
+/***/ ((module) => {
+
+// Adapted from https://github.com/brianloveswords/buffer-crc32/blob/v0.2.13/index.js
+const CRC_TABLE = new Int32Array([
+  0x00000000, 0x77073096, 0xee0e612c, 0x990951ba, 0x076dc419, 0x706af48f, 0xe963a535, 0x9e6495a3,
+  0x0edb8832, 0x79dcb8a4, 0xe0d5e91e, 0x97d2d988, 0x09b64c2b, 0x7eb17cbd, 0xe7b82d07, 0x90bf1d91,
+  0x1db71064, 0x6ab020f2, 0xf3b97148, 0x84be41de, 0x1adad47d, 0x6ddde4eb, 0xf4d4b551, 0x83d385c7,
+  0x136c9856, 0x646ba8c0, 0xfd62f97a, 0x8a65c9ec, 0x14015c4f, 0x63066cd9, 0xfa0f3d63, 0x8d080df5,
+  0x3b6e20c8, 0x4c69105e, 0xd56041e4, 0xa2677172, 0x3c03e4d1, 0x4b04d447, 0xd20d85fd, 0xa50ab56b,
+  0x35b5a8fa, 0x42b2986c, 0xdbbbc9d6, 0xacbcf940, 0x32d86ce3, 0x45df5c75, 0xdcd60dcf, 0xabd13d59,
+  0x26d930ac, 0x51de003a, 0xc8d75180, 0xbfd06116, 0x21b4f4b5, 0x56b3c423, 0xcfba9599, 0xb8bda50f,
+  0x2802b89e, 0x5f058808, 0xc60cd9b2, 0xb10be924, 0x2f6f7c87, 0x58684c11, 0xc1611dab, 0xb6662d3d,
+  0x76dc4190, 0x01db7106, 0x98d220bc, 0xefd5102a, 0x71b18589, 0x06b6b51f, 0x9fbfe4a5, 0xe8b8d433,
+  0x7807c9a2, 0x0f00f934, 0x9609a88e, 0xe10e9818, 0x7f6a0dbb, 0x086d3d2d, 0x91646c97, 0xe6635c01,
+  0x6b6b51f4, 0x1c6c6162, 0x856530d8, 0xf262004e, 0x6c0695ed, 0x1b01a57b, 0x8208f4c1, 0xf50fc457,
+  0x65b0d9c6, 0x12b7e950, 0x8bbeb8ea, 0xfcb9887c, 0x62dd1ddf, 0x15da2d49, 0x8cd37cf3, 0xfbd44c65,
+  0x4db26158, 0x3ab551ce, 0xa3bc0074, 0xd4bb30e2, 0x4adfa541, 0x3dd895d7, 0xa4d1c46d, 0xd3d6f4fb,
+  0x4369e96a, 0x346ed9fc, 0xad678846, 0xda60b8d0, 0x44042d73, 0x33031de5, 0xaa0a4c5f, 0xdd0d7cc9,
+  0x5005713c, 0x270241aa, 0xbe0b1010, 0xc90c2086, 0x5768b525, 0x206f85b3, 0xb966d409, 0xce61e49f,
+  0x5edef90e, 0x29d9c998, 0xb0d09822, 0xc7d7a8b4, 0x59b33d17, 0x2eb40d81, 0xb7bd5c3b, 0xc0ba6cad,
+  0xedb88320, 0x9abfb3b6, 0x03b6e20c, 0x74b1d29a, 0xead54739, 0x9dd277af, 0x04db2615, 0x73dc1683,
+  0xe3630b12, 0x94643b84, 0x0d6d6a3e, 0x7a6a5aa8, 0xe40ecf0b, 0x9309ff9d, 0x0a00ae27, 0x7d079eb1,
+  0xf00f9344, 0x8708a3d2, 0x1e01f268, 0x6906c2fe, 0xf762575d, 0x806567cb, 0x196c3671, 0x6e6b06e7,
+  0xfed41b76, 0x89d32be0, 0x10da7a5a, 0x67dd4acc, 0xf9b9df6f, 0x8ebeeff9, 0x17b7be43, 0x60b08ed5,
+  0xd6d6a3e8, 0xa1d1937e, 0x38d8c2c4, 0x4fdff252, 0xd1bb67f1, 0xa6bc5767, 0x3fb506dd, 0x48b2364b,
+  0xd80d2bda, 0xaf0a1b4c, 0x36034af6, 0x41047a60, 0xdf60efc3, 0xa867df55, 0x316e8eef, 0x4669be79,
+  0xcb61b38c, 0xbc66831a, 0x256fd2a0, 0x5268e236, 0xcc0c7795, 0xbb0b4703, 0x220216b9, 0x5505262f,
+  0xc5ba3bbe, 0xb2bd0b28, 0x2bb45a92, 0x5cb36a04, 0xc2d7ffa7, 0xb5d0cf31, 0x2cd99e8b, 0x5bdeae1d,
+  0x9b64c2b0, 0xec63f226, 0x756aa39c, 0x026d930a, 0x9c0906a9, 0xeb0e363f, 0x72076785, 0x05005713,
+  0x95bf4a82, 0xe2b87a14, 0x7bb12bae, 0x0cb61b38, 0x92d28e9b, 0xe5d5be0d, 0x7cdcefb7, 0x0bdbdf21,
+  0x86d3d2d4, 0xf1d4e242, 0x68ddb3f8, 0x1fda836e, 0x81be16cd, 0xf6b9265b, 0x6fb077e1, 0x18b74777,
+  0x88085ae6, 0xff0f6a70, 0x66063bca, 0x11010b5c, 0x8f659eff, 0xf862ae69, 0x616bffd3, 0x166ccf45,
+  0xa00ae278, 0xd70dd2ee, 0x4e048354, 0x3903b3c2, 0xa7672661, 0xd06016f7, 0x4969474d, 0x3e6e77db,
+  0xaed16a4a, 0xd9d65adc, 0x40df0b66, 0x37d83bf0, 0xa9bcae53, 0xdebb9ec5, 0x47b2cf7f, 0x30b5ffe9,
+  0xbdbdf21c, 0xcabac28a, 0x53b39330, 0x24b4a3a6, 0xbad03605, 0xcdd70693, 0x54de5729, 0x23d967bf,
+  0xb3667a2e, 0xc4614ab8, 0x5d681b02, 0x2a6f2b94, 0xb40bbe37, 0xc30c8ea1, 0x5a05df1b, 0x2d02ef8d,
+]);
+
+function crc32(buf) {
+  let crc = -1;
+  for (let x of buf) {
+    crc = CRC_TABLE[(crc ^ x) & 0xff] ^ (crc >>> 8);
+  }
+  return (crc ^ -1) >>> 0;
+}
+
+module.exports = crc32;
+
+
+/***/ }),
+
+/***/ 3502:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+// This was adapted from https://github.com/andrewrk/node-fd-slicer by Andrew Kelley under the MIT License.
+var fs = __nccwpck_require__(9896);
+var util = __nccwpck_require__(9023);
+var stream = __nccwpck_require__(2203);
+var Readable = stream.Readable;
+var PassThrough = stream.PassThrough;
+var Pend = __nccwpck_require__(3313);
+var EventEmitter = (__nccwpck_require__(4434).EventEmitter);
+
+exports.BufferSlicer = BufferSlicer;
+exports.FdSlicer = FdSlicer;
+
+util.inherits(FdSlicer, EventEmitter);
+function FdSlicer(fd) {
+  EventEmitter.call(this);
+
+  this.fd = fd;
+  this.pend = new Pend();
+  this.pend.max = 1;
+  this.refCount = 0;
+}
+
+FdSlicer.prototype.read = function(buffer, offset, length, position, callback) {
+  var self = this;
+  self.pend.go(function(cb) {
+    fs.read(self.fd, buffer, offset, length, position, function(err, bytesRead, buffer) {
+      cb();
+      callback(err, bytesRead, buffer);
+    });
+  });
+};
+
+FdSlicer.prototype.createReadStream = function(options) {
+  return new ReadStream(this, options);
+};
+
+FdSlicer.prototype.ref = function() {
+  this.refCount += 1;
+};
+
+FdSlicer.prototype.unref = function() {
+  var self = this;
+  self.refCount -= 1;
+  if (self.refCount < 0) throw new Error("invalid unref");
+  if (self.refCount > 0) return;
+
+  fs.close(self.fd, onCloseDone);
+
+  function onCloseDone(err) {
+    if (err) {
+      self.emit('error', err);
+    } else {
+      self.emit('close');
+    }
+  }
+};
+
+util.inherits(ReadStream, Readable);
+function ReadStream(context, options) {
+  options = options || {};
+  Readable.call(this, options);
+
+  this.context = context;
+  this.context.ref();
+
+  this.start = options.start || 0;
+  this.endOffset = options.end;
+  this.pos = this.start;
+}
+
+ReadStream.prototype._read = function(n) {
+  var self = this;
+
+  var toRead = Math.min(self._readableState.highWaterMark, n);
+  if (self.endOffset != null) {
+    toRead = Math.min(toRead, self.endOffset - self.pos);
+  }
+  if (toRead <= 0) {
+    self.push(null);
+    this._cleanup();
+    return;
+  }
+  self.context.pend.go(function(cb) {
+    var buffer = Buffer.allocUnsafe(toRead);
+    fs.read(self.context.fd, buffer, 0, toRead, self.pos, function(err, bytesRead) {
+      if (err) {
+        self.destroy(err);
+      } else if (bytesRead === 0) {
+        self.push(null);
+        self._cleanup();
+      } else {
+        self.pos += bytesRead;
+        self.push(buffer.slice(0, bytesRead));
+      }
+      cb();
+    });
+  });
+};
+
+ReadStream.prototype._destroy = function(err, cb) {
+  // Node 14+ calls this automatically at EOF.
+  this._cleanup();
+  cb(err);
+};
+
+ReadStream.prototype._cleanup = function() {
+  if (this.context != null) {
+    this.context.unref();
+    this.context = null;
+  }
+};
+
+util.inherits(BufferSlicer, EventEmitter);
+function BufferSlicer(buffer) {
+  EventEmitter.call(this);
+
+  this.refCount = 0;
+  this.buffer = buffer;
+}
+
+BufferSlicer.prototype.read = function(buffer, offset, length, position, callback) {
+  if (!(0 <= offset && offset <= buffer.length)) throw new RangeError("offset outside buffer: 0 <= " + offset + " <= " + buffer.length);
+  if (position < 0) throw new RangeError("position is negative: " + position);
+  if (offset + length > buffer.length) {
+    // The caller's buffer can't hold all the bytes they're trying to read.
+    // Clamp the length instead of giving an error.
+    // The callback will be informed of fewer than expected bytes written.
+    length = buffer.length - offset;
+  }
+  if (position + length > this.buffer.length) {
+    // Clamp any attempt to read past the end of the source buffer.
+    length = this.buffer.length - position;
+  }
+  if (length <= 0) {
+    // After any clamping, we're fully out of bounds or otherwise have nothing to do.
+    // This isn't an error; it's just zero bytes written.
+    setImmediate(function() {
+      callback(null, 0);
+    });
+    return;
+  }
+  this.buffer.copy(buffer, offset, position, position + length);
+  setImmediate(function() {
+    callback(null, length);
+  });
+};
+
+BufferSlicer.prototype.createReadStream = function(options) {
+  options = options || {};
+  var readStream = new PassThrough(options);
+  readStream.start = options.start || 0;
+  readStream.endOffset = options.end;
+  // by the time this function returns, we'll be done.
+  readStream.pos = readStream.endOffset || this.buffer.length;
+
+  var entireSlice = this.buffer.slice(readStream.start, readStream.pos);
+  // Cut the buffer into smaller slices for better memory usage when streaming into a zlib inflate stream.
+  // See https://github.com/thejoshwolfe/yauzl/issues/87
+  var maxChunkSize = 0x10000;
+  var offset = 0;
+  while (true) {
+    var nextOffset = offset + maxChunkSize;
+    if (nextOffset >= entireSlice.length) {
+      // last chunk
+      if (offset < entireSlice.length) {
+        readStream.write(entireSlice.slice(offset, entireSlice.length));
+      }
+      break;
+    }
+    readStream.write(entireSlice.slice(offset, nextOffset));
+    offset = nextOffset;
+  }
+
+  readStream.end();
+  return readStream;
+};
+
+BufferSlicer.prototype.ref = function() {
+  this.refCount += 1;
+};
+
+BufferSlicer.prototype.unref = function() {
+  this.refCount -= 1;
+
+  if (this.refCount < 0) {
+    throw new Error("invalid unref");
+  }
+};
+
+
+/***/ }),
+
+/***/ 663:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+var fs = __nccwpck_require__(9896);
+var zlib = __nccwpck_require__(3106);
+var fd_slicer = __nccwpck_require__(3502);
+var util = __nccwpck_require__(9023);
+var EventEmitter = (__nccwpck_require__(4434).EventEmitter);
+var Transform = (__nccwpck_require__(2203).Transform);
+var PassThrough = (__nccwpck_require__(2203).PassThrough);
+var Writable = (__nccwpck_require__(2203).Writable);
+
+// Node 20 added zlib.crc32.
+const crc32 = typeof zlib.crc32 === "function" ? zlib.crc32 : __nccwpck_require__(4248);
+
+exports.open = open;
+exports.fromFd = fromFd;
+exports.fromBuffer = fromBuffer;
+exports.fromRandomAccessReader = fromRandomAccessReader;
+exports.openPromise = openPromise;
+exports.fromFdPromise = fromFdPromise;
+exports.fromBufferPromise = fromBufferPromise;
+exports.fromRandomAccessReaderPromise = fromRandomAccessReaderPromise;
+
+exports.dosDateTimeToDate = dosDateTimeToDate;
+exports.getFileNameLowLevel = getFileNameLowLevel;
+exports.validateFileName = validateFileName;
+exports.parseExtraFields = parseExtraFields;
+exports.ZipFile = ZipFile;
+exports.Entry = Entry;
+exports.LocalFileHeader = LocalFileHeader;
+exports.RandomAccessReader = RandomAccessReader;
+
+function openPromise(path, options) {
+  return new Promise((resolve, reject) => {
+    open(path, {...options, lazyEntries: true}, function(err, zipfile) {
+      if (err) return reject(err);
+      resolve(zipfile);
+    });
+  });
+}
+function fromFdPromise(fd, options) {
+  return new Promise((resolve, reject) => {
+    fromFd(fd, {...options, lazyEntries: true}, function(err, zipfile) {
+      if (err) return reject(err);
+      resolve(zipfile);
+    });
+  });
+}
+function fromBufferPromise(buffer, options) {
+  return new Promise((resolve, reject) => {
+    fromBuffer(buffer, {...options, lazyEntries: true}, function(err, zipfile) {
+      if (err) return reject(err);
+      resolve(zipfile);
+    });
+  });
+}
+function fromRandomAccessReaderPromise(reader, totalSize, options) {
+  return new Promise((resolve, reject) => {
+    fromRandomAccessReader(reader, totalSize, {...options, lazyEntries: true}, function(err, zipfile) {
+      if (err) return reject(err);
+      resolve(zipfile);
+    });
+  });
+}
+
+function open(path, options, callback) {
+  if (typeof options === "function") {
+    callback = options;
+    options = null;
+  }
+  if (options == null) options = {};
+  if (options.autoClose == null) options.autoClose = true;
+  if (options.lazyEntries == null) options.lazyEntries = false;
+  if (options.decodeStrings == null) options.decodeStrings = true;
+  if (options.validateEntrySizes == null) options.validateEntrySizes = true;
+  if (options.strictFileNames == null) options.strictFileNames = false;
+  if (callback == null) callback = defaultCallback;
+  fs.open(path, "r", function(err, fd) {
+    if (err) return callback(err);
+    fromFd(fd, options, function(err, zipfile) {
+      if (err) fs.close(fd, defaultCallback);
+      callback(err, zipfile);
+    });
+  });
+}
+
+function fromFd(fd, options, callback) {
+  if (typeof options === "function") {
+    callback = options;
+    options = null;
+  }
+  if (options == null) options = {};
+  if (options.autoClose == null) options.autoClose = false;
+  if (options.lazyEntries == null) options.lazyEntries = false;
+  if (options.decodeStrings == null) options.decodeStrings = true;
+  if (options.validateEntrySizes == null) options.validateEntrySizes = true;
+  if (options.strictFileNames == null) options.strictFileNames = false;
+  if (callback == null) callback = defaultCallback;
+  fs.fstat(fd, function(err, stats) {
+    if (err) return callback(err);
+    var reader = new fd_slicer.FdSlicer(fd);
+    fromRandomAccessReader(reader, stats.size, options, callback);
+  });
+}
+
+function fromBuffer(buffer, options, callback) {
+  if (typeof options === "function") {
+    callback = options;
+    options = null;
+  }
+  if (options == null) options = {};
+  options.autoClose = false;
+  if (options.lazyEntries == null) options.lazyEntries = false;
+  if (options.decodeStrings == null) options.decodeStrings = true;
+  if (options.validateEntrySizes == null) options.validateEntrySizes = true;
+  if (options.strictFileNames == null) options.strictFileNames = false;
+  var reader = new fd_slicer.BufferSlicer(buffer);
+  fromRandomAccessReader(reader, buffer.length, options, callback);
+}
+
+function fromRandomAccessReader(reader, totalSize, options, callback) {
+  if (typeof options === "function") {
+    callback = options;
+    options = null;
+  }
+  if (options == null) options = {};
+  if (options.autoClose == null) options.autoClose = true;
+  if (options.lazyEntries == null) options.lazyEntries = false;
+  if (options.decodeStrings == null) options.decodeStrings = true;
+  var decodeStrings = !!options.decodeStrings;
+  if (options.validateEntrySizes == null) options.validateEntrySizes = true;
+  if (options.strictFileNames == null) options.strictFileNames = false;
+  if (callback == null) callback = defaultCallback;
+  if (typeof totalSize !== "number") throw new Error("expected totalSize parameter to be a number");
+  if (totalSize > Number.MAX_SAFE_INTEGER) {
+    throw new Error("zip file too large. only file sizes up to 2^52 are supported due to JavaScript's Number type being an IEEE 754 double.");
+  }
+
+  // the matching unref() call is in zipfile.close()
+  reader.ref();
+
+  // eocdr means End of Central Directory Record.
+  // search backwards for the eocdr signature.
+  // the last field of the eocdr is a variable-length comment.
+  // the comment size is encoded in a 2-byte field in the eocdr, which we can't find without trudging backwards through the comment to find it.
+  // as a consequence of this design decision, it's possible to have ambiguous zip file metadata if a coherent eocdr was in the comment.
+  // we search backwards for a eocdr signature, and hope that whoever made the zip file was smart enough to forbid the eocdr signature in the comment.
+  var eocdrWithoutCommentSize = 22;
+  var zip64EocdlSize = 20; // Zip64 end of central directory locator
+  var maxCommentSize = 0xffff; // 2-byte size
+  var bufferSize = Math.min(zip64EocdlSize + eocdrWithoutCommentSize + maxCommentSize, totalSize);
+  var buffer = newBuffer(bufferSize);
+  var bufferReadStart = totalSize - buffer.length;
+  readAndAssertNoEof(reader, buffer, 0, bufferSize, bufferReadStart, function(err) {
+    if (err) return callback(err);
+    for (var i = bufferSize - eocdrWithoutCommentSize; i >= 0; i -= 1) {
+      if (buffer.readUInt32LE(i) !== 0x06054b50) continue;
+      // found eocdr
+      var eocdrBuffer = buffer.subarray(i);
+
+      // 0 - End of central directory signature = 0x06054b50
+      // 4 - Number of this disk
+      var diskNumber = eocdrBuffer.readUInt16LE(4);
+      // 6 - Disk where central directory starts
+      // 8 - Number of central directory records on this disk
+      // 10 - Total number of central directory records
+      var entryCount = eocdrBuffer.readUInt16LE(10);
+      // 12 - Size of central directory (bytes)
+      // 16 - Offset of start of central directory, relative to start of archive
+      var centralDirectoryOffset = eocdrBuffer.readUInt32LE(16);
+      // 20 - Comment length
+      var commentLength = eocdrBuffer.readUInt16LE(20);
+      var expectedCommentLength = eocdrBuffer.length - eocdrWithoutCommentSize;
+      if (commentLength !== expectedCommentLength) {
+        return callback(new Error("Invalid comment length. Expected: " + expectedCommentLength + ". Found: " + commentLength + ". Are there extra bytes at the end of the file? Or is the end of central dir signature `PK☺☻` in the comment?"));
+      }
+      // 22 - Comment
+      // the encoding is always cp437.
+      var comment = decodeStrings ? decodeBuffer(eocdrBuffer.subarray(22), false)
+                                  : eocdrBuffer.subarray(22);
+
+      // Look for a Zip64 end of central directory locator
+      if (i - zip64EocdlSize >= 0 && buffer.readUInt32LE(i - zip64EocdlSize) === 0x07064b50) {
+        // ZIP64 format
+        var zip64EocdlBuffer = buffer.subarray(i - zip64EocdlSize, i - zip64EocdlSize + zip64EocdlSize);
+        // 0 - zip64 end of central dir locator signature = 0x07064b50
+        // 4 - number of the disk with the start of the zip64 end of central directory
+        // 8 - relative offset of the zip64 end of central directory record
+        var zip64EocdrOffset = readUInt64LE(zip64EocdlBuffer, 8);
+        // 16 - total number of disks
+
+        // ZIP64 end of central directory record
+        var zip64EocdrBuffer = newBuffer(56);
+        return readAndAssertNoEof(reader, zip64EocdrBuffer, 0, zip64EocdrBuffer.length, zip64EocdrOffset, function(err) {
+          if (err) return callback(err);
+
+          // 0 - zip64 end of central dir signature                           4 bytes  (0x06064b50)
+          if (zip64EocdrBuffer.readUInt32LE(0) !== 0x06064b50) {
+            return callback(new Error("invalid zip64 end of central directory record signature"));
+          }
+          // 4 - size of zip64 end of central directory record                8 bytes
+          // 12 - version made by                                             2 bytes
+          // 14 - version needed to extract                                   2 bytes
+          // 16 - number of this disk                                         4 bytes
+          diskNumber = zip64EocdrBuffer.readUInt32LE(16);
+          if (diskNumber !== 0) {
+            // Check this only after zip64 overrides. See #118.
+            return callback(new Error("multi-disk zip files are not supported: found disk number: " + diskNumber));
+          }
+          // 20 - number of the disk with the start of the central directory  4 bytes
+          // 24 - total number of entries in the central directory on this disk         8 bytes
+          // 32 - total number of entries in the central directory            8 bytes
+          entryCount = readUInt64LE(zip64EocdrBuffer, 32);
+          // 40 - size of the central directory                               8 bytes
+          // 48 - offset of start of central directory with respect to the starting disk number     8 bytes
+          centralDirectoryOffset = readUInt64LE(zip64EocdrBuffer, 48);
+          // 56 - zip64 extensible data sector                                (variable size)
+          return callback(null, new ZipFile(reader, centralDirectoryOffset, totalSize, entryCount, comment, options.autoClose, options.lazyEntries, decodeStrings, options.validateEntrySizes, options.strictFileNames));
+        });
+      }
+
+      // Not ZIP64 format
+      if (diskNumber !== 0) {
+        return callback(new Error("multi-disk zip files are not supported: found disk number: " + diskNumber));
+      }
+      return callback(null, new ZipFile(reader, centralDirectoryOffset, totalSize, entryCount, comment, options.autoClose, options.lazyEntries, decodeStrings, options.validateEntrySizes, options.strictFileNames));
+
+    }
+
+    // Not a zip file.
+    callback(new Error("End of central directory record signature not found. Either not a zip file, or file is truncated."));
+  });
+}
+
+util.inherits(ZipFile, EventEmitter);
+function ZipFile(reader, centralDirectoryOffset, fileSize, entryCount, comment, autoClose, lazyEntries, decodeStrings, validateEntrySizes, strictFileNames) {
+  var self = this;
+  EventEmitter.call(self);
+  self.reader = reader;
+  // forward close events
+  self.reader.on("error", function(err) {
+    // error closing the fd
+    emitError(self, err);
+  });
+  self.reader.once("close", function() {
+    self.emit("close");
+  });
+  self.readEntryCursor = centralDirectoryOffset;
+  self.fileSize = fileSize;
+  self.entryCount = entryCount;
+  self.comment = comment;
+  self.entriesRead = 0;
+  self.autoClose = !!autoClose;
+  self.lazyEntries = !!lazyEntries;
+  self.decodeStrings = !!decodeStrings;
+  self.validateEntrySizes = !!validateEntrySizes;
+  self.strictFileNames = !!strictFileNames;
+  self.isOpen = true;
+  self.emittedError = false;
+  self.hasEachEntryBeenCalled = false;
+
+  if (!self.lazyEntries) self._readEntry();
+}
+ZipFile.prototype.close = function() {
+  if (!this.isOpen) return;
+  this.isOpen = false;
+  this.reader.unref();
+};
+
+function emitErrorAndAutoClose(self, err) {
+  if (self.autoClose) self.close();
+  emitError(self, err);
+}
+function emitError(self, err) {
+  if (self.emittedError) return;
+  self.emittedError = true;
+  self.emit("error", err);
+}
+
+ZipFile.prototype.readEntry = function() {
+  if (!this.lazyEntries) throw new Error("readEntry() called without lazyEntries:true");
+  this._readEntry();
+};
+ZipFile.prototype._readEntry = function() {
+  var self = this;
+  if (self.entryCount === self.entriesRead) {
+    // done with metadata
+    setImmediate(function() {
+      if (self.autoClose) self.close();
+      if (self.emittedError) return;
+      self.emit("end");
+    });
+    return;
+  }
+  if (self.emittedError) return;
+  var buffer = newBuffer(46);
+  readAndAssertNoEof(self.reader, buffer, 0, buffer.length, self.readEntryCursor, function(err) {
+    if (err) return emitErrorAndAutoClose(self, err);
+    if (self.emittedError) return;
+    var entry = new Entry();
+    // 0 - Central directory file header signature
+    var signature = buffer.readUInt32LE(0);
+    if (signature !== 0x02014b50) return emitErrorAndAutoClose(self, new Error("invalid central directory file header signature: 0x" + signature.toString(16)));
+    // 4 - Version made by
+    entry.versionMadeBy = buffer.readUInt16LE(4);
+    // 6 - Version needed to extract (minimum)
+    entry.versionNeededToExtract = buffer.readUInt16LE(6);
+    // 8 - General purpose bit flag
+    entry.generalPurposeBitFlag = buffer.readUInt16LE(8);
+    // 10 - Compression method
+    entry.compressionMethod = buffer.readUInt16LE(10);
+    // 12 - File last modification time
+    entry.lastModFileTime = buffer.readUInt16LE(12);
+    // 14 - File last modification date
+    entry.lastModFileDate = buffer.readUInt16LE(14);
+    // 16 - CRC-32
+    entry.crc32 = buffer.readUInt32LE(16);
+    // 20 - Compressed size
+    entry.compressedSize = buffer.readUInt32LE(20);
+    // 24 - Uncompressed size
+    entry.uncompressedSize = buffer.readUInt32LE(24);
+    // 28 - File name length (n)
+    entry.fileNameLength = buffer.readUInt16LE(28);
+    // 30 - Extra field length (m)
+    entry.extraFieldLength = buffer.readUInt16LE(30);
+    // 32 - File comment length (k)
+    entry.fileCommentLength = buffer.readUInt16LE(32);
+    // 34 - Disk number where file starts
+    // 36 - Internal file attributes
+    entry.internalFileAttributes = buffer.readUInt16LE(36);
+    // 38 - External file attributes
+    entry.externalFileAttributes = buffer.readUInt32LE(38);
+    // 42 - Relative offset of local file header
+    entry.relativeOffsetOfLocalHeader = buffer.readUInt32LE(42);
+
+    if (entry.generalPurposeBitFlag & 0x40) return emitErrorAndAutoClose(self, new Error("strong encryption is not supported"));
+
+    self.readEntryCursor += 46;
+
+    buffer = newBuffer(entry.fileNameLength + entry.extraFieldLength + entry.fileCommentLength);
+    readAndAssertNoEof(self.reader, buffer, 0, buffer.length, self.readEntryCursor, function(err) {
+      if (err) return emitErrorAndAutoClose(self, err);
+      if (self.emittedError) return;
+      // 46 - File name
+      entry.fileNameRaw = buffer.subarray(0, entry.fileNameLength);
+      // 46+n - Extra field
+      var fileCommentStart = entry.fileNameLength + entry.extraFieldLength;
+      entry.extraFieldRaw = buffer.subarray(entry.fileNameLength, fileCommentStart);
+      // 46+n+m - File comment
+      entry.fileCommentRaw = buffer.subarray(fileCommentStart, fileCommentStart + entry.fileCommentLength);
+
+      // Parse the extra fields, which we need for processing other fields.
+      try {
+        entry.extraFields = parseExtraFields(entry.extraFieldRaw);
+      } catch (err) {
+        return emitErrorAndAutoClose(self, err);
+      }
+
+      // Interpret strings according to bit flags, extra fields, and options.
+      if (self.decodeStrings) {
+        var isUtf8 = (entry.generalPurposeBitFlag & 0x800) !== 0;
+        entry.fileComment = decodeBuffer(entry.fileCommentRaw, isUtf8);
+        entry.fileName = getFileNameLowLevel(entry.generalPurposeBitFlag, entry.fileNameRaw, entry.extraFields, self.strictFileNames);
+        var errorMessage = validateFileName(entry.fileName);
+        if (errorMessage != null) return emitErrorAndAutoClose(self, new Error(errorMessage));
+      } else {
+        entry.fileComment = entry.fileCommentRaw;
+        entry.fileName = entry.fileNameRaw;
+      }
+      // Maintain API compatibility. See https://github.com/thejoshwolfe/yauzl/issues/47
+      entry.comment = entry.fileComment;
+
+      self.readEntryCursor += buffer.length;
+      self.entriesRead += 1;
+
+      // Check for the Zip64 Extended Information Extra Field.
+      for (var i = 0; i < entry.extraFields.length; i++) {
+        var extraField = entry.extraFields[i];
+        if (extraField.id !== 0x0001) continue;
+        // Found it.
+
+        var zip64EiefBuffer = extraField.data;
+        var index = 0;
+        // 0 - Original Size          8 bytes
+        if (entry.uncompressedSize === 0xffffffff) {
+          if (index + 8 > zip64EiefBuffer.length) {
+            return emitErrorAndAutoClose(self, new Error("zip64 extended information extra field does not include uncompressed size"));
+          }
+          entry.uncompressedSize = readUInt64LE(zip64EiefBuffer, index);
+          index += 8;
+        }
+        // 8 - Compressed Size        8 bytes
+        if (entry.compressedSize === 0xffffffff) {
+          if (index + 8 > zip64EiefBuffer.length) {
+            return emitErrorAndAutoClose(self, new Error("zip64 extended information extra field does not include compressed size"));
+          }
+          entry.compressedSize = readUInt64LE(zip64EiefBuffer, index);
+          index += 8;
+        }
+        // 16 - Relative Header Offset 8 bytes
+        if (entry.relativeOffsetOfLocalHeader === 0xffffffff) {
+          if (index + 8 > zip64EiefBuffer.length) {
+            return emitErrorAndAutoClose(self, new Error("zip64 extended information extra field does not include relative header offset"));
+          }
+          entry.relativeOffsetOfLocalHeader = readUInt64LE(zip64EiefBuffer, index);
+          index += 8;
+        }
+        // 24 - Disk Start Number      4 bytes
+
+        break;
+      }
+
+      // validate file size
+      if (self.validateEntrySizes && entry.compressionMethod === 0) {
+        var expectedCompressedSize = entry.uncompressedSize;
+        if (entry.isEncrypted()) {
+          // traditional encryption prefixes the file data with a header
+          expectedCompressedSize += 12;
+        }
+        if (entry.compressedSize !== expectedCompressedSize) {
+          var msg = "compressed/uncompressed size mismatch for stored file: " + entry.compressedSize + " != " + entry.uncompressedSize;
+          return emitErrorAndAutoClose(self, new Error(msg));
+        }
+      }
+
+      self.emit("entry", entry);
+
+      if (!self.lazyEntries) self._readEntry();
+    });
+  });
+};
+
+ZipFile.prototype.eachEntry = function() {
+  const self = this;
+  if (!self.lazyEntries) throw new Error("eachEntry() requires lazyEntries: true");
+  if (self.hasEachEntryBeenCalled) throw new Error("eachEntry() must only be called once per ZipFile");
+  self.hasEachEntryBeenCalled = true;
+
+  let pendingResolveReject = null;
+  self.on("entry", onEntry);
+  self.on("end", onEnd);
+  self.on("error", onError);
+  function cleanup() {
+    self.removeListener("entry", onEntry);
+    self.removeListener("end", onEnd);
+    self.removeListener("error", onError);
+    if (self.autoClose) self.close();
+  }
+
+  function onEntry(entry) {
+    let {resolve} = pendingResolveReject;
+    pendingResolveReject = null;
+    resolve({value: entry});
+  }
+  function onEnd() {
+    let {resolve} = pendingResolveReject;
+    pendingResolveReject = null;
+    cleanup();
+    resolve({done: true});
+  }
+  function onError(err) {
+    let {reject} = pendingResolveReject;
+    pendingResolveReject = null;
+    cleanup();
+    reject(err);
+  }
+
+  return {
+    [Symbol.asyncIterator]() {
+      // Called once by `for await...of`.
+      return this;
+    },
+    next() {
+      // Called on each iteration in a `for await...of`.
+      const promise = new Promise((resolve, reject) => {
+        if (pendingResolveReject != null) throw new Error("next() called before previous Promise was resolved.");
+        pendingResolveReject = {resolve, reject};
+      });
+      self.readEntry();
+      return promise;
+    },
+    return(value) {
+      // Called when breaking, returning, throwing out of a `for await...of`.
+      cleanup();
+      return Promise.resolve({done: true, value});
+    },
+    throw(value) {
+      // Almost never called. Something about `yield*` maybe?
+      cleanup();
+      return Promise.reject(value);
+    },
+  };
+};
+
+ZipFile.prototype.openReadStream = function(entry, options, callback) {
+  var self = this;
+  // parameter validation
+  var relativeStart = 0;
+  var relativeEnd = entry.compressedSize;
+  if (callback == null) {
+    callback = options;
+    options = null;
+  }
+  if (options == null) {
+    options = {};
+  } else {
+    if (options.decodeFileData === false) {
+      // new, simple option
+      if (options.decrypt != null) {
+        throw new Error("cannot use options.decrypt when options.decodeFileData === false");
+      }
+      if (options.decompress != null) {
+        throw new Error("cannot use options.decompress when options.decodeFileData === false");
+      }
+      // start and end are allowed
+    } else {
+      // old, complicated options
+      if (options.decrypt != null) {
+        if (!entry.isEncrypted()) {
+          throw new Error("options.decrypt can only be specified for encrypted entries. See also option decodeFileData.");
+        }
+        if (options.decrypt !== false) throw new Error("invalid options.decrypt value: " + options.decrypt);
+        if (entry.isCompressed()) {
+          if (options.decompress !== false) throw new Error("entry is encrypted and compressed, and options.decompress !== false. See also option decodeFileData.");
+        }
+      }
+      if (options.decompress != null) {
+        if (!entry.isCompressed()) {
+          throw new Error("options.decompress can only be specified for compressed entries. See also option decodeFileData.");
+        }
+        if (!(options.decompress === false || options.decompress === true)) {
+          throw new Error("invalid options.decompress value: " + options.decompress);
+        }
+        decompress = options.decompress;
+      }
+    }
+    if (options.start != null) {
+      relativeStart = options.start;
+      if (relativeStart < 0) throw new Error("options.start < 0");
+      if (relativeStart > entry.compressedSize) throw new Error("options.start > entry.compressedSize");
+    }
+    if (options.end != null) {
+      relativeEnd = options.end;
+      if (relativeEnd < 0) throw new Error("options.end < 0");
+      if (relativeEnd > entry.compressedSize) throw new Error("options.end > entry.compressedSize");
+      if (relativeEnd < relativeStart) throw new Error("options.end < options.start");
+    }
+  }
+  var rawMode = (
+    options.decodeFileData === false || // Explicitly requested raw.
+    (
+      (entry.compressionMethod === 0 || // Naturally without compression.
+        (entry.compressionMethod === 8 && options.decompress === false) // Deprecated compression bypass option.
+      ) &&
+      (!entry.isEncrypted() || // Naturally without encryption.
+        options.decrypt === false // Deprecated encryption bypass option.
+      )
+    )
+  );
+  if (options.start != null || options.end != null) {
+    // Ensure slicing deals with raw data.
+    if (!rawMode) throw new Error("start/end range require options.decodeFileData === false for non-trivial encoded entries.");
+  }
+
+  // any further errors can either be caused by the zipfile,
+  // or were introduced in a minor version of yauzl,
+  // so should be passed to the client rather than thrown.
+  if (!self.isOpen) return callback(new Error("closed"));
+  if (entry.isEncrypted() && !rawMode) {
+    if (options.decrypt !== false) return callback(new Error("entry is encrypted, and options.decodeFileData !== false"));
+  }
+  var decompress;
+  if (rawMode) {
+    decompress = false;
+  } else if (entry.compressionMethod === 8) {
+    // 8 - The file is Deflated
+    decompress = options.decodeFileData !== true;
+  } else {
+    return callback(new Error("unsupported compression method: " + entry.compressionMethod));
+  }
+
+  self.readLocalFileHeader(entry, {minimal: true}, function(err, localFileHeader) {
+    if (err) return callback(err);
+    self.openReadStreamLowLevel(
+      localFileHeader.fileDataStart, entry.compressedSize,
+      relativeStart, relativeEnd,
+      decompress, entry.uncompressedSize,
+      callback);
+  });
+};
+
+ZipFile.prototype.openReadStreamLowLevel = function(fileDataStart, compressedSize, relativeStart, relativeEnd, decompress, uncompressedSize, callback) {
+  var self = this;
+
+  var fileDataEnd = fileDataStart + compressedSize;
+  var readStream = self.reader.createReadStream({
+    start: fileDataStart + relativeStart,
+    end: fileDataStart + relativeEnd,
+  });
+  var endpointStream = readStream;
+  if (decompress) {
+    var destroyed = false;
+    var inflateFilter = zlib.createInflateRaw();
+    readStream.on("error", function(err) {
+      // setImmediate here because errors can be emitted during the first call to pipe()
+      setImmediate(function() {
+        if (!destroyed) inflateFilter.emit("error", err);
+      });
+    });
+    readStream.pipe(inflateFilter);
+
+    if (self.validateEntrySizes) {
+      endpointStream = new AssertByteCountStream(uncompressedSize);
+      inflateFilter.on("error", function(err) {
+        // forward zlib errors to the client-visible stream
+        setImmediate(function() {
+          if (!destroyed) endpointStream.emit("error", err);
+        });
+      });
+      inflateFilter.pipe(endpointStream);
+    } else {
+      // the zlib filter is the client-visible stream
+      endpointStream = inflateFilter;
+    }
+    // this is part of yauzl's API, so implement this function on the client-visible stream
+    installDestroyFn(endpointStream, function() {
+      destroyed = true;
+      if (inflateFilter !== endpointStream) inflateFilter.unpipe(endpointStream);
+      readStream.unpipe(inflateFilter);
+      // TODO: the inflateFilter may cause a memory leak. see Issue #27.
+      readStream.destroy();
+    });
+  }
+  callback(null, endpointStream);
+};
+
+ZipFile.prototype.readLocalFileHeader = function(entry, options, callback) {
+  var self = this;
+  if (callback == null) {
+    callback = options;
+    options = null;
+  }
+  if (options == null) options = {};
+
+  self.reader.ref();
+  var buffer = newBuffer(30);
+  readAndAssertNoEof(self.reader, buffer, 0, buffer.length, entry.relativeOffsetOfLocalHeader, function(err) {
+    try {
+      if (err) return callback(err);
+      // 0 - Local file header signature = 0x04034b50
+      var signature = buffer.readUInt32LE(0);
+      if (signature !== 0x04034b50) {
+        return callback(new Error("invalid local file header signature: 0x" + signature.toString(16)));
+      }
+
+      var fileNameLength = buffer.readUInt16LE(26);
+      var extraFieldLength = buffer.readUInt16LE(28);
+      var fileDataStart = entry.relativeOffsetOfLocalHeader + 30 + fileNameLength + extraFieldLength;
+      // We now have enough information to do this bounds check.
+      if (fileDataStart + entry.compressedSize > self.fileSize) {
+        return callback(new Error("file data overflows file bounds: " +
+            fileDataStart + " + " + entry.compressedSize + " > " + self.fileSize));
+      }
+
+      if (options.minimal) {
+        return callback(null, {fileDataStart: fileDataStart});
+      }
+
+      var localFileHeader = new LocalFileHeader();
+      localFileHeader.fileDataStart = fileDataStart;
+
+      // 4 - Version needed to extract (minimum)
+      localFileHeader.versionNeededToExtract = buffer.readUInt16LE(4);
+      // 6 - General purpose bit flag
+      localFileHeader.generalPurposeBitFlag = buffer.readUInt16LE(6);
+      // 8 - Compression method
+      localFileHeader.compressionMethod = buffer.readUInt16LE(8);
+      // 10 - File last modification time
+      localFileHeader.lastModFileTime = buffer.readUInt16LE(10);
+      // 12 - File last modification date
+      localFileHeader.lastModFileDate = buffer.readUInt16LE(12);
+      // 14 - CRC-32
+      localFileHeader.crc32 = buffer.readUInt32LE(14);
+      // 18 - Compressed size
+      localFileHeader.compressedSize = buffer.readUInt32LE(18);
+      // 22 - Uncompressed size
+      localFileHeader.uncompressedSize = buffer.readUInt32LE(22);
+      // 26 - File name length (n)
+      localFileHeader.fileNameLength = fileNameLength;
+      // 28 - Extra field length (m)
+      localFileHeader.extraFieldLength = extraFieldLength;
+      // 30 - File name
+      // 30+n - Extra field
+
+      buffer = newBuffer(fileNameLength + extraFieldLength);
+      self.reader.ref();
+      readAndAssertNoEof(self.reader, buffer, 0, buffer.length, entry.relativeOffsetOfLocalHeader + 30, function(err) {
+        try {
+          if (err) return callback(err);
+          localFileHeader.fileName = buffer.subarray(0, fileNameLength);
+          localFileHeader.extraField = buffer.subarray(fileNameLength);
+          return callback(null, localFileHeader);
+        } finally {
+          self.reader.unref();
+        }
+      });
+    } finally {
+      self.reader.unref();
+    }
+  });
+};
+
+ZipFile.prototype.openReadStreamPromise = function(entry, options) {
+  return new Promise((resolve, reject) => {
+    this.openReadStream(entry, options, function(err, readStream) {
+      if (err) return reject(err);
+      resolve(readStream);
+    });
+  });
+};
+ZipFile.prototype.openReadStreamLowLevelPromise = function(fileDataStart, compressedSize, relativeStart, relativeEnd, decompress, uncompressedSize) {
+  return new Promise((resolve, reject) => {
+    this.openReadStream(fileDataStart, compressedSize, relativeStart, relativeEnd, decompress, uncompressedSize, function(err, readStream) {
+      if (err) return reject(err);
+      resolve(readStream);
+    });
+  });
+};
+ZipFile.prototype.readLocalFileHeaderPromise = function(entry, options) {
+  return new Promise((resolve, reject) => {
+    this.readLocalFileHeader(entry, options, function(err, localFileHeader) {
+      if (err) return reject(err);
+      resolve(localFileHeader);
+    });
+  });
+};
+
+function Entry() {
+}
+Entry.prototype.getLastModDate = function(options) {
+  if (options == null) options = {};
+
+  if (!options.forceDosFormat) {
+    // Check extended fields.
+    for (var i = 0; i < this.extraFields.length; i++) {
+      var extraField = this.extraFields[i];
+      if (extraField.id === 0x5455) {
+        // Info-ZIP "universal timestamp" extended field (`0x5455` aka `"UT"`).
+        // See the Info-ZIP source code unix/unix.c:set_extra_field() and zipfile.c:ef_scan_ut_time().
+        var data = extraField.data;
+        if (data.length < 5) continue; // Too short.
+        // The flags define which of the three fields are present: mtime, atime, ctime.
+        // We only care about mtime.
+        // Also, ctime is never included in practice.
+        // And also, atime is only included in the local file header for some reason
+        // despite the flags lying about its inclusion in the central header.
+        var flags = data[0];
+        var HAS_MTIME = 1;
+        if (!(flags & HAS_MTIME)) continue; // This will realistically never happen.
+        // Although the positions of all of the fields shift around depending on the presence of other fields,
+        // mtime is always first if present, and that's the only one we care about.
+        var posixTimestamp = data.readInt32LE(1);
+        return new Date(posixTimestamp * 1000);
+      } else if (extraField.id === 0x000a) {
+        var data = extraField.data;
+        if (data.length !== 32) continue; // The length is always the same.
+        // 4 bytes reserved
+        // 2 bytes Tag
+        if (data.readUInt16LE(4) !== 1) continue; // Tag1 is actually the only defined Tag.
+        // 2 bytes Size
+        if (data.readUInt16LE(6) !== 24) continue; // Size is always 24.
+        // 8 bytes Mtime
+        var hundredNanoSecondsSince1601 = data.readUInt32LE(8) + 4294967296 * data.readInt32LE(12);
+        // Convert from NTFS to POSIX milliseconds.
+        // The big number below is the milliseconds between year 1601 and year 1970
+        // (i.e. the negative POSIX timestamp of 1601-01-01 00:00:00Z)
+        var millisecondsSince1970 = hundredNanoSecondsSince1601 / 10000 - 11644473600000;
+        // Note on numeric precision: JavaScript Number objects lose precision above Number.MAX_SAFE_INTEGER,
+        // and NTFS timestamps are typically much bigger than that limit.
+        // (MAX_SAFE_INTEGER would represent 1629-07-17T23:58:45.475Z.)
+        // However, we're losing precision in the conversion from 100nanosecond units to millisecond units anyway,
+        // and the time at which we also lose 1-millisecond precision is year 275760, the JavaScript Date limit (by design).
+        // Up through the year 2057, this conversion only drops 4 bits of precision,
+        // which is well under the 13-14 bits ratio between the milliseconds and 100nanoseconds.
+        return new Date(millisecondsSince1970);
+      }
+    }
+  }
+
+  // Fallback to non-extended encoding.
+  return dosDateTimeToDate(this.lastModFileDate, this.lastModFileTime, options.timezone);
+};
+
+Entry.prototype.canDecodeFileData = function() {
+  return (
+    !this.isEncrypted() &&
+    (this.compressionMethod === 0 || this.compressionMethod === 8)
+  );
+};
+Entry.prototype.isEncrypted = function() {
+  return (this.generalPurposeBitFlag & 0x1) !== 0;
+};
+Entry.prototype.isCompressed = function() {
+  return this.compressionMethod === 8;
+};
+
+function LocalFileHeader() {
+}
+
+function dosDateTimeToDate(date, time, timezone) {
+  var day = date & 0x1f; // 1-31
+  var month = (date >> 5 & 0xf) - 1; // 1-12, 0-11
+  var year = (date >> 9 & 0x7f) + 1980; // 0-128, 1980-2108
+
+  var millisecond = 0;
+  var second = (time & 0x1f) * 2; // 0-29, 0-58 (even numbers)
+  var minute = time >> 5 & 0x3f; // 0-59
+  var hour = time >> 11 & 0x1f; // 0-23
+
+  if (timezone == null || timezone === "local") {
+    return new Date(year, month, day, hour, minute, second, millisecond);
+  } else if (timezone === "UTC") {
+    return new Date(Date.UTC(year, month, day, hour, minute, second, millisecond));
+  } else {
+    throw new Error("unrecognized options.timezone: " + options.timezone);
+  }
+}
+
+function getFileNameLowLevel(generalPurposeBitFlag, fileNameBuffer, extraFields, strictFileNames) {
+  var fileName = null;
+
+  // check for Info-ZIP Unicode Path Extra Field (0x7075)
+  // see https://github.com/thejoshwolfe/yauzl/issues/33
+  for (var i = 0; i < extraFields.length; i++) {
+    var extraField = extraFields[i];
+    if (extraField.id === 0x7075) {
+      if (extraField.data.length < 6) {
+        // too short to be meaningful
+        continue;
+      }
+      // Version       1 byte      version of this extra field, currently 1
+      if (extraField.data.readUInt8(0) !== 1) {
+        // > Changes may not be backward compatible so this extra
+        // > field should not be used if the version is not recognized.
+        continue;
+      }
+      // NameCRC32     4 bytes     File Name Field CRC32 Checksum
+      var oldNameCrc32 = extraField.data.readUInt32LE(1);
+      if (crc32(fileNameBuffer) !== oldNameCrc32) {
+        // > If the CRC check fails, this UTF-8 Path Extra Field should be
+        // > ignored and the File Name field in the header should be used instead.
+        continue;
+      }
+      // UnicodeName   Variable    UTF-8 version of the entry File Name
+      fileName = decodeBuffer(extraField.data.subarray(5), true);
+      break;
+    }
+  }
+
+  if (fileName == null) {
+    // The typical case.
+    var isUtf8 = (generalPurposeBitFlag & 0x800) !== 0;
+    fileName = decodeBuffer(fileNameBuffer, isUtf8);
+  }
+
+  if (!strictFileNames) {
+    // Allow backslash.
+    fileName = fileName.replace(/\\/g, "/");
+  }
+  return fileName;
+}
+
+function validateFileName(fileName) {
+  if (fileName.indexOf("\\") !== -1) {
+    return "invalid characters in fileName: " + fileName;
+  }
+  if (/^[a-zA-Z]:/.test(fileName) || /^\//.test(fileName)) {
+    return "absolute path: " + fileName;
+  }
+  if (fileName.split("/").indexOf("..") !== -1) {
+    return "invalid relative path: " + fileName;
+  }
+  // all good
+  return null;
+}
+
+function parseExtraFields(extraFieldBuffer) {
+  var extraFields = [];
+  var i = 0;
+  while (i < extraFieldBuffer.length - 3) {
+    var headerId = extraFieldBuffer.readUInt16LE(i + 0);
+    var dataSize = extraFieldBuffer.readUInt16LE(i + 2);
+    var dataStart = i + 4;
+    var dataEnd = dataStart + dataSize;
+    if (dataEnd > extraFieldBuffer.length) throw new Error("extra field length exceeds extra field buffer size");
+    var dataBuffer = extraFieldBuffer.subarray(dataStart, dataEnd);
+    extraFields.push({
+      id: headerId,
+      data: dataBuffer,
+    });
+    i = dataEnd;
+  }
+  return extraFields;
+}
+
+function readAndAssertNoEof(reader, buffer, offset, length, position, callback) {
+  if (length === 0) {
+    // fs.read will throw an out-of-bounds error if you try to read 0 bytes from a 0 byte file
+    return setImmediate(function() { callback(null, newBuffer(0)); });
+  }
+  reader.read(buffer, offset, length, position, function(err, bytesRead) {
+    if (err) return callback(err);
+    if (bytesRead < length) {
+      return callback(new Error("unexpected EOF"));
+    }
+    callback();
+  });
+}
+
+util.inherits(AssertByteCountStream, Transform);
+function AssertByteCountStream(byteCount) {
+  Transform.call(this);
+  this.actualByteCount = 0;
+  this.expectedByteCount = byteCount;
+}
+AssertByteCountStream.prototype._transform = function(chunk, encoding, cb) {
+  this.actualByteCount += chunk.length;
+  if (this.actualByteCount > this.expectedByteCount) {
+    var msg = "too many bytes in the stream. expected " + this.expectedByteCount + ". got at least " + this.actualByteCount;
+    return cb(new Error(msg));
+  }
+  cb(null, chunk);
+};
+AssertByteCountStream.prototype._flush = function(cb) {
+  if (this.actualByteCount < this.expectedByteCount) {
+    var msg = "not enough bytes in the stream. expected " + this.expectedByteCount + ". got only " + this.actualByteCount;
+    return cb(new Error(msg));
+  }
+  cb();
+};
+
+util.inherits(RandomAccessReader, EventEmitter);
+function RandomAccessReader() {
+  EventEmitter.call(this);
+  this.refCount = 0;
+}
+RandomAccessReader.prototype.ref = function() {
+  this.refCount += 1;
+};
+RandomAccessReader.prototype.unref = function() {
+  var self = this;
+  self.refCount -= 1;
+
+  if (self.refCount > 0) return;
+  if (self.refCount < 0) throw new Error("invalid unref");
+
+  self.close(onCloseDone);
+
+  function onCloseDone(err) {
+    if (err) return self.emit('error', err);
+    self.emit('close');
+  }
+};
+RandomAccessReader.prototype.createReadStream = function(options) {
+  if (options == null) options = {};
+  var start = options.start;
+  var end = options.end;
+  if (start === end) {
+    var emptyStream = new PassThrough();
+    setImmediate(function() {
+      emptyStream.end();
+    });
+    return emptyStream;
+  }
+  var stream = this._readStreamForRange(start, end);
+
+  var destroyed = false;
+  var refUnrefFilter = new RefUnrefFilter(this);
+  stream.on("error", function(err) {
+    setImmediate(function() {
+      if (!destroyed) refUnrefFilter.emit("error", err);
+    });
+  });
+  installDestroyFn(refUnrefFilter, function() {
+    stream.unpipe(refUnrefFilter);
+    refUnrefFilter.unref();
+    stream.destroy();
+  });
+
+  var byteCounter = new AssertByteCountStream(end - start);
+  refUnrefFilter.on("error", function(err) {
+    setImmediate(function() {
+      if (!destroyed) byteCounter.emit("error", err);
+    });
+  });
+  installDestroyFn(byteCounter, function() {
+    destroyed = true;
+    refUnrefFilter.unpipe(byteCounter);
+    refUnrefFilter.destroy();
+  });
+
+  return stream.pipe(refUnrefFilter).pipe(byteCounter);
+};
+RandomAccessReader.prototype._readStreamForRange = function(start, end) {
+  throw new Error("not implemented");
+};
+RandomAccessReader.prototype.read = function(buffer, offset, length, position, callback) {
+  var readStream = this.createReadStream({start: position, end: position + length});
+  var writeStream = new Writable();
+  var written = 0;
+  writeStream._write = function(chunk, encoding, cb) {
+    chunk.copy(buffer, offset + written, 0, chunk.length);
+    written += chunk.length;
+    cb();
+  };
+  writeStream.on("finish", callback);
+  readStream.on("error", function(error) {
+    callback(error);
+  });
+  readStream.pipe(writeStream);
+};
+RandomAccessReader.prototype.close = function(callback) {
+  setImmediate(callback);
+};
+
+util.inherits(RefUnrefFilter, PassThrough);
+function RefUnrefFilter(context) {
+  PassThrough.call(this);
+  this.context = context;
+  this.context.ref();
+  this.unreffedYet = false;
+}
+RefUnrefFilter.prototype._flush = function(cb) {
+  this.unref();
+  cb();
+};
+RefUnrefFilter.prototype.unref = function(cb) {
+  if (this.unreffedYet) return;
+  this.unreffedYet = true;
+  this.context.unref();
+};
+
+var cp437 = '\u0000☺☻♥♦♣♠•◘○◙♂♀♪♫☼►◄↕‼¶§▬↨↑↓→←∟↔▲▼ !"#$%&\'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~⌂ÇüéâäàåçêëèïîìÄÅÉæÆôöòûùÿÖÜ¢£¥₧ƒáíóúñÑªº¿⌐¬½¼¡«»░▒▓│┤╡╢╖╕╣║╗╝╜╛┐└┴┬├─┼╞╟╚╔╩╦╠═╬╧╨╤╥╙╘╒╓╫╪┘┌█▄▌▐▀αßΓπΣσµτΦΘΩδ∞φε∩≡±≥≤⌠⌡÷≈°∙·√ⁿ²■ ';
+function decodeBuffer(buffer, isUtf8) {
+  if (isUtf8) {
+    return buffer.toString("utf8");
+  } else {
+    var result = "";
+    for (var i = 0; i < buffer.length; i++) {
+      result += cp437[buffer[i]];
+    }
+    return result;
+  }
+}
+
+function readUInt64LE(buffer, offset) {
+  // There is no native function for this, because we can't actually store 64-bit integers precisely.
+  // after 53 bits, JavaScript's Number type (IEEE 754 double) can't store individual integers anymore.
+  // but since 53 bits is a whole lot more than 32 bits, we do our best anyway.
+  // As of 2020, Node has added support for BigInt, which obviates this whole function,
+  // but yauzl hasn't been updated to depend on BigInt (yet?).
+  var lower32 = buffer.readUInt32LE(offset);
+  var upper32 = buffer.readUInt32LE(offset + 4);
+  // we can't use bitshifting here, because JavaScript bitshifting only works on 32-bit integers.
+  return upper32 * 0x100000000 + lower32;
+  // as long as we're bounds checking the result of this function against the total file size,
+  // we'll catch any overflow errors, because we already made sure the total file size was within reason.
+}
+
+// Node 10 deprecated new Buffer().
+var newBuffer;
+if (typeof Buffer.allocUnsafe === "function") {
+  newBuffer = function(len) {
+    return Buffer.allocUnsafe(len);
+  };
+} else {
+  newBuffer = function(len) {
+    return new Buffer(len);
+  };
+}
+
+// Node 8 introduced a proper destroy() implementation on writable streams.
+function installDestroyFn(stream, fn) {
+  if (typeof stream.destroy === "function") {
+    // New API.
+    stream._destroy = function(err, cb) {
+      fn();
+      if (cb != null) cb(err);
+    };
+  } else {
+    // Old API.
+    stream.destroy = fn;
+  }
+}
+
+function defaultCallback(err) {
+  if (err) throw err;
+}
+
+
+/***/ }),
+
 /***/ 2613:
 /***/ ((module) => {
 
@@ -70646,6 +72058,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("buffer");
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("events");
+
+/***/ }),
+
+/***/ 9896:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("fs");
 
 /***/ }),
 
@@ -70845,6 +72264,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("process");
 
 /***/ }),
 
+/***/ 2203:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("stream");
+
+/***/ }),
+
 /***/ 3193:
 /***/ ((module) => {
 
@@ -70863,6 +72289,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("tls");
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
+
+/***/ }),
+
+/***/ 3106:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("zlib");
 
 /***/ }),
 
@@ -79513,11 +80946,6 @@ exports.visitAsync = visitAsync;
 /************************************************************************/
 var __webpack_exports__ = {};
 
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
-// EXTERNAL MODULE: external "node:path"
-var external_node_path_ = __nccwpck_require__(6760);
-var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_);
 ;// CONCATENATED MODULE: external "os"
 const external_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("os");
 ;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/utils.js
@@ -79650,8 +81078,8 @@ function escapeProperty(s) {
 //# sourceMappingURL=command.js.map
 ;// CONCATENATED MODULE: external "crypto"
 const external_crypto_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("crypto");
-;// CONCATENATED MODULE: external "fs"
-const external_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("fs");
+// EXTERNAL MODULE: external "fs"
+var external_fs_ = __nccwpck_require__(9896);
 ;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/file-command.js
 // For internal use, subject to change.
 // We use any as a valid input type
@@ -79665,10 +81093,10 @@ function file_command_issueFileCommand(command, message) {
     if (!filePath) {
         throw new Error(`Unable to find environment variable for file command ${command}`);
     }
-    if (!external_fs_namespaceObject.existsSync(filePath)) {
+    if (!external_fs_.existsSync(filePath)) {
         throw new Error(`Missing file at path: ${filePath}`);
     }
-    external_fs_namespaceObject.appendFileSync(filePath, `${utils_toCommandValue(message)}${external_os_namespaceObject.EOL}`, {
+    external_fs_.appendFileSync(filePath, `${utils_toCommandValue(message)}${external_os_namespaceObject.EOL}`, {
         encoding: 'utf8'
     });
 }
@@ -80647,7 +82075,7 @@ var summary_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _
 };
 
 
-const { access, appendFile, writeFile } = external_fs_namespaceObject.promises;
+const { access, appendFile, writeFile } = external_fs_.promises;
 const SUMMARY_ENV_VAR = 'GITHUB_STEP_SUMMARY';
 const SUMMARY_DOCS_URL = 'https://docs.github.com/actions/using-workflows/workflow-commands-for-github-actions#adding-a-job-summary';
 class Summary {
@@ -80670,7 +82098,7 @@ class Summary {
                 throw new Error(`Unable to find environment variable for $${SUMMARY_ENV_VAR}. Check if your runtime environment supports job summaries.`);
             }
             try {
-                yield access(pathFromEnv, external_fs_namespaceObject.constants.R_OK | external_fs_namespaceObject.constants.W_OK);
+                yield access(pathFromEnv, external_fs_.constants.R_OK | external_fs_.constants.W_OK);
             }
             catch (_a) {
                 throw new Error(`Unable to access summary file: '${pathFromEnv}'. Check if the file has correct read/write permissions.`);
@@ -80970,7 +82398,7 @@ var io_util_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _
 };
 
 
-const { chmod, copyFile, lstat, mkdir, open: io_util_open, readdir, rename, rm, rmdir, stat, symlink, unlink } = external_fs_namespaceObject.promises;
+const { chmod, copyFile, lstat, mkdir, open: io_util_open, readdir, rename, rm, rmdir, stat, symlink, unlink } = external_fs_.promises;
 // export const {open} = 'fs'
 const IS_WINDOWS = process.platform === 'win32';
 /**
@@ -80986,7 +82414,7 @@ const IS_WINDOWS = process.platform === 'win32';
  */
 function readlink(fsPath) {
     return io_util_awaiter(this, void 0, void 0, function* () {
-        const result = yield external_fs_namespaceObject.promises.readlink(fsPath);
+        const result = yield external_fs_.promises.readlink(fsPath);
         // On Windows, restore Node 20 behavior: add trailing backslash to all results
         // since junctions on Windows are always directory links
         if (IS_WINDOWS && !result.endsWith('\\')) {
@@ -80997,7 +82425,7 @@ function readlink(fsPath) {
 }
 // See https://github.com/nodejs/node/blob/d0153aee367422d0858105abec186da4dff0a0c5/deps/uv/include/uv/win.h#L691
 const UV_FS_O_EXLOCK = 0x10000000;
-const READONLY = external_fs_namespaceObject.constants.O_RDONLY;
+const READONLY = external_fs_.constants.O_RDONLY;
 function exists(fsPath) {
     return io_util_awaiter(this, void 0, void 0, function* () {
         try {
@@ -82024,14 +83452,14 @@ var exec_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arg
  */
 function exec_exec(commandLine, args, options) {
     return exec_awaiter(this, void 0, void 0, function* () {
-        const commandArgs = argStringToArray(commandLine);
+        const commandArgs = tr.argStringToArray(commandLine);
         if (commandArgs.length === 0) {
             throw new Error(`Parameter 'commandLine' cannot be null or empty.`);
         }
         // Path to tool to execute should be first arg
         const toolPath = commandArgs[0];
         args = commandArgs.slice(1).concat(args || []);
-        const runner = new ToolRunner(toolPath, args, options);
+        const runner = new tr.ToolRunner(toolPath, args, options);
         return runner.exec();
     });
 }
@@ -82743,16 +84171,25 @@ var external_node_crypto_ = __nccwpck_require__(7598);
 const CONTROL = /[\p{Cc}\p{Cf}]/gu;
 const CONTROL_OR_SPACE = /[\s\p{Cc}\p{Cf}]/u;
 /**
- * One line for the step log, an annotation or an error a person reads: no control characters (a newline could start
- * a workflow command such as ::add-mask::), at most `max` characters.
+ * Outside text as one line: control and format characters (a newline could start a command such as ::add-mask::)
+ * become spaces, never nothing, so a secret split by one is not joined back up; "##[" (which the runner reads
+ * anywhere in a line) gets a word joiner. Not cut: cut only after secrets are scrubbed.
  */
-function forLogLine(value, max = 80) {
-    const flat = value
+function oneLine(value) {
+    return (value
         .replace(/[\p{Cc}\p{Cf}\u2028\u2029]+/gu, ' ')
         .replace(/\s+/g, ' ')
         .trim()
         // The runner also reads "##[command]" anywhere in a log line; a word joiner keeps it from being one.
-        .replace(/##\[/g, '##\u2060[');
+        .replace(/##\[/g, '##\u2060['));
+}
+/**
+ * One line for the step log, an annotation or an error a person reads: no control characters, no "##[" command
+ * (see oneLine), at most `max` characters. Callers put it after text of their own ("| " in the log table), so a
+ * "::" it starts with is not at the start of a line.
+ */
+function forLogLine(value, max = 80) {
+    const flat = oneLine(value);
     return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }
 /** For HTML, and Markdown outside tables: "|" too, so a value cannot add table columns either. */
@@ -82766,14 +84203,28 @@ function forHtml(value) {
         .replace(/\|/g, '&#124;');
 }
 /**
- * For a Markdown table cell: inline syntax (emphasis, code, links) is backslash-escaped, then HTML is escaped
- * (which also turns "|" into an entity so a value cannot add columns). Cells never start a line, so "#", "-"
- * and "+" need nothing.
+ * For a Markdown table cell (also the checklist's items and the stopped run's message): inline syntax (emphasis,
+ * code, links) is backslash-escaped, then HTML is escaped (which also turns "|" into an entity so a value cannot add
+ * columns). Cells never start a line, so "#", "-" and "+" need nothing there. See noReferences for "@", "#" and ":".
  */
 function forMarkdownCell(value) {
-    return forHtml(value.replace(/[\\`*_[\]~]/g, '\\$&'))
+    return noReferences(forHtml(value.replace(/[\\`*_[\]~]/g, '\\$&'))
         .replace(/:\/\//g, '&#58;//') // no autolink from a PagerDuty name: http://… and www.… stay text
-        .replace(/\b(www)\./gi, '$1&#46;');
+        .replace(/\b(www)\./gi, '$1&#46;'));
+}
+/**
+ * GitHub turns "@name" into a mention (a notification), "#123" / "GH-123" into an issue link and ":name:" into an
+ * emoji when it renders Markdown; it does so on the rendered text, so an HTML entity would not stop it. A word
+ * joiner (U+2060, invisible) right after "@", "#" or the shortcode's first ":" does. Entities written above
+ * ("&#58;", "&#124;") are left alone. Shortcodes that are only digits (":100:") are left as they are, so that
+ * times such as 08:30:00 stay clean.
+ */
+function noReferences(value) {
+    return value
+        .replace(/(?<![\p{L}\p{N}_])@(?=[\p{L}\p{N}_-])/gu, '@\u2060') // ada@example.com is no mention
+        .replace(/(?<!&)#(?=[\p{L}\p{N}_-])/gu, '#\u2060')
+        .replace(/\b(GH)-(?=\d)/gi, '$1-\u2060')
+        .replace(/:(?=\d*[A-Za-z_+\\-][\w+\\-]*:)/g, ':\u2060'); // "\_": escaped above, still "_" when shown
 }
 /** Mermaid keeps its own syntax in task and section names: only letters, digits and a few marks survive. */
 function forMermaid(value) {
@@ -82798,10 +84249,22 @@ function commandArgumentProblem(value) {
         return 'is longer than 255 characters';
     return undefined;
 }
-/** A service's error text quoted in our error: one line, 300 characters at most (an error page can be a document). */
+/**
+ * A service's error text quoted in our error or a retry line: one line that cannot act as a workflow command (as
+ * forLogLine), 300 characters at most (an error page can be a document). Scrub secrets from `text` BEFORE calling
+ * this: a secret cut in half here would no longer match the scrubber, and the runner cannot mask part of one.
+ */
 function forErrorDetail(text) {
-    const flat = text.replace(/\s+/g, ' ').trim();
+    // A quote may be all that a caller's line holds, and "::" at the start of a line is a command: a word joiner too.
+    const flat = oneLine(text).replace(/^::/, ':\u2060:');
     return flat.length > 300 ? `${flat.slice(0, 297)}...` : flat;
+}
+/**
+ * Lower case for A-Z only: how emails and IDs are compared. Unicode lower-casing folds look-alikes into ASCII
+ * ("\u212A", the Kelvin sign, becomes "k"), which would let one person's email match another's.
+ */
+function asciiLowerCase(value) {
+    return value.replace(/[A-Z]+/g, (letters) => letters.toLowerCase());
 }
 /** A workflow input quoted back in an input problem: control characters shown as "?", 80 characters at most. */
 function forInputProblem(value) {
@@ -82828,17 +84291,21 @@ class LedgerError extends Error {
     }
 }
 const RETENTION_MS = 30 * 24 * 60 * 60 * 1000; // expired entries are kept this long, then dropped
-const emptyLedger = () => ({ version: 1, grants: [] });
+const emptyLedger = () => ({ version: 1, grants: [], malformed: [] });
 /**
  * Same grant by the same run → same id, so a retried write never adds an entry twice; a later grant of the same
  * window (after a revocation) is a new entry.
  */
 function entryId(email, resource, from, until, runId) {
     return (0,external_node_crypto_.createHash)('sha256')
-        .update([email.toLowerCase(), resource, from, until, runId].join('\n'))
+        .update([asciiLowerCase(email), resource, from, until, runId].join('\n'))
         .digest('hex')
         .slice(0, 16);
 }
+/**
+ * The ledger in a file. A file that is not a ledger is an error (nothing is assumed); an entry that is not
+ * well-formed is set aside as malformed, since anyone who can push to the state branch can write one.
+ */
 function parseLedger(text, where) {
     let value;
     try {
@@ -82851,28 +84318,61 @@ function parseLedger(text, where) {
     if (!Array.isArray(grants)) {
         throw new LedgerError(`the ledger at ${where} has no "grants" list; fix or delete it`);
     }
+    const ledger = emptyLedger();
     for (const entry of grants) {
-        const valid = typeof entry?.id === 'string' &&
-            typeof entry.email === 'string' &&
-            typeof entry.resource === 'string' &&
-            !Number.isNaN(Date.parse(entry.from ?? '')) &&
-            !Number.isNaN(Date.parse(entry.until ?? ''));
-        if (!valid)
-            throw new LedgerError(`the ledger at ${where} has a malformed entry; fix or delete it`);
-        // Anyone who can push to the state branch can edit the ledger, and its email and resource reach sdm's
-        // command line when a grant is revoked: held to the same rule as values from PagerDuty.
-        const { email, resource } = entry;
-        if (commandArgumentProblem(email) || commandArgumentProblem(resource) || !email.includes('@')) {
-            throw new LedgerError(`the ledger at ${where} has an entry whose email or resource is not a plain value; fix or delete it`);
-        }
+        if (isWellFormed(entry))
+            ledger.grants.push(entry);
+        else
+            ledger.malformed.push(entry);
     }
-    return { version: 1, grants: grants };
+    return ledger;
+}
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+const isTime = (value) => typeof value === 'string' && RFC3339.test(value) && !Number.isNaN(Date.parse(value));
+const isText = (value, max) => typeof value === 'string' && value.length <= max;
+const isId = (value) => typeof value === 'string' && /^[A-Za-z0-9]{1,64}$/.test(value);
+/**
+ * Every field as strictly as the values from PagerDuty: email and resource reach sdm's command line when a grant is
+ * revoked, names reach the summary, times decide coverage.
+ */
+function isWellFormed(entry) {
+    if (!entry || typeof entry !== 'object' || Array.isArray(entry))
+        return false;
+    const e = entry;
+    const source = e.source;
+    return (typeof e.id === 'string' &&
+        /^[0-9a-f]{16}$/.test(e.id) &&
+        typeof e.email === 'string' &&
+        commandArgumentProblem(e.email) === undefined &&
+        e.email.includes('@') &&
+        typeof e.resource === 'string' &&
+        commandArgumentProblem(e.resource) === undefined &&
+        isTime(e.from) &&
+        isTime(e.until) &&
+        Date.parse(e.until) > Date.parse(e.from) &&
+        isTime(e.grantedAt) &&
+        isText(e.runId, 100) &&
+        isText(e.runUrl, 500) &&
+        isText(e.name, 1000) &&
+        isId(e.pagerdutyUserId) &&
+        isText(e.rule, 200) &&
+        !!source &&
+        typeof source === 'object' &&
+        (source.scheduleId === null || isId(source.scheduleId)) &&
+        isText(source.scheduleName, 1000) &&
+        isId(source.escalationPolicyId) &&
+        isText(source.escalationPolicyName, 1000) &&
+        Number.isInteger(source.escalationLevel) &&
+        (e.revokedAt === undefined || isTime(e.revokedAt)) &&
+        (e.revokedRunUrl === undefined || isText(e.revokedRunUrl, 500)) &&
+        (e.mac === undefined || isText(e.mac, 100)));
 }
 /** One entry per line: small enough for years of grants, and each commit's diff shows exactly the entries changed. */
 function serializeLedger(ledger) {
-    if (ledger.grants.length === 0)
+    const entries = [...ledger.grants, ...ledger.malformed];
+    if (entries.length === 0)
         return '{ "version": 1, "grants": [] }\n';
-    return `{ "version": 1, "grants": [\n${ledger.grants.map((entry) => `  ${JSON.stringify(entry)}`).join(',\n')}\n] }\n`;
+    return `{ "version": 1, "grants": [\n${entries.map((entry) => `  ${JSON.stringify(entry)}`).join(',\n')}\n] }\n`;
 }
 /** Pure: the ledger after a change, with entries that expired over 30 days ago dropped. */
 function applyChange(ledger, change, now) {
@@ -82893,7 +84393,7 @@ function applyChange(ledger, change, now) {
         .sort((a, b) => a.from.localeCompare(b.from) ||
         a.email.localeCompare(b.email) ||
         a.resource.localeCompare(b.resource));
-    return { version: 1, grants };
+    return { version: 1, grants, malformed: ledger.malformed };
 }
 /** Entries still in force at `now`: not revoked, not expired. */
 function activeEntries(ledger, now) {
@@ -82997,11 +84497,18 @@ function compareSources(a, b) {
 const plan_SECOND = 1000;
 /**
  * Which strongDM account a PagerDuty person is. `user-map` (by PagerDuty user ID or email) first, then the same
- * email; matched case-insensitively. `sdmEmails` undefined: accounts could not be checked (dry run, no token).
+ * email; matched case-insensitively in ASCII only. `sdmEmails` undefined: accounts could not be checked (dry run,
+ * no token).
+ *
+ * A PagerDuty email with non-ASCII characters is skipped, not matched: Unicode case folding or NFKC would make
+ * look-alikes equal (the Kelvin sign "\u212Aate@x".toLowerCase() is "kate@x", a fullwidth "ｋ" NFKC-normalises to
+ * "k"), so a PagerDuty user could be given someone else's strongDM account by choosing such an email. Real
+ * strongDM emails are ASCII in practice; a person whose email is not is mapped in user-map, which an admin writes
+ * (and which is then compared exactly, but for ASCII letter case).
  */
 function resolveAccount(person, userMap, sdmEmails) {
-    const mapped = userMap.get(person.pagerdutyUserId.toLowerCase()) ??
-        (person.email ? userMap.get(person.email.toLowerCase()) : undefined);
+    const mapped = userMap.get(asciiLowerCase(person.pagerdutyUserId)) ??
+        (person.email ? userMap.get(asciiLowerCase(person.email)) : undefined);
     const email = mapped ?? person.email;
     if (!email)
         return {
@@ -83011,9 +84518,12 @@ function resolveAccount(person, userMap, sdmEmails) {
     const unsafe = commandArgumentProblem(email) ?? (email.includes('@') ? undefined : 'has no "@"');
     if (unsafe)
         return { skipReason: `the email ${unsafe}; it is not passed to sdm`, missingUser: false };
+    if (!mapped && /[^\x20-\x7e]/.test(email)) {
+        return { skipReason: 'the email has non-ASCII characters; map it in user-map', missingUser: false };
+    }
     if (sdmEmails === undefined)
         return { sdmEmail: email, missingUser: false };
-    const sdmEmail = sdmEmails.find((candidate) => candidate.toLowerCase() === email.toLowerCase());
+    const sdmEmail = sdmEmails.find((candidate) => asciiLowerCase(candidate) === asciiLowerCase(email));
     if (!sdmEmail) {
         return {
             skipReason: mapped
@@ -83024,7 +84534,7 @@ function resolveAccount(person, userMap, sdmEmails) {
     }
     return { sdmEmail, missingUser: false };
 }
-const pairKey = (email, resource) => `${email.toLowerCase()}\n${resource}`;
+const pairKey = (email, resource) => `${asciiLowerCase(email)}\n${resource}`;
 /**
  * Plan = desired − ledger, per strongDM account and resource:
  * - a ledger grant whose remaining time lies within the desired windows is `unchanged`;
@@ -83063,12 +84573,12 @@ function groupByPair(input) {
         const key = sdmEmail
             ? pairKey(sdmEmail, window.resource)
             : `pd:${window.pagerdutyUserId}\n${window.resource}`;
-        desiredByPair.set(key, [...(desiredByPair.get(key) ?? []), window]);
+        appendTo(desiredByPair, key, window);
     }
     const ledgerByPair = new Map();
     for (const entry of input.ledger) {
         const key = pairKey(entry.email, entry.resource);
-        ledgerByPair.set(key, [...(ledgerByPair.get(key) ?? []), entry]);
+        appendTo(ledgerByPair, key, entry);
     }
     return { desiredByPair, ledgerByPair };
 }
@@ -83093,9 +84603,8 @@ function skippedRows(desired, input) {
 /** What becomes of one pair's recorded grants: unchanged, stale, ended with the account, or revoked. */
 function planRecordedGrants(entries, desired, input, nowMs, horizon) {
     // A grant of an account strongDM no longer has (deleted or suspended) ended with it: nothing to revoke.
-    const accountGone = (entry) => input.sdmEmails !== undefined &&
-        !input.sdmEmails.some((email) => email.toLowerCase() === entry.email.toLowerCase());
-    const stale = input.failSafe
+    const accountGone = (entry) => input.sdmEmails !== undefined && !activeEmails(input.sdmEmails).has(asciiLowerCase(entry.email));
+    const stale = new Set(input.failSafe
         ? []
         : entries.filter((entry) => {
             if (accountGone(entry))
@@ -83104,12 +84613,14 @@ function planRecordedGrants(entries, desired, input, nowMs, horizon) {
             if (Date.parse(entry.from) >= horizon)
                 return false; // beyond what this run can see: not judged
             return !covered(from, Date.parse(entry.until), desired);
-        });
+        }));
     // The revoke command ends every grant of the pair, live sessions included. While a grant PagerDuty still backs
     // is in force, a stale grant that has not started yet waits: it is revoked once the one in force has ended.
-    const inForceAndBacked = entries.some((entry) => !stale.includes(entry) && !accountGone(entry) && Date.parse(entry.from) <= nowMs);
-    const deferred = inForceAndBacked && stale.every((entry) => Date.parse(entry.from) > nowMs);
-    const revokePair = input.revokeStale && stale.length > 0 && !deferred;
+    const inForceAndBacked = entries.some((entry) => !stale.has(entry) && !accountGone(entry) && Date.parse(entry.from) <= nowMs);
+    const deferred = inForceAndBacked && [...stale].every((entry) => Date.parse(entry.from) > nowMs);
+    const resource = entries[0]?.resource ?? '';
+    const revocable = !input.revocableResources || input.revocableResources.has(resource);
+    const revokePair = input.revokeStale && revocable && stale.size > 0 && !deferred;
     const rows = entries.map((entry) => {
         if (accountGone(entry)) {
             return {
@@ -83117,13 +84628,16 @@ function planRecordedGrants(entries, desired, input, nowMs, horizon) {
                 accountGone: true,
             };
         }
-        if (stale.includes(entry)) {
+        if (stale.has(entry)) {
             let reason = 'PagerDuty no longer has this person on call for all of this grant (override, swap or change)';
             if (input.revokeStale && deferred) {
                 reason += '; it is revoked once the grant in force ends (revoking now would end that one too)';
             }
             if (input.revokeUnavailable)
                 reason += `; ${input.revokeUnavailable}`;
+            else if (input.revokeStale && !revocable) {
+                reason += '; not revoked: no rule names this resource now, or strongDM does not list it';
+            }
             return rowFromEntry(entry, revokePair ? 'pending-revoke' : 'stale', reason);
         }
         if (revokePair) {
@@ -83158,6 +84672,24 @@ function grantRows(desired, sdmEmail, recorded, maxGrantMs, horizon) {
         }
     }
     return rows;
+}
+/** Appends in place: copying the list on every append made large ledgers quadratic. */
+function appendTo(groups, key, item) {
+    const group = groups.get(key);
+    if (group)
+        group.push(item);
+    else
+        groups.set(key, [item]);
+}
+const lowerCased = new WeakMap();
+/** strongDM's active emails, lower-cased, as a set built once per list. */
+function activeEmails(emails) {
+    let set = lowerCased.get(emails);
+    if (!set) {
+        set = new Set(emails.map((email) => asciiLowerCase(email)));
+        lowerCased.set(emails, set);
+    }
+    return set;
 }
 function personOf(window) {
     return { pagerdutyUserId: window.pagerdutyUserId, name: window.name, email: window.email };
@@ -83470,6 +85002,7 @@ function failureReason(result) {
 
 
 
+
 /**
  * Runs every pending row and returns all rows as reported. Once the run is cancelled or its time budget is spent,
  * nothing new starts; what did not run is a failed row with the reason, and the next run does it.
@@ -83562,13 +85095,18 @@ function whyNotStart(context) {
     return undefined;
 }
 function executor_pairKey(row) {
-    return `${(row.sdmEmail ?? '').toLowerCase()}\n${row.resource}`;
+    return `${asciiLowerCase(row.sdmEmail ?? '')}\n${row.resource}`;
 }
 /** Rows by user and resource, in the order given (rows come sorted by start). */
 function byPair(rows) {
     const groups = new Map();
-    for (const row of rows)
-        groups.set(executor_pairKey(row), [...(groups.get(executor_pairKey(row)) ?? []), row]);
+    for (const row of rows) {
+        const group = groups.get(executor_pairKey(row));
+        if (group)
+            group.push(row);
+        else
+            groups.set(executor_pairKey(row), [row]);
+    }
     return groups;
 }
 function ledgerEntry(row, context) {
@@ -83592,9 +85130,180 @@ function ledgerEntry(row, context) {
 
 // EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
 var dist = __nccwpck_require__(8815);
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+// EXTERNAL MODULE: external "node:fs/promises"
+var promises_ = __nccwpck_require__(1455);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
+var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_);
+;// CONCATENATED MODULE: ./src/workspace-files.ts
+// Files the workflow names by a path in its workspace (the `rules` file, `state: file:<path>`): they must really be
+// inside the workspace (symlinks followed, the workspace's own real path too) and be regular files of a bounded
+// size. Nothing is opened before its type is known, and then only non-blocking, so a FIFO cannot hang the run.
+
+
+
+const MAX_RULES_BYTES = 1024 * 1024; // 1 MiB: a rules file is a short YAML file
+const MAX_LEDGER_BYTES = 100 * 1000 * 1000; // 100 MB
+/** Why a path cannot be used: `reason` completes "<input> "<path>" …"; `code` lets the caller pick the fix. */
+class WorkspaceFileError extends Error {
+    code;
+    reason;
+    constructor(code, reason) {
+        super(reason);
+        this.code = code;
+        this.reason = reason;
+        this.name = 'WorkspaceFileError';
+    }
+}
+const READ_FLAGS = external_node_fs_namespaceObject.constants.O_RDONLY | external_node_fs_namespaceObject.constants.O_NONBLOCK | external_node_fs_namespaceObject.constants.O_NOFOLLOW;
+function errnoCode(error) {
+    return error?.code;
+}
+function kindOf(stats) {
+    if (stats.isDirectory())
+        return 'a directory';
+    if (stats.isFIFO())
+        return 'a FIFO (named pipe)';
+    if (stats.isSocket())
+        return 'a socket';
+    if (stats.isCharacterDevice() || stats.isBlockDevice())
+        return 'a device';
+    if (stats.isSymbolicLink())
+        return 'a symbolic link';
+    return 'not a regular file';
+}
+function sizeText(bytes) {
+    return bytes % (1024 * 1024) === 0 ? `${bytes / (1024 * 1024)} MiB` : `${bytes / 1_000_000} MB`;
+}
+/** Throws unless `stats` is a regular file of at most `maxBytes`. */
+function checkRegular(stats, maxBytes) {
+    if (!stats.isFile())
+        throw new WorkspaceFileError('type', `is ${kindOf(stats)}, not a regular file`);
+    if (stats.size > maxBytes)
+        throw new WorkspaceFileError('size', `is larger than ${sizeText(maxBytes)}`);
+}
+/**
+ * Resolves `relativePath` against the workspace and follows every symlink; the result must lie inside the
+ * workspace's real path (never the workspace itself). With `mayBeMissing`, a file that does not exist yet is fine
+ * when the real path of its nearest existing folder is inside the workspace (it is created there later).
+ * Checks the type (regular file) and size of an existing file without opening it.
+ */
+function locateInWorkspace(workspace, relativePath, options) {
+    const root = (0,external_node_fs_namespaceObject.realpathSync)(workspace);
+    const prefix = root.endsWith((external_node_path_default()).sep) ? root : `${root}${(external_node_path_default()).sep}`;
+    const inside = (real) => real.startsWith(prefix);
+    const outside = () => new WorkspaceFileError('outside', 'leads outside the workspace (its real path, symlinks followed)');
+    const given = external_node_path_default().resolve(root, relativePath);
+    let real;
+    try {
+        real = (0,external_node_fs_namespaceObject.realpathSync)(given);
+    }
+    catch (error) {
+        if (errnoCode(error) !== 'ENOENT' && errnoCode(error) !== 'ENOTDIR')
+            throw error;
+    }
+    if (real !== undefined) {
+        if (!inside(real))
+            throw outside();
+        checkRegular((0,external_node_fs_namespaceObject.statSync)(real), options.maxBytes);
+        return { file: real, exists: true };
+    }
+    // Missing. A dangling symlink (here or on the way) is not "missing": writing through it could land anywhere.
+    const rest = [];
+    let dir = given;
+    for (;;) {
+        let exists = true;
+        try {
+            (0,external_node_fs_namespaceObject.lstatSync)(dir);
+        }
+        catch (error) {
+            if (errnoCode(error) !== 'ENOENT')
+                throw error;
+            exists = false;
+        }
+        if (exists)
+            break;
+        rest.unshift(external_node_path_default().basename(dir));
+        const parent = external_node_path_default().dirname(dir);
+        if (parent === dir)
+            throw outside();
+        dir = parent;
+    }
+    if (rest.length === 0 || !options.mayBeMissing) {
+        // Either `given` itself is there but cannot be resolved (a dangling symlink), or it is simply missing.
+        if (rest.length === 0)
+            throw new WorkspaceFileError('type', 'is a symbolic link whose target does not exist');
+        throw new WorkspaceFileError('missing', 'does not exist in the workspace');
+    }
+    let base;
+    try {
+        base = (0,external_node_fs_namespaceObject.realpathSync)(dir);
+    }
+    catch (error) {
+        if (errnoCode(error) === 'ENOENT')
+            throw outside(); // a dangling symlink on the way
+        throw error;
+    }
+    if (base !== root && !inside(base))
+        throw outside();
+    const baseStats = (0,external_node_fs_namespaceObject.statSync)(base);
+    if (!baseStats.isDirectory())
+        throw new WorkspaceFileError('type', `has ${kindOf(baseStats)} on its way`);
+    return { file: external_node_path_default().join(base, ...rest), exists: false };
+}
+/**
+ * Reads a file `locateInWorkspace` found, again without following a symlink or blocking on a FIFO (opened
+ * non-blocking, type and size checked through the descriptor, in case the path changed since).
+ */
+function readRegularFileSync(file, maxBytes) {
+    checkRegular((0,external_node_fs_namespaceObject.statSync)(file), maxBytes);
+    const fd = (0,external_node_fs_namespaceObject.openSync)(file, READ_FLAGS);
+    try {
+        const stats = (0,external_node_fs_namespaceObject.fstatSync)(fd);
+        checkRegular(stats, maxBytes);
+        const buffer = Buffer.alloc(Math.min(stats.size, maxBytes) + 1);
+        let length = 0;
+        for (let read = 1; read > 0 && length < buffer.length; length += read) {
+            read = (0,external_node_fs_namespaceObject.readSync)(fd, buffer, length, buffer.length - length, null);
+        }
+        if (length > maxBytes)
+            throw new WorkspaceFileError('size', `is larger than ${sizeText(maxBytes)}`);
+        return buffer.subarray(0, length).toString('utf8');
+    }
+    finally {
+        (0,external_node_fs_namespaceObject.closeSync)(fd);
+    }
+}
+/** The same, asynchronously; undefined when the file does not exist. */
+async function readRegularFile(file, maxBytes) {
+    let handle;
+    try {
+        checkRegular(await (0,promises_.lstat)(file), maxBytes);
+        handle = await (0,promises_.open)(file, READ_FLAGS);
+    }
+    catch (error) {
+        if (errnoCode(error) === 'ENOENT')
+            return undefined;
+        throw error;
+    }
+    try {
+        checkRegular(await handle.stat(), maxBytes);
+        const text = await handle.readFile('utf8');
+        if (Buffer.byteLength(text) > maxBytes)
+            throw new WorkspaceFileError('size', `is larger than ${sizeText(maxBytes)}`);
+        return text;
+    }
+    finally {
+        await handle.close();
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/rules.ts
 // Which on-calls get which resources: the `rules` input (inline YAML or a workspace file), or simple mode
 // (schedule-ids + resources + escalation-levels); and `user-map`. Text in, typed values or named problems out.
+
 
 
 /** PagerDuty's own schedule ID for people an escalation policy targets directly (no schedule). */
@@ -83710,11 +85419,11 @@ function parseUserMap(text) {
             problems.push(`user-map line ${index + 1}: "${value.slice(0, 80)}" is not an email address`);
             return;
         }
-        if (userMap.has(key.toLowerCase())) {
+        if (userMap.has(asciiLowerCase(key))) {
             problems.push(`user-map line ${index + 1}: "${key.slice(0, 80)}" is mapped twice`);
             return;
         }
-        userMap.set(key.toLowerCase(), value);
+        userMap.set(asciiLowerCase(key), value);
     });
     return { userMap, problems };
 }
@@ -83747,7 +85456,7 @@ function readRules(getInput, readWorkspaceFile, problems) {
                 yamlText = readWorkspaceFile(rulesText);
             }
             catch (error) {
-                problems.push(`rules: cannot read "${forInputProblem(rulesText)}" in the workspace (${errorMessage(error)}); check out the repository first`);
+                problems.push(`rules: cannot read "${forInputProblem(rulesText)}" in the workspace: ${whyUnreadable(error)}`);
                 return { rules: [], simpleMode: false };
             }
         }
@@ -83790,6 +85499,18 @@ function checkResources(label, resources, problems) {
             problems.push(`${label}: resource "${forInputProblem(resource)}" ${reason}; use the name strongDM shows`);
     }
 }
+const RULES_FILE_FIXES = {
+    missing: 'check out the repository first (actions/checkout), or fix the path',
+    outside: 'point rules at a file inside the checked-out repository (a symlink must not lead out of the workspace)',
+    type: 'point rules at a regular YAML file',
+    size: 'a rules file is a short YAML file; check that rules names the right one',
+};
+/** Why a rules file cannot be read, and the fix; never any of its content. */
+function whyUnreadable(error) {
+    if (error instanceof WorkspaceFileError)
+        return `it ${error.reason}; ${RULES_FILE_FIXES[error.code]}`;
+    return `${forLogLine(errorMessage(error), 200)}; check out the repository first, or fix the path`;
+}
 function errorMessage(error) {
     return error instanceof Error ? error.message : String(error);
 }
@@ -83809,6 +85530,16 @@ function isLoopbackHost(hostname) {
 /** HTTPS anywhere, plain HTTP only to loopback (mirrors and tests). */
 function isAllowedUrl(url) {
     return url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname));
+}
+/**
+ * Whether a redirect (or an address an answer points to, like the upgrade endpoint's `url`) may be followed from
+ * `from`: the target must itself be allowed, and plain http only from plain http (a loopback mirror or test).
+ * An https address never hands over to http, not even to loopback: anyone on this machine could listen there.
+ */
+function isAllowedRedirect(from, to) {
+    if (!isAllowedUrl(to))
+        return false;
+    return to.protocol === 'https:' || from.protocol === 'http:';
 }
 /** Scheme, host and path only: user:password@ and query strings can carry credentials. */
 function displayUrl(url) {
@@ -84066,7 +85797,7 @@ function readLedgerInputs(input) {
     if (state.kind === 'github' && !githubToken) {
         input.problems.push('github-token is required with state: github; the default ${{ github.token }} works with contents: write');
     }
-    return { state, stateBranch, githubToken };
+    return { state, stateBranch, githubToken, ledgerKey: input.getInput('ledger-key') };
 }
 function readLedgerLocation(text, problems) {
     if (text === 'github' || text === 'none')
@@ -84075,6 +85806,114 @@ function readLedgerLocation(text, problems) {
         return { kind: 'file', path: text.slice('file:'.length).trim() };
     problems.push(`state: "${forInputProblem(text)}" must be github, none, or file:<path> (e.g. file:.oncall-access/ledger.json)`);
     return { kind: 'none' };
+}
+
+;// CONCATENATED MODULE: ./src/ledger-seal.ts
+// The ledger is evidence, not authority: anyone who can push to the state branch can edit it. Each entry this
+// action writes carries an HMAC over its fields, keyed from a secret only the workflow holds (`ledger-key`, or else
+// the strongDM admin token). An entry without a valid one is foreign: it never counts as access already granted and
+// is never revoked. Rotation: `ledger-key` may hold several lines; the first signs, every line verifies.
+
+const VERSION = 'v1';
+/** The keys: each line of `ledger-key`, or else the admin token; none in a dry run given neither. */
+function ledgerKeys(ledgerKey, adminToken) {
+    const secrets = ledgerKey
+        .split(/\r?\n/)
+        .map((line) => line.trim())
+        .filter((line) => line !== '');
+    return (secrets.length > 0 ? secrets : adminToken ? [adminToken] : []).map((secret) => Buffer.from((0,external_node_crypto_.hkdfSync)('sha256', secret, 'oncall-access', `ledger ${VERSION}`, 32)));
+}
+/** What the signature covers: every field the action wrote, in a fixed order (revocation marks are not). */
+function signedText(entry) {
+    const { source } = entry;
+    return JSON.stringify([
+        VERSION,
+        entry.id,
+        entry.email,
+        entry.resource,
+        entry.from,
+        entry.until,
+        entry.grantedAt,
+        entry.runId,
+        entry.runUrl,
+        entry.name,
+        entry.pagerdutyUserId,
+        entry.rule,
+        source.scheduleId,
+        source.scheduleName,
+        source.escalationPolicyId,
+        source.escalationPolicyName,
+        source.escalationLevel,
+    ]);
+}
+function mac(entry, key) {
+    return `${VERSION}:${(0,external_node_crypto_.createHmac)('sha256', key).update(signedText(entry)).digest('hex')}`;
+}
+function seal(entry, key) {
+    return { ...entry, mac: mac(entry, key) };
+}
+function isSealed(entry, keys) {
+    if (typeof entry.mac !== 'string')
+        return false;
+    const given = Buffer.from(entry.mac);
+    return keys.some((key) => {
+        const expected = Buffer.from(mac(entry, key));
+        return expected.length === given.length && (0,external_node_crypto_.timingSafeEqual)(expected, given);
+    });
+}
+
+;// CONCATENATED MODULE: ./src/ledger-trust.ts
+// Which recorded grants this run may act on, and how it records its own. The ledger is evidence, not authority:
+// only entries this action signed (ledger-seal.ts) count as access already granted or may be revoked; anything
+// else is reported as foreign. Every entry this run writes is signed.
+
+
+
+/** The grants in force that this action can show it made: a foreign entry is reported, and never acted on. */
+async function readActiveGrants(store, keys, context) {
+    const ledger = await context.checklist.verify('ledger read', () => group(`Reading the ledger (${store.description})`, () => store.load()), (read) => `${store.description}: ${activeEntries(read, context.now).length} grants in force`);
+    const own = checkSeals(ledger, keys, store, context);
+    const active = activeEntries({ ...ledger, grants: own }, context.now);
+    info(`${active.length} grants in force according to ${store.description}`);
+    return active;
+}
+function checkSeals(ledger, keys, store, context) {
+    const check = 'ledger signatures';
+    if (keys.length === 0) {
+        context.checklist.warn(check, 'not checked: a dry run given neither sdm-admin-token nor ledger-key has no key to check them with', 'give the dry run sdm-admin-token');
+        return ledger.grants;
+    }
+    const own = ledger.grants.filter((entry) => isSealed(entry, keys));
+    const ownSet = new Set(own);
+    const unsigned = ledger.grants.filter((entry) => !ownSet.has(entry));
+    const inForce = activeEntries({ ...ledger, grants: unsigned }, context.now);
+    const foreign = inForce.length + ledger.malformed.length;
+    if (foreign === 0) {
+        context.checklist.pass(check, `every entry in force was written by this action (${own.length} signed)`);
+        return own;
+    }
+    warning(`${foreign} entries of ${store.description} were not written by this action (malformed, or without a valid signature): they are ignored — never counted as access already granted, never revoked. The branch history shows who wrote them.`);
+    context.checklist.fail(check, `${foreign} foreign entries ignored (${ledger.malformed.length} malformed, ${inForce.length} unsigned or wrongly signed)`, 'find who wrote them in the state branch history; protect the branch with a ruleset');
+    return own;
+}
+function checkLedgerWrite(inputs, store, recorder, error, checklist) {
+    const { add, revoke } = recorder.recorded;
+    if (inputs.state.kind === 'none')
+        checklist.pass('ledger write', 'state: none keeps no ledger');
+    else if (error)
+        checklist.fail('ledger write', `${store.description}: ${error.message}`);
+    else if (add + revoke === 0)
+        checklist.pass('ledger write', `${store.description}: nothing to record in this run`);
+    else
+        checklist.pass('ledger write', `${store.description}: recorded ${add} grants and ${revoke} revocations`);
+}
+/** The recorder, with every entry signed on its way in. */
+function signingRecorder(recorder, keys) {
+    const [signingKey] = keys;
+    return {
+        add: (entry) => recorder.add(signingKey ? seal(entry, signingKey) : entry),
+        revoke: (revocation) => recorder.revoke(revocation),
+    };
 }
 
 ;// CONCATENATED MODULE: ./src/ledger-recorder.ts
@@ -84136,8 +85975,6 @@ class LedgerRecorder {
     }
 }
 
-// EXTERNAL MODULE: external "node:fs/promises"
-var promises_ = __nccwpck_require__(1455);
 ;// CONCATENATED MODULE: ./node_modules/universal-user-agent/index.js
 function getUserAgent() {
   if (typeof navigator === "object" && "userAgent" in navigator) {
@@ -84303,10 +86140,10 @@ function Collection() {
 
 
 // pkg/dist-src/version.js
-var VERSION = "0.0.0-development";
+var dist_bundle_VERSION = "0.0.0-development";
 
 // pkg/dist-src/defaults.js
-var userAgent = `octokit-endpoint.js/${VERSION} ${getUserAgent()}`;
+var userAgent = `octokit-endpoint.js/${dist_bundle_VERSION} ${getUserAgent()}`;
 var DEFAULTS = {
   method: "GET",
   baseUrl: "https://api.github.com",
@@ -85586,12 +87423,12 @@ class RequestError extends Error {
 
 
 // pkg/dist-src/version.js
-var dist_bundle_VERSION = "10.0.16";
+var request_dist_bundle_VERSION = "10.0.16";
 
 // pkg/dist-src/defaults.js
 var defaults_default = {
   headers: {
-    "user-agent": `octokit-request.js/${dist_bundle_VERSION} ${getUserAgent()}`
+    "user-agent": `octokit-request.js/${request_dist_bundle_VERSION} ${getUserAgent()}`
   }
 };
 
@@ -89232,6 +91069,8 @@ function worthRetrying(error) {
 
 
 
+
+
 /** state: none: every run grants what it sees. */
 class NoLedger {
     description = 'no ledger (state: none)';
@@ -89242,33 +91081,65 @@ class NoLedger {
         return applyChange(emptyLedger(), change, now);
     }
 }
-/** state: file:<path>, for a single runner: atomic replace, no cross-machine locking. */
+/**
+ * state: file:<path>, for a single runner: atomic replace, no cross-machine locking. `file` is a real path
+ * openLedgerStore checked (inside the workspace); it is read only as a regular file of at most 100 MB, opened
+ * non-blocking so that a FIFO put there cannot hang the run.
+ */
 class FileLedger {
     file;
     description;
-    constructor(file) {
+    constructor(file, shown = file) {
         this.file = file;
-        this.description = `the file ${file}`;
+        this.description = `the file ${shown}`;
     }
     async load() {
         let text;
         try {
-            text = await (0,promises_.readFile)(this.file, 'utf8');
+            text = await readRegularFile(this.file, MAX_LEDGER_BYTES);
         }
         catch (error) {
-            if (error.code === 'ENOENT')
-                return emptyLedger();
-            throw new LedgerError(`cannot read the ledger ${this.file}: ${error.message}`);
+            const why = error instanceof WorkspaceFileError
+                ? `it ${error.reason}`
+                : forLogLine(error.message, 200);
+            throw new LedgerError(`cannot read the ledger, ${this.description}: ${why}; point state at a JSON file (file:<path>) or delete it`);
         }
-        return parseLedger(text, this.file);
+        return text === undefined ? emptyLedger() : parseLedger(text, this.file);
     }
     async save(change, now, _runUrl) {
         const next = applyChange(await this.load(), change, now);
         await (0,promises_.mkdir)(external_node_path_default().dirname(this.file), { recursive: true });
         const temp = `${this.file}.${process.pid}.tmp`;
-        await (0,promises_.writeFile)(temp, serializeLedger(next));
+        await (0,promises_.rm)(temp, { force: true }); // a leftover (or a symlink) is replaced, never written through
+        await (0,promises_.writeFile)(temp, serializeLedger(next), { flag: 'wx' });
         await (0,promises_.rename)(temp, this.file);
         return next;
+    }
+}
+const STATE_FILE_FIXES = {
+    missing: 'use a path inside the workspace, e.g. file:.oncall-access/ledger.json',
+    outside: 'use a path inside the workspace, e.g. file:.oncall-access/ledger.json (a symlink must not lead out of it)',
+    type: 'point state at a regular JSON file (it is created on the first run), or delete what is there',
+    size: 'the ledger drops expired grants, so this is not one; point state at another file or delete it',
+};
+/**
+ * The ledger file of `state: file:<path>`: its real path (symlinks followed) inside the workspace's real path; an
+ * existing file must be a regular file of at most 100 MB; a missing one is created on the first write.
+ */
+function ledgerFileIn(workspace, relativePath) {
+    try {
+        const { file } = locateInWorkspace(workspace, relativePath, {
+            maxBytes: MAX_LEDGER_BYTES,
+            mayBeMissing: true,
+        });
+        return new FileLedger(file, relativePath);
+    }
+    catch (error) {
+        const shown = `"file:${forLogLine(relativePath)}"`;
+        if (error instanceof WorkspaceFileError) {
+            throw new LedgerError(`state: ${shown} ${error.reason}; ${STATE_FILE_FIXES[error.code]}`);
+        }
+        throw new LedgerError(`state: ${shown} cannot be used (${forLogLine(error.message, 200)}); ${STATE_FILE_FIXES.outside}`);
     }
 }
 /** The store the `state` input names. */
@@ -89277,7 +91148,7 @@ function openLedgerStore(inputs, workspace) {
         case 'none':
             return new NoLedger();
         case 'file':
-            return new FileLedger(external_node_path_default().resolve(workspace, inputs.state.path));
+            return ledgerFileIn(workspace, inputs.state.path);
         case 'github':
             return new GitHubLedger({
                 token: inputs.githubToken,
@@ -89470,9 +91341,9 @@ class PagerDutyClient {
                 }
             }
             if (status === 429 || status === 408 || status >= 500) {
-                const detail = errorDetail(text);
+                const detail = errorDetail(text, (t) => this.scrub(t));
                 return {
-                    again: `HTTP ${status}${detail ? ` (${this.scrub(detail)})` : ''}`,
+                    again: `HTTP ${status}${detail ? ` (${detail})` : ''}`,
                     waitMs: retryWaitMs(status, response.headers, attempt),
                 };
             }
@@ -89481,11 +91352,11 @@ class PagerDutyClient {
         catch (error) {
             if (error instanceof PagerDutyError)
                 throw error;
-            return { again: this.scrub(errorText(error)) };
+            return { again: forErrorDetail(this.scrub(errorText(error))) };
         }
     }
     describeFailure(path, status, body) {
-        const detail = this.scrub(errorDetail(body));
+        const detail = errorDetail(body, (t) => this.scrub(t));
         const said = detail ? `: ${detail}` : '';
         switch (status) {
             case 400:
@@ -89525,18 +91396,25 @@ function retryWaitMs(status, headers, attempt) {
 function firstHeader(value) {
     return Array.isArray(value) ? value[0] : value;
 }
-/** The human part of a PagerDuty error body; bodies come as JSON with `errors` in several shapes, or as plain text. */
-function errorDetail(body) {
+/**
+ * The human part of a PagerDuty error body, safe to log: bodies come as JSON with `errors` in several shapes, or as
+ * plain text. `scrub` removes secrets from the whole text first; only then is it cut (forErrorDetail), so that a
+ * secret echoed near the cut is never shown in part.
+ */
+function errorDetail(body, scrub = (text) => text) {
+    return forErrorDetail(scrub(bodyText(body)));
+}
+function bodyText(body) {
     let parsed;
     try {
         parsed = JSON.parse(body);
     }
     catch {
-        return forErrorDetail(body);
+        return body;
     }
     const error = parsed?.error;
     if (typeof error === 'string')
-        return forErrorDetail(error);
+        return error;
     if (!error || typeof error !== 'object')
         return '';
     const { message, code, errors } = error;
@@ -89554,7 +91432,7 @@ function errorDetail(body) {
                 : [];
     if (details.length > 0)
         parts.push(details.join('; '));
-    return forErrorDetail(parts.join(', '));
+    return parts.join(', ');
 }
 function errorText(error) {
     if (error instanceof Error) {
@@ -89955,7 +91833,8 @@ function renderStopped(message, checks) {
     return [
         '## On-call access: the run stopped',
         '',
-        `> ${forHtml(forLogLine(message, 2000))}`,
+        // The message may quote PagerDuty, strongDM or GitHub: no links, emphasis, mentions or issue references.
+        `> ${forMarkdownCell(forLogLine(message, 2000))}`,
         '',
         renderChecklist(checks),
     ].join('\n');
@@ -90158,10 +92037,6 @@ function planOutput(rows, runUrl) {
 ;// CONCATENATED MODULE: external "node:os"
 const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
 var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_namespaceObject);
-;// CONCATENATED MODULE: external "node:stream/promises"
-const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
-// EXTERNAL MODULE: external "node:stream"
-var external_node_stream_ = __nccwpck_require__(7075);
 // EXTERNAL MODULE: ./node_modules/semver/index.js
 var node_modules_semver = __nccwpck_require__(2088);
 ;// CONCATENATED MODULE: ./node_modules/@actions/tool-cache/lib/manifest.js
@@ -90185,11 +92060,11 @@ const _internal = {
         const lsbReleaseFile = '/etc/lsb-release';
         const osReleaseFile = '/etc/os-release';
         let contents = '';
-        if (external_fs_namespaceObject.existsSync(lsbReleaseFile)) {
-            contents = external_fs_namespaceObject.readFileSync(lsbReleaseFile).toString();
+        if (external_fs_.existsSync(lsbReleaseFile)) {
+            contents = external_fs_.readFileSync(lsbReleaseFile).toString();
         }
-        else if (external_fs_namespaceObject.existsSync(osReleaseFile)) {
-            contents = external_fs_namespaceObject.readFileSync(osReleaseFile).toString();
+        else if (external_fs_.existsSync(osReleaseFile)) {
+            contents = external_fs_.readFileSync(osReleaseFile).toString();
         }
         return contents;
     }
@@ -90270,8 +92145,8 @@ function _readLinuxVersionFile() {
     return _internal.readLinuxVersionFile();
 }
 //# sourceMappingURL=manifest.js.map
-;// CONCATENATED MODULE: external "stream"
-const external_stream_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("stream");
+// EXTERNAL MODULE: external "stream"
+var external_stream_ = __nccwpck_require__(2203);
 // EXTERNAL MODULE: external "util"
 var external_util_ = __nccwpck_require__(9023);
 ;// CONCATENATED MODULE: ./node_modules/@actions/tool-cache/lib/retry-helper.js
@@ -90638,7 +92513,7 @@ function extractZipWin(file, dest) {
         // build the powershell command
         const escapedFile = file.replace(/'/g, "''").replace(/"|\n|\r/g, ''); // double-up single quotes, remove double quotes and newlines
         const escapedDest = dest.replace(/'/g, "''").replace(/"|\n|\r/g, '');
-        const pwshPath = yield which('pwsh', false);
+        const pwshPath = yield io.which('pwsh', false);
         //To match the file overwrite behavior on nix systems, we use the overwrite = true flag for ExtractToDirectory
         //and the -Force flag for Expand-Archive as a fallback
         if (pwshPath) {
@@ -90658,8 +92533,8 @@ function extractZipWin(file, dest) {
                 '-Command',
                 pwshCommand
             ];
-            core_debug(`Using pwsh at path: ${pwshPath}`);
-            yield exec_exec(`"${pwshPath}"`, args);
+            core.debug(`Using pwsh at path: ${pwshPath}`);
+            yield exec(`"${pwshPath}"`, args);
         }
         else {
             const powershellCommand = [
@@ -90678,21 +92553,21 @@ function extractZipWin(file, dest) {
                 '-Command',
                 powershellCommand
             ];
-            const powershellPath = yield which('powershell', true);
-            core_debug(`Using powershell at path: ${powershellPath}`);
-            yield exec_exec(`"${powershellPath}"`, args);
+            const powershellPath = yield io.which('powershell', true);
+            core.debug(`Using powershell at path: ${powershellPath}`);
+            yield exec(`"${powershellPath}"`, args);
         }
     });
 }
 function extractZipNix(file, dest) {
     return tool_cache_awaiter(this, void 0, void 0, function* () {
-        const unzipPath = yield which('unzip', true);
+        const unzipPath = yield io.which('unzip', true);
         const args = [file];
-        if (!isDebug()) {
+        if (!core.isDebug()) {
             args.unshift('-q');
         }
         args.unshift('-o'); //overwrite with -o, otherwise a prompt is shown which freezes the run
-        yield exec_exec(`"${unzipPath}"`, args, { cwd: dest });
+        yield exec(`"${unzipPath}"`, args, { cwd: dest });
     });
 }
 /**
@@ -90709,14 +92584,14 @@ function cacheDir(sourceDir, tool, version, arch) {
         arch = arch || external_os_namespaceObject.arch();
         core_debug(`Caching tool ${tool} ${version} ${arch}`);
         core_debug(`source dir: ${sourceDir}`);
-        if (!external_fs_namespaceObject.statSync(sourceDir).isDirectory()) {
+        if (!external_fs_.statSync(sourceDir).isDirectory()) {
             throw new Error('sourceDir is not a directory');
         }
         // Create the tool dir
         const destPath = yield _createToolPath(tool, version, arch);
         // copy each child item. do not move. move can fail on Windows
         // due to anti-virus software having an open handle on a file.
-        for (const itemName of external_fs_namespaceObject.readdirSync(sourceDir)) {
+        for (const itemName of external_fs_.readdirSync(sourceDir)) {
             const s = external_path_namespaceObject.join(sourceDir, itemName);
             yield io_cp(s, destPath, { recursive: true });
         }
@@ -90783,7 +92658,7 @@ function find(toolName, versionSpec, arch) {
         versionSpec = node_modules_semver.clean(versionSpec) || '';
         const cachePath = external_path_namespaceObject.join(_getCacheDirectory(), toolName, versionSpec, arch);
         core_debug(`checking cache: ${cachePath}`);
-        if (external_fs_namespaceObject.existsSync(cachePath) && external_fs_namespaceObject.existsSync(`${cachePath}.complete`)) {
+        if (external_fs_.existsSync(cachePath) && external_fs_.existsSync(`${cachePath}.complete`)) {
             core_debug(`Found tool in cache ${toolName} ${versionSpec} ${arch}`);
             toolPath = cachePath;
         }
@@ -90803,12 +92678,12 @@ function findAllVersions(toolName, arch) {
     const versions = [];
     arch = arch || external_os_namespaceObject.arch();
     const toolPath = external_path_namespaceObject.join(_getCacheDirectory(), toolName);
-    if (external_fs_namespaceObject.existsSync(toolPath)) {
-        const children = external_fs_namespaceObject.readdirSync(toolPath);
+    if (external_fs_.existsSync(toolPath)) {
+        const children = external_fs_.readdirSync(toolPath);
         for (const child of children) {
             if (isExplicitVersion(child)) {
                 const fullPath = external_path_namespaceObject.join(toolPath, child, arch || '');
-                if (external_fs_namespaceObject.existsSync(fullPath) && external_fs_namespaceObject.existsSync(`${fullPath}.complete`)) {
+                if (external_fs_.existsSync(fullPath) && external_fs_.existsSync(`${fullPath}.complete`)) {
                     versions.push(child);
                 }
             }
@@ -90863,9 +92738,9 @@ function _createExtractFolder(dest) {
     return tool_cache_awaiter(this, void 0, void 0, function* () {
         if (!dest) {
             // create a temp dir
-            dest = external_path_namespaceObject.join(_getTempDirectory(), external_crypto_namespaceObject.randomUUID());
+            dest = path.join(_getTempDirectory(), crypto.randomUUID());
         }
-        yield mkdirP(dest);
+        yield io.mkdirP(dest);
         return dest;
     });
 }
@@ -90883,7 +92758,7 @@ function _createToolPath(tool, version, arch) {
 function _completeToolPath(tool, version, arch) {
     const folderPath = external_path_namespaceObject.join(_getCacheDirectory(), tool, node_modules_semver.clean(version) || version, arch || '');
     const markerPath = `${folderPath}.complete`;
-    external_fs_namespaceObject.writeFileSync(markerPath, '');
+    external_fs_.writeFileSync(markerPath, '');
     core_debug('finished caching tool');
 }
 /**
@@ -90942,7 +92817,7 @@ function _getCacheDirectory() {
  */
 function _getTempDirectory() {
     const tempDirectory = process.env['RUNNER_TEMP'] || '';
-    (0,external_assert_.ok)(tempDirectory, 'Expected RUNNER_TEMP to be defined');
+    ok(tempDirectory, 'Expected RUNNER_TEMP to be defined');
     return tempDirectory;
 }
 /**
@@ -90962,8 +92837,151 @@ function _unique(values) {
     return Array.from(new Set(values));
 }
 //# sourceMappingURL=tool-cache.js.map
+// EXTERNAL MODULE: ./node_modules/yauzl/index.js
+var yauzl = __nccwpck_require__(663);
+;// CONCATENATED MODULE: external "node:stream/promises"
+const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
+// EXTERNAL MODULE: external "node:stream"
+var external_node_stream_ = __nccwpck_require__(7075);
+;// CONCATENATED MODULE: ./src/sdm-zip.ts
+// The sdm zip on disk: its SHA-256, and unzipping the one `sdm` file in it, in this process.
+// The zip is read in this process with yauzl, not with tc.extractZip: that runs whatever `unzip` comes first on
+// PATH (an earlier step may have put one there) with the whole environment, INPUT_SDM-ADMIN-TOKEN included.
+// yauzl: small (one dependency, pend), maintained since 2014, widely used (it is what extract-zip builds on),
+// reads the central directory and streams one entry at a time (no whole-binary buffer), checks each entry's
+// size against its header and refuses absolute and ".." names itself.
+
+
+
+
+
+
+
+
+/** The largest `sdm` unzipped (today's is well under 100 MiB): a zip bomb cannot fill the runner's disk. */
+const MAX_SDM_BYTES = 512 * 1024 * 1024;
+class SdmInstallError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'SdmInstallError';
+    }
+}
+async function sha256File(file) {
+    const hash = (0,external_node_crypto_.createHash)('sha256');
+    await (0,external_node_stream_promises_namespaceObject.pipeline)((0,external_node_fs_namespaceObject.createReadStream)(file), hash);
+    return hash.digest('hex');
+}
+const S_IFMT = 0o170000;
+const S_IFLNK = 0o120000;
+/**
+ * Why a zip entry is refused, or undefined: an absolute name, a ".." step, a backslash (a separator on Windows) or
+ * a symbolic link. Any such entry anywhere in the zip refuses the whole zip, even one that would not be unzipped.
+ */
+function zipEntryProblem(name, externalFileAttributes = 0) {
+    const shown = JSON.stringify(forLogLine(name));
+    if (name.includes('\\'))
+        return `entry ${shown} has a backslash in its name`;
+    if (name.startsWith('/') || /^[a-zA-Z]:/.test(name))
+        return `entry ${shown} is an absolute path`;
+    if (name.split('/').includes('..'))
+        return `entry ${shown} leads outside the folder it is unzipped into ("..")`;
+    if (((externalFileAttributes >>> 16) & S_IFMT) === S_IFLNK)
+        return `entry ${shown} is a symbolic link`;
+    return undefined;
+}
+/** yauzl's own refusals of a file name, in the words of zipEntryProblem. */
+function namedProblem(message) {
+    const name = /^(?:absolute path|invalid relative path|invalid characters in fileName): (.*)$/s.exec(message)?.[1];
+    return name === undefined ? undefined : zipEntryProblem(name);
+}
+/**
+ * Unzips only the `sdm` file at the zip's root into `destDir` (created), in this process: no `unzip` program, no
+ * child process. Every entry is checked first (zipEntryProblem); `sdm` must be one regular file of at most
+ * `maxBytes`. Returns the binary's path, mode 0755.
+ */
+async function extractSdm(zipPath, destDir, version, maxBytes = MAX_SDM_BYTES) {
+    const refuse = (problem) => new SdmInstallError(`the sdm ${version} zip was refused: ${problem}; nothing was run`);
+    let zip;
+    try {
+        zip = await openZip(zipPath);
+        const entries = await readEntries(zip);
+        for (const entry of entries) {
+            const problem = zipEntryProblem(entry.fileName, entry.externalFileAttributes);
+            if (problem)
+                throw refuse(problem);
+        }
+        const found = entries.filter((entry) => entry.fileName === 'sdm');
+        if (found.length === 0)
+            throw new SdmInstallError(`the sdm ${version} zip has no "sdm" file at its root`);
+        if (found.length > 1)
+            throw refuse('it holds "sdm" more than once');
+        const entry = found[0];
+        if (entry.uncompressedSize > maxBytes) {
+            throw refuse(`"sdm" would unzip to ${entry.uncompressedSize} bytes, more than the ${maxBytes} allowed`);
+        }
+        await (0,promises_.mkdir)(destDir, { recursive: true });
+        const binary = external_node_path_default().join(destDir, 'sdm');
+        let written = 0;
+        const capped = new external_node_stream_.Transform({
+            transform(chunk, _encoding, callback) {
+                written += chunk.length; // yauzl also checks the header's size; this holds even if it did not
+                callback(written > maxBytes ? refuse(`"sdm" unzips to more than the ${maxBytes} bytes allowed`) : null, chunk);
+            },
+        });
+        await (0,external_node_stream_promises_namespaceObject.pipeline)(await openEntry(zip, entry), capped, (0,external_node_fs_namespaceObject.createWriteStream)(binary, { flags: 'wx', mode: 0o755 }));
+        await (0,promises_.chmod)(binary, 0o755);
+        return binary;
+    }
+    catch (error) {
+        if (error instanceof SdmInstallError)
+            throw error;
+        const message = error instanceof Error ? error.message : String(error);
+        const problem = namedProblem(message);
+        if (problem)
+            throw refuse(problem);
+        throw new SdmInstallError(`the sdm ${version} zip could not be unzipped (${forLogLine(message, 200)})`);
+    }
+    finally {
+        zip?.close();
+    }
+}
+function openZip(zipPath) {
+    return new Promise((resolve, reject) => {
+        yauzl.open(zipPath, { lazyEntries: true, autoClose: false, strictFileNames: true, validateEntrySizes: true }, (error, zip) => (error ? reject(error) : resolve(zip)));
+    });
+}
+/** The whole central directory: every entry is checked before anything is written. */
+function readEntries(zip) {
+    return new Promise((resolve, reject) => {
+        const entries = [];
+        zip.on('entry', (entry) => {
+            entries.push(entry);
+            zip.readEntry();
+        });
+        zip.once('end', () => resolve(entries));
+        zip.once('error', reject);
+        zip.readEntry();
+    });
+}
+function openEntry(zip, entry) {
+    return new Promise((resolve, reject) => {
+        zip.openReadStream(entry, (error, stream) => (error ? reject(error) : resolve(stream)));
+    });
+}
+async function writeHashed(body, file) {
+    const hash = (0,external_node_crypto_.createHash)('sha256');
+    const hashing = new external_node_stream_.Transform({
+        transform(chunk, _encoding, callback) {
+            hash.update(chunk);
+            callback(null, chunk);
+        },
+    });
+    await (0,external_node_stream_promises_namespaceObject.pipeline)(body, hashing, (0,external_node_fs_namespaceObject.createWriteStream)(file));
+    return hash.digest('hex');
+}
+
 ;// CONCATENATED MODULE: ./src/sdm-install.ts
-// Finds the sdm CLI in the runner's tool cache, or downloads, verifies, unzips and caches it.
+// Finds the sdm CLI in the runner's tool cache, or downloads, verifies and caches it (unzipping: sdm-zip.ts).
 // Vendor facts (docs/strongdm-cli.md): the latest-Linux address answers 307 to a zip whose file name
 // carries the version (sdmcli_46.0.0_linux_amd64.zip); the version-specific "upgrade" endpoint is UNCONFIRMED and is
 // used only here, in upgradeUrl().
@@ -90977,17 +92995,9 @@ function _unique(values) {
 
 
 
-
-
 const TOOL_NAME = 'sdm';
-class SdmInstallError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'SdmInstallError';
-    }
-}
 const MAX_REDIRECTS = 5;
-const CACHED_ZIP = 'sdm.zip'; // kept beside the binary so a pinned sdm-sha256 is checked on every cache hit
+const CACHED_ZIP = 'sdm.zip'; // kept beside the binary so every cache hit is verified again
 /** The version in a vendor zip URL, e.g. …/sdmcli_46.0.0_linux_amd64.zip → 46.0.0. */
 function versionFromUrl(url) {
     const fileName = decodeURIComponent(new URL(url).pathname.split('/').pop() ?? '');
@@ -91006,9 +93016,16 @@ function upgradeUrl(downloadUrl, version) {
 }
 async function installSdm(options) {
     checkRunner(options.downloadUrl);
+    const asked = new Map();
+    const published = (version) => {
+        let answer = asked.get(version);
+        if (!answer)
+            asked.set(version, (answer = vendorSha256(version, options)));
+        return answer;
+    };
     const exact = options.version === 'latest' ? undefined : options.version;
     if (exact) {
-        const cached = await findCached(exact, options);
+        const cached = await findCached(exact, options, published);
         if (cached)
             return cached;
     }
@@ -91026,7 +93043,7 @@ async function installSdm(options) {
             throw new SdmInstallError(`sdm-download-url leads to sdm ${urlVersion} (${displayUrl(url)}), not sdm-version ${exact}; make them agree`);
         }
         if (urlVersion) {
-            const cached = await findCached(urlVersion, options);
+            const cached = await findCached(urlVersion, options, published);
             if (cached)
                 return cached;
         }
@@ -91047,7 +93064,7 @@ async function installSdm(options) {
             await response.body.dump();
             throw new SdmInstallError(`cannot tell the sdm version from ${displayUrl(url)}; set sdm-version to the version this address serves`);
         }
-        return await saveAndCache(response, url, version, options);
+        return await saveAndCache(response, url, version, options, published);
     }
     throw new SdmInstallError(`the sdm download at ${displayUrl(options.downloadUrl)} redirected more than ${MAX_REDIRECTS} times`);
 }
@@ -91060,7 +93077,10 @@ function checkRunner(downloadUrl) {
         throw new SdmInstallError(`the default sdm-download-url serves the Linux x64 build; on this ${process.arch} runner set sdm-download-url to the matching build`);
     }
 }
-/** Where a redirect leads; an https address must not hand the binary that will hold the admin token to plain http. */
+/**
+ * Where a redirect leads. The binary will hold the admin token: https never hands it over to plain http (not even
+ * to loopback); plain http is followed only from a plain-http loopback address (a local mirror or a test).
+ */
 async function redirectTarget(response, url) {
     await response.body.dump();
     const location = response.headers.location;
@@ -91068,52 +93088,53 @@ async function redirectTarget(response, url) {
         throw new SdmInstallError(`the sdm download at ${displayUrl(url)} redirected without a Location`);
     }
     const target = new URL(location, url).toString();
-    if (!isAllowedUrl(new URL(target))) {
-        throw new SdmInstallError(`the sdm download redirected to ${displayUrl(target)}, which is not https; refusing it`);
-    }
+    refuseDowngrade(url, target, 'the sdm download redirected');
     return target;
 }
+/** Throws unless `isAllowedRedirect` lets `from` lead to `to`. */
+function refuseDowngrade(from, to, what) {
+    if (isAllowedRedirect(new URL(from), new URL(to)))
+        return;
+    throw new SdmInstallError(isAllowedUrl(new URL(to))
+        ? `${what} from https to plain http (${displayUrl(to)}); refusing it`
+        : `${what} to ${displayUrl(to)}, which is not https; refusing it`);
+}
 /**
- * The tool cache can be written by any earlier step of the job. Without a pinned hash it is trusted; with
- * sdm-sha256, only a binary unzipped afresh from a cached zip that matches the hash is run.
+ * The tool cache can be written by any earlier step of the job, so a cache hit is verified again: only a binary
+ * unzipped afresh from a cached zip that matches sdm-sha256, or else the SHA-256 strongDM publishes, is run. A
+ * cache entry that cannot be verified is ignored. Only with sdm-checksum-url: none (and no pin) is it trusted.
  */
-async function findCached(version, options) {
+async function findCached(version, options, published) {
     const dir = find(TOOL_NAME, version);
     if (!dir)
         return undefined;
-    if (!options.sha256) {
-        info(`sdm ${version} found in the tool cache`);
+    if (!options.sha256 && !options.checksumUrl) {
+        info(`sdm ${version} found in the tool cache; not verified again (sdm-checksum-url is none and sdm-sha256 is not set)`);
         return { binary: external_node_path_default().join(dir, 'sdm'), version, verifiedBy: 'tool cache' };
+    }
+    const vendor = options.sha256 ? undefined : await published(version);
+    const expected = options.sha256 || vendor?.sha256;
+    const against = options.sha256 ? 'sdm-sha256' : 'the SHA-256 strongDM publishes';
+    if (!expected) {
+        info(`sdm ${version} is in the tool cache, but cannot be verified (sdm-checksum-url ${vendor?.why}); not using it`);
+        return undefined;
     }
     const zipPath = external_node_path_default().join(dir, CACHED_ZIP);
     const sha256 = await sha256File(zipPath).catch(() => undefined);
-    if (sha256 !== options.sha256) {
-        warning(`The cached sdm ${version} does not match sdm-sha256; downloading it again.`);
+    if (sha256 !== expected) {
+        warning(`The cached sdm ${version} does not match ${against}; downloading it again.`);
         return undefined;
     }
-    const binary = await unzipSdm(zipPath, await (0,promises_.mkdtemp)(external_node_path_default().join(options.tempDir, 'sdm-')), version);
-    info(`sdm ${version} found in the tool cache; its zip matches sdm-sha256`);
-    return { binary, version, verifiedBy: 'sdm-sha256' };
-}
-async function sha256File(file) {
-    const hash = (0,external_node_crypto_.createHash)('sha256');
-    await (0,external_node_stream_promises_namespaceObject.pipeline)((0,external_node_fs_namespaceObject.createReadStream)(file), hash);
-    return hash.digest('hex');
-}
-async function unzipSdm(zipPath, workDir, version) {
-    let extracted;
+    const workDir = await (0,promises_.mkdtemp)(external_node_path_default().join(options.tempDir, 'sdm-'));
     try {
-        extracted = await extractZip(zipPath, external_node_path_default().join(workDir, 'unzipped'));
+        const binary = await extractSdm(zipPath, external_node_path_default().join(workDir, 'unzipped'), version);
+        info(`sdm ${version} found in the tool cache; its zip matches ${against}`);
+        return { binary, version, verifiedBy: options.sha256 ? 'sdm-sha256' : 'vendor checksum' };
     }
     catch (error) {
-        throw new SdmInstallError(`the sdm ${version} zip could not be unzipped (${error instanceof Error ? error.message : String(error)})`);
+        await (0,promises_.rm)(workDir, { recursive: true, force: true });
+        throw error;
     }
-    const binary = external_node_path_default().join(extracted, 'sdm');
-    if (!(await (0,promises_.stat)(binary).catch(() => undefined))?.isFile()) {
-        throw new SdmInstallError(`the sdm ${version} zip has no "sdm" file at its root`);
-    }
-    await (0,promises_.chmod)(binary, 0o755);
-    return binary;
 }
 const sdm_install_MAX_ATTEMPTS = 4;
 /** GET that retries network errors and 408/429/5xx answers with backoff, within the run's time budget. */
@@ -91134,7 +93155,7 @@ async function get(url, options) {
             return { again: `answered HTTP ${status}`, last: response };
         }
         catch (error) {
-            return { again: error instanceof Error ? error.message : String(error) };
+            return { again: forErrorDetail(error instanceof Error ? error.message : String(error)) };
         }
     }, {
         attempts: sdm_install_MAX_ATTEMPTS,
@@ -91165,19 +93186,17 @@ async function zipUrlFromUpgrade(upgrade, options) {
         throw new SdmInstallError(`strongDM did not say where sdm ${new URL(upgrade).searchParams.get('version')} is (HTTP ${response.statusCode} from ${displayUrl(upgrade)}); ` +
             'check sdm-version, or set sdm-download-url to the zip');
     }
-    const zipUrl = new URL(zip, upgrade);
-    if (!isAllowedUrl(zipUrl)) {
-        throw new SdmInstallError(`strongDM pointed sdm to ${displayUrl(zipUrl.toString())}, which is not https; refusing it`);
-    }
-    return zipUrl.toString();
+    const zipUrl = new URL(zip, upgrade).toString();
+    refuseDowngrade(upgrade, zipUrl, 'strongDM pointed sdm');
+    return zipUrl;
 }
 /**
  * The vendor's published SHA-256 for a version, when sdm-sha256 is not pinned. UNCONFIRMED body format: text
- * holding exactly one 64-hex value (either case). Undefined when the endpoint does not answer with exactly one.
+ * holding exactly one 64-hex value (either case). Without one, `why` completes "sdm-checksum-url …".
  */
 async function vendorSha256(version, options) {
     if (!options.checksumUrl)
-        return undefined;
+        return { why: 'is none' };
     const url = new URL(options.checksumUrl);
     const arch = process.arch === 'x64' ? 'amd64' : process.arch; // strongDM's names: amd64, arm64
     for (const [key, value] of Object.entries({ os: 'linux', arch, software: 'sdm-cli', version })) {
@@ -91187,11 +93206,12 @@ async function vendorSha256(version, options) {
         const response = await get(url.toString(), options);
         const text = await response.body.text();
         if (response.statusCode !== 200)
-            return undefined;
-        return publishedSha256(text);
+            return { why: `answered HTTP ${response.statusCode}` };
+        const sha256 = publishedSha256(text);
+        return sha256 ? { sha256, why: '' } : { why: 'gave no single SHA-256' };
     }
     catch {
-        return undefined;
+        return { why: 'could not be reached' };
     }
 }
 /** The one SHA-256 in a checksum body; undefined when it holds none, or several different ones. */
@@ -91199,13 +93219,20 @@ function publishedSha256(body) {
     const values = new Set((body.match(/\b[0-9a-f]{64}\b/gi) ?? []).map((value) => value.toLowerCase()));
     return values.size === 1 ? [...values][0] : undefined;
 }
-/** Saves, verifies and unzips the zip, and caches it when verified. */
-async function saveAndCache(first, url, version, options) {
+/**
+ * Saves, verifies and unzips the zip, and caches it. A zip that could not be verified is refused, unless the user
+ * opted out with sdm-checksum-url: none: then it is used for this run only and never cached.
+ */
+async function saveAndCache(first, url, version, options, published) {
     const workDir = await (0,promises_.mkdtemp)(external_node_path_default().join(options.tempDir, 'sdm-'));
     try {
         const zipPath = external_node_path_default().join(workDir, 'sdm.zip');
         const sha256 = await downloadHashed(first, url, version, zipPath, options);
-        const expected = options.sha256 || (await vendorSha256(version, options));
+        const vendor = options.sha256 ? undefined : await published(version);
+        const expected = options.sha256 || vendor?.sha256;
+        if (!expected && options.checksumUrl) {
+            throw new SdmInstallError(unverifiedMessage(version, sha256, vendor?.why ?? ''));
+        }
         if (expected && sha256 !== expected) {
             throw new SdmInstallError(options.sha256
                 ? `the downloaded sdm ${version} zip has SHA-256 ${sha256}, not the sdm-sha256 given (${options.sha256}); ` +
@@ -91213,10 +93240,10 @@ async function saveAndCache(first, url, version, options) {
                 : `the downloaded sdm ${version} zip has SHA-256 ${sha256}, not the one strongDM publishes (${expected}); ` +
                     'nothing was run. Check the mirror or sdm-checksum-url');
         }
-        const binary = await unzipSdm(zipPath, workDir, version);
+        const binary = await extractSdm(zipPath, external_node_path_default().join(workDir, 'unzipped'), version);
         if (!expected) {
-            // Usable for this run, but an unverified binary is never put where later runs would trust it.
-            warning(`sdm ${version} (SHA-256 ${sha256}) could not be checked: set sdm-sha256, or make sdm-checksum-url answer. It is used for this run only, not cached.`);
+            // sdm-checksum-url: none. Usable for this run, but never put where later runs would trust it.
+            warning(`sdm ${version} (SHA-256 ${sha256}) is not verified: sdm-checksum-url is none and sdm-sha256 is not set. It is used for this run only, not cached; pin sdm-sha256.`);
             return { binary, version, verifiedBy: 'unverified' };
         }
         await (0,promises_.copyFile)(zipPath, external_node_path_default().join(external_node_path_default().dirname(binary), CACHED_ZIP));
@@ -91236,6 +93263,12 @@ async function saveAndCache(first, url, version, options) {
         await (0,promises_.rm)(workDir, { recursive: true, force: true });
         throw error;
     }
+}
+/** The refusal of a zip that neither sdm-sha256 nor sdm-checksum-url could verify: both fixes, and the opt-out. */
+function unverifiedMessage(version, sha256, why) {
+    return (`the downloaded sdm ${version} zip could not be verified (sdm-sha256 is not set and sdm-checksum-url ${why}); ` +
+        "nothing was run. Fix either: pin sdm-sha256 to the zip's SHA-256 (sha256sum of a copy you trust; this " +
+        `download's is ${sha256}), or make sdm-checksum-url answer with it. sdm-checksum-url: none runs it unverified`);
 }
 /** Writes the zip to `zipPath` and returns its SHA-256; a download that breaks off is requested again at once. */
 async function downloadHashed(first, url, version, zipPath, options) {
@@ -91259,17 +93292,7 @@ async function downloadHashed(first, url, version, zipPath, options) {
         },
     });
 }
-async function writeHashed(body, file) {
-    const hash = (0,external_node_crypto_.createHash)('sha256');
-    const hashing = new external_node_stream_.Transform({
-        transform(chunk, _encoding, callback) {
-            hash.update(chunk);
-            callback(null, chunk);
-        },
-    });
-    await (0,external_node_stream_promises_namespaceObject.pipeline)(body, hashing, (0,external_node_fs_namespaceObject.createWriteStream)(file));
-    return hash.digest('hex');
-}
+
 
 ;// CONCATENATED MODULE: ./src/sdm-setup.ts
 // sdm made ready for this run, every finding a checklist line: installed (or found in the tool cache), run in a
@@ -91327,9 +93350,9 @@ async function setUpSdm(inputs, context) {
         const capabilities = await cli.probeCapabilities();
         checkGrantFlags(capabilities, checklist);
         checkRevokeCommand(capabilities, inputs.revokeStale, checklist);
-        await sdm_setup_checkResources(cli, inputs, checklist);
+        const resourceNames = await sdm_setup_checkResources(cli, inputs, checklist);
         const activeEmails = await checklist.verify('sdm admin users list', () => cli.listUserEmails(), (emails) => `sdm-admin-token may list users: ${emails.length} active`);
-        return { cli, capabilities, activeEmails, close };
+        return { cli, capabilities, activeEmails, resourceNames, close };
     }
     catch (error) {
         await close();
@@ -91350,9 +93373,9 @@ function checkVerification(installation, checklist) {
         case 'vendor checksum':
             return checklist.pass(check, "the zip matches strongDM's published SHA-256");
         case 'tool cache':
-            return checklist.pass(check, 'from the tool cache, where only a verified zip is put');
+            return checklist.warn(check, 'from the tool cache, not checked again: sdm-checksum-url is none and sdm-sha256 is not set', 'pin sdm-sha256 (sha256sum of the zip)');
         case 'unverified':
-            return checklist.warn(check, 'not verified: no sdm-sha256, and sdm-checksum-url gave no single SHA-256', 'pin sdm-sha256 (sha256sum of the zip)');
+            return checklist.warn(check, 'not verified: sdm-checksum-url is none and sdm-sha256 is not set', 'pin sdm-sha256 (sha256sum of the zip)');
     }
 }
 /** grant-temporary must take --from and --until: without them no grant can be bounded, so none is made. */
@@ -91399,6 +93422,7 @@ async function sdm_setup_checkResources(cli, inputs, checklist) {
         const where = inputs.simpleMode ? 'resources' : 'rules';
         throw new InputError(unknown.map(({ rule, name }) => `${where}${inputs.simpleMode ? '' : ` (rule "${rule}")`}: strongDM has no datasource, server or cluster named "${forLogLine(name)}"; check the spelling in strongDM`));
     }
+    return known;
 }
 
 ;// CONCATENATED MODULE: ./src/main.ts
@@ -91432,7 +93456,8 @@ async function run() {
         const inputs = readInputs((name) => getInput(name), readWorkspaceFile);
         const context = runContext(inputs, cancellation, checklist);
         const store = openLedgerStore(inputs, workspace());
-        const active = await readActiveGrants(store, context);
+        const keys = ledgerKeys(inputs.ledgerKey, inputs.sdmAdminToken);
+        const active = await readActiveGrants(store, keys, context);
         const oncalls = await readOnCalls(inputs, context.now, context.deadline, checklist);
         const windows = desiredWindows({
             oncalls,
@@ -91449,7 +93474,7 @@ async function run() {
         const result = refuseOversizedPlan(plan, inputs, notes) ??
             (inputs.dryRun || !sdm
                 ? notAppliedRun(plan, inputs, store, checklist, notes)
-                : await applyAndRecord(sdm.cli, plan, inputs, store, context, notes));
+                : await applyAndRecord(sdm.cli, plan, inputs, store, keys, context, notes));
         await report(result, inputs, context);
         const failure = result.fatal ?? failureFor(result.rows, inputs, revokeFailure(inputs, sdm));
         if (failure)
@@ -91476,17 +93501,20 @@ function maskTokens() {
         if (bare)
             core_setSecret(bare);
     }
+    for (const line of getInput('ledger-key').split(/\r?\n/))
+        if (line.trim())
+            core_setSecret(line.trim());
 }
 function workspace() {
     return process.env.GITHUB_WORKSPACE || process.cwd();
 }
-/** A rules file must be inside the workspace: the workflow checked it out there. */
+/**
+ * A rules file must be a regular file (never a FIFO or device: it would hang or never end) of at most 1 MiB whose
+ * real path, symlinks followed, is inside the workspace: the workflow checked it out there.
+ */
 function readWorkspaceFile(relativePath) {
-    const root = external_node_path_default().resolve(workspace());
-    const file = external_node_path_default().resolve(root, relativePath);
-    if (file !== root && !file.startsWith(`${root}${(external_node_path_default()).sep}`))
-        throw new Error('the path leads outside the workspace');
-    return (0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8');
+    const { file } = locateInWorkspace(workspace(), relativePath, { maxBytes: MAX_RULES_BYTES });
+    return readRegularFileSync(file, MAX_RULES_BYTES);
 }
 function runContext(inputs, cancellation, checklist) {
     const server = process.env.GITHUB_SERVER_URL || 'https://github.com';
@@ -91500,12 +93528,6 @@ function runContext(inputs, cancellation, checklist) {
         cancellation,
         checklist,
     };
-}
-async function readActiveGrants(store, context) {
-    const ledger = await context.checklist.verify('ledger read', () => group(`Reading the ledger (${store.description})`, () => store.load()), (read) => `${store.description}: ${activeEntries(read, context.now).length} grants in force`);
-    const active = activeEntries(ledger, context.now);
-    info(`${active.length} grants in force according to ${store.description}`);
-    return active;
 }
 /** Who is which strongDM account, then desired − ledger; fail-safe when nothing matched but grants are in force. */
 function planRun(inputs, context, seen) {
@@ -91531,12 +93553,17 @@ function planRun(inputs, context, seen) {
         lookaheadMs: inputs.lookaheadMs,
         maxGrantMs: inputs.maxGrantMs,
         revokeStale: inputs.revokeStale && !cannotRevoke,
+        ...(sdm ? { revocableResources: revocable(inputs, sdm) } : {}),
         failSafe,
         ...(sdmEmails ? { sdmEmails } : {}),
         ...(cannotRevoke
             ? { revokeUnavailable: `this sdm offers no revoke command (sdm admin users ${REVOKE_SUBCOMMAND})` }
             : {}),
     });
+}
+/** A revocation may only touch a resource a current rule names and strongDM lists. */
+function revocable(inputs, sdm) {
+    return new Set(inputs.rules.flatMap((rule) => rule.resources).filter((name) => sdm.resourceNames.has(name)));
 }
 /** revoke-stale asked for what this sdm cannot do: the step fails saying so (under fail-on error or missing-user). */
 function revokeFailure(inputs, sdm) {
@@ -91571,14 +93598,15 @@ function refuseOversizedPlan(plan, inputs, notes) {
     };
 }
 /** Runs the plan through sdm, recording each change as it is made; says so when the ledger could not keep up. */
-async function applyAndRecord(sdm, plan, inputs, store, context, notes) {
+async function applyAndRecord(sdm, plan, inputs, store, keys, context, notes) {
     const recorder = new LedgerRecorder(store, context.now, context.runUrl);
+    const signing = signingRecorder(recorder, keys);
     for (const row of plan) {
         if (row.status === 'stale' && row.accountGone) {
             recorder.revoke({ id: row.ledgerEntry.id, at: rfc3339(context.now), runUrl: context.runUrl });
         }
     }
-    const rows = await group('Applying the plan', () => applyPlan(sdm, plan, recorder, {
+    const rows = await group('Applying the plan', () => applyPlan(sdm, plan, signing, {
         now: context.now,
         runId: context.runId,
         runUrl: context.runUrl,
@@ -91599,17 +93627,6 @@ async function applyAndRecord(sdm, plan, inputs, store, context, notes) {
         result.fatal = `${unrecorded.add.length} grants and ${unrecorded.revoke.length} revocations were made but not recorded in the ledger: ${message}`;
     }
     return result;
-}
-function checkLedgerWrite(inputs, store, recorder, error, checklist) {
-    const { add, revoke } = recorder.recorded;
-    if (inputs.state.kind === 'none')
-        checklist.pass('ledger write', 'state: none keeps no ledger');
-    else if (error)
-        checklist.fail('ledger write', `${store.description}: ${error.message}`);
-    else if (add + revoke === 0)
-        checklist.pass('ledger write', `${store.description}: nothing to record in this run`);
-    else
-        checklist.pass('ledger write', `${store.description}: recorded ${add} grants and ${revoke} revocations`);
 }
 
 ;// CONCATENATED MODULE: ./src/index.ts

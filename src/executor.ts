@@ -6,6 +6,7 @@ import { entryId } from './ledger.js';
 import { rfc3339 } from './plan.js';
 import type { Deadline } from './retry.js';
 import { failureReason, type SdmWrites } from './sdm.js';
+import { asciiLowerCase } from './text.js';
 import type {
   LedgerEntry,
   PendingGrantRow,
@@ -161,13 +162,17 @@ function whyNotStart(context: ExecutionContext): string | undefined {
 }
 
 function pairKey(row: PlanRow): string {
-  return `${(row.sdmEmail ?? '').toLowerCase()}\n${row.resource}`;
+  return `${asciiLowerCase(row.sdmEmail ?? '')}\n${row.resource}`;
 }
 
 /** Rows by user and resource, in the order given (rows come sorted by start). */
 function byPair<T extends PlanRow>(rows: T[]): PairRows<T> {
   const groups: PairRows<T> = new Map();
-  for (const row of rows) groups.set(pairKey(row), [...(groups.get(pairKey(row)) ?? []), row]);
+  for (const row of rows) {
+    const group = groups.get(pairKey(row));
+    if (group) group.push(row);
+    else groups.set(pairKey(row), [row]);
+  }
   return groups;
 }
 

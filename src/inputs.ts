@@ -69,6 +69,7 @@ export interface Inputs {
   state: LedgerLocation;
   stateBranch: string;
   githubToken: string;
+  ledgerKey: string; // '' : the ledger's entries are signed with a key derived from sdmAdminToken
 }
 
 export class InputError extends Error {
@@ -305,7 +306,9 @@ function readSdmInputs(input: InputReader): SdmInputs {
   };
 }
 
-function readLedgerInputs(input: InputReader): Pick<Inputs, 'state' | 'stateBranch' | 'githubToken'> {
+function readLedgerInputs(
+  input: InputReader,
+): Pick<Inputs, 'state' | 'stateBranch' | 'githubToken' | 'ledgerKey'> {
   const state = readLedgerLocation(input.text('state'), input.problems);
   const stateBranch = input.text('state-branch');
   if (
@@ -323,7 +326,7 @@ function readLedgerInputs(input: InputReader): Pick<Inputs, 'state' | 'stateBran
       'github-token is required with state: github; the default ${{ github.token }} works with contents: write',
     );
   }
-  return { state, stateBranch, githubToken };
+  return { state, stateBranch, githubToken, ledgerKey: input.getInput('ledger-key') };
 }
 
 function readLedgerLocation(text: string, problems: string[]): LedgerLocation {

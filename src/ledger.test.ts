@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { ledgerEntry as entry } from '../test/samples.js';
-import { activeEntries, applyChange, commitMessage, entryId, LedgerError, parseLedger } from './ledger.js';
+import {
+  activeEntries,
+  applyChange,
+  commitMessage,
+  entryId,
+  LedgerError,
+  parseLedger,
+  serializeLedger,
+} from './ledger.js';
 
 const now = new Date('2026-11-26T08:30:00Z');
 const runUrl = 'https://github.com/acme/ops/actions/runs/9';
@@ -23,7 +31,11 @@ describe('ledger model', () => {
   });
 
   it('adds each entry once, marks revocations, and drops entries expired over 30 days ago', () => {
-    const once = applyChange({ version: 1, grants: [old, recent] }, { add: [ada, ada], revoke: [] }, now);
+    const once = applyChange(
+      { version: 1, grants: [old, recent], malformed: [] },
+      { add: [ada, ada], revoke: [] },
+      now,
+    );
     expect(once.grants.map((g) => g.email)).toEqual(['recent@example.com', 'ada@example.com']);
     const twice = applyChange(
       once,
@@ -36,15 +48,39 @@ describe('ledger model', () => {
     expect(activeEntries(once, now)).toEqual([ada]);
   });
 
-  it('refuses a corrupt ledger instead of starting from nothing', () => {
+  it('refuses a file that is not a ledger instead of starting from nothing', () => {
     expect(() => parseLedger('{', 'x')).toThrow(LedgerError);
     expect(() => parseLedger('{"grants": {}}', 'x')).toThrow(/no "grants" list/);
-    expect(() => parseLedger('{"grants": [{"id": "a"}]}', 'x')).toThrow(/malformed entry/);
-    const flag = { ...ada, email: '--admin-token=x' };
-    expect(() => parseLedger(JSON.stringify({ grants: [flag] }), 'x')).toThrow(/not a plain value/);
-    const spaced = { ...ada, resource: 'prod db' };
-    expect(() => parseLedger(JSON.stringify({ grants: [spaced] }), 'x')).toThrow(/not a plain value/);
-    expect(parseLedger(JSON.stringify({ version: 1, grants: [ada] }), 'x').grants).toEqual([ada]);
+    expect(parseLedger(JSON.stringify({ version: 1, grants: [ada] }), 'x')).toEqual({
+      version: 1,
+      grants: [ada],
+      malformed: [],
+    });
+  });
+
+  it('sets aside, and keeps as found, every entry that is not well-formed', () => {
+    const { name: _name, ...noName } = ada;
+    const { source: _source, ...noSource } = ada;
+    const bad = [
+      { id: 'a' },
+      null,
+      'text',
+      noName,
+      noSource,
+      { ...ada, email: '--admin-token=x' },
+      { ...ada, resource: 'prod db' },
+      { ...ada, resource: '' },
+      { ...ada, from: '2026-11-26' },
+      { ...ada, until: ada.from },
+      { ...ada, pagerdutyUserId: 'P 1' },
+      { ...ada, source: { ...ada.source, escalationLevel: '1' } },
+      { ...ada, id: 'ZZZZZZZZZZZZZZZZ' },
+    ];
+    const ledger = parseLedger(JSON.stringify({ version: 1, grants: [ada, ...bad] }), 'x');
+    expect(ledger.grants).toEqual([ada]);
+    expect(ledger.malformed).toEqual(bad);
+    const again = parseLedger(serializeLedger(applyChange(ledger, { add: [], revoke: [] }, now)), 'x');
+    expect(again.malformed).toEqual(bad);
   });
 
   it('writes commit messages that say what changed, with names flattened', () => {
@@ -54,10 +90,7 @@ describe('ledger model', () => {
     const message = commitMessage(
       { add: [ada, hostile], revoke: [{ id: recent.id, at: 'now', runUrl }] },
       runUrl,
-      {
-        version: 1,
-        grants: [recent],
-      },
+      { version: 1, grants: [recent], malformed: [] },
     );
     expect(message.split('\n')[0]).toBe('oncall-access: grant 2, revoke 1');
     expect(message).toContain('+ ada@example.com db 2026-11-26T09:00:00Z → 2026-11-26T17:00:00Z (default)');

@@ -3,11 +3,13 @@
 // version rather than replacing it, so racing runs merge. Where it is kept: ledger-stores.ts, ledger-github.ts.
 import { createHash } from 'node:crypto';
 import type { LedgerChange, LedgerEntry } from './types.js';
-import { commandArgumentProblem, forCommitMessage } from './text.js';
+import { asciiLowerCase, commandArgumentProblem, forCommitMessage } from './text.js';
 
 export interface Ledger {
   version: 1;
   grants: LedgerEntry[];
+  /** Entries that are not well-formed: kept in the file as found (evidence), never acted on. */
+  malformed: unknown[];
 }
 
 export class LedgerError extends Error {
@@ -22,7 +24,7 @@ export class LedgerError extends Error {
 
 const RETENTION_MS = 30 * 24 * 60 * 60 * 1000; // expired entries are kept this long, then dropped
 
-export const emptyLedger = (): Ledger => ({ version: 1, grants: [] });
+export const emptyLedger = (): Ledger => ({ version: 1, grants: [], malformed: [] });
 
 /**
  * Same grant by the same run → same id, so a retried write never adds an entry twice; a later grant of the same
@@ -30,11 +32,15 @@ export const emptyLedger = (): Ledger => ({ version: 1, grants: [] });
  */
 export function entryId(email: string, resource: string, from: string, until: string, runId: string): string {
   return createHash('sha256')
-    .update([email.toLowerCase(), resource, from, until, runId].join('\n'))
+    .update([asciiLowerCase(email), resource, from, until, runId].join('\n'))
     .digest('hex')
     .slice(0, 16);
 }
 
+/**
+ * The ledger in a file. A file that is not a ledger is an error (nothing is assumed); an entry that is not
+ * well-formed is set aside as malformed, since anyone who can push to the state branch can write one.
+ */
 export function parseLedger(text: string, where: string): Ledger {
   let value: unknown;
   try {
@@ -48,30 +54,65 @@ export function parseLedger(text: string, where: string): Ledger {
   if (!Array.isArray(grants)) {
     throw new LedgerError(`the ledger at ${where} has no "grants" list; fix or delete it`);
   }
-  for (const entry of grants as Array<Partial<LedgerEntry>>) {
-    const valid =
-      typeof entry?.id === 'string' &&
-      typeof entry.email === 'string' &&
-      typeof entry.resource === 'string' &&
-      !Number.isNaN(Date.parse(entry.from ?? '')) &&
-      !Number.isNaN(Date.parse(entry.until ?? ''));
-    if (!valid) throw new LedgerError(`the ledger at ${where} has a malformed entry; fix or delete it`);
-    // Anyone who can push to the state branch can edit the ledger, and its email and resource reach sdm's
-    // command line when a grant is revoked: held to the same rule as values from PagerDuty.
-    const { email, resource } = entry as LedgerEntry;
-    if (commandArgumentProblem(email) || commandArgumentProblem(resource) || !email.includes('@')) {
-      throw new LedgerError(
-        `the ledger at ${where} has an entry whose email or resource is not a plain value; fix or delete it`,
-      );
-    }
+  const ledger = emptyLedger();
+  for (const entry of grants as unknown[]) {
+    if (isWellFormed(entry)) ledger.grants.push(entry);
+    else ledger.malformed.push(entry);
   }
-  return { version: 1, grants: grants as LedgerEntry[] };
+  return ledger;
+}
+
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+const isTime = (value: unknown): value is string =>
+  typeof value === 'string' && RFC3339.test(value) && !Number.isNaN(Date.parse(value));
+const isText = (value: unknown, max: number): value is string =>
+  typeof value === 'string' && value.length <= max;
+const isId = (value: unknown): value is string =>
+  typeof value === 'string' && /^[A-Za-z0-9]{1,64}$/.test(value);
+
+/**
+ * Every field as strictly as the values from PagerDuty: email and resource reach sdm's command line when a grant is
+ * revoked, names reach the summary, times decide coverage.
+ */
+function isWellFormed(entry: unknown): entry is LedgerEntry {
+  if (!entry || typeof entry !== 'object' || Array.isArray(entry)) return false;
+  const e = entry as Record<string, unknown>;
+  const source = e.source as Record<string, unknown> | null | undefined;
+  return (
+    typeof e.id === 'string' &&
+    /^[0-9a-f]{16}$/.test(e.id) &&
+    typeof e.email === 'string' &&
+    commandArgumentProblem(e.email) === undefined &&
+    e.email.includes('@') &&
+    typeof e.resource === 'string' &&
+    commandArgumentProblem(e.resource) === undefined &&
+    isTime(e.from) &&
+    isTime(e.until) &&
+    Date.parse(e.until) > Date.parse(e.from) &&
+    isTime(e.grantedAt) &&
+    isText(e.runId, 100) &&
+    isText(e.runUrl, 500) &&
+    isText(e.name, 1000) &&
+    isId(e.pagerdutyUserId) &&
+    isText(e.rule, 200) &&
+    !!source &&
+    typeof source === 'object' &&
+    (source.scheduleId === null || isId(source.scheduleId)) &&
+    isText(source.scheduleName, 1000) &&
+    isId(source.escalationPolicyId) &&
+    isText(source.escalationPolicyName, 1000) &&
+    Number.isInteger(source.escalationLevel) &&
+    (e.revokedAt === undefined || isTime(e.revokedAt)) &&
+    (e.revokedRunUrl === undefined || isText(e.revokedRunUrl, 500)) &&
+    (e.mac === undefined || isText(e.mac, 100))
+  );
 }
 
 /** One entry per line: small enough for years of grants, and each commit's diff shows exactly the entries changed. */
 export function serializeLedger(ledger: Ledger): string {
-  if (ledger.grants.length === 0) return '{ "version": 1, "grants": [] }\n';
-  return `{ "version": 1, "grants": [\n${ledger.grants.map((entry) => `  ${JSON.stringify(entry)}`).join(',\n')}\n] }\n`;
+  const entries = [...ledger.grants, ...ledger.malformed];
+  if (entries.length === 0) return '{ "version": 1, "grants": [] }\n';
+  return `{ "version": 1, "grants": [\n${entries.map((entry) => `  ${JSON.stringify(entry)}`).join(',\n')}\n] }\n`;
 }
 
 /** Pure: the ledger after a change, with entries that expired over 30 days ago dropped. */
@@ -94,7 +135,7 @@ export function applyChange(ledger: Ledger, change: LedgerChange, now: Date): Le
         a.email.localeCompare(b.email) ||
         a.resource.localeCompare(b.resource),
     );
-  return { version: 1, grants };
+  return { version: 1, grants, malformed: ledger.malformed };
 }
 
 /** Entries still in force at `now`: not revoked, not expired. */

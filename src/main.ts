@@ -1,13 +1,12 @@
 // One run, as a list of steps: inputs → ledger → PagerDuty on-calls → desired windows → strongDM accounts →
 // plan (desired − ledger) → revocations and grants → ledger → report. The only place that calls core.setFailed.
 // docs/architecture.md shows the data flow and which module owns what.
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import * as core from '@actions/core';
 import { watchCancellation, type Cancellation } from './cancellation.js';
 import { applyPlan } from './executor.js';
 import { readInputs, type Inputs } from './inputs.js';
-import { activeEntries } from './ledger.js';
+import { ledgerKeys, type LedgerKey } from './ledger-seal.js';
+import { checkLedgerWrite, readActiveGrants, signingRecorder } from './ledger-trust.js';
 import { LedgerRecorder } from './ledger-recorder.js';
 import { openLedgerStore, type LedgerStore } from './ledger-stores.js';
 import { readOnCalls } from './oncalls.js';
@@ -20,6 +19,7 @@ import { Checklist } from './checklist.js';
 import { REVOKE_SUBCOMMAND, type SdmCli } from './sdm.js';
 import { setUpSdmIfNeeded, type SdmSession } from './sdm-setup.js';
 import { forLogLine } from './text.js';
+import { locateInWorkspace, MAX_RULES_BYTES, readRegularFileSync } from './workspace-files.js';
 import type { LedgerEntry, PlanRow } from './types.js';
 
 interface RunContext {
@@ -40,7 +40,8 @@ export async function run(): Promise<void> {
     const inputs = readInputs((name) => core.getInput(name), readWorkspaceFile);
     const context = runContext(inputs, cancellation, checklist);
     const store = openLedgerStore(inputs, workspace());
-    const active = await readActiveGrants(store, context);
+    const keys = ledgerKeys(inputs.ledgerKey, inputs.sdmAdminToken);
+    const active = await readActiveGrants(store, keys, context);
     const oncalls = await readOnCalls(inputs, context.now, context.deadline, checklist);
     const windows = desiredWindows({
       oncalls,
@@ -58,7 +59,7 @@ export async function run(): Promise<void> {
       refuseOversizedPlan(plan, inputs, notes) ??
       (inputs.dryRun || !sdm
         ? notAppliedRun(plan, inputs, store, checklist, notes)
-        : await applyAndRecord(sdm.cli, plan, inputs, store, context, notes));
+        : await applyAndRecord(sdm.cli, plan, inputs, store, keys, context, notes));
     await report(result, inputs, context);
     const failure = result.fatal ?? failureFor(result.rows, inputs, revokeFailure(inputs, sdm));
     if (failure) core.setFailed(failure);
@@ -81,19 +82,20 @@ function maskTokens(): void {
     const bare = /^(?:Bearer\s+|Token\s+token=)(.+)$/i.exec(value)?.[1];
     if (bare) core.setSecret(bare);
   }
+  for (const line of core.getInput('ledger-key').split(/\r?\n/)) if (line.trim()) core.setSecret(line.trim());
 }
 
 function workspace(): string {
   return process.env.GITHUB_WORKSPACE || process.cwd();
 }
 
-/** A rules file must be inside the workspace: the workflow checked it out there. */
+/**
+ * A rules file must be a regular file (never a FIFO or device: it would hang or never end) of at most 1 MiB whose
+ * real path, symlinks followed, is inside the workspace: the workflow checked it out there.
+ */
 function readWorkspaceFile(relativePath: string): string {
-  const root = path.resolve(workspace());
-  const file = path.resolve(root, relativePath);
-  if (file !== root && !file.startsWith(`${root}${path.sep}`))
-    throw new Error('the path leads outside the workspace');
-  return readFileSync(file, 'utf8');
+  const { file } = locateInWorkspace(workspace(), relativePath, { maxBytes: MAX_RULES_BYTES });
+  return readRegularFileSync(file, MAX_RULES_BYTES);
 }
 
 function runContext(inputs: Inputs, cancellation: Cancellation, checklist: Checklist): RunContext {
@@ -108,17 +110,6 @@ function runContext(inputs: Inputs, cancellation: Cancellation, checklist: Check
     cancellation,
     checklist,
   };
-}
-
-async function readActiveGrants(store: LedgerStore, context: RunContext): Promise<LedgerEntry[]> {
-  const ledger = await context.checklist.verify(
-    'ledger read',
-    () => core.group(`Reading the ledger (${store.description})`, () => store.load()),
-    (read) => `${store.description}: ${activeEntries(read, context.now).length} grants in force`,
-  );
-  const active = activeEntries(ledger, context.now);
-  core.info(`${active.length} grants in force according to ${store.description}`);
-  return active;
 }
 
 /** Who is which strongDM account, then desired − ledger; fail-safe when nothing matched but grants are in force. */
@@ -157,12 +148,20 @@ function planRun(
     lookaheadMs: inputs.lookaheadMs,
     maxGrantMs: inputs.maxGrantMs,
     revokeStale: inputs.revokeStale && !cannotRevoke,
+    ...(sdm ? { revocableResources: revocable(inputs, sdm) } : {}),
     failSafe,
     ...(sdmEmails ? { sdmEmails } : {}),
     ...(cannotRevoke
       ? { revokeUnavailable: `this sdm offers no revoke command (sdm admin users ${REVOKE_SUBCOMMAND})` }
       : {}),
   });
+}
+
+/** A revocation may only touch a resource a current rule names and strongDM lists. */
+function revocable(inputs: Inputs, sdm: SdmSession): Set<string> {
+  return new Set(
+    inputs.rules.flatMap((rule) => rule.resources).filter((name) => sdm.resourceNames.has(name)),
+  );
 }
 
 /** revoke-stale asked for what this sdm cannot do: the step fails saying so (under fail-on error or missing-user). */
@@ -211,17 +210,19 @@ async function applyAndRecord(
   plan: PlanRow[],
   inputs: Inputs,
   store: LedgerStore,
+  keys: LedgerKey[],
   context: RunContext,
   notes: string[],
 ): Promise<RunResult> {
   const recorder = new LedgerRecorder(store, context.now, context.runUrl);
+  const signing = signingRecorder(recorder, keys);
   for (const row of plan) {
     if (row.status === 'stale' && row.accountGone) {
       recorder.revoke({ id: row.ledgerEntry.id, at: rfc3339(context.now), runUrl: context.runUrl });
     }
   }
   const rows = await core.group('Applying the plan', () =>
-    applyPlan(sdm, plan, recorder, {
+    applyPlan(sdm, plan, signing, {
       now: context.now,
       runId: context.runId,
       runUrl: context.runUrl,
@@ -243,20 +244,4 @@ async function applyAndRecord(
     result.fatal = `${unrecorded.add.length} grants and ${unrecorded.revoke.length} revocations were made but not recorded in the ledger: ${message}`;
   }
   return result;
-}
-
-function checkLedgerWrite(
-  inputs: Inputs,
-  store: LedgerStore,
-  recorder: LedgerRecorder,
-  error: Error | undefined,
-  checklist: Checklist,
-): void {
-  const { add, revoke } = recorder.recorded;
-  if (inputs.state.kind === 'none') checklist.pass('ledger write', 'state: none keeps no ledger');
-  else if (error) checklist.fail('ledger write', `${store.description}: ${error.message}`);
-  else if (add + revoke === 0)
-    checklist.pass('ledger write', `${store.description}: nothing to record in this run`);
-  else
-    checklist.pass('ledger write', `${store.description}: recorded ${add} grants and ${revoke} revocations`);
 }

@@ -24,6 +24,25 @@ describe('errorDetail', () => {
     expect(errorDetail('{"error":"nope"}')).toBe('nope');
     expect(errorDetail('null')).toBe('');
   });
+
+  it('scrubs the whole text before cutting it, so no part of a secret echoed near the cut is left', () => {
+    const key = 'u+pdSECRETkey_0123456789';
+    const scrub = (text: string) => text.split(key).join('***');
+    for (let at = 270; at <= 300; at++) {
+      const body = `${'x'.repeat(at)}${key} and more`;
+      for (const text of [body, JSON.stringify({ error: { message: body } })]) {
+        const detail = errorDetail(text, scrub);
+        expect(detail.length).toBeLessThanOrEqual(300);
+        for (let i = 0; i + 8 <= key.length; i++) expect(detail).not.toContain(key.slice(i, i + 8));
+      }
+    }
+  });
+
+  it('neutralizes workflow commands and control characters in a body', () => {
+    expect(errorDetail('down\n::set-output name=granted::999')).toBe('down ::set-output name=granted::999');
+    expect(errorDetail('##[set-output name=granted;]999')).toBe('##\u2060[set-output name=granted;]999');
+    expect(errorDetail('{"error":"::add-mask::x"}')).toBe(':\u2060:add-mask::x');
+  });
 });
 
 describe('retryWaitMs', () => {

@@ -217,21 +217,21 @@ export class PagerDutyClient {
         }
       }
       if (status === 429 || status === 408 || status >= 500) {
-        const detail = errorDetail(text);
+        const detail = errorDetail(text, (t) => this.scrub(t));
         return {
-          again: `HTTP ${status}${detail ? ` (${this.scrub(detail)})` : ''}`,
+          again: `HTTP ${status}${detail ? ` (${detail})` : ''}`,
           waitMs: retryWaitMs(status, response.headers, attempt),
         };
       }
       throw new PagerDutyError(this.describeFailure(path, status, text), status);
     } catch (error) {
       if (error instanceof PagerDutyError) throw error;
-      return { again: this.scrub(errorText(error)) };
+      return { again: forErrorDetail(this.scrub(errorText(error))) };
     }
   }
 
   private describeFailure(path: string, status: number, body: string): string {
-    const detail = this.scrub(errorDetail(body));
+    const detail = errorDetail(body, (t) => this.scrub(t));
     const said = detail ? `: ${detail}` : '';
     switch (status) {
       case 400:
@@ -279,16 +279,24 @@ function firstHeader(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
-/** The human part of a PagerDuty error body; bodies come as JSON with `errors` in several shapes, or as plain text. */
-export function errorDetail(body: string): string {
+/**
+ * The human part of a PagerDuty error body, safe to log: bodies come as JSON with `errors` in several shapes, or as
+ * plain text. `scrub` removes secrets from the whole text first; only then is it cut (forErrorDetail), so that a
+ * secret echoed near the cut is never shown in part.
+ */
+export function errorDetail(body: string, scrub: (text: string) => string = (text) => text): string {
+  return forErrorDetail(scrub(bodyText(body)));
+}
+
+function bodyText(body: string): string {
   let parsed: unknown;
   try {
     parsed = JSON.parse(body);
   } catch {
-    return forErrorDetail(body);
+    return body;
   }
   const error = (parsed as { error?: unknown } | null)?.error;
-  if (typeof error === 'string') return forErrorDetail(error);
+  if (typeof error === 'string') return error;
   if (!error || typeof error !== 'object') return '';
   const { message, code, errors } = error as { message?: unknown; code?: unknown; errors?: unknown };
   const parts: string[] = [];
@@ -302,7 +310,7 @@ export function errorDetail(body: string): string {
         ? Object.entries(errors).map(([key, value]) => `${key}: ${String(value)}`)
         : [];
   if (details.length > 0) parts.push(details.join('; '));
-  return forErrorDetail(parts.join(', '));
+  return parts.join(', ');
 }
 
 function errorText(error: unknown): string {

@@ -103,6 +103,23 @@ describe('resolveAccount', () => {
       missingUser: false,
     });
   });
+
+  it('compares emails in ASCII case only and skips non-ASCII PagerDuty emails', () => {
+    const kelvin = { pagerdutyUserId: 'PKATE01', name: 'Kate?', email: '\u212Aate@example.com' };
+    expect('\u212Aate@example.com'.toLowerCase()).toBe('kate@example.com'); // the look-alike this guards against
+    expect(resolveAccount(kelvin, new Map(), ['kate@example.com'])).toEqual({
+      skipReason: 'the email has non-ASCII characters; map it in user-map',
+      missingUser: false,
+    });
+    expect(resolveAccount(kelvin, new Map(), undefined).skipReason).toMatch(/non-ASCII/);
+    // Nor does a look-alike pick up another person's user-map entry.
+    const kateMap = new Map([['kate@example.com', 'kate@corp.example']]);
+    expect(resolveAccount(kelvin, kateMap, ['kate@corp.example']).skipReason).toMatch(/non-ASCII/);
+    // user-map (written by an admin) may name a non-ASCII account; it is compared exactly but for ASCII case.
+    const mapped = new Map([['pkate01', 'KÄTE@example.com']]);
+    expect(resolveAccount(kelvin, mapped, ['käte@example.com']).missingUser).toBe(true); // Ä is not ä here
+    expect(resolveAccount(kelvin, mapped, ['kÄte@example.com']).sdmEmail).toBe('kÄte@example.com');
+  });
 });
 
 describe('reconcile', () => {

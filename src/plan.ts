@@ -1,7 +1,7 @@
 // Pure planning, no I/O: desired windows (windows.ts) and the ledger in, the rows of this run out.
 // desired windows, merged per strongDM account and resource, − ledger = what to grant; ledger grants that
 // PagerDuty no longer backs are stale.
-import { commandArgumentProblem } from './text.js';
+import { asciiLowerCase, commandArgumentProblem } from './text.js';
 import { mergeWindows, type DesiredWindow } from './windows.js';
 import type {
   LedgerEntry,
@@ -24,7 +24,14 @@ const SECOND = 1000;
 
 /**
  * Which strongDM account a PagerDuty person is. `user-map` (by PagerDuty user ID or email) first, then the same
- * email; matched case-insensitively. `sdmEmails` undefined: accounts could not be checked (dry run, no token).
+ * email; matched case-insensitively in ASCII only. `sdmEmails` undefined: accounts could not be checked (dry run,
+ * no token).
+ *
+ * A PagerDuty email with non-ASCII characters is skipped, not matched: Unicode case folding or NFKC would make
+ * look-alikes equal (the Kelvin sign "\u212Aate@x".toLowerCase() is "kate@x", a fullwidth "ｋ" NFKC-normalises to
+ * "k"), so a PagerDuty user could be given someone else's strongDM account by choosing such an email. Real
+ * strongDM emails are ASCII in practice; a person whose email is not is mapped in user-map, which an admin writes
+ * (and which is then compared exactly, but for ASCII letter case).
  */
 export function resolveAccount(
   person: Person,
@@ -32,8 +39,8 @@ export function resolveAccount(
   sdmEmails: string[] | undefined,
 ): Account {
   const mapped =
-    userMap.get(person.pagerdutyUserId.toLowerCase()) ??
-    (person.email ? userMap.get(person.email.toLowerCase()) : undefined);
+    userMap.get(asciiLowerCase(person.pagerdutyUserId)) ??
+    (person.email ? userMap.get(asciiLowerCase(person.email)) : undefined);
   const email = mapped ?? person.email;
   if (!email)
     return {
@@ -42,8 +49,11 @@ export function resolveAccount(
     };
   const unsafe = commandArgumentProblem(email) ?? (email.includes('@') ? undefined : 'has no "@"');
   if (unsafe) return { skipReason: `the email ${unsafe}; it is not passed to sdm`, missingUser: false };
+  if (!mapped && /[^\x20-\x7e]/.test(email)) {
+    return { skipReason: 'the email has non-ASCII characters; map it in user-map', missingUser: false };
+  }
   if (sdmEmails === undefined) return { sdmEmail: email, missingUser: false };
-  const sdmEmail = sdmEmails.find((candidate) => candidate.toLowerCase() === email.toLowerCase());
+  const sdmEmail = sdmEmails.find((candidate) => asciiLowerCase(candidate) === asciiLowerCase(email));
   if (!sdmEmail) {
     return {
       skipReason: mapped
@@ -69,9 +79,14 @@ export interface ReconcileInput {
   sdmEmails?: string[];
   /** revoke-stale is asked for but sdm cannot revoke: why, added to each stale grant's reason. */
   revokeUnavailable?: string;
+  /**
+   * The only resources a revocation may touch: those a current rule names and strongDM lists. Undefined: not
+   * known (no sdm in this run), and nothing is applied anyway.
+   */
+  revocableResources?: Set<string>;
 }
 
-const pairKey = (email: string, resource: string) => `${email.toLowerCase()}\n${resource}`;
+const pairKey = (email: string, resource: string) => `${asciiLowerCase(email)}\n${resource}`;
 
 /**
  * Plan = desired − ledger, per strongDM account and resource:
@@ -114,12 +129,12 @@ function groupByPair(input: ReconcileInput): {
     const key = sdmEmail
       ? pairKey(sdmEmail, window.resource)
       : `pd:${window.pagerdutyUserId}\n${window.resource}`;
-    desiredByPair.set(key, [...(desiredByPair.get(key) ?? []), window]);
+    appendTo(desiredByPair, key, window);
   }
   const ledgerByPair = new Map<string, LedgerEntry[]>();
   for (const entry of input.ledger) {
     const key = pairKey(entry.email, entry.resource);
-    ledgerByPair.set(key, [...(ledgerByPair.get(key) ?? []), entry]);
+    appendTo(ledgerByPair, key, entry);
   }
   return { desiredByPair, ledgerByPair };
 }
@@ -161,23 +176,26 @@ function planRecordedGrants(
 ): RecordedGrantsPlan {
   // A grant of an account strongDM no longer has (deleted or suspended) ended with it: nothing to revoke.
   const accountGone = (entry: LedgerEntry) =>
-    input.sdmEmails !== undefined &&
-    !input.sdmEmails.some((email) => email.toLowerCase() === entry.email.toLowerCase());
-  const stale = input.failSafe
-    ? []
-    : entries.filter((entry) => {
-        if (accountGone(entry)) return false;
-        const from = Math.max(Date.parse(entry.from), nowMs);
-        if (Date.parse(entry.from) >= horizon) return false; // beyond what this run can see: not judged
-        return !covered(from, Date.parse(entry.until), desired);
-      });
+    input.sdmEmails !== undefined && !activeEmails(input.sdmEmails).has(asciiLowerCase(entry.email));
+  const stale = new Set(
+    input.failSafe
+      ? []
+      : entries.filter((entry) => {
+          if (accountGone(entry)) return false;
+          const from = Math.max(Date.parse(entry.from), nowMs);
+          if (Date.parse(entry.from) >= horizon) return false; // beyond what this run can see: not judged
+          return !covered(from, Date.parse(entry.until), desired);
+        }),
+  );
   // The revoke command ends every grant of the pair, live sessions included. While a grant PagerDuty still backs
   // is in force, a stale grant that has not started yet waits: it is revoked once the one in force has ended.
   const inForceAndBacked = entries.some(
-    (entry) => !stale.includes(entry) && !accountGone(entry) && Date.parse(entry.from) <= nowMs,
+    (entry) => !stale.has(entry) && !accountGone(entry) && Date.parse(entry.from) <= nowMs,
   );
-  const deferred = inForceAndBacked && stale.every((entry) => Date.parse(entry.from) > nowMs);
-  const revokePair = input.revokeStale && stale.length > 0 && !deferred;
+  const deferred = inForceAndBacked && [...stale].every((entry) => Date.parse(entry.from) > nowMs);
+  const resource = entries[0]?.resource ?? '';
+  const revocable = !input.revocableResources || input.revocableResources.has(resource);
+  const revokePair = input.revokeStale && revocable && stale.size > 0 && !deferred;
 
   const rows = entries.map((entry): PlanRow => {
     if (accountGone(entry)) {
@@ -190,13 +208,16 @@ function planRecordedGrants(
         accountGone: true,
       };
     }
-    if (stale.includes(entry)) {
+    if (stale.has(entry)) {
       let reason =
         'PagerDuty no longer has this person on call for all of this grant (override, swap or change)';
       if (input.revokeStale && deferred) {
         reason += '; it is revoked once the grant in force ends (revoking now would end that one too)';
       }
       if (input.revokeUnavailable) reason += `; ${input.revokeUnavailable}`;
+      else if (input.revokeStale && !revocable) {
+        reason += '; not revoked: no rule names this resource now, or strongDM does not list it';
+      }
       return rowFromEntry(entry, revokePair ? 'pending-revoke' : 'stale', reason);
     }
     if (revokePair) {
@@ -242,6 +263,24 @@ function grantRows(
     }
   }
   return rows;
+}
+
+/** Appends in place: copying the list on every append made large ledgers quadratic. */
+function appendTo<T>(groups: Map<string, T[]>, key: string, item: T): void {
+  const group = groups.get(key);
+  if (group) group.push(item);
+  else groups.set(key, [item]);
+}
+
+const lowerCased = new WeakMap<string[], Set<string>>();
+/** strongDM's active emails, lower-cased, as a set built once per list. */
+function activeEmails(emails: string[]): Set<string> {
+  let set = lowerCased.get(emails);
+  if (!set) {
+    set = new Set(emails.map((email) => asciiLowerCase(email)));
+    lowerCased.set(emails, set);
+  }
+  return set;
 }
 
 function personOf(window: DesiredWindow): Person {

@@ -10,7 +10,8 @@ import {
   type Scalar,
   type YAMLMap,
 } from 'yaml';
-import { commandArgumentProblem, forInputProblem } from './text.js';
+import { asciiLowerCase, commandArgumentProblem, forInputProblem, forLogLine } from './text.js';
+import { WorkspaceFileError } from './workspace-files.js';
 
 /** PagerDuty's own schedule ID for people an escalation policy targets directly (no schedule). */
 export const DIRECT_TARGETS = 'null';
@@ -147,11 +148,11 @@ export function parseUserMap(text: string): { userMap: Map<string, string>; prob
       problems.push(`user-map line ${index + 1}: "${value.slice(0, 80)}" is not an email address`);
       return;
     }
-    if (userMap.has(key.toLowerCase())) {
+    if (userMap.has(asciiLowerCase(key))) {
       problems.push(`user-map line ${index + 1}: "${key.slice(0, 80)}" is mapped twice`);
       return;
     }
-    userMap.set(key.toLowerCase(), value);
+    userMap.set(asciiLowerCase(key), value);
   });
   return { userMap, problems };
 }
@@ -194,7 +195,7 @@ export function readRules(
         yamlText = readWorkspaceFile(rulesText);
       } catch (error) {
         problems.push(
-          `rules: cannot read "${forInputProblem(rulesText)}" in the workspace (${errorMessage(error)}); check out the repository first`,
+          `rules: cannot read "${forInputProblem(rulesText)}" in the workspace: ${whyUnreadable(error)}`,
         );
         return { rules: [], simpleMode: false };
       }
@@ -254,6 +255,20 @@ function checkResources(label: string, resources: string[], problems: string[]):
         `${label}: resource "${forInputProblem(resource)}" ${reason}; use the name strongDM shows`,
       );
   }
+}
+
+const RULES_FILE_FIXES: Record<WorkspaceFileError['code'], string> = {
+  missing: 'check out the repository first (actions/checkout), or fix the path',
+  outside:
+    'point rules at a file inside the checked-out repository (a symlink must not lead out of the workspace)',
+  type: 'point rules at a regular YAML file',
+  size: 'a rules file is a short YAML file; check that rules names the right one',
+};
+
+/** Why a rules file cannot be read, and the fix; never any of its content. */
+function whyUnreadable(error: unknown): string {
+  if (error instanceof WorkspaceFileError) return `it ${error.reason}; ${RULES_FILE_FIXES[error.code]}`;
+  return `${forLogLine(errorMessage(error), 200)}; check out the repository first, or fix the path`;
 }
 
 function errorMessage(error: unknown): string {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { publishedSha256, upgradeUrl, versionFromUrl } from './sdm-install.js';
+import { publishedSha256, unverifiedMessage, upgradeUrl, versionFromUrl } from './sdm-install.js';
 
 describe('versionFromUrl', () => {
   it('reads the version from the vendor file name', () => {
@@ -34,5 +34,17 @@ describe('publishedSha256', () => {
     expect(publishedSha256('not found')).toBeUndefined();
     expect(publishedSha256(`${hash} ${'cd'.repeat(32)}`)).toBeUndefined();
     expect(publishedSha256('a'.repeat(65))).toBeUndefined();
+  });
+});
+
+describe('unverifiedMessage', () => {
+  it('gives both fixes and the opt-out', () => {
+    const message = unverifiedMessage('46.0.0', 'ab'.repeat(32), 'answered HTTP 404');
+    expect(message).toMatch(
+      /^the downloaded sdm 46\.0\.0 zip could not be verified \(sdm-sha256 is not set and sdm-checksum-url answered HTTP 404\); nothing was run/,
+    );
+    expect(message).toContain(`pin sdm-sha256 to the zip's SHA-256 (sha256sum`);
+    expect(message).toContain('make sdm-checksum-url answer');
+    expect(message).toContain('sdm-checksum-url: none');
   });
 });

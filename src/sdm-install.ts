@@ -1,19 +1,17 @@
-// Finds the sdm CLI in the runner's tool cache, or downloads, verifies, unzips and caches it.
+// Finds the sdm CLI in the runner's tool cache, or downloads, verifies and caches it (unzipping: sdm-zip.ts).
 // Vendor facts (docs/strongdm-cli.md): the latest-Linux address answers 307 to a zip whose file name
 // carries the version (sdmcli_46.0.0_linux_amd64.zip); the version-specific "upgrade" endpoint is UNCONFIRMED and is
 // used only here, in upgradeUrl().
-import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { chmod, copyFile, mkdtemp, rm, stat } from 'node:fs/promises';
+import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import { Transform } from 'node:stream';
 import * as core from '@actions/core';
 import * as tc from '@actions/tool-cache';
 import { request } from 'undici';
 import { DEFAULT_SDM_DOWNLOAD_URL } from './inputs.js';
+import { extractSdm, sha256File, SdmInstallError, writeHashed } from './sdm-zip.js';
 import { Deadline, retry } from './retry.js';
-import { displayUrl, isAllowedUrl } from './urls.js';
+import { forErrorDetail } from './text.js';
+import { displayUrl, isAllowedRedirect, isAllowedUrl } from './urls.js';
 
 const TOOL_NAME = 'sdm';
 
@@ -21,7 +19,8 @@ export interface SdmInstallOptions {
   version: string; // 'latest' or X.Y.Z
   downloadUrl: string;
   sha256: string; // '' when not pinned
-  checksumUrl: string; // the vendor's checksum endpoint; '' for none
+  /** The vendor's checksum endpoint; '' when the user opted out (sdm-checksum-url: none): then an unverified zip is used. */
+  checksumUrl: string;
   tempDir: string;
   timeoutMs?: number;
   deadline?: Deadline;
@@ -30,19 +29,15 @@ export interface SdmInstallOptions {
 export interface SdmInstallation {
   binary: string;
   version: string;
-  /** How the zip was verified: pinned sdm-sha256, strongDM's published checksum, when it was cached, or not at all. */
+  /**
+   * How the zip was verified: pinned sdm-sha256, strongDM's published checksum, or (only with sdm-checksum-url:
+   * none) trusted from the tool cache or not at all.
+   */
   verifiedBy: 'sdm-sha256' | 'vendor checksum' | 'tool cache' | 'unverified';
 }
 
-export class SdmInstallError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'SdmInstallError';
-  }
-}
-
 const MAX_REDIRECTS = 5;
-const CACHED_ZIP = 'sdm.zip'; // kept beside the binary so a pinned sdm-sha256 is checked on every cache hit
+const CACHED_ZIP = 'sdm.zip'; // kept beside the binary so every cache hit is verified again
 
 /** The version in a vendor zip URL, e.g. …/sdmcli_46.0.0_linux_amd64.zip → 46.0.0. */
 export function versionFromUrl(url: string): string | undefined {
@@ -61,11 +56,20 @@ export function upgradeUrl(downloadUrl: string, version: string): string | undef
   return `${url.origin}${url.pathname.replace(/\/cli\/linux$/, '/upgrade')}?${query.toString()}`;
 }
 
+/** The published SHA-256 of a version, or why there is none; asked once per version and run. */
+type Published = (version: string) => Promise<{ sha256?: string; why: string }>;
+
 export async function installSdm(options: SdmInstallOptions): Promise<SdmInstallation> {
   checkRunner(options.downloadUrl);
+  const asked = new Map<string, ReturnType<Published>>();
+  const published: Published = (version) => {
+    let answer = asked.get(version);
+    if (!answer) asked.set(version, (answer = vendorSha256(version, options)));
+    return answer;
+  };
   const exact = options.version === 'latest' ? undefined : options.version;
   if (exact) {
-    const cached = await findCached(exact, options);
+    const cached = await findCached(exact, options, published);
     if (cached) return cached;
   }
   let url = options.downloadUrl;
@@ -84,7 +88,7 @@ export async function installSdm(options: SdmInstallOptions): Promise<SdmInstall
       );
     }
     if (urlVersion) {
-      const cached = await findCached(urlVersion, options);
+      const cached = await findCached(urlVersion, options, published);
       if (cached) return cached;
     }
     const response = await get(url, options);
@@ -108,7 +112,7 @@ export async function installSdm(options: SdmInstallOptions): Promise<SdmInstall
         `cannot tell the sdm version from ${displayUrl(url)}; set sdm-version to the version this address serves`,
       );
     }
-    return await saveAndCache(response, url, version, options);
+    return await saveAndCache(response, url, version, options, published);
   }
   throw new SdmInstallError(
     `the sdm download at ${displayUrl(options.downloadUrl)} redirected more than ${MAX_REDIRECTS} times`,
@@ -129,7 +133,10 @@ function checkRunner(downloadUrl: string): void {
   }
 }
 
-/** Where a redirect leads; an https address must not hand the binary that will hold the admin token to plain http. */
+/**
+ * Where a redirect leads. The binary will hold the admin token: https never hands it over to plain http (not even
+ * to loopback); plain http is followed only from a plain-http loopback address (a local mirror or a test).
+ */
 async function redirectTarget(response: Response, url: string): Promise<string> {
   await response.body.dump();
   const location = response.headers.location;
@@ -137,57 +144,62 @@ async function redirectTarget(response: Response, url: string): Promise<string> 
     throw new SdmInstallError(`the sdm download at ${displayUrl(url)} redirected without a Location`);
   }
   const target = new URL(location, url).toString();
-  if (!isAllowedUrl(new URL(target))) {
-    throw new SdmInstallError(
-      `the sdm download redirected to ${displayUrl(target)}, which is not https; refusing it`,
-    );
-  }
+  refuseDowngrade(url, target, 'the sdm download redirected');
   return target;
 }
 
+/** Throws unless `isAllowedRedirect` lets `from` lead to `to`. */
+function refuseDowngrade(from: string, to: string, what: string): void {
+  if (isAllowedRedirect(new URL(from), new URL(to))) return;
+  throw new SdmInstallError(
+    isAllowedUrl(new URL(to))
+      ? `${what} from https to plain http (${displayUrl(to)}); refusing it`
+      : `${what} to ${displayUrl(to)}, which is not https; refusing it`,
+  );
+}
+
 /**
- * The tool cache can be written by any earlier step of the job. Without a pinned hash it is trusted; with
- * sdm-sha256, only a binary unzipped afresh from a cached zip that matches the hash is run.
+ * The tool cache can be written by any earlier step of the job, so a cache hit is verified again: only a binary
+ * unzipped afresh from a cached zip that matches sdm-sha256, or else the SHA-256 strongDM publishes, is run. A
+ * cache entry that cannot be verified is ignored. Only with sdm-checksum-url: none (and no pin) is it trusted.
  */
-async function findCached(version: string, options: SdmInstallOptions): Promise<SdmInstallation | undefined> {
+async function findCached(
+  version: string,
+  options: SdmInstallOptions,
+  published: Published,
+): Promise<SdmInstallation | undefined> {
   const dir = tc.find(TOOL_NAME, version);
   if (!dir) return undefined;
-  if (!options.sha256) {
-    core.info(`sdm ${version} found in the tool cache`);
+  if (!options.sha256 && !options.checksumUrl) {
+    core.info(
+      `sdm ${version} found in the tool cache; not verified again (sdm-checksum-url is none and sdm-sha256 is not set)`,
+    );
     return { binary: path.join(dir, 'sdm'), version, verifiedBy: 'tool cache' };
+  }
+  const vendor = options.sha256 ? undefined : await published(version);
+  const expected = options.sha256 || vendor?.sha256;
+  const against = options.sha256 ? 'sdm-sha256' : 'the SHA-256 strongDM publishes';
+  if (!expected) {
+    core.info(
+      `sdm ${version} is in the tool cache, but cannot be verified (sdm-checksum-url ${vendor?.why}); not using it`,
+    );
+    return undefined;
   }
   const zipPath = path.join(dir, CACHED_ZIP);
   const sha256 = await sha256File(zipPath).catch(() => undefined);
-  if (sha256 !== options.sha256) {
-    core.warning(`The cached sdm ${version} does not match sdm-sha256; downloading it again.`);
+  if (sha256 !== expected) {
+    core.warning(`The cached sdm ${version} does not match ${against}; downloading it again.`);
     return undefined;
   }
-  const binary = await unzipSdm(zipPath, await mkdtemp(path.join(options.tempDir, 'sdm-')), version);
-  core.info(`sdm ${version} found in the tool cache; its zip matches sdm-sha256`);
-  return { binary, version, verifiedBy: 'sdm-sha256' };
-}
-
-async function sha256File(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  await pipeline(createReadStream(file), hash);
-  return hash.digest('hex');
-}
-
-async function unzipSdm(zipPath: string, workDir: string, version: string): Promise<string> {
-  let extracted: string;
+  const workDir = await mkdtemp(path.join(options.tempDir, 'sdm-'));
   try {
-    extracted = await tc.extractZip(zipPath, path.join(workDir, 'unzipped'));
+    const binary = await extractSdm(zipPath, path.join(workDir, 'unzipped'), version);
+    core.info(`sdm ${version} found in the tool cache; its zip matches ${against}`);
+    return { binary, version, verifiedBy: options.sha256 ? 'sdm-sha256' : 'vendor checksum' };
   } catch (error) {
-    throw new SdmInstallError(
-      `the sdm ${version} zip could not be unzipped (${error instanceof Error ? error.message : String(error)})`,
-    );
+    await rm(workDir, { recursive: true, force: true });
+    throw error;
   }
-  const binary = path.join(extracted, 'sdm');
-  if (!(await stat(binary).catch(() => undefined))?.isFile()) {
-    throw new SdmInstallError(`the sdm ${version} zip has no "sdm" file at its root`);
-  }
-  await chmod(binary, 0o755);
-  return binary;
 }
 
 type Response = Awaited<ReturnType<typeof request>>;
@@ -210,7 +222,7 @@ async function get(url: string, options: SdmInstallOptions): Promise<Response> {
         if (!(status === 408 || status === 429 || status >= 500)) return { done: response };
         return { again: `answered HTTP ${status}`, last: response };
       } catch (error) {
-        return { again: error instanceof Error ? error.message : String(error) };
+        return { again: forErrorDetail(error instanceof Error ? error.message : String(error)) };
       }
     },
     {
@@ -246,21 +258,20 @@ async function zipUrlFromUpgrade(upgrade: string, options: SdmInstallOptions): P
         'check sdm-version, or set sdm-download-url to the zip',
     );
   }
-  const zipUrl = new URL(zip, upgrade);
-  if (!isAllowedUrl(zipUrl)) {
-    throw new SdmInstallError(
-      `strongDM pointed sdm to ${displayUrl(zipUrl.toString())}, which is not https; refusing it`,
-    );
-  }
-  return zipUrl.toString();
+  const zipUrl = new URL(zip, upgrade).toString();
+  refuseDowngrade(upgrade, zipUrl, 'strongDM pointed sdm');
+  return zipUrl;
 }
 
 /**
  * The vendor's published SHA-256 for a version, when sdm-sha256 is not pinned. UNCONFIRMED body format: text
- * holding exactly one 64-hex value (either case). Undefined when the endpoint does not answer with exactly one.
+ * holding exactly one 64-hex value (either case). Without one, `why` completes "sdm-checksum-url …".
  */
-async function vendorSha256(version: string, options: SdmInstallOptions): Promise<string | undefined> {
-  if (!options.checksumUrl) return undefined;
+async function vendorSha256(
+  version: string,
+  options: SdmInstallOptions,
+): Promise<{ sha256?: string; why: string }> {
+  if (!options.checksumUrl) return { why: 'is none' };
   const url = new URL(options.checksumUrl);
   const arch = process.arch === 'x64' ? 'amd64' : process.arch; // strongDM's names: amd64, arm64
   for (const [key, value] of Object.entries({ os: 'linux', arch, software: 'sdm-cli', version })) {
@@ -269,10 +280,11 @@ async function vendorSha256(version: string, options: SdmInstallOptions): Promis
   try {
     const response = await get(url.toString(), options);
     const text = await response.body.text();
-    if (response.statusCode !== 200) return undefined;
-    return publishedSha256(text);
+    if (response.statusCode !== 200) return { why: `answered HTTP ${response.statusCode}` };
+    const sha256 = publishedSha256(text);
+    return sha256 ? { sha256, why: '' } : { why: 'gave no single SHA-256' };
   } catch {
-    return undefined;
+    return { why: 'could not be reached' };
   }
 }
 
@@ -282,18 +294,26 @@ export function publishedSha256(body: string): string | undefined {
   return values.size === 1 ? [...values][0] : undefined;
 }
 
-/** Saves, verifies and unzips the zip, and caches it when verified. */
+/**
+ * Saves, verifies and unzips the zip, and caches it. A zip that could not be verified is refused, unless the user
+ * opted out with sdm-checksum-url: none: then it is used for this run only and never cached.
+ */
 async function saveAndCache(
   first: Response,
   url: string,
   version: string,
   options: SdmInstallOptions,
+  published: Published,
 ): Promise<SdmInstallation> {
   const workDir = await mkdtemp(path.join(options.tempDir, 'sdm-'));
   try {
     const zipPath = path.join(workDir, 'sdm.zip');
     const sha256 = await downloadHashed(first, url, version, zipPath, options);
-    const expected = options.sha256 || (await vendorSha256(version, options));
+    const vendor = options.sha256 ? undefined : await published(version);
+    const expected = options.sha256 || vendor?.sha256;
+    if (!expected && options.checksumUrl) {
+      throw new SdmInstallError(unverifiedMessage(version, sha256, vendor?.why ?? ''));
+    }
     if (expected && sha256 !== expected) {
       throw new SdmInstallError(
         options.sha256
@@ -303,11 +323,11 @@ async function saveAndCache(
               'nothing was run. Check the mirror or sdm-checksum-url',
       );
     }
-    const binary = await unzipSdm(zipPath, workDir, version);
+    const binary = await extractSdm(zipPath, path.join(workDir, 'unzipped'), version);
     if (!expected) {
-      // Usable for this run, but an unverified binary is never put where later runs would trust it.
+      // sdm-checksum-url: none. Usable for this run, but never put where later runs would trust it.
       core.warning(
-        `sdm ${version} (SHA-256 ${sha256}) could not be checked: set sdm-sha256, or make sdm-checksum-url answer. It is used for this run only, not cached.`,
+        `sdm ${version} (SHA-256 ${sha256}) is not verified: sdm-checksum-url is none and sdm-sha256 is not set. It is used for this run only, not cached; pin sdm-sha256.`,
       );
       return { binary, version, verifiedBy: 'unverified' };
     }
@@ -326,6 +346,15 @@ async function saveAndCache(
     await rm(workDir, { recursive: true, force: true });
     throw error;
   }
+}
+
+/** The refusal of a zip that neither sdm-sha256 nor sdm-checksum-url could verify: both fixes, and the opt-out. */
+export function unverifiedMessage(version: string, sha256: string, why: string): string {
+  return (
+    `the downloaded sdm ${version} zip could not be verified (sdm-sha256 is not set and sdm-checksum-url ${why}); ` +
+    "nothing was run. Fix either: pin sdm-sha256 to the zip's SHA-256 (sha256sum of a copy you trust; this " +
+    `download's is ${sha256}), or make sdm-checksum-url answer with it. sdm-checksum-url: none runs it unverified`
+  );
 }
 
 /** Writes the zip to `zipPath` and returns its SHA-256; a download that breaks off is requested again at once. */
@@ -363,14 +392,4 @@ async function downloadHashed(
   );
 }
 
-async function writeHashed(body: NodeJS.ReadableStream, file: string): Promise<string> {
-  const hash = createHash('sha256');
-  const hashing = new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      hash.update(chunk);
-      callback(null, chunk);
-    },
-  });
-  await pipeline(body, hashing, createWriteStream(file));
-  return hash.digest('hex');
-}
+export { SdmInstallError };

@@ -20,6 +20,8 @@ export interface SdmSession {
   capabilities: SdmCapabilities;
   /** Emails of strongDM's active users. */
   activeEmails: string[];
+  /** Names of every datasource, server and cluster strongDM lists. */
+  resourceNames: Set<string>;
   /** Removes sdm's private HOME; the run calls it when it ends, whatever the outcome. */
   close(): Promise<void>;
 }
@@ -89,13 +91,13 @@ async function setUpSdm(inputs: Inputs, context: SetUpContext): Promise<SdmSessi
     const capabilities = await cli.probeCapabilities();
     checkGrantFlags(capabilities, checklist);
     checkRevokeCommand(capabilities, inputs.revokeStale, checklist);
-    await checkResources(cli, inputs, checklist);
+    const resourceNames = await checkResources(cli, inputs, checklist);
     const activeEmails = await checklist.verify(
       'sdm admin users list',
       () => cli.listUserEmails(),
       (emails) => `sdm-admin-token may list users: ${emails.length} active`,
     );
-    return { cli, capabilities, activeEmails, close };
+    return { cli, capabilities, activeEmails, resourceNames, close };
   } catch (error) {
     await close();
     throw error;
@@ -117,11 +119,15 @@ function checkVerification(installation: SdmInstallation, checklist: Checklist):
     case 'vendor checksum':
       return checklist.pass(check, "the zip matches strongDM's published SHA-256");
     case 'tool cache':
-      return checklist.pass(check, 'from the tool cache, where only a verified zip is put');
+      return checklist.warn(
+        check,
+        'from the tool cache, not checked again: sdm-checksum-url is none and sdm-sha256 is not set',
+        'pin sdm-sha256 (sha256sum of the zip)',
+      );
     case 'unverified':
       return checklist.warn(
         check,
-        'not verified: no sdm-sha256, and sdm-checksum-url gave no single SHA-256',
+        'not verified: sdm-checksum-url is none and sdm-sha256 is not set',
         'pin sdm-sha256 (sha256sum of the zip)',
       );
   }
@@ -162,7 +168,7 @@ function checkRevokeCommand(capabilities: SdmCapabilities, revokeStale: boolean,
 }
 
 /** Each resource kind listed with the admin token, and every configured resource found among them. */
-async function checkResources(cli: SdmCli, inputs: Inputs, checklist: Checklist): Promise<void> {
+async function checkResources(cli: SdmCli, inputs: Inputs, checklist: Checklist): Promise<Set<string>> {
   const known = new Set<string>();
   for (const kind of RESOURCE_KINDS) {
     const names = await checklist.verify(
@@ -195,4 +201,5 @@ async function checkResources(cli: SdmCli, inputs: Inputs, checklist: Checklist)
       ),
     );
   }
+  return known;
 }

@@ -175,3 +175,28 @@ describe('the preflight checklist', () => {
     expect(stopped).toContain('<details open>');
   });
 });
+
+describe('mentions, issue references and emoji from outside', () => {
+  const wj = '\u2060';
+  const hostile = 'cc @octocat about #42 :rocket: [x](https://evil.example)';
+
+  it('are neutralized in table cells, the checklist and a stopped run, but emails stay as they are', () => {
+    const markdown = renderSummary([row({ name: hostile, email: 'ada@example.com' })], context);
+    const [line] = tableRows(markdown);
+    expect(line).toContain(`cc @${wj}octocat about #${wj}42 :${wj}rocket: \\[x\\](https&#58;//evil.example)`);
+    expect(line).toContain('| ada@example.com |');
+    const checklist = renderChecklist([
+      { check: 'schedule P1', status: 'warn', detail: hostile, fix: '@admin' },
+    ]);
+    expect(checklist).toContain(`cc @${wj}octocat about #${wj}42 :${wj}rocket:`);
+    expect(checklist).toContain(`fix: @${wj}admin`);
+    const stopped = renderStopped(`PagerDuty answered /oncalls with HTTP 400: ${hostile}`, []);
+    expect(stopped).toContain(`> PagerDuty answered /oncalls with HTTP 400: cc @${wj}octocat about #${wj}42`);
+    expect(stopped).not.toContain('](https://');
+    // Mentions are not looked for in code blocks, the Mermaid timeline among them.
+    for (const text of [markdown.replace(/```mermaid[^`]*```/, ''), checklist, stopped]) {
+      expect(text).not.toMatch(/(^|[^\w])@[a-z]/m);
+      expect(text).not.toMatch(/(^|[^&])#\d/m);
+    }
+  });
+});

@@ -148,7 +148,8 @@ export function renderStopped(message: string, checks: Check[]): string {
   return [
     '## On-call access: the run stopped',
     '',
-    `> ${forHtml(forLogLine(message, 2000))}`,
+    // The message may quote PagerDuty, strongDM or GitHub: no links, emphasis, mentions or issue references.
+    `> ${forMarkdownCell(forLogLine(message, 2000))}`,
     '',
     renderChecklist(checks),
   ].join('\n');

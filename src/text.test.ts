@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { commandArgumentProblem, forHtml, forLogLine, forMarkdownCell } from './text.js';
+import { commandArgumentProblem, forErrorDetail, forHtml, forLogLine, forMarkdownCell } from './text.js';
 
 describe('text for each target', () => {
   it('escapes HTML and table pipes', () => {
@@ -21,6 +21,32 @@ describe('text for each target', () => {
     const long = forLogLine('x'.repeat(5000));
     expect(long).toHaveLength(80);
     expect(long.endsWith('…')).toBe(true);
+  });
+
+  it('makes an error detail one line that is no workflow command, then cuts it', () => {
+    expect(forErrorDetail('upstream\n::set-output name=granted::999')).toBe(
+      'upstream ::set-output name=granted::999',
+    );
+    expect(forErrorDetail('##[set-output name=granted;]999')).toBe('##\u2060[set-output name=granted;]999');
+    expect(forErrorDetail('\r\n::add-mask::x')).toBe(':\u2060:add-mask::x');
+    expect(forErrorDetail('a\u0000b\u200bc\u2028d\u001b[31m')).toBe('a b c d [31m');
+    const long = forErrorDetail('y'.repeat(1000));
+    expect(long).toHaveLength(300);
+    expect(long.endsWith('...')).toBe(true);
+  });
+
+  it('keeps GitHub from turning cell text into mentions, issue links or emoji', () => {
+    const wj = '\u2060';
+    expect(forMarkdownCell('ping @octocat and @acme/team')).toBe(`ping @${wj}octocat and @${wj}acme/team`);
+    expect(forMarkdownCell('ada@example.com')).toBe('ada@example.com');
+    expect(forMarkdownCell('fixes #123, GH-7 and acme/ops#9')).toBe(
+      `fixes #${wj}123, GH-${wj}7 and acme/ops#${wj}9`,
+    );
+    expect(forMarkdownCell(':rocket: :+1: :1st_place_medal:')).toBe(
+      `:${wj}rocket: :${wj}+1: :${wj}1st\\_place\\_medal:`,
+    );
+    expect(forMarkdownCell('2026-11-26T08:30:00Z a|b')).toBe('2026-11-26T08:30:00Z a&#124;b');
+    expect(forMarkdownCell('http://x')).toBe('http&#58;//x');
   });
 });
 

@@ -5,16 +5,28 @@ const CONTROL = /[\p{Cc}\p{Cf}]/gu;
 const CONTROL_OR_SPACE = /[\s\p{Cc}\p{Cf}]/u;
 
 /**
- * One line for the step log, an annotation or an error a person reads: no control characters (a newline could start
- * a workflow command such as ::add-mask::), at most `max` characters.
+ * Outside text as one line: control and format characters (a newline could start a command such as ::add-mask::)
+ * become spaces, never nothing, so a secret split by one is not joined back up; "##[" (which the runner reads
+ * anywhere in a line) gets a word joiner. Not cut: cut only after secrets are scrubbed.
+ */
+function oneLine(value: string): string {
+  return (
+    value
+      .replace(/[\p{Cc}\p{Cf}\u2028\u2029]+/gu, ' ')
+      .replace(/\s+/g, ' ')
+      .trim()
+      // The runner also reads "##[command]" anywhere in a log line; a word joiner keeps it from being one.
+      .replace(/##\[/g, '##\u2060[')
+  );
+}
+
+/**
+ * One line for the step log, an annotation or an error a person reads: no control characters, no "##[" command
+ * (see oneLine), at most `max` characters. Callers put it after text of their own ("| " in the log table), so a
+ * "::" it starts with is not at the start of a line.
  */
 export function forLogLine(value: string, max = 80): string {
-  const flat = value
-    .replace(/[\p{Cc}\p{Cf}\u2028\u2029]+/gu, ' ')
-    .replace(/\s+/g, ' ')
-    .trim()
-    // The runner also reads "##[command]" anywhere in a log line; a word joiner keeps it from being one.
-    .replace(/##\[/g, '##\u2060[');
+  const flat = oneLine(value);
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }
 
@@ -30,14 +42,31 @@ export function forHtml(value: string): string {
 }
 
 /**
- * For a Markdown table cell: inline syntax (emphasis, code, links) is backslash-escaped, then HTML is escaped
- * (which also turns "|" into an entity so a value cannot add columns). Cells never start a line, so "#", "-"
- * and "+" need nothing.
+ * For a Markdown table cell (also the checklist's items and the stopped run's message): inline syntax (emphasis,
+ * code, links) is backslash-escaped, then HTML is escaped (which also turns "|" into an entity so a value cannot add
+ * columns). Cells never start a line, so "#", "-" and "+" need nothing there. See noReferences for "@", "#" and ":".
  */
 export function forMarkdownCell(value: string): string {
-  return forHtml(value.replace(/[\\`*_[\]~]/g, '\\$&'))
-    .replace(/:\/\//g, '&#58;//') // no autolink from a PagerDuty name: http://… and www.… stay text
-    .replace(/\b(www)\./gi, '$1&#46;');
+  return noReferences(
+    forHtml(value.replace(/[\\`*_[\]~]/g, '\\$&'))
+      .replace(/:\/\//g, '&#58;//') // no autolink from a PagerDuty name: http://… and www.… stay text
+      .replace(/\b(www)\./gi, '$1&#46;'),
+  );
+}
+
+/**
+ * GitHub turns "@name" into a mention (a notification), "#123" / "GH-123" into an issue link and ":name:" into an
+ * emoji when it renders Markdown; it does so on the rendered text, so an HTML entity would not stop it. A word
+ * joiner (U+2060, invisible) right after "@", "#" or the shortcode's first ":" does. Entities written above
+ * ("&#58;", "&#124;") are left alone. Shortcodes that are only digits (":100:") are left as they are, so that
+ * times such as 08:30:00 stay clean.
+ */
+function noReferences(value: string): string {
+  return value
+    .replace(/(?<![\p{L}\p{N}_])@(?=[\p{L}\p{N}_-])/gu, '@\u2060') // ada@example.com is no mention
+    .replace(/(?<!&)#(?=[\p{L}\p{N}_-])/gu, '#\u2060')
+    .replace(/\b(GH)-(?=\d)/gi, '$1-\u2060')
+    .replace(/:(?=\d*[A-Za-z_+\\-][\w+\\-]*:)/g, ':\u2060'); // "\_": escaped above, still "_" when shown
 }
 
 /** Mermaid keeps its own syntax in task and section names: only letters, digits and a few marks survive. */
@@ -61,10 +90,23 @@ export function commandArgumentProblem(value: string): string | undefined {
   return undefined;
 }
 
-/** A service's error text quoted in our error: one line, 300 characters at most (an error page can be a document). */
+/**
+ * A service's error text quoted in our error or a retry line: one line that cannot act as a workflow command (as
+ * forLogLine), 300 characters at most (an error page can be a document). Scrub secrets from `text` BEFORE calling
+ * this: a secret cut in half here would no longer match the scrubber, and the runner cannot mask part of one.
+ */
 export function forErrorDetail(text: string): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
+  // A quote may be all that a caller's line holds, and "::" at the start of a line is a command: a word joiner too.
+  const flat = oneLine(text).replace(/^::/, ':\u2060:');
   return flat.length > 300 ? `${flat.slice(0, 297)}...` : flat;
+}
+
+/**
+ * Lower case for A-Z only: how emails and IDs are compared. Unicode lower-casing folds look-alikes into ASCII
+ * ("\u212A", the Kelvin sign, becomes "k"), which would let one person's email match another's.
+ */
+export function asciiLowerCase(value: string): string {
+  return value.replace(/[A-Z]+/g, (letters) => letters.toLowerCase());
 }
 
 /** A workflow input quoted back in an input problem: control characters shown as "?", 80 characters at most. */

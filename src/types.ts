@@ -32,6 +32,8 @@ export interface LedgerEntry {
   source: OnCallSource;
   revokedAt?: string;
   revokedRunUrl?: string;
+  /** This action's signature over the entry (ledger-seal.ts); an entry without a valid one is foreign. */
+  mac?: string;
 }
 
 export interface Revocation {

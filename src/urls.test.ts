@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { displayUrl, isAllowedUrl, isLoopbackHost } from './urls.js';
+import { displayUrl, isAllowedRedirect, isAllowedUrl, isLoopbackHost } from './urls.js';
 
 describe('isLoopbackHost', () => {
   it('accepts loopback addresses only, not names that look like them', () => {
@@ -16,6 +16,28 @@ describe('isAllowedUrl', () => {
     expect(isAllowedUrl(new URL('http://127.0.0.1:8080/x'))).toBe(true);
     expect(isAllowedUrl(new URL('http://127.evil.example/x'))).toBe(false);
     expect(isAllowedUrl(new URL('ftp://127.0.0.1/x'))).toBe(false);
+  });
+});
+
+describe('isAllowedRedirect', () => {
+  const allowed = (from: string, to: string) => isAllowedRedirect(new URL(from), new URL(to));
+  it('never lets https hand over to plain http, not even to loopback', () => {
+    expect(
+      allowed('https://app.strongdm.com/releases/cli/linux', 'http://downloads.strongdm.com/sdm.zip'),
+    ).toBe(false);
+    expect(allowed('https://app.strongdm.com/releases/cli/linux', 'http://127.0.0.1:8080/sdm.zip')).toBe(
+      false,
+    );
+    expect(allowed('https://mirror.example.com/sdm.zip', 'http://localhost/sdm.zip')).toBe(false);
+    expect(allowed('https://mirror.example.com/sdm.zip', 'http://[::1]/sdm.zip')).toBe(false);
+  });
+  it('allows https to https, and http to http only between loopback addresses', () => {
+    expect(allowed('https://app.strongdm.com/a', 'https://downloads.strongdm.com/b')).toBe(true);
+    expect(allowed('http://127.0.0.1:8080/a', 'http://127.0.0.1:9090/b')).toBe(true);
+    expect(allowed('http://127.0.0.1:8080/a', 'https://downloads.strongdm.com/b')).toBe(true);
+    expect(allowed('http://127.0.0.1:8080/a', 'http://downloads.strongdm.com/b')).toBe(false);
+    expect(allowed('https://app.strongdm.com/a', 'ftp://downloads.strongdm.com/b')).toBe(false);
+    expect(allowed('https://app.strongdm.com/a', 'file:///etc/passwd')).toBe(false);
   });
 });
 

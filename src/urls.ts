@@ -13,6 +13,16 @@ export function isAllowedUrl(url: URL): boolean {
   return url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname));
 }
 
+/**
+ * Whether a redirect (or an address an answer points to, like the upgrade endpoint's `url`) may be followed from
+ * `from`: the target must itself be allowed, and plain http only from plain http (a loopback mirror or test).
+ * An https address never hands over to http, not even to loopback: anyone on this machine could listen there.
+ */
+export function isAllowedRedirect(from: URL, to: URL): boolean {
+  if (!isAllowedUrl(to)) return false;
+  return to.protocol === 'https:' || from.protocol === 'http:';
+}
+
 /** Scheme, host and path only: user:password@ and query strings can carry credentials. */
 export function displayUrl(url: string): string {
   try {

@@ -359,7 +359,7 @@ describe('hostile PagerDuty data', () => {
     expect(argv).not.toContain('--admin-token');
     expect(argv).not.toContain('a b@c.d');
     expect(run.summary).not.toMatch(/<img|##\[error\]/);
-    expect(run.summary).toContain('Dan &#124; Lead &#124; ::error::x');
+    expect(run.summary).toContain('Dan &#124; Lead &#124; ::\u2060error::x');
     expect(run.summary).not.toContain('G'.repeat(100));
     expect(run.stdout).not.toMatch(/^::error::/m);
   });

@@ -28,6 +28,7 @@ export interface WorldSeed {
     faults?: object[];
     revokeCommand?: boolean;
     grantFlags?: string[];
+    grants?: object[]; // grants made outside the action
   };
   sdmVersion?: string;
 }
@@ -164,9 +165,10 @@ export async function runChecked(
   w: World,
   inputs: Record<string, string>,
   onSpawn?: (child: ChildProcess) => void,
+  env: Record<string, string> = {},
 ): Promise<ActionRun & { startedAt: number; endedAt: number }> {
   const startedAt = Math.floor(Date.now() / 1000);
-  const run = await w.run(inputs, onSpawn);
+  const run = await w.run(inputs, onSpawn, env);
   const endedAt = Math.ceil(Date.now() / 1000);
   expect(await secretLeaks(w, run)).toEqual([]);
   const invocations = (await w.sdmState()).invocations as Invocation[];

@@ -105,17 +105,29 @@ export async function grantsMadeTwice(world: World): Promise<number> {
 export async function ledgerAndStrongdm(
   world: World,
   ledger = world.ledger(),
+  forgedIds: ReadonlySet<string> = new Set(),
+  manualPairs: ReadonlySet<string> = new Set(), // "email resource" of grants made by hand, outside the action
 ): Promise<{ ledger: string[]; strongdm: string[] }> {
   const now = Date.now();
   const key = (email: string, resource: string, from: string, until: string) =>
     `${email.toLowerCase()} ${resource} ${from} ${until}`;
   return {
     ledger: ledger.grants
-      .filter((g) => !g.revokedAt && Date.parse(g.until ?? '') > now)
+      .filter(
+        (g) =>
+          g &&
+          typeof g === 'object' &&
+          !forgedIds.has(g.id as string) &&
+          !g.revokedAt &&
+          Date.parse(g.until ?? '') > now,
+      )
       .map((g) => key(g.email as string, g.resource as string, g.from as string, g.until as string))
       .sort(),
     strongdm: ((await world.sdmState()).grants as Grant[])
-      .filter((g) => Date.parse(g.validUntil) > now)
+      .filter(
+        (g) =>
+          Date.parse(g.validUntil) > now && !manualPairs.has(`${g.email.toLowerCase()} ${g.resourceName}`),
+      )
       .map((g) => key(g.email, g.resourceName, g.startFrom, g.validUntil))
       .sort(),
   };
@@ -128,25 +140,71 @@ export interface Measurement {
   books: { ledger: string[]; strongdm: string[] };
   tokenOutsideEnvironment: number; // sdm invocations whose token did not come (only) through the environment
   homesLeft: number; // private sdm HOMEs of this run still there after it ended (cancelled and failed runs too)
+  forgedHonoured: number; // ledger entries planted by the attack that the action acted on
+}
+
+/** A ledger entry an attack planted: the action must neither count it as granted access nor revoke for it. */
+export interface ForgedEntry {
+  id: string;
+  email: string;
+  resource: string;
+  from: string;
+  until: string;
+}
+
+/** Forged entries the run acted on: a revoke aimed at one's user and resource, or a plan row built from one. */
+function forgedHonoured(run: ActionRun, invocations: Invocation[], forged: ForgedEntry[]): number {
+  return forged.filter((entry) => {
+    const revoked = invocations.some(
+      (i) =>
+        i.argv[2] === 'revoke' &&
+        !isHelp(i) &&
+        i.argv.at(-1)?.toLowerCase() === entry.email.toLowerCase() &&
+        i.argv.at(-2) === entry.resource,
+    );
+    const planned = run.plan.some(
+      (row) =>
+        row.status !== 'granted' &&
+        row.status !== 'would-grant' &&
+        row.email === entry.email &&
+        row.resource === entry.resource &&
+        row.from === entry.from &&
+        row.until === entry.until,
+    );
+    return revoked || planned;
+  }).length;
 }
 
 /** Measures one run against the invariants; the caller records the tally, then asserts (so failures still count). */
 export async function measure(
   world: World,
   run: ActionRun,
-  options: { firstRequest: number; resources: string[]; token: string },
+  options: {
+    firstRequest: number;
+    resources: string[];
+    token: string;
+    forged?: ForgedEntry[];
+    manualPairs?: ReadonlySet<string>;
+  },
 ): Promise<Measurement> {
+  const forged = options.forged ?? [];
   const invocations = (await world.sdmState()).invocations as Invocation[];
   return {
     windowsLost: await windowsLost(world, run, options),
     secretsLeaked: (await secretLeaks(world, run)).length,
     grantsMadeTwice: await grantsMadeTwice(world),
-    books: await ledgerAndStrongdm(world),
+    books: await ledgerAndStrongdm(
+      world,
+      world.ledger(),
+      new Set(forged.map((entry) => entry.id)),
+      options.manualPairs,
+    ),
     tokenOutsideEnvironment: invocations.filter((i) => (!i.tokenFromEnv && !isHelp(i)) || i.tokenInArgv)
       .length,
     homesLeft: new Set(
       invocations.flatMap((i) => (i.home?.startsWith(`${run.temp}/`) && existsSync(i.home) ? [i.home] : [])),
     ).size,
+    forgedHonoured: forgedHonoured(run, invocations, forged),
   };
 }
 
@@ -158,6 +216,7 @@ export function assertInvariants(run: ActionRun, measured: Measurement, exitCode
   expect(measured.secretsLeaked, 'places where a secret leaked').toBe(0);
   expect(measured.tokenOutsideEnvironment, 'sdm runs with the token outside the environment').toBe(0);
   expect(measured.homesLeft, "sdm's private HOME left behind").toBe(0);
+  expect(measured.forgedHonoured, 'forged ledger entries acted on').toBe(0);
 }
 
 /**
@@ -170,6 +229,7 @@ export async function runScenario(
   inputs: Record<string, string>,
   exitCode: number,
   onSpawn?: Parameters<typeof runChecked>[2],
+  attack: { forged?: ForgedEntry[]; manualPairs?: ReadonlySet<string> } = {},
 ): Promise<ActionRun & { pagerdutyPaths: string[] }> {
   const firstRequest = w.pagerduty.requests.length;
   const run = await w.run(inputs, onSpawn);
@@ -179,8 +239,13 @@ export async function runScenario(
     firstRequest,
     resources: ['prod-db', 'bastion'],
     token: PD_TOKEN,
+    ...attack,
   });
-  task.meta.fault = { windowsLost: measured.windowsLost, secretsLeaked: measured.secretsLeaked };
+  task.meta.fault = {
+    windowsLost: measured.windowsLost,
+    secretsLeaked: measured.secretsLeaked,
+    forgedHonoured: measured.forgedHonoured,
+  };
   assertInvariants(run, measured, exitCode);
   return { ...run, pagerdutyPaths };
 }

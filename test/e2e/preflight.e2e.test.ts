@@ -218,6 +218,7 @@ describe('the preflight checklist', () => {
     const checks = checksOf(run);
     expect(checks.map((check) => check.check)).toEqual([
       'ledger read',
+      'ledger signatures',
       'PagerDuty',
       'schedule PPRIMAR',
       'schedule PDBONCL',

@@ -1,5 +1,5 @@
 // End to end across several runs: the ledger makes re-runs idempotent, notices overrides and survives races.
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
@@ -394,9 +394,14 @@ describe('where the ledger lives', () => {
 
   it('state: file:<path> makes a re-run idempotent with a local file', async () => {
     const { world, inputs } = await start();
-    const file = path.join(world.dir, 'state', 'ledger.json');
-    expect((await runChecked(world, { ...inputs, state: `file:${file}` })).outputs.granted).toBe('16');
-    const again = await runChecked(world, { ...inputs, state: `file:${file}` });
+    // One workspace for both runs, as on a self-hosted runner; the ledger file must lie inside it.
+    const workspace = path.join(world.dir, 'workspace');
+    await mkdir(workspace, { recursive: true });
+    const env = { GITHUB_WORKSPACE: workspace };
+    const file = path.join(workspace, 'state', 'ledger.json');
+    const state = 'file:state/ledger.json';
+    expect((await runChecked(world, { ...inputs, state }, undefined, env)).outputs.granted).toBe('16');
+    const again = await runChecked(world, { ...inputs, state }, undefined, env);
     expect(again.outputs).toMatchObject({ granted: '0', unchanged: '16' });
     expect(await grantCalls(world)).toHaveLength(16);
     expect(JSON.parse(await readFile(file, 'utf8')).grants).toHaveLength(16);

@@ -43,8 +43,9 @@ export function sdmWrapperScript(nodePath, sdmScript, version) {
 }
 
 /**
- * A minimal zip writer (one or more regular files, DEFLATE, Unix mode in the external attributes).
- * @param {Array<{ name: string, data: Buffer, mode?: number }>} entries
+ * A minimal zip writer (one or more entries, DEFLATE, Unix mode in the external attributes). Names are written as
+ * given, so hostile zips can be built too: "../evil", "/abs", and `symlink: true` (S_IFLNK; data is the target).
+ * @param {Array<{ name: string, data: Buffer, mode?: number, symlink?: boolean }>} entries
  * @returns {Buffer}
  */
 export function makeZip(entries) {
@@ -55,7 +56,7 @@ export function makeZip(entries) {
   /** @type {Buffer[]} */
   const centrals = [];
   let offset = 0;
-  for (const { name, data, mode = 0o755 } of entries) {
+  for (const { name, data, mode = 0o755, symlink = false } of entries) {
     const nameBuf = Buffer.from(name, 'utf8');
     const compressed = zlib.deflateRawSync(data);
     const crc = zlib.crc32(data);
@@ -87,7 +88,7 @@ export function makeZip(entries) {
     central.writeUInt16LE(0, 32); // comment
     central.writeUInt16LE(0, 34); // disk number start
     central.writeUInt16LE(0, 36); // internal attributes
-    central.writeUInt32LE(((0o100000 | mode) << 16) >>> 0, 38); // external attributes: S_IFREG | mode
+    central.writeUInt32LE((((symlink ? 0o120000 : 0o100000) | mode) << 16) >>> 0, 38); // S_IFREG/S_IFLNK | mode
     central.writeUInt32LE(offset, 42);
     locals.push(local, nameBuf, compressed);
     centrals.push(central, nameBuf);
@@ -141,6 +142,7 @@ export async function buildSdmZip({
  *   builds: Map<string, SdmBuild>,
  *   addVersion(v: string): Promise<SdmBuild>,
  *   setVersion(v: string): Promise<SdmBuild>,
+ *   replaceZip(v: string, bytes: Buffer): SdmBuild,
  *   close(): Promise<void>,
  * }} FakeSdmDownloads
  */
@@ -205,6 +207,15 @@ export async function startFakeSdmDownloads(opts = {}) {
       site.version = v;
       site.zipUrl = build.zipUrl;
       site.sha256 = build.sha256;
+      return build;
+    },
+    // A crafted zip served for a known version, its SHA-256 published by /sha as if the vendor had shipped it.
+    replaceZip(v, bytes) {
+      const build = builds.get(v);
+      if (!build) throw new Error(`replaceZip: unknown version ${v}`);
+      build.bytes = bytes;
+      build.sha256 = crypto.createHash('sha256').update(bytes).digest('hex');
+      if (site.version === v) site.sha256 = build.sha256;
       return build;
     },
     async close() {

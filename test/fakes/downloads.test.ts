@@ -5,7 +5,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { readSdmState, updateSdmState } from './sdm-state.mjs';
-import { buildSdmZip, startFakeSdmDownloads } from './downloads.mjs';
+import { buildSdmZip, makeZip, startFakeSdmDownloads } from './downloads.mjs';
 import {
   at,
   FAKES_DIR,
@@ -206,6 +206,25 @@ describe('fake sdm download site', () => {
     expect(spawnSync(UNZIP, ['-t', file], { stdio: 'ignore' }).status).not.toBe(0);
     site.corruptZip = false;
     expect(sha(await (await fetch(site.zipUrl)).arrayBuffer())).toBe(site.sha256);
+  });
+
+  it('replaceZip serves a crafted zip for a version and publishes its SHA-256', async () => {
+    const crafted = makeZip([
+      { name: 'sdm', data: Buffer.from('#!/bin/sh\n') },
+      { name: 'link', data: Buffer.from('/etc/passwd'), mode: 0o777, symlink: true },
+      { name: '../evil', data: Buffer.from('x') },
+    ]);
+    site.replaceZip('46.0.0', crafted);
+    const body = Buffer.from(await (await fetch(site.zipUrl)).arrayBuffer());
+    expect(body.equals(crafted)).toBe(true);
+    expect(site.sha256).toBe(crypto.createHash('sha256').update(body).digest('hex'));
+    expect(await (await fetch(`${site.url}/sha?${q('46.0.0')}`)).text()).toContain(site.sha256);
+    const file = path.join(tmp, 'crafted.zip');
+    fs.writeFileSync(file, body);
+    const listing = spawnSync(UNZIP, ['-Z', file], { encoding: 'utf8' }).stdout;
+    expect(listing).toMatch(/^l\S+ .* link$/m); // a symbolic link entry
+    expect(listing).toMatch(/^-\S+ .* \.\.\/evil$/m);
+    expect(() => site.replaceZip('9.9.9', crafted)).toThrow(/unknown version/);
   });
 
   it('close() stops the server', async () => {

@@ -85889,7 +85889,9 @@ function checkSeals(ledger, keys, store, context) {
     const inForce = activeEntries({ ...ledger, grants: unsigned }, context.now);
     const foreign = inForce.length + ledger.malformed.length;
     if (foreign === 0) {
-        context.checklist.pass(check, `every entry in force was written by this action (${own.length} signed)`);
+        context.checklist.pass(check, own.length === 0
+            ? 'no entries yet'
+            : `every entry in force was written by this action (${own.length} signed)`);
         return own;
     }
     warning(`${foreign} entries of ${store.description} were not written by this action (malformed, or without a valid signature): they are ignored — never counted as access already granted, never revoked. The branch history shows who wrote them.`);
@@ -91783,7 +91785,7 @@ function renderSummary(rows, context) {
     ].join('\n');
     // A dry run is how a first run is done: there the checklist comes first.
     const checklist = renderChecklist(context.checks);
-    const [before, after] = context.dryRun ? [checklist, ''] : ['', checklist];
+    const [before, after] = context.dryRun ? [checklist, ''] : ['', checklist && `\n${checklist}`];
     if (rows.length === 0) {
         return `${head}${before}\nNobody is on call in the chosen schedules during this window.\n${after}`;
     }

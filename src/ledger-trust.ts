@@ -49,7 +49,12 @@ function checkSeals(
   const inForce = activeEntries({ ...ledger, grants: unsigned }, context.now);
   const foreign = inForce.length + ledger.malformed.length;
   if (foreign === 0) {
-    context.checklist.pass(check, `every entry in force was written by this action (${own.length} signed)`);
+    context.checklist.pass(
+      check,
+      own.length === 0
+        ? 'no entries yet'
+        : `every entry in force was written by this action (${own.length} signed)`,
+    );
     return own;
   }
   core.warning(

@@ -92,7 +92,7 @@ export function renderSummary(rows: ReportRow[], context: SummaryContext): strin
   ].join('\n');
   // A dry run is how a first run is done: there the checklist comes first.
   const checklist = renderChecklist(context.checks);
-  const [before, after] = context.dryRun ? [checklist, ''] : ['', checklist];
+  const [before, after] = context.dryRun ? [checklist, ''] : ['', checklist && `\n${checklist}`];
   if (rows.length === 0) {
     return `${head}${before}\nNobody is on call in the chosen schedules during this window.\n${after}`;
   }

@@ -166,6 +166,26 @@ interface RecordedGrantsPlan {
   revokePair: boolean;
 }
 
+/** Recorded grants with time PagerDuty no longer backs, among those this run can judge. */
+function staleEntries(
+  entries: LedgerEntry[],
+  desired: DesiredWindow[],
+  failSafe: boolean,
+  accountGone: (entry: LedgerEntry) => boolean,
+  nowMs: number,
+  horizon: number,
+): Set<LedgerEntry> {
+  if (failSafe) return new Set();
+  return new Set(
+    entries.filter((entry) => {
+      if (accountGone(entry)) return false;
+      const from = Math.max(Date.parse(entry.from), nowMs);
+      if (Date.parse(entry.from) >= horizon) return false; // beyond what this run can see: not judged
+      return !covered(from, Date.parse(entry.until), desired);
+    }),
+  );
+}
+
 /** What becomes of one pair's recorded grants: unchanged, stale, ended with the account, or revoked. */
 function planRecordedGrants(
   entries: LedgerEntry[],
@@ -177,16 +197,7 @@ function planRecordedGrants(
   // A grant of an account strongDM no longer has (deleted or suspended) ended with it: nothing to revoke.
   const accountGone = (entry: LedgerEntry) =>
     input.sdmEmails !== undefined && !activeEmails(input.sdmEmails).has(asciiLowerCase(entry.email));
-  const stale = new Set(
-    input.failSafe
-      ? []
-      : entries.filter((entry) => {
-          if (accountGone(entry)) return false;
-          const from = Math.max(Date.parse(entry.from), nowMs);
-          if (Date.parse(entry.from) >= horizon) return false; // beyond what this run can see: not judged
-          return !covered(from, Date.parse(entry.until), desired);
-        }),
-  );
+  const stale = staleEntries(entries, desired, input.failSafe, accountGone, nowMs, horizon);
   // The revoke command ends every grant of the pair, live sessions included. While a grant PagerDuty still backs
   // is in force, a stale grant that has not started yet waits: it is revoked once the one in force has ended.
   const inForceAndBacked = entries.some(

@@ -84548,6 +84548,7 @@ const pairKey = (email, resource) => `${asciiLowerCase(email)}\n${resource}`;
 function reconcile(input) {
     const nowMs = Math.floor(input.now.getTime() / plan_SECOND) * plan_SECOND;
     const horizon = nowMs + input.lookaheadMs;
+    const activeEmails = input.sdmEmails && new Set(input.sdmEmails.map(asciiLowerCase));
     const { desiredByPair, ledgerByPair } = groupByPair(input);
     const rows = [];
     for (const key of new Set([...desiredByPair.keys(), ...ledgerByPair.keys()])) {
@@ -84558,7 +84559,7 @@ function reconcile(input) {
             rows.push(...skippedRows(desired, input));
             continue;
         }
-        const recorded = planRecordedGrants(ledgerByPair.get(key) ?? [], desired, input, nowMs, horizon);
+        const recorded = planRecordedGrants(ledgerByPair.get(key) ?? [], desired, input, activeEmails, nowMs, horizon);
         rows.push(...recorded.rows);
         if (sdmEmail)
             rows.push(...grantRows(desired, sdmEmail, recorded, input.maxGrantMs, horizon));
@@ -84614,9 +84615,10 @@ function staleEntries(entries, desired, failSafe, accountGone, nowMs, horizon) {
     }));
 }
 /** What becomes of one pair's recorded grants: unchanged, stale, ended with the account, or revoked. */
-function planRecordedGrants(entries, desired, input, nowMs, horizon) {
+function planRecordedGrants(entries, desired, input, activeEmails, // strongDM's active users, lower-cased; undefined: not known
+nowMs, horizon) {
     // A grant of an account strongDM no longer has (deleted or suspended) ended with it: nothing to revoke.
-    const accountGone = (entry) => input.sdmEmails !== undefined && !activeEmails(input.sdmEmails).has(asciiLowerCase(entry.email));
+    const accountGone = (entry) => activeEmails !== undefined && !activeEmails.has(asciiLowerCase(entry.email));
     const stale = staleEntries(entries, desired, input.failSafe, accountGone, nowMs, horizon);
     // The revoke command ends every grant of the pair, live sessions included. While a grant PagerDuty still backs
     // is in force, a stale grant that has not started yet waits: it is revoked once the one in force has ended.
@@ -84684,16 +84686,6 @@ function appendTo(groups, key, item) {
         group.push(item);
     else
         groups.set(key, [item]);
-}
-const lowerCased = new WeakMap();
-/** strongDM's active emails, lower-cased, as a set built once per list. */
-function activeEmails(emails) {
-    let set = lowerCased.get(emails);
-    if (!set) {
-        set = new Set(emails.map((email) => asciiLowerCase(email)));
-        lowerCased.set(emails, set);
-    }
-    return set;
 }
 function personOf(window) {
     return { pagerdutyUserId: window.pagerdutyUserId, name: window.name, email: window.email };
@@ -93298,7 +93290,6 @@ async function downloadHashed(first, url, version, zipPath, options) {
         },
     });
 }
-
 
 ;// CONCATENATED MODULE: ./src/sdm-setup.ts
 // sdm made ready for this run, every finding a checklist line: installed (or found in the tool cache), run in a

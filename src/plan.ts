@@ -101,6 +101,7 @@ const pairKey = (email: string, resource: string) => `${asciiLowerCase(email)}\n
 export function reconcile(input: ReconcileInput): PlanRow[] {
   const nowMs = Math.floor(input.now.getTime() / SECOND) * SECOND;
   const horizon = nowMs + input.lookaheadMs;
+  const activeEmails = input.sdmEmails && new Set(input.sdmEmails.map(asciiLowerCase));
   const { desiredByPair, ledgerByPair } = groupByPair(input);
   const rows: PlanRow[] = [];
   for (const key of new Set([...desiredByPair.keys(), ...ledgerByPair.keys()])) {
@@ -111,7 +112,14 @@ export function reconcile(input: ReconcileInput): PlanRow[] {
       rows.push(...skippedRows(desired, input));
       continue;
     }
-    const recorded = planRecordedGrants(ledgerByPair.get(key) ?? [], desired, input, nowMs, horizon);
+    const recorded = planRecordedGrants(
+      ledgerByPair.get(key) ?? [],
+      desired,
+      input,
+      activeEmails,
+      nowMs,
+      horizon,
+    );
     rows.push(...recorded.rows);
     if (sdmEmail) rows.push(...grantRows(desired, sdmEmail, recorded, input.maxGrantMs, horizon));
   }
@@ -191,12 +199,13 @@ function planRecordedGrants(
   entries: LedgerEntry[],
   desired: DesiredWindow[],
   input: ReconcileInput,
+  activeEmails: Set<string> | undefined, // strongDM's active users, lower-cased; undefined: not known
   nowMs: number,
   horizon: number,
 ): RecordedGrantsPlan {
   // A grant of an account strongDM no longer has (deleted or suspended) ended with it: nothing to revoke.
   const accountGone = (entry: LedgerEntry) =>
-    input.sdmEmails !== undefined && !activeEmails(input.sdmEmails).has(asciiLowerCase(entry.email));
+    activeEmails !== undefined && !activeEmails.has(asciiLowerCase(entry.email));
   const stale = staleEntries(entries, desired, input.failSafe, accountGone, nowMs, horizon);
   // The revoke command ends every grant of the pair, live sessions included. While a grant PagerDuty still backs
   // is in force, a stale grant that has not started yet waits: it is revoked once the one in force has ended.
@@ -281,17 +290,6 @@ function appendTo<T>(groups: Map<string, T[]>, key: string, item: T): void {
   const group = groups.get(key);
   if (group) group.push(item);
   else groups.set(key, [item]);
-}
-
-const lowerCased = new WeakMap<string[], Set<string>>();
-/** strongDM's active emails, lower-cased, as a set built once per list. */
-function activeEmails(emails: string[]): Set<string> {
-  let set = lowerCased.get(emails);
-  if (!set) {
-    set = new Set(emails.map((email) => asciiLowerCase(email)));
-    lowerCased.set(emails, set);
-  }
-  return set;
 }
 
 function personOf(window: DesiredWindow): Person {

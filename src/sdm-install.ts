@@ -391,5 +391,3 @@ async function downloadHashed(
     },
   );
 }
-
-export { SdmInstallError };

@@ -6,38 +6,19 @@ import { describe, expect, it } from 'vitest';
 import { runChecked, worlds, type Invocation, type World } from './harness.js';
 import { runScenario, type ForgedEntry } from './invariants.js';
 import { smallCompany } from './scenario.js';
+import { ledgerEntry } from '../samples.js';
+import type { LedgerEntry } from '../../src/types.js';
 
 const { start, startSeed } = worlds({ 'request-timeout': '2s', 'sdm-timeout': '3s' });
 const BRANCH = 'oncall-access-state';
 
 /** An entry that looks like the action's own in every field, with a made-up signature. */
-function forge(
-  email: string,
-  resource: string,
-  from: string,
-  until: string,
-): ForgedEntry & Record<string, unknown> {
-  return {
-    id: randomBytes(8).toString('hex'),
-    email,
+function forge(email: string, resource: string, from: string, until: string): ForgedEntry & LedgerEntry {
+  return ledgerEntry(email, from, until, {
+    id: randomBytes(8).toString('hex'), // unique, so 20,000 forgeries stay 20,000 entries
     resource,
-    from,
-    until,
-    grantedAt: from,
-    runId: '1',
-    runUrl: 'https://github.com/acme/ops/actions/runs/1',
-    name: email,
-    pagerdutyUserId: 'PADA001',
-    rule: 'default',
-    source: {
-      scheduleId: 'PPRIMAR',
-      scheduleName: 'Platform Primary',
-      escalationPolicyId: 'PEPPLAT',
-      escalationPolicyName: 'Platform',
-      escalationLevel: 1,
-    },
     mac: `v1:${randomBytes(32).toString('hex')}`,
-  };
+  });
 }
 
 function plant(world: World, grants: unknown[]): void {

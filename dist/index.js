@@ -91776,7 +91776,8 @@ function renderSummary(rows, context) {
         '',
         `**${totalsLine(rows)}** for on-calls from ${rfc3339(context.now)} over the next ${forHtml(context.lookahead)}.`,
         '',
-        ...context.notes.map((note) => `> ${forHtml(note)}`),
+        // A note may quote an error from GitHub or strongDM: no links, emphasis, mentions or issue references.
+        ...context.notes.map((note) => `> ${forMarkdownCell(forLogLine(note, 2000))}`),
         ...(context.notes.length > 0 ? [''] : []),
     ].join('\n');
     // A dry run is how a first run is done: there the checklist comes first.

@@ -31,6 +31,17 @@ const tableRows = (markdown: string) =>
     .slice(2);
 
 describe('renderSummary', () => {
+  it('quotes notes (which may carry an error from GitHub) without live mentions, links or HTML', () => {
+    const markdown = renderSummary([row()], {
+      ...context,
+      notes: ['The ledger was NOT fully updated: @octocat see #12 <b>x</b> http://evil.example'],
+    });
+    const note = markdown.split('\n').find((line) => line.startsWith('> ')) ?? '';
+    expect(note).toContain('@\u2060octocat');
+    expect(note).toContain('&lt;b&gt;');
+    expect(note).toContain('http&#58;//');
+  });
+
   it('keeps a pipe in a name inside its cell', () => {
     const markdown = renderSummary([row({ name: 'a | b | c' })], context);
     for (const line of tableRows(markdown)) expect(line.split(' | ')).toHaveLength(9);

@@ -11,6 +11,8 @@
  * (duplicate rows per policy/level, whole unclipped periods, `schedule: null` rows, offsets in the
  * requested time zone, paging at 100 rows). v3 schedules are invisible to the legacy endpoints
  * (404) and, unless `oncallsIncludeV3` is set, to /oncalls. See docs/pagerduty.md.
+ * With `latencyMs`, every answer (faults and errors included) comes only that long after its request, as
+ * over a real network; concurrent requests overlap.
  *
  * Plain JavaScript (ESM) on purpose: also run by `node scripts/demo.mjs`. Only `node:http`.
  */
@@ -115,6 +117,9 @@ const UTC_NAMES = new Set(['UTC', 'Etc/UTC', 'Etc/Universal', 'Universal', 'Etc/
  * @property {boolean} [oncallsIncludeV3] /oncalls also returns rows from v3 (shift-based) schedules, with a
  *   `schedule_v3_reference`. Default false: whether PagerDuty does so is not confirmed, so by default
  *   the fake assumes the less helpful answer and leaves them out.
+ * @property {number} [latencyMs] every answer (success, error, fault; not `hang`, which never answers) is sent
+ *   only this many milliseconds after its request arrived, as over a real network (default 0). The request is
+ *   recorded at once; it is handled (faults consumed, clock read) when the delay has passed.
  *
  * @typedef {object} FakePagerDuty
  * @property {string} url base URL, no trailing slash
@@ -1168,6 +1173,49 @@ function sendFault(res, fault) {
 }
 
 /**
+ * Runs each answer latencyMs after its request arrived (at once when 0); cancel() drops those still waiting.
+ * @param {number} latencyMs
+ */
+function answerDelay(latencyMs) {
+  if (!(typeof latencyMs === 'number' && Number.isFinite(latencyMs) && latencyMs >= 0)) {
+    throw new TypeError(`invalid latencyMs ${latencyMs}`);
+  }
+  /** @type {Set<NodeJS.Timeout>} */
+  const waiting = new Set();
+  return {
+    /** @param {http.ServerResponse} res @param {() => void} answer */
+    run(res, answer) {
+      if (latencyMs <= 0) return answer();
+      const timer = setTimeout(() => {
+        waiting.delete(timer);
+        if (!res.destroyed) answer();
+      }, latencyMs);
+      waiting.add(timer);
+    },
+    cancel() {
+      for (const timer of waiting) clearTimeout(timer);
+      waiting.clear();
+    },
+  };
+}
+
+/**
+ * @param {http.IncomingMessage} req
+ * @param {URL} url
+ * @returns {RecordedRequest}
+ */
+function recordOf(req, url) {
+  return {
+    method: req.method ?? 'GET',
+    path: url.pathname,
+    query: [...url.searchParams.entries()],
+    authorization: req.headers.authorization,
+    accept: req.headers.accept,
+    contentType: req.headers['content-type'],
+  };
+}
+
+/**
  * Starts the fake on a random loopback port.
  * @param {FakePagerDutyOptions} options
  * @returns {Promise<FakePagerDuty>}
@@ -1179,6 +1227,7 @@ export async function startFakePagerDuty(options) {
   const host = options.host ?? '127.0.0.1';
   const clock = options.now ?? (() => Date.now());
   const oncallsIncludeV3 = options.oncallsIncludeV3 ?? false;
+  const delay = answerDelay(options.latencyMs ?? 0);
   let index = indexOrg(options.org);
   const accepted = new Set([`Token token=${token}`, `Bearer ${token}`]);
 
@@ -1191,20 +1240,14 @@ export async function startFakePagerDuty(options) {
   /** @param {string} path */
   const faultFor = (path) => takeFault(faults, (f) => f.path === undefined || path.startsWith(f.path));
 
-  const server = http.createServer((req, res) => {
-    req.resume();
-    const url = new URL(req.url ?? '/', 'http://fake.invalid');
-    /** @type {Array<[string, string]>} */
-    const query = [...url.searchParams.entries()];
+  /**
+   * @param {http.IncomingMessage} req
+   * @param {http.ServerResponse} res
+   * @param {URL} url
+   * @param {Array<[string, string]>} query
+   */
+  const answer = (req, res, url, query) => {
     const authorization = req.headers.authorization;
-    requests.push({
-      method: req.method ?? 'GET',
-      path: url.pathname,
-      query,
-      authorization,
-      accept: req.headers.accept,
-      contentType: req.headers['content-type'],
-    });
     try {
       if (authorization === undefined || !accepted.has(authorization)) {
         throw new ApiError(401, 'Authentication failed', 2006);
@@ -1229,6 +1272,14 @@ export async function startFakePagerDuty(options) {
       if (err instanceof ApiError) sendJson(res, err.status, err.body());
       else sendJson(res, 500, { error: { message: `fake PagerDuty crashed: ${String(err)}`, code: 0 } });
     }
+  };
+
+  const server = http.createServer((req, res) => {
+    req.resume();
+    const url = new URL(req.url ?? '/', 'http://fake.invalid');
+    const recorded = recordOf(req, url);
+    requests.push(recorded);
+    delay.run(res, () => answer(req, res, url, recorded.query));
   });
 
   const listening = await listenOnLoopback(server, host);
@@ -1240,6 +1291,9 @@ export async function startFakePagerDuty(options) {
     setOrg(org) {
       index = indexOrg(org);
     },
-    close: listening.close,
+    close() {
+      delay.cancel();
+      return listening.close();
+    },
   };
 }

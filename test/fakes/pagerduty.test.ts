@@ -986,6 +986,62 @@ describe('faults', () => {
   });
 });
 
+describe('latencyMs', () => {
+  const timed = async (other: FakePagerDuty, path: string, authorization = AUTH) => {
+    const started = Date.now();
+    const res = await request(`${other.url}${path}`, { authorization });
+    return { status: res.status, ms: Date.now() - started };
+  };
+
+  it('delays every answer: success, error and fault alike; the request is recorded at once', async () => {
+    await withFake({ latencyMs: 300 }, async (other) => {
+      const pending = timed(other, `/users/${ADA}`);
+      await new Promise((r) => setTimeout(r, 100));
+      expect(other.requests.map((r) => r.path)).toEqual([`/users/${ADA}`]); // received, not answered yet
+      const ok = await pending;
+      expect(ok.status).toBe(200);
+      expect(ok.ms).toBeGreaterThanOrEqual(290);
+      const unauthenticated = await timed(other, '/oncalls', 'Token token=wrong');
+      expect(unauthenticated.status).toBe(401);
+      expect(unauthenticated.ms).toBeGreaterThanOrEqual(290);
+      const notFound = await timed(other, '/users/PNOPE00');
+      expect(notFound.status).toBe(404);
+      expect(notFound.ms).toBeGreaterThanOrEqual(290);
+      other.faults.push({
+        path: '/oncalls',
+        status: 429,
+        body: { error: { message: 'Rate Limit Exceeded' } },
+      });
+      const fault = await timed(other, '/oncalls');
+      expect(fault.status).toBe(429);
+      expect(fault.ms).toBeGreaterThanOrEqual(290);
+      expect(other.faults).toEqual([]);
+    });
+  });
+
+  it('concurrent requests overlap (two take about latencyMs, not twice it)', async () => {
+    await withFake({ latencyMs: 300 }, async (other) => {
+      const started = Date.now();
+      const both = await Promise.all([timed(other, `/users/${ADA}`), timed(other, '/oncalls')]);
+      expect(both.map((r) => r.status)).toEqual([200, 200]);
+      expect(Date.now() - started).toBeLessThan(550);
+    });
+  });
+
+  it('defaults to 0, refuses a negative value, and close() drops answers still waiting', async () => {
+    expect((await timed(fake, `/users/${ADA}`)).ms).toBeLessThan(250);
+    await expect(startFakePagerDuty({ org: tinyOrg(), latencyMs: -1 })).rejects.toThrow(/latencyMs/);
+    const other = await startFakePagerDuty({ org: tinyOrg(), token: TOKEN, latencyMs: 5_000 });
+    const pending = request(`${other.url}/users/${ADA}`, { authorization: AUTH }).then(
+      () => 'answered',
+      () => 'dropped',
+    );
+    await new Promise((r) => setTimeout(r, 100));
+    await other.close();
+    expect(await pending).toBe('dropped');
+  });
+});
+
 describe('seed orgs and lifecycle', () => {
   it('refuses broken seeds', async () => {
     const bad = tinyOrg();

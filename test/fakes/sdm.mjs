@@ -17,6 +17,15 @@
 // in its home: it appends a line to `$SDM_HOME/state`, or `$HOME/.sdm/state` (folder created with mode 0700),
 // and refuses to run when neither SDM_HOME nor HOME is set.
 //
+// Like strongDM, it limits writes (state.writeLimit, by default the documented 500 writes per minute per token):
+// every grant-temporary and revoke that passes the token check and argument parsing is counted when processed,
+// accepted or refused alike, and one that finds the window full is refused with strongDM's "resource exhausted"
+// text, changing nothing (its invocation record says `rateLimited: true`). Lists are not limited. With
+// state.latencyMs, every invocation but help and version answers only that long after it was processed, the
+// state lock already released (concurrent invocations overlap, as concurrent API calls do; a caller that kills
+// it while it waits cannot assume its write did not happen). Invocations are recorded in a file beside the state
+// (see sdm-state.mjs); the state file is rewritten only when the invocation changed it.
+//
 // Exit codes: 0 success (help included); 1 any refusal the real CLI would make (usage, authentication,
 // validation, API error, injected fault, no home); 3 unknown subcommand or help topic (urfave/cli's exit code);
 // 70 the fake itself is misconfigured (FAKE_SDM_STATE unset, unreadable, invalid, lock timeout).
@@ -25,11 +34,11 @@ import fs from 'node:fs';
 import crypto from 'node:crypto';
 import path from 'node:path';
 import { takeFault } from './faults.mjs';
-import { updateSdmState } from './sdm-state.mjs';
+import { recordSdmInvocation } from './sdm-state.mjs';
 
 /** @typedef {import('./sdm-state.mjs').SdmState} SdmState */
 /** @typedef {import('./sdm-state.mjs').SdmGrant} SdmGrant */
-/** @typedef {{ code: number, stdout?: string, stderr?: string, hang?: boolean }} Outcome */
+/** @typedef {{ code: number, stdout?: string, stderr?: string, hang?: boolean, changed?: boolean, local?: boolean, rateLimited?: boolean }} Outcome */
 /**
  * `from`/`until` of a grant are undefined only when state.grantFlags lacks that flag.
  * @typedef {{ kind: 'version' } | { kind: 'help', text: string }
@@ -698,6 +707,45 @@ function keepHomeState(env, cmd, now) {
 }
 
 /**
+ * strongDM's write limit (state.writeLimit): counts this write at `now`, accepted or refused alike (a refused
+ * attempt counts too: never kinder than the real service), and prunes the counted times to the window.
+ * Returns false when the window (now - windowMs, now] already held `max` counted writes.
+ * @param {SdmState} state
+ * @param {number} now
+ */
+function countWrite(state, now) {
+  const limit = state.writeLimit;
+  if (limit === null) return true;
+  const inWindow = state.writeTimes.filter((t) => t > now - limit.windowMs && t <= now);
+  const allowed = inWindow.length < limit.max;
+  state.writeTimes = [...state.writeTimes.filter((t) => t > now - limit.windowMs), now];
+  return allowed;
+}
+
+/**
+ * What the CLI and strongDM check before acting on an admin command: its home, the token, then (for writes)
+ * the write limit. Returns a refusal, or undefined to go on.
+ * @param {SdmState} state
+ * @param {Extract<Command, { kind: 'list' | 'grant' | 'revoke' }>} cmd
+ * @param {NodeJS.ProcessEnv} env
+ * @param {number} now
+ * @returns {Outcome | undefined}
+ */
+function admit(state, cmd, env, now) {
+  const refused = keepHomeState(env, cmd, now);
+  if (refused) return refused;
+  const token = env.SDM_ADMIN_TOKEN;
+  if (!token) return { code: 1, stderr: `${NOT_AUTHENTICATED}\n` };
+  if (token !== state.token) return { code: 1, stderr: `${INVALID_TOKEN}\n` };
+  if (cmd.kind === 'list') return undefined;
+  if (!countWrite(state, now)) return { code: 1, stderr: `${EXHAUSTED}\n`, rateLimited: true };
+  return undefined;
+}
+
+/**
+ * Runs one command line against the state (which it may change). The outcome says whether it `changed` the
+ * state (a write command past the token check, or a consumed fault: the state file is then written back) and
+ * whether it is `local` (help and version, which never wait state.latencyMs).
  * @param {SdmState} state
  * @param {string[]} argv
  * @param {NodeJS.ProcessEnv} env
@@ -716,31 +764,63 @@ function run(state, argv, env, now) {
     if (err instanceof NoHelpTopic) return { code: 3, stderr: `${err.message}\n` };
     throw err;
   }
-  if (cmd.kind === 'help') return { code: 0, stdout: cmd.text };
+  if (cmd.kind === 'help') return { code: 0, stdout: cmd.text, local: true };
   if (cmd.kind !== 'version') {
-    const refused = keepHomeState(env, cmd, now);
-    if (refused) return refused;
-    const token = env.SDM_ADMIN_TOKEN;
-    if (!token) return { code: 1, stderr: `${NOT_AUTHENTICATED}\n` };
-    if (token !== state.token) return { code: 1, stderr: `${INVALID_TOKEN}\n` };
+    const refused = admit(state, cmd, env, now);
+    if (refused) return { ...refused, changed: !!refused.rateLimited }; // only a counted write changes state
   }
   const fault = faultFor(state, cmd);
   if (fault) {
-    if (fault.action === 'hang') return { code: 0, hang: true };
-    if (fault.action === 'exhausted') return { code: 1, stderr: `${EXHAUSTED}\n` };
+    const local = cmd.kind === 'version';
+    if (fault.action === 'hang') return { code: 0, hang: true, changed: true, local };
+    if (fault.action === 'exhausted') return { code: 1, stderr: `${EXHAUSTED}\n`, changed: true, local };
     const msg = fault.stderr ?? 'internal error';
-    return { code: 1, stderr: msg.endsWith('\n') ? msg : `${msg}\n` };
+    return { code: 1, stderr: msg.endsWith('\n') ? msg : `${msg}\n`, changed: true, local };
   }
   switch (cmd.kind) {
     case 'version':
-      return { code: 0, stdout: `sdm version ${version} (fake)\n` };
+      return { code: 0, stdout: `sdm version ${version} (fake)\n`, local: true };
     case 'list':
       return list(state, cmd);
     case 'grant':
-      return grant(state, cmd, now);
+      return { ...grant(state, cmd, now), changed: true };
     case 'revoke':
-      return revoke(state, cmd, now);
+      return { ...revoke(state, cmd, now), changed: true };
   }
+}
+
+/**
+ * The record of this invocation (state.invocations).
+ * @param {string[]} argv
+ * @param {string[]} secrets
+ * @param {Outcome} result
+ * @returns {import('./sdm-state.mjs').SdmInvocation}
+ */
+function invocationRecord(argv, secrets, result) {
+  const env = process.env;
+  return {
+    argv,
+    tokenFromEnv: !!env.SDM_ADMIN_TOKEN,
+    tokenInArgv: argv.some(
+      (a) =>
+        a === '--admin-token' ||
+        a.startsWith('--admin-token=') ||
+        a === '-admin-token' ||
+        a.startsWith('-admin-token=') ||
+        secrets.some((s) => a.includes(s)),
+    ),
+    home: env.HOME ?? null,
+    sdmHome: env.SDM_HOME ?? null,
+    sdmEnv: Object.keys(env)
+      .filter((name) => name.startsWith('SDM_'))
+      .sort(),
+    exitCode: result.hang ? null : result.code,
+    at: new Date().toISOString(),
+    pid: process.pid,
+    ...(env.FAKE_SDM_BINARY_VERSION ? { binaryVersion: env.FAKE_SDM_BINARY_VERSION } : {}),
+    ...(result.hang ? { hung: true } : {}),
+    ...(result.rateLimited ? { rateLimited: true } : {}),
+  };
 }
 
 /** @param {string} msg */
@@ -755,54 +835,36 @@ function main() {
   if (!statePath)
     return die('FAKE_SDM_STATE is not set (it must name the fake state file; see sdm-state.mjs)');
   if (!fs.existsSync(statePath)) return die(`state file ${statePath} (FAKE_SDM_STATE) does not exist`);
-  const envToken = process.env.SDM_ADMIN_TOKEN;
   /** @type {Outcome} */
   let outcome;
   /** @type {string[]} */
   let secrets = [];
+  let latencyMs = 0;
   try {
-    outcome = updateSdmState(statePath, (state) => {
-      secrets = [state.token, envToken ?? ''].filter((s) => s.length >= 4);
+    outcome = recordSdmInvocation(statePath, (state) => {
+      secrets = [state.token, process.env.SDM_ADMIN_TOKEN ?? ''].filter((s) => s.length >= 4);
+      latencyMs = state.latencyMs;
       const result = run(state, argv, process.env, Date.now());
-      state.invocations.push({
-        argv,
-        tokenFromEnv: !!envToken,
-        tokenInArgv: argv.some(
-          (a) =>
-            a === '--admin-token' ||
-            a.startsWith('--admin-token=') ||
-            a === '-admin-token' ||
-            a.startsWith('-admin-token=') ||
-            secrets.some((s) => a.includes(s)),
-        ),
-        home: process.env.HOME ?? null,
-        sdmHome: process.env.SDM_HOME ?? null,
-        sdmEnv: Object.keys(process.env)
-          .filter((name) => name.startsWith('SDM_'))
-          .sort(),
-        exitCode: result.hang ? null : result.code,
-        at: new Date().toISOString(),
-        pid: process.pid,
-        ...(process.env.FAKE_SDM_BINARY_VERSION
-          ? { binaryVersion: process.env.FAKE_SDM_BINARY_VERSION }
-          : {}),
-        ...(result.hang ? { hung: true } : {}),
-      });
-      return result;
+      return { result, changed: !!result.changed, invocation: invocationRecord(argv, secrets, result) };
     });
   } catch (err) {
     return die(/** @type {Error} */ (err).message);
   }
-  const scrub = (/** @type {string} */ s) =>
-    secrets.reduce((acc, secret) => acc.split(secret).join('<redacted>'), s);
   if (outcome.hang) {
     setInterval(() => {}, 1 << 30);
     setTimeout(() => process.exit(124), HANG_CAP_MS);
     return;
   }
-  if (outcome.stdout) process.stdout.write(scrub(outcome.stdout));
-  if (outcome.stderr) process.stderr.write(scrub(outcome.stderr));
-  process.exitCode = outcome.code;
+  const scrub = (/** @type {string} */ s) =>
+    secrets.reduce((acc, secret) => acc.split(secret).join('<redacted>'), s);
+  const answer = () => {
+    if (outcome.stdout) process.stdout.write(scrub(outcome.stdout));
+    if (outcome.stderr) process.stderr.write(scrub(outcome.stderr));
+    process.exitCode = outcome.code;
+  };
+  // The answer travels back from strongDM: the lock is already released, so concurrent invocations overlap.
+  if (latencyMs > 0 && !outcome.local) setTimeout(answer, latencyMs);
+  else answer();
 }
 
 main();

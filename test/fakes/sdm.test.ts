@@ -421,7 +421,8 @@ describe('fake sdm CLI: concurrency', () => {
     expect(s.grants.map((g) => g.accountId).sort()).toEqual(Array.from({ length: 8 }, (_, i) => `a-u${i}`));
     expect(s.invocations).toHaveLength(8);
     expect(new Set(s.invocations.map((i) => i.pid)).size).toBe(8);
-    expect(fs.readdirSync(tmp).filter((f) => f !== 'sdm-state.json')).toEqual([]); // no lock or temp left
+    const left = fs.readdirSync(tmp).filter((f) => f !== 'sdm-state.json');
+    expect(left).toEqual(['sdm-state.json.invocations.jsonl']); // no lock or temp left
   });
 
   it('8 concurrent identical grants: exactly one wins, none lost', async () => {
@@ -963,5 +964,137 @@ describe('fake sdm CLI: permission levels', () => {
       (email) => sdm(grantArgs('prod-postgres', email, at(0), at(HOUR))).code,
     );
     expect(codes).toEqual([0, 0, 0]);
+  });
+});
+
+describe('fake sdm CLI: latency', () => {
+  /** Runs `args` and returns when it exited (test clock) and its exit code. */
+  const timedRun = async (args: string[]) => {
+    const r = await sdmAsync(args);
+    return { ...r, closedAt: Date.now() };
+  };
+
+  it('answers latencyMs after processing, without holding the lock: two concurrent calls overlap', async () => {
+    updateSdmState(statePath, (s) => {
+      s.latencyMs = 300;
+    });
+    const [list, grantRun] = await Promise.all([
+      timedRun(['admin', 'users', 'list', '--json']),
+      timedRun(grantArgs('prod-postgres', 'bob@example.com', at(0), at(HOUR))),
+    ]);
+    expect([list.code, grantRun.code]).toEqual([0, 0]);
+    const s = readSdmState(statePath);
+    expect(s.grants).toHaveLength(1);
+    const processedAt = (verb: string) => Date.parse(s.invocations.find((i) => i.argv[2] === verb)?.at ?? '');
+    const [listAt, grantAt] = [processedAt('list'), processedAt('grant-temporary')];
+    // each answered latencyMs after it was processed...
+    expect(list.closedAt - listAt).toBeGreaterThanOrEqual(290);
+    expect(grantRun.closedAt - grantAt).toBeGreaterThanOrEqual(290);
+    // ...and the two waits overlapped: both answered well before 2 x latencyMs after the first was processed
+    expect(Math.max(list.closedAt, grantRun.closedAt) - Math.min(listAt, grantAt)).toBeLessThan(550);
+  });
+
+  it('help and version do not wait; refusals do', async () => {
+    updateSdmState(statePath, (s) => {
+      s.latencyMs = 1500;
+    });
+    const version = await timedRun(['--version']);
+    const help = await timedRun(['admin', 'users', '--help']);
+    const refused = await timedRun(['admin', 'users', 'list', '--json', '--nope']);
+    const processed = readSdmState(statePath).invocations.map((i) => Date.parse(i.at));
+    expect(version.closedAt - (processed[0] ?? 0)).toBeLessThan(1000);
+    expect(help.closedAt - (processed[1] ?? 0)).toBeLessThan(1000);
+    expect(refused.code).toBe(1);
+    expect(refused.closedAt - (processed[2] ?? 0)).toBeGreaterThanOrEqual(1490);
+  });
+});
+
+describe('fake sdm CLI: write limit (strongDM: 500 writes per minute per token)', () => {
+  const EXHAUSTED = "resource exhausted: Sorry! You've made too many requests, try again";
+  const grantFor = (email: string) => grantArgs('prod-postgres', email, at(0), at(HOUR));
+  const setLimit = (max: number, windowMs: number, writeTimes?: number[]) =>
+    updateSdmState(statePath, (s) => {
+      s.writeLimit = { max, windowMs };
+      if (writeTimes) s.writeTimes = writeTimes;
+    });
+
+  it('is on by default: a full window refuses grant and revoke, but not lists', () => {
+    const now = Date.now();
+    expect(readSdmState(statePath).writeLimit).toEqual({ max: 500, windowMs: 60_000 });
+    updateSdmState(statePath, (s) => {
+      s.writeTimes = Array.from({ length: 500 }, (_, i) => now - 50_000 + i);
+    });
+    const g = sdm(grantFor('bob@example.com'));
+    expect([g.code, g.stderr.trim()]).toEqual([1, EXHAUSTED]);
+    const r = sdm(['admin', 'users', 'revoke', 'prod-postgres', 'bob@example.com']);
+    expect([r.code, r.stderr.trim()]).toEqual([1, EXHAUSTED]);
+    expect(sdm(['admin', 'users', 'list', '--json']).code).toBe(0);
+    const s = readSdmState(statePath);
+    expect(s.grants).toEqual([]);
+    expect(s.invocations.map((i) => i.rateLimited)).toEqual([true, true, undefined]);
+    expect(s.writeTimes).toHaveLength(502);
+  });
+
+  it('max 3 per 2 s: 3 of 4 grants pass, the 4th is refused and changes nothing; after the window, one passes', async () => {
+    setLimit(3, 2000);
+    const results = await Promise.all(
+      ['u0', 'u1', 'u2', 'u3'].map((u) => sdmAsync(grantFor(`${u}@example.com`))),
+    );
+    expect(results.filter((r) => r.code === 0)).toHaveLength(3);
+    const refused = results.filter((r) => r.code !== 0);
+    expect(refused.map((r) => [r.code, r.stderr.trim(), r.stdout])).toEqual([[1, EXHAUSTED, '']]);
+    let s = readSdmState(statePath);
+    expect(s.grants).toHaveLength(3);
+    expect(s.invocations.filter((i) => i.rateLimited)).toEqual([
+      expect.objectContaining({ exitCode: 1, rateLimited: true }),
+    ]);
+    expect(s.writeTimes).toHaveLength(4);
+    await new Promise((r) => setTimeout(r, Math.max(...s.writeTimes) + 2050 - Date.now()));
+    expect(sdm(grantFor('u4@example.com')).code).toBe(0);
+    s = readSdmState(statePath);
+    expect(s.grants).toHaveLength(4);
+    expect(s.writeTimes).toHaveLength(1); // pruned to the window
+  });
+
+  it('a refused attempt counts toward the window, and so does a write strongDM refuses', () => {
+    setLimit(1, 60_000);
+    expect(sdm(grantFor('nobody@example.com')).code).toBe(1); // unknown user: counted all the same
+    expect(sdm(grantFor('bob@example.com')).stderr.trim()).toBe(EXHAUSTED);
+    // the first write ages out of the window; the refused one is still in it
+    updateSdmState(statePath, (s) => {
+      s.writeTimes = [Date.now() - 120_000, ...s.writeTimes.slice(1)];
+    });
+    expect(sdm(grantFor('bob@example.com')).stderr.trim()).toBe(EXHAUSTED);
+    setLimit(1, 60_000, [Date.now() - 120_000]);
+    expect(sdm(grantFor('bob@example.com')).code).toBe(0);
+    expect(readSdmState(statePath).invocations.map((i) => i.rateLimited ?? false)).toEqual([
+      false,
+      true,
+      true,
+      false,
+    ]);
+  });
+
+  it('does not count calls refused before strongDM (token, usage), nor let a refused write consume a fault', () => {
+    setLimit(1, 60_000);
+    updateSdmState(statePath, (s) => {
+      s.faults.push({ command: 'grant-temporary', action: 'fail', stderr: 'boom' });
+    });
+    expect(sdm(grantFor('bob@example.com'), { token: 'wrong-token-1' }).code).toBe(1);
+    expect(sdm([...grantFor('bob@example.com'), 'extra']).code).toBe(1);
+    expect(readSdmState(statePath).writeTimes).toEqual([]);
+    expect(sdm(grantFor('bob@example.com')).stderr.trim()).toBe('boom'); // counted, then the fault
+    expect(sdm(grantFor('bob@example.com')).stderr.trim()).toBe(EXHAUSTED);
+    expect(readSdmState(statePath).faults).toEqual([]);
+  });
+
+  it('writeLimit null lifts the limit (kinder than strongDM: for a benchmark setup only)', () => {
+    const now = Date.now();
+    updateSdmState(statePath, (s) => {
+      s.writeLimit = null;
+      s.writeTimes = Array.from({ length: 1000 }, () => now);
+    });
+    for (const u of ['u0', 'u1', 'u2']) expect(sdm(grantFor(`${u}@example.com`)).code).toBe(0);
+    expect(readSdmState(statePath).grants).toHaveLength(3);
   });
 });

@@ -84523,7 +84523,7 @@ function resolveAccount(person, userMap, sdmEmails) {
     }
     if (sdmEmails === undefined)
         return { sdmEmail: email, missingUser: false };
-    const sdmEmail = sdmEmails.find((candidate) => asciiLowerCase(candidate) === asciiLowerCase(email));
+    const sdmEmail = sdmEmails.get(asciiLowerCase(email));
     if (!sdmEmail) {
         return {
             skipReason: mapped
@@ -84533,6 +84533,16 @@ function resolveAccount(person, userMap, sdmEmails) {
         };
     }
     return { sdmEmail, missingUser: false };
+}
+/** One lookup per person instead of a scan of every strongDM user (people × users grew quadratically). */
+function strongDmEmails(emails) {
+    const byLowerCase = new Map();
+    for (const email of emails) {
+        const key = asciiLowerCase(email);
+        if (!byLowerCase.has(key))
+            byLowerCase.set(key, email); // the first, as a scan would find it
+    }
+    return byLowerCase;
 }
 const pairKey = (email, resource) => `${asciiLowerCase(email)}\n${resource}`;
 /**
@@ -84548,7 +84558,7 @@ const pairKey = (email, resource) => `${asciiLowerCase(email)}\n${resource}`;
 function reconcile(input) {
     const nowMs = Math.floor(input.now.getTime() / plan_SECOND) * plan_SECOND;
     const horizon = nowMs + input.lookaheadMs;
-    const activeEmails = input.sdmEmails && new Set(input.sdmEmails.map(asciiLowerCase));
+    const activeEmails = input.sdmEmails;
     const { desiredByPair, ledgerByPair } = groupByPair(input);
     const rows = [];
     for (const key of new Set([...desiredByPair.keys(), ...ledgerByPair.keys()])) {
@@ -84615,7 +84625,7 @@ function staleEntries(entries, desired, failSafe, accountGone, nowMs, horizon) {
     }));
 }
 /** What becomes of one pair's recorded grants: unchanged, stale, ended with the account, or revoked. */
-function planRecordedGrants(entries, desired, input, activeEmails, // strongDM's active users, lower-cased; undefined: not known
+function planRecordedGrants(entries, desired, input, activeEmails, // undefined: not known
 nowMs, horizon) {
     // A grant of an account strongDM no longer has (deleted or suspended) ended with it: nothing to revoke.
     const accountGone = (entry) => activeEmails !== undefined && !activeEmails.has(asciiLowerCase(entry.email));
@@ -84826,10 +84836,99 @@ function namesPart(line) {
     return line.split(/\s{2,}|\t/)[0] ?? '';
 }
 
+;// CONCATENATED MODULE: ./src/write-pacer.ts
+// strongDM allows 500 writes per minute per admin token (docs/strongdm-cli.md). The run paces its writes so that
+// no 60-second window holds more than that, whatever the concurrency, instead of being told "resource exhausted"
+// part-way through a large first run.
+//
+// A write counts from the moment it starts until a full window after it ENDED: strongDM receives it somewhere in
+// between, so anchoring on the end is safe however long a process takes to start. p-throttle anchors on the
+// start, which a slow process start could push past the window; hence these few lines instead.
+/** strongDM's documented limit per admin token. */
+const WRITES_PER_WINDOW = 500;
+/** The window, plus a margin for the service's own clock granularity. */
+const WRITE_WINDOW_MS = 60_000 + 500;
+class WritePacer {
+    max;
+    windowMs;
+    clock;
+    inFlight = 0;
+    /** When each write of the last window ended, oldest first. */
+    ended = [];
+    changed = new AbortController();
+    constructor(max = WRITES_PER_WINDOW, windowMs = WRITE_WINDOW_MS, clock = realClock) {
+        this.max = max;
+        this.windowMs = windowMs;
+        this.clock = clock;
+    }
+    /**
+     * A slot for one write, waiting while the window is full. No slot when waiting would outlast `remainingMs()`
+     * (the run's time budget) or once `cancel` aborts.
+     */
+    async acquire(remainingMs, cancel) {
+        for (;;) {
+            if (cancel?.aborted)
+                return { granted: false, why: 'cancelled' };
+            const now = this.clock.now();
+            while (this.ended.length > 0 && this.ended[0] <= now - this.windowMs)
+                this.ended.shift();
+            if (this.inFlight + this.ended.length < this.max) {
+                this.inFlight++;
+                return { granted: true, release: once(() => this.release()) };
+            }
+            // Full: the oldest ended write leaves the window at a known time; with all of them in flight, the next to end
+            // frees nothing for a whole window, so wait for any change and look again.
+            const oldest = this.ended[0];
+            const waitMs = oldest === undefined ? undefined : oldest + this.windowMs - now;
+            if (waitMs !== undefined && waitMs >= remainingMs())
+                return { granted: false, why: 'budget' };
+            const wake = anyOf(this.changed.signal, cancel);
+            await this.clock.wait(waitMs, wake);
+            if (remainingMs() <= 0)
+                return { granted: false, why: 'budget' };
+        }
+    }
+    release() {
+        this.inFlight--;
+        this.ended.push(this.clock.now());
+        const changed = this.changed;
+        this.changed = new AbortController();
+        changed.abort();
+    }
+}
+function once(fn) {
+    let done = false;
+    return () => {
+        if (done)
+            return;
+        done = true;
+        fn();
+    };
+}
+function anyOf(first, second) {
+    return second ? AbortSignal.any([first, second]) : first;
+}
+const realClock = {
+    now: () => performance.now(),
+    wait: (ms, wake) => new Promise((resolve) => {
+        if (wake.aborted)
+            return resolve();
+        const done = () => {
+            if (timer)
+                clearTimeout(timer);
+            wake.removeEventListener('abort', done);
+            resolve();
+        };
+        const timer = ms === undefined ? undefined : setTimeout(done, Math.max(0, ms));
+        wake.addEventListener('abort', done, { once: true });
+    }),
+};
+
 ;// CONCATENATED MODULE: ./src/sdm.ts
 // The sdm command lines this action runs, all in one place (docs/strongdm-cli.md). The admin token goes
 // only into the child's environment (SDM_ADMIN_TOKEN), never into argv, where other processes and logs could see it.
 // child_process is used rather than @actions/exec because a hung sdm must be killed after a timeout.
+
 
 
 
@@ -84854,22 +84953,29 @@ const RESOURCE_KINDS = ['datasources', 'servers', 'clusters'];
 function isRateLimited(result) {
     return result.exitCode !== 0 && /resource exhausted|too many requests/i.test(result.stderr);
 }
+/** The subcommands of `sdm admin users` that change strongDM, and so count against its write limit. */
+const WRITE_COMMANDS = new Set(['grant-temporary', REVOKE_SUBCOMMAND]);
 class SdmCli {
     options;
     timeoutMs;
     deadline;
+    /** One per run, shared by every concurrent command: the limit is per admin token. */
+    pacer;
     constructor(options) {
         this.options = options;
         this.timeoutMs = options.timeoutMs ?? 120_000;
         this.deadline = options.deadline ?? new Deadline(10 * 60_000);
+        this.pacer = options.pacer ?? new WritePacer();
     }
     /**
      * What this sdm offers, from `sdm admin users --help` and `sdm admin users grant-temporary --help` (no token
      * needed, and none is given). Read once per run, before any change.
      */
     async probeCapabilities() {
-        const users = await this.runOnce(['admin', 'users', '--help'], { withToken: false });
-        const grant = await this.runOnce(['admin', 'users', 'grant-temporary', '--help'], { withToken: false });
+        const [users, grant] = await Promise.all([
+            this.runOnce(['admin', 'users', '--help'], { withToken: false }),
+            this.runOnce(['admin', 'users', 'grant-temporary', '--help'], { withToken: false }),
+        ]);
         const userCommands = users.exitCode === 0 ? parseHelp(users.stdout || users.stderr).commands : [];
         const grantFlags = grant.exitCode === 0 ? parseHelp(grant.stdout || grant.stderr).options : [];
         return {
@@ -84929,10 +85035,14 @@ class SdmCli {
     async revokeTemporary(resource, email) {
         return this.run(['admin', 'users', REVOKE_SUBCOMMAND, resource, email]);
     }
-    /** Runs a command; a rate-limited answer is retried with backoff while the time budget allows. */
+    /**
+     * Runs a command; a rate-limited answer is retried with backoff while the time budget allows. Every attempt at a
+     * write waits for a slot under strongDM's write limit first.
+     */
     async run(args) {
+        const isWrite = args[0] === 'admin' && args[1] === 'users' && WRITE_COMMANDS.has(args[2] ?? '');
         return retry(async () => {
-            const result = await this.runOnce(args);
+            const result = isWrite ? await this.runPaced(args) : await this.runOnce(args);
             return isRateLimited(result) ? { again: 'rate limited', last: result } : { done: result };
         }, {
             attempts: MAX_ATTEMPTS,
@@ -84940,6 +85050,30 @@ class SdmCli {
             ...(this.options.signal ? { signal: this.options.signal } : {}),
             giveUp: (_failure, _why, last) => last,
         });
+    }
+    async runPaced(args) {
+        const slot = await this.pacer.acquire(() => this.deadline.remainingMs(), this.options.cancel ?? this.options.signal);
+        if (!slot.granted) {
+            const cancelled = slot.why === 'cancelled';
+            return {
+                exitCode: -1,
+                stdout: '',
+                stderr: '',
+                timedOut: false,
+                cancelled,
+                ...(cancelled
+                    ? {}
+                    : {
+                        notStarted: "time-budget would be spent waiting under strongDM's limit of 500 writes a minute",
+                    }),
+            };
+        }
+        try {
+            return await this.runOnce(args);
+        }
+        finally {
+            slot.release();
+        }
     }
     runOnce(args, { withToken } = { withToken: true }) {
         const env = { ...childEnvironment(), HOME: this.options.home, SDM_HOME: this.options.home };
@@ -84984,6 +85118,8 @@ function childEnvironment(env = process.env) {
 function failureReason(result) {
     if (result.cancelled)
         return 'stopped: the run was cancelled';
+    if (result.notStarted)
+        return `not attempted: ${result.notStarted}`;
     if (result.timedOut)
         return 'sdm did not finish within sdm-timeout and was stopped';
     const shown = forErrorDetail(result.stderr.trim() || result.stdout.trim());
@@ -85067,7 +85203,7 @@ async function grantPending(sdm, rows, revokeFailures, recorder, context, limit)
                 results.set(row, { ...row, status: 'granted' });
                 holding.add(key);
             }
-            else if (holding.has(key) && !result.timedOut && !result.cancelled) {
+            else if (holding.has(key) && !result.timedOut && !result.cancelled && !result.notStarted) {
                 results.set(row, {
                     ...row,
                     status: 'skipped',
@@ -93304,19 +93440,31 @@ async function downloadHashed(first, url, version, zipPath, options) {
 
 
 
-/** sdm is set up when there is something to grant or to check, and a token to do it with. */
-async function setUpSdmIfNeeded(inputs, context, windows, active, notes) {
-    if ((windows.length > 0 || active.length > 0) && inputs.sdmAdminToken) {
+
+function sdmNeed(inputs, windows, active, offlinePlan) {
+    if (windows.length === 0 && active.length === 0)
+        return 'nothing';
+    if (inputs.dryRun)
+        return 'check';
+    const changes = offlinePlan.some((row) => row.status === 'pending' || row.status === 'pending-revoke');
+    return changes ? 'apply' : 'unchanged';
+}
+/** sdm is set up when there is something to grant, revoke or check, and a token to do it with. */
+async function setUpSdmIfNeeded(inputs, context, need, notes) {
+    const needed = need === 'check' || need === 'apply';
+    if (needed && inputs.sdmAdminToken) {
         return group('Setting up sdm', () => setUpSdm(inputs, context));
     }
     if (!inputs.sdmAdminToken) {
-        if (windows.length > 0) {
+        if (needed) {
             notes.push('Dry run without sdm-admin-token: strongDM accounts and resource names were not checked.');
         }
         context.checklist.warn('sdm', 'not checked: no sdm-admin-token (dry run)', 'give sdm-admin-token to a dry run to check sdm, the token and the resources');
     }
     else {
-        context.checklist.pass('sdm', 'not needed: nothing to grant, revoke or check in this run');
+        context.checklist.pass('sdm', need === 'unchanged'
+            ? 'not needed: every on-call window is already granted (ledger) and nothing is to be revoked'
+            : 'not needed: nothing to grant, revoke or check in this run');
     }
     return undefined;
 }
@@ -93342,20 +93490,37 @@ async function setUpSdm(inputs, context) {
         timeoutMs: inputs.sdmTimeoutMs,
         deadline: context.deadline,
         signal: context.kill,
+        cancel: context.cancel,
     });
     const close = () => (0,promises_.rm)(home, { recursive: true, force: true });
     try {
-        const capabilities = await cli.probeCapabilities();
+        const found = await readStrongDm(cli, inputs.concurrency);
+        const capabilities = await found.capabilities;
         checkGrantFlags(capabilities, checklist);
         checkRevokeCommand(capabilities, inputs.revokeStale, checklist);
-        const resourceNames = await sdm_setup_checkResources(cli, inputs, checklist);
-        const activeEmails = await checklist.verify('sdm admin users list', () => cli.listUserEmails(), (emails) => `sdm-admin-token may list users: ${emails.length} active`);
+        const resourceNames = await sdm_setup_checkResources(found.resources, inputs, checklist);
+        const activeEmails = await checklist.verify('sdm admin users list', () => found.users, (emails) => `sdm-admin-token may list users: ${emails.length} active`);
         return { cli, capabilities, activeEmails, resourceNames, close };
     }
     catch (error) {
         await close();
         throw error;
     }
+}
+/**
+ * sdm's help and the four lists, run at the same time within `concurrency` and all finished before any is judged,
+ * so no command is still running once the checks below have failed the run. The checklist keeps its order.
+ */
+async function readStrongDm(cli, concurrency) {
+    const limit = pLimit(concurrency);
+    const started = {
+        capabilities: limit(() => cli.probeCapabilities()),
+        resources: RESOURCE_KINDS.map((kind) => ({ kind, names: limit(() => cli.listResourceNames(kind)) })),
+        users: limit(() => cli.listUserEmails()),
+    };
+    const all = [started.capabilities, ...started.resources.map((list) => list.names), started.users];
+    await Promise.allSettled(all);
+    return started;
 }
 /** A folder only this run's sdm uses as HOME and SDM_HOME: no earlier job's ~/.sdm, and no state left behind. */
 async function privateHome(tempDir) {
@@ -93400,10 +93565,10 @@ function checkRevokeCommand(capabilities, revokeStale, checklist) {
     }
 }
 /** Each resource kind listed with the admin token, and every configured resource found among them. */
-async function sdm_setup_checkResources(cli, inputs, checklist) {
+async function sdm_setup_checkResources(lists, inputs, checklist) {
     const known = new Set();
-    for (const kind of RESOURCE_KINDS) {
-        const names = await checklist.verify(`sdm admin ${kind} list`, () => cli.listResourceNames(kind), (found) => `sdm-admin-token may list ${kind}: ${found.length}`);
+    for (const { kind, names: listed } of lists) {
+        const names = await checklist.verify(`sdm admin ${kind} list`, () => listed, (found) => `sdm-admin-token may list ${kind}: ${found.length}`);
         for (const name of names)
             known.add(name);
     }
@@ -93464,10 +93629,17 @@ async function run() {
             leadMs: inputs.leadMs,
             graceMs: inputs.graceMs,
         });
-        const notes = [];
-        const setUp = { deadline: context.deadline, kill: context.cancellation.kill, checklist };
-        sdm = await setUpSdmIfNeeded(inputs, setUp, windows, active, notes);
-        const plan = planRun(inputs, context, { oncalls, windows, active, sdm, notes });
+        const notes = failSafeNotes(oncalls, windows, active);
+        const setUp = {
+            deadline: context.deadline,
+            cancel: context.cancellation.cancel,
+            kill: context.cancellation.kill,
+            checklist,
+        };
+        // Planned first without strongDM: a run with nothing to grant or revoke never sets sdm up.
+        const offline = planRun(inputs, context, { windows, active, sdm: undefined });
+        sdm = await setUpSdmIfNeeded(inputs, setUp, sdmNeed(inputs, windows, active, offline), notes);
+        const plan = sdm ? planRun(inputs, context, { windows, active, sdm }) : offline;
         warnPeople(plan);
         const result = refuseOversizedPlan(plan, inputs, notes) ??
             (inputs.dryRun || !sdm
@@ -93527,10 +93699,21 @@ function runContext(inputs, cancellation, checklist) {
         checklist,
     };
 }
-/** Who is which strongDM account, then desired − ledger; fail-safe when nothing matched but grants are in force. */
+/** A PagerDuty outage or a wrong filter must not revoke access: said once, whichever plan is used. */
+function failSafeNotes(oncalls, windows, active) {
+    if (windows.length > 0 || active.length === 0)
+        return [];
+    return [
+        `${oncalls.length === 0 ? 'PagerDuty returned no on-calls at all' : 'No on-call matched the rules'} while ${active.length} grants are in force: nothing is treated as stale in this run (a PagerDuty outage or a wrong filter must not revoke access).`,
+    ];
+}
+/**
+ * Who is which strongDM account, then desired − ledger; fail-safe when nothing matched but grants are in force.
+ * Without sdm, every email is taken as strongDM's (not checked) and every resource as revocable.
+ */
 function planRun(inputs, context, seen) {
-    const { oncalls, windows, active, sdm, notes } = seen;
-    const sdmEmails = sdm?.activeEmails;
+    const { windows, active, sdm } = seen;
+    const sdmEmails = sdm && strongDmEmails(sdm.activeEmails);
     // Without a revoke command, revoke-stale cannot be honoured: stale grants stay, and say why.
     const cannotRevoke = inputs.revokeStale && sdm !== undefined && !sdm.capabilities.canRevoke;
     const accounts = new Map();
@@ -93538,10 +93721,6 @@ function planRun(inputs, context, seen) {
         if (!accounts.has(window.pagerdutyUserId)) {
             accounts.set(window.pagerdutyUserId, resolveAccount(window, inputs.userMap, sdmEmails));
         }
-    }
-    const failSafe = windows.length === 0 && active.length > 0;
-    if (failSafe) {
-        notes.push(`${oncalls.length === 0 ? 'PagerDuty returned no on-calls at all' : 'No on-call matched the rules'} while ${active.length} grants are in force: nothing is treated as stale in this run (a PagerDuty outage or a wrong filter must not revoke access).`);
     }
     return reconcile({
         windows,
@@ -93552,7 +93731,7 @@ function planRun(inputs, context, seen) {
         maxGrantMs: inputs.maxGrantMs,
         revokeStale: inputs.revokeStale && !cannotRevoke,
         ...(sdm ? { revocableResources: revocable(inputs, sdm) } : {}),
-        failSafe,
+        failSafe: windows.length === 0 && active.length > 0,
         ...(sdmEmails ? { sdmEmails } : {}),
         ...(cannotRevoke
             ? { revokeUnavailable: `this sdm offers no revoke command (sdm admin users ${REVOKE_SUBCOMMAND})` }

@@ -137,7 +137,7 @@ async function grantPending(
             recorder.add(ledgerEntry(row, context));
             results.set(row, { ...row, status: 'granted' });
             holding.add(key);
-          } else if (holding.has(key) && !result.timedOut && !result.cancelled) {
+          } else if (holding.has(key) && !result.timedOut && !result.cancelled && !result.notStarted) {
             results.set(row, {
               ...row,
               status: 'skipped',

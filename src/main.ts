@@ -11,13 +11,13 @@ import { LedgerRecorder } from './ledger-recorder.js';
 import { openLedgerStore, type LedgerStore } from './ledger-stores.js';
 import { readOnCalls } from './oncalls.js';
 import type { OnCallRow } from './pagerduty.js';
-import { reconcile, resolveAccount, rfc3339, type Account } from './plan.js';
+import { reconcile, resolveAccount, rfc3339, strongDmEmails, type Account } from './plan.js';
 import { desiredWindows, type DesiredWindow } from './windows.js';
 import { failureFor, notApplied, report, reportStopped, warnPeople, type RunResult } from './report.js';
 import { Deadline } from './retry.js';
 import { Checklist } from './checklist.js';
 import { REVOKE_SUBCOMMAND, type SdmCli } from './sdm.js';
-import { setUpSdmIfNeeded, type SdmSession } from './sdm-setup.js';
+import { sdmNeed, setUpSdmIfNeeded, type SdmSession } from './sdm-setup.js';
 import { forLogLine } from './text.js';
 import { locateInWorkspace, MAX_RULES_BYTES, readRegularFileSync } from './workspace-files.js';
 import type { LedgerEntry, PlanRow } from './types.js';
@@ -50,10 +50,17 @@ export async function run(): Promise<void> {
       leadMs: inputs.leadMs,
       graceMs: inputs.graceMs,
     });
-    const notes: string[] = [];
-    const setUp = { deadline: context.deadline, kill: context.cancellation.kill, checklist };
-    sdm = await setUpSdmIfNeeded(inputs, setUp, windows, active, notes);
-    const plan = planRun(inputs, context, { oncalls, windows, active, sdm, notes });
+    const notes = failSafeNotes(oncalls, windows, active);
+    const setUp = {
+      deadline: context.deadline,
+      cancel: context.cancellation.cancel,
+      kill: context.cancellation.kill,
+      checklist,
+    };
+    // Planned first without strongDM: a run with nothing to grant or revoke never sets sdm up.
+    const offline = planRun(inputs, context, { windows, active, sdm: undefined });
+    sdm = await setUpSdmIfNeeded(inputs, setUp, sdmNeed(inputs, windows, active, offline), notes);
+    const plan = sdm ? planRun(inputs, context, { windows, active, sdm }) : offline;
     warnPeople(plan);
     const result =
       refuseOversizedPlan(plan, inputs, notes) ??
@@ -112,20 +119,25 @@ function runContext(inputs: Inputs, cancellation: Cancellation, checklist: Check
   };
 }
 
-/** Who is which strongDM account, then desired − ledger; fail-safe when nothing matched but grants are in force. */
+/** A PagerDuty outage or a wrong filter must not revoke access: said once, whichever plan is used. */
+function failSafeNotes(oncalls: OnCallRow[], windows: DesiredWindow[], active: LedgerEntry[]): string[] {
+  if (windows.length > 0 || active.length === 0) return [];
+  return [
+    `${oncalls.length === 0 ? 'PagerDuty returned no on-calls at all' : 'No on-call matched the rules'} while ${active.length} grants are in force: nothing is treated as stale in this run (a PagerDuty outage or a wrong filter must not revoke access).`,
+  ];
+}
+
+/**
+ * Who is which strongDM account, then desired − ledger; fail-safe when nothing matched but grants are in force.
+ * Without sdm, every email is taken as strongDM's (not checked) and every resource as revocable.
+ */
 function planRun(
   inputs: Inputs,
   context: RunContext,
-  seen: {
-    oncalls: OnCallRow[];
-    windows: DesiredWindow[];
-    active: LedgerEntry[];
-    sdm: SdmSession | undefined;
-    notes: string[];
-  },
+  seen: { windows: DesiredWindow[]; active: LedgerEntry[]; sdm: SdmSession | undefined },
 ): PlanRow[] {
-  const { oncalls, windows, active, sdm, notes } = seen;
-  const sdmEmails = sdm?.activeEmails;
+  const { windows, active, sdm } = seen;
+  const sdmEmails = sdm && strongDmEmails(sdm.activeEmails);
   // Without a revoke command, revoke-stale cannot be honoured: stale grants stay, and say why.
   const cannotRevoke = inputs.revokeStale && sdm !== undefined && !sdm.capabilities.canRevoke;
   const accounts = new Map<string, Account>();
@@ -133,12 +145,6 @@ function planRun(
     if (!accounts.has(window.pagerdutyUserId)) {
       accounts.set(window.pagerdutyUserId, resolveAccount(window, inputs.userMap, sdmEmails));
     }
-  }
-  const failSafe = windows.length === 0 && active.length > 0;
-  if (failSafe) {
-    notes.push(
-      `${oncalls.length === 0 ? 'PagerDuty returned no on-calls at all' : 'No on-call matched the rules'} while ${active.length} grants are in force: nothing is treated as stale in this run (a PagerDuty outage or a wrong filter must not revoke access).`,
-    );
   }
   return reconcile({
     windows,
@@ -149,7 +155,7 @@ function planRun(
     maxGrantMs: inputs.maxGrantMs,
     revokeStale: inputs.revokeStale && !cannotRevoke,
     ...(sdm ? { revocableResources: revocable(inputs, sdm) } : {}),
-    failSafe,
+    failSafe: windows.length === 0 && active.length > 0,
     ...(sdmEmails ? { sdmEmails } : {}),
     ...(cannotRevoke
       ? { revokeUnavailable: `this sdm offers no revoke command (sdm admin users ${REVOKE_SUBCOMMAND})` }

@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import type { OnCallRow } from './pagerduty.js';
-import { reconcile, resolveAccount, rfc3339, subtract, type Account, type ReconcileInput } from './plan.js';
+import {
+  reconcile,
+  resolveAccount,
+  rfc3339,
+  strongDmEmails,
+  subtract,
+  type Account,
+  type ReconcileInput,
+} from './plan.js';
 import type { LedgerEntry, PlanRow } from './types.js';
 import { onCallRow as oncall, rule } from '../test/samples.js';
 import { desiredWindows } from './windows.js';
@@ -74,18 +82,22 @@ function entry(email: string, from: string, until: string, resource = 'db'): Led
 describe('resolveAccount', () => {
   const person = { pagerdutyUserId: 'PADA001', name: 'Ada', email: 'Ada@Example.com' };
   it('matches case-insensitively, with user-map by user ID or email first', () => {
-    expect(resolveAccount(person, new Map(), ['ada@example.COM'])).toEqual({
+    expect(resolveAccount(person, new Map(), strongDmEmails(['ada@example.COM']))).toEqual({
       sdmEmail: 'ada@example.COM',
       missingUser: false,
     });
     const byId = new Map([['pada001', 'ada.l@corp.example']]);
-    expect(resolveAccount(person, byId, ['ada.l@corp.example']).sdmEmail).toBe('ada.l@corp.example');
+    expect(resolveAccount(person, byId, strongDmEmails(['ada.l@corp.example'])).sdmEmail).toBe(
+      'ada.l@corp.example',
+    );
     const byEmail = new Map([['ada@example.com', 'ada.l@corp.example']]);
-    expect(resolveAccount(person, byEmail, ['ada.l@corp.example']).sdmEmail).toBe('ada.l@corp.example');
+    expect(resolveAccount(person, byEmail, strongDmEmails(['ada.l@corp.example'])).sdmEmail).toBe(
+      'ada.l@corp.example',
+    );
   });
 
   it('skips people without an account, a usable email, or any email', () => {
-    expect(resolveAccount(person, new Map(), ['bob@example.com'])).toMatchObject({
+    expect(resolveAccount(person, new Map(), strongDmEmails(['bob@example.com']))).toMatchObject({
       missingUser: true,
       skipReason: expect.stringMatching(/no strongDM user/),
     });
@@ -107,18 +119,39 @@ describe('resolveAccount', () => {
   it('compares emails in ASCII case only and skips non-ASCII PagerDuty emails', () => {
     const kelvin = { pagerdutyUserId: 'PKATE01', name: 'Kate?', email: '\u212Aate@example.com' };
     expect('\u212Aate@example.com'.toLowerCase()).toBe('kate@example.com'); // the look-alike this guards against
-    expect(resolveAccount(kelvin, new Map(), ['kate@example.com'])).toEqual({
+    expect(resolveAccount(kelvin, new Map(), strongDmEmails(['kate@example.com']))).toEqual({
       skipReason: 'the email has non-ASCII characters; map it in user-map',
       missingUser: false,
     });
     expect(resolveAccount(kelvin, new Map(), undefined).skipReason).toMatch(/non-ASCII/);
     // Nor does a look-alike pick up another person's user-map entry.
     const kateMap = new Map([['kate@example.com', 'kate@corp.example']]);
-    expect(resolveAccount(kelvin, kateMap, ['kate@corp.example']).skipReason).toMatch(/non-ASCII/);
+    expect(resolveAccount(kelvin, kateMap, strongDmEmails(['kate@corp.example'])).skipReason).toMatch(
+      /non-ASCII/,
+    );
     // user-map (written by an admin) may name a non-ASCII account; it is compared exactly but for ASCII case.
     const mapped = new Map([['pkate01', 'KÄTE@example.com']]);
-    expect(resolveAccount(kelvin, mapped, ['käte@example.com']).missingUser).toBe(true); // Ä is not ä here
-    expect(resolveAccount(kelvin, mapped, ['kÄte@example.com']).sdmEmail).toBe('kÄte@example.com');
+    expect(resolveAccount(kelvin, mapped, strongDmEmails(['käte@example.com'])).missingUser).toBe(true); // Ä is not ä here
+    expect(resolveAccount(kelvin, mapped, strongDmEmails(['kÄte@example.com'])).sdmEmail).toBe(
+      'kÄte@example.com',
+    );
+  });
+});
+
+describe('strongDmEmails', () => {
+  it('finds an email by its ASCII lower case, in strongDM spelling, the first of two spellings winning', () => {
+    const emails = strongDmEmails([
+      'Grace.Hopper@Example.com',
+      'grace.hopper@example.com',
+      'ada@example.com',
+    ]);
+    expect(emails.get('grace.hopper@example.com')).toBe('Grace.Hopper@Example.com');
+    expect(emails.get('ada@example.com')).toBe('ada@example.com');
+    expect(emails.size).toBe(2);
+  });
+
+  it('folds no non-ASCII letter: the Kelvin sign is not a k', () => {
+    expect(strongDmEmails(['\u212Aate@example.com']).get('kate@example.com')).toBeUndefined();
   });
 });
 
@@ -225,7 +258,7 @@ describe('reconcile', () => {
     const rows = reconcileWith({
       ledger,
       revokeStale: true,
-      sdmEmails: ['someone.else@example.com'],
+      sdmEmails: strongDmEmails(['someone.else@example.com']),
     });
     expect(rows).toEqual([
       expect.objectContaining({

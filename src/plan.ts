@@ -36,7 +36,7 @@ const SECOND = 1000;
 export function resolveAccount(
   person: Person,
   userMap: Map<string, string>,
-  sdmEmails: string[] | undefined,
+  sdmEmails: StrongDmEmails | undefined,
 ): Account {
   const mapped =
     userMap.get(asciiLowerCase(person.pagerdutyUserId)) ??
@@ -53,7 +53,7 @@ export function resolveAccount(
     return { skipReason: 'the email has non-ASCII characters; map it in user-map', missingUser: false };
   }
   if (sdmEmails === undefined) return { sdmEmail: email, missingUser: false };
-  const sdmEmail = sdmEmails.find((candidate) => asciiLowerCase(candidate) === asciiLowerCase(email));
+  const sdmEmail = sdmEmails.get(asciiLowerCase(email));
   if (!sdmEmail) {
     return {
       skipReason: mapped
@@ -63,6 +63,19 @@ export function resolveAccount(
     };
   }
   return { sdmEmail, missingUser: false };
+}
+
+/** strongDM's active users' emails by their ASCII lower case, each in strongDM's spelling. */
+export type StrongDmEmails = ReadonlyMap<string, string>;
+
+/** One lookup per person instead of a scan of every strongDM user (people × users grew quadratically). */
+export function strongDmEmails(emails: readonly string[]): StrongDmEmails {
+  const byLowerCase = new Map<string, string>();
+  for (const email of emails) {
+    const key = asciiLowerCase(email);
+    if (!byLowerCase.has(key)) byLowerCase.set(key, email); // the first, as a scan would find it
+  }
+  return byLowerCase;
 }
 
 export interface ReconcileInput {
@@ -76,7 +89,7 @@ export interface ReconcileInput {
   /** PagerDuty returned no on-call at all: treat nothing as stale (fail-safe against an outage or a bad filter). */
   failSafe: boolean;
   /** strongDM's active users, when they could be listed. */
-  sdmEmails?: string[];
+  sdmEmails?: StrongDmEmails;
   /** revoke-stale is asked for but sdm cannot revoke: why, added to each stale grant's reason. */
   revokeUnavailable?: string;
   /**
@@ -101,7 +114,7 @@ const pairKey = (email: string, resource: string) => `${asciiLowerCase(email)}\n
 export function reconcile(input: ReconcileInput): PlanRow[] {
   const nowMs = Math.floor(input.now.getTime() / SECOND) * SECOND;
   const horizon = nowMs + input.lookaheadMs;
-  const activeEmails = input.sdmEmails && new Set(input.sdmEmails.map(asciiLowerCase));
+  const activeEmails = input.sdmEmails;
   const { desiredByPair, ledgerByPair } = groupByPair(input);
   const rows: PlanRow[] = [];
   for (const key of new Set([...desiredByPair.keys(), ...ledgerByPair.keys()])) {
@@ -199,7 +212,7 @@ function planRecordedGrants(
   entries: LedgerEntry[],
   desired: DesiredWindow[],
   input: ReconcileInput,
-  activeEmails: Set<string> | undefined, // strongDM's active users, lower-cased; undefined: not known
+  activeEmails: StrongDmEmails | undefined, // undefined: not known
   nowMs: number,
   horizon: number,
 ): RecordedGrantsPlan {

@@ -9,10 +9,18 @@ import type { Checklist } from './checklist.js';
 import { InputError, type Inputs } from './inputs.js';
 import type { DesiredWindow } from './windows.js';
 import type { Deadline } from './retry.js';
-import { RESOURCE_KINDS, REVOKE_SUBCOMMAND, SdmCli, SdmError, type SdmCapabilities } from './sdm.js';
+import pLimit from 'p-limit';
+import {
+  RESOURCE_KINDS,
+  REVOKE_SUBCOMMAND,
+  SdmCli,
+  SdmError,
+  type ResourceKind,
+  type SdmCapabilities,
+} from './sdm.js';
 import { installSdm, type SdmInstallation } from './sdm-install.js';
 import { forLogLine } from './text.js';
-import type { LedgerEntry } from './types.js';
+import type { LedgerEntry, PlanRow } from './types.js';
 
 /** sdm ready to use for this run. */
 export interface SdmSession {
@@ -28,23 +36,44 @@ export interface SdmSession {
 
 interface SetUpContext {
   deadline: Deadline;
+  cancel: AbortSignal;
   kill: AbortSignal;
   checklist: Checklist;
 }
 
-/** sdm is set up when there is something to grant or to check, and a token to do it with. */
+/**
+ * Whether this run needs sdm: `check` (a dry run with something to check: it checks everything it can), `apply`
+ * (the plan made without strongDM has grants or revocations), `unchanged` (everything wanted is already granted
+ * and nothing is to be revoked), or `nothing` (no on-call, no grant). Only `check` and `apply` set sdm up: an
+ * unchanged re-run touches nothing but PagerDuty and the ledger (no download, no sdm command).
+ */
+export type SdmNeed = 'check' | 'apply' | 'unchanged' | 'nothing';
+
+export function sdmNeed(
+  inputs: Pick<Inputs, 'dryRun'>,
+  windows: DesiredWindow[],
+  active: LedgerEntry[],
+  offlinePlan: PlanRow[],
+): SdmNeed {
+  if (windows.length === 0 && active.length === 0) return 'nothing';
+  if (inputs.dryRun) return 'check';
+  const changes = offlinePlan.some((row) => row.status === 'pending' || row.status === 'pending-revoke');
+  return changes ? 'apply' : 'unchanged';
+}
+
+/** sdm is set up when there is something to grant, revoke or check, and a token to do it with. */
 export async function setUpSdmIfNeeded(
   inputs: Inputs,
   context: SetUpContext,
-  windows: DesiredWindow[],
-  active: LedgerEntry[],
+  need: SdmNeed,
   notes: string[],
 ): Promise<SdmSession | undefined> {
-  if ((windows.length > 0 || active.length > 0) && inputs.sdmAdminToken) {
+  const needed = need === 'check' || need === 'apply';
+  if (needed && inputs.sdmAdminToken) {
     return core.group('Setting up sdm', () => setUpSdm(inputs, context));
   }
   if (!inputs.sdmAdminToken) {
-    if (windows.length > 0) {
+    if (needed) {
       notes.push('Dry run without sdm-admin-token: strongDM accounts and resource names were not checked.');
     }
     context.checklist.warn(
@@ -53,7 +82,12 @@ export async function setUpSdmIfNeeded(
       'give sdm-admin-token to a dry run to check sdm, the token and the resources',
     );
   } else {
-    context.checklist.pass('sdm', 'not needed: nothing to grant, revoke or check in this run');
+    context.checklist.pass(
+      'sdm',
+      need === 'unchanged'
+        ? 'not needed: every on-call window is already granted (ledger) and nothing is to be revoked'
+        : 'not needed: nothing to grant, revoke or check in this run',
+    );
   }
   return undefined;
 }
@@ -85,16 +119,18 @@ async function setUpSdm(inputs: Inputs, context: SetUpContext): Promise<SdmSessi
     timeoutMs: inputs.sdmTimeoutMs,
     deadline: context.deadline,
     signal: context.kill,
+    cancel: context.cancel,
   });
   const close = () => rm(home, { recursive: true, force: true });
   try {
-    const capabilities = await cli.probeCapabilities();
+    const found = await readStrongDm(cli, inputs.concurrency);
+    const capabilities = await found.capabilities;
     checkGrantFlags(capabilities, checklist);
     checkRevokeCommand(capabilities, inputs.revokeStale, checklist);
-    const resourceNames = await checkResources(cli, inputs, checklist);
+    const resourceNames = await checkResources(found.resources, inputs, checklist);
     const activeEmails = await checklist.verify(
       'sdm admin users list',
-      () => cli.listUserEmails(),
+      () => found.users,
       (emails) => `sdm-admin-token may list users: ${emails.length} active`,
     );
     return { cli, capabilities, activeEmails, resourceNames, close };
@@ -102,6 +138,29 @@ async function setUpSdm(inputs: Inputs, context: SetUpContext): Promise<SdmSessi
     await close();
     throw error;
   }
+}
+
+/** What strongDM holds, each settled (never rejecting) so a failure is reported in its turn. */
+interface StrongDmFindings {
+  capabilities: Promise<SdmCapabilities>;
+  resources: Array<{ kind: ResourceKind; names: Promise<string[]> }>;
+  users: Promise<string[]>;
+}
+
+/**
+ * sdm's help and the four lists, run at the same time within `concurrency` and all finished before any is judged,
+ * so no command is still running once the checks below have failed the run. The checklist keeps its order.
+ */
+async function readStrongDm(cli: SdmCli, concurrency: number): Promise<StrongDmFindings> {
+  const limit = pLimit(concurrency);
+  const started = {
+    capabilities: limit(() => cli.probeCapabilities()),
+    resources: RESOURCE_KINDS.map((kind) => ({ kind, names: limit(() => cli.listResourceNames(kind)) })),
+    users: limit(() => cli.listUserEmails()),
+  };
+  const all = [started.capabilities, ...started.resources.map((list) => list.names), started.users];
+  await Promise.allSettled(all);
+  return started;
 }
 
 /** A folder only this run's sdm uses as HOME and SDM_HOME: no earlier job's ~/.sdm, and no state left behind. */
@@ -168,12 +227,16 @@ function checkRevokeCommand(capabilities: SdmCapabilities, revokeStale: boolean,
 }
 
 /** Each resource kind listed with the admin token, and every configured resource found among them. */
-async function checkResources(cli: SdmCli, inputs: Inputs, checklist: Checklist): Promise<Set<string>> {
+async function checkResources(
+  lists: StrongDmFindings['resources'],
+  inputs: Inputs,
+  checklist: Checklist,
+): Promise<Set<string>> {
   const known = new Set<string>();
-  for (const kind of RESOURCE_KINDS) {
+  for (const { kind, names: listed } of lists) {
     const names = await checklist.verify(
       `sdm admin ${kind} list`,
-      () => cli.listResourceNames(kind),
+      () => listed,
       (found) => `sdm-admin-token may list ${kind}: ${found.length}`,
     );
     for (const name of names) known.add(name);

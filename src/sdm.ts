@@ -4,6 +4,7 @@
 import { execFile } from 'node:child_process';
 import { Deadline, retry } from './retry.js';
 import { parseHelp } from './sdm-help.js';
+import { WritePacer } from './write-pacer.js';
 import { forErrorDetail } from './text.js';
 
 export interface SdmResult {
@@ -12,6 +13,8 @@ export interface SdmResult {
   stderr: string;
   timedOut: boolean;
   cancelled?: boolean;
+  /** The command never ran: why (strongDM's write limit would have outlasted the time budget). */
+  notStarted?: string;
 }
 
 /** The changes the executor makes; SdmCli runs them as sdm commands, unit tests stand in for it. */
@@ -36,6 +39,10 @@ export interface SdmCliOptions {
   deadline?: Deadline;
   /** Aborting kills a running command (the run was cancelled). */
   signal?: AbortSignal;
+  /** Aborting starts no new write: one waiting under strongDM's write limit gives up (the run was cancelled). */
+  cancel?: AbortSignal;
+  /** Paces writes under strongDM's limit; tests give a smaller one. */
+  pacer?: WritePacer;
 }
 
 const MAX_ATTEMPTS = 4;
@@ -69,13 +76,19 @@ export function isRateLimited(result: SdmResult): boolean {
   return result.exitCode !== 0 && /resource exhausted|too many requests/i.test(result.stderr);
 }
 
+/** The subcommands of `sdm admin users` that change strongDM, and so count against its write limit. */
+const WRITE_COMMANDS = new Set(['grant-temporary', REVOKE_SUBCOMMAND]);
+
 export class SdmCli implements SdmWrites {
   private readonly timeoutMs: number;
   private readonly deadline: Deadline;
+  /** One per run, shared by every concurrent command: the limit is per admin token. */
+  private readonly pacer: WritePacer;
 
   constructor(private readonly options: SdmCliOptions) {
     this.timeoutMs = options.timeoutMs ?? 120_000;
     this.deadline = options.deadline ?? new Deadline(10 * 60_000);
+    this.pacer = options.pacer ?? new WritePacer();
   }
 
   /**
@@ -83,8 +96,10 @@ export class SdmCli implements SdmWrites {
    * needed, and none is given). Read once per run, before any change.
    */
   async probeCapabilities(): Promise<SdmCapabilities> {
-    const users = await this.runOnce(['admin', 'users', '--help'], { withToken: false });
-    const grant = await this.runOnce(['admin', 'users', 'grant-temporary', '--help'], { withToken: false });
+    const [users, grant] = await Promise.all([
+      this.runOnce(['admin', 'users', '--help'], { withToken: false }),
+      this.runOnce(['admin', 'users', 'grant-temporary', '--help'], { withToken: false }),
+    ]);
     const userCommands = users.exitCode === 0 ? parseHelp(users.stdout || users.stderr).commands : [];
     const grantFlags = grant.exitCode === 0 ? parseHelp(grant.stdout || grant.stderr).options : [];
     return {
@@ -154,11 +169,15 @@ export class SdmCli implements SdmWrites {
     return this.run(['admin', 'users', REVOKE_SUBCOMMAND, resource, email]);
   }
 
-  /** Runs a command; a rate-limited answer is retried with backoff while the time budget allows. */
+  /**
+   * Runs a command; a rate-limited answer is retried with backoff while the time budget allows. Every attempt at a
+   * write waits for a slot under strongDM's write limit first.
+   */
   async run(args: string[]): Promise<SdmResult> {
+    const isWrite = args[0] === 'admin' && args[1] === 'users' && WRITE_COMMANDS.has(args[2] ?? '');
     return retry<SdmResult>(
       async () => {
-        const result = await this.runOnce(args);
+        const result = isWrite ? await this.runPaced(args) : await this.runOnce(args);
         return isRateLimited(result) ? { again: 'rate limited', last: result } : { done: result };
       },
       {
@@ -168,6 +187,33 @@ export class SdmCli implements SdmWrites {
         giveUp: (_failure, _why, last) => last as SdmResult,
       },
     );
+  }
+
+  private async runPaced(args: string[]): Promise<SdmResult> {
+    const slot = await this.pacer.acquire(
+      () => this.deadline.remainingMs(),
+      this.options.cancel ?? this.options.signal,
+    );
+    if (!slot.granted) {
+      const cancelled = slot.why === 'cancelled';
+      return {
+        exitCode: -1,
+        stdout: '',
+        stderr: '',
+        timedOut: false,
+        cancelled,
+        ...(cancelled
+          ? {}
+          : {
+              notStarted: "time-budget would be spent waiting under strongDM's limit of 500 writes a minute",
+            }),
+      };
+    }
+    try {
+      return await this.runOnce(args);
+    } finally {
+      slot.release();
+    }
   }
 
   private runOnce(args: string[], { withToken } = { withToken: true }): Promise<SdmResult> {
@@ -225,6 +271,7 @@ export function childEnvironment(env: NodeJS.ProcessEnv = process.env): NodeJS.P
 /** One line saying why a command failed: its stderr (cut to one line), or how it ended. */
 export function failureReason(result: SdmResult): string {
   if (result.cancelled) return 'stopped: the run was cancelled';
+  if (result.notStarted) return `not attempted: ${result.notStarted}`;
   if (result.timedOut) return 'sdm did not finish within sdm-timeout and was stopped';
   const shown = forErrorDetail(result.stderr.trim() || result.stdout.trim());
   return shown ? `exit ${result.exitCode}: ${shown}` : `exit ${result.exitCode}`;

@@ -199,12 +199,13 @@ describe('dry runs change nothing', () => {
     expect(run.exitCode).toBe(0);
     const state = await world.sdmState();
     expect(state.grants).toEqual([]);
-    expect((state.invocations as Invocation[]).map((i) => i.argv.join(' '))).toEqual([
-      'admin users --help',
-      'admin users grant-temporary --help',
+    // read concurrently, so in any order
+    expect((state.invocations as Invocation[]).map((i) => i.argv.join(' ')).sort()).toEqual([
+      'admin clusters list --json',
       'admin datasources list --json',
       'admin servers list --json',
-      'admin clusters list --json',
+      'admin users --help',
+      'admin users grant-temporary --help',
       'admin users list --json',
     ]);
     expect(run.plan.filter((row) => row.status === 'would-grant')).toHaveLength(16);

@@ -10,12 +10,11 @@ class VirtualClock implements PacerClock {
     return this.t;
   }
 
-  wait(ms: number | undefined, wake: AbortSignal): Promise<void> {
+  wait(ms: number | undefined, wake: Promise<void>): Promise<void> {
     return new Promise((resolve) => {
-      if (wake.aborted) return resolve();
       const timer = { at: ms === undefined ? Infinity : this.t + ms, resolve };
       this.timers.push(timer);
-      wake.addEventListener('abort', () => this.fire(timer), { once: true });
+      void wake.then(() => this.fire(timer));
     });
   }
 
@@ -41,7 +40,7 @@ class VirtualClock implements PacerClock {
   }
 }
 
-const never = new AbortController().signal;
+const never = new Promise<void>(() => {});
 
 /** `writes` writes of `durationMs` each, all started at once; returns when each began and ended. */
 async function simulate(pacer: WritePacer, clock: VirtualClock, writes: number, durationMs: number) {

@@ -13,8 +13,8 @@ export const WRITE_WINDOW_MS = 60_000 + 500;
 
 export interface PacerClock {
   now(): number;
-  /** Resolves after `ms`, or at once when the signal aborts; the timer never outlives either. */
-  wait(ms: number | undefined, wake: AbortSignal): Promise<void>;
+  /** Resolves after `ms` (never, when undefined), or when `wake` resolves; the timer never outlives either. */
+  wait(ms: number | undefined, wake: Promise<void>): Promise<void>;
 }
 
 export type Slot = { granted: true; release: () => void } | { granted: false; why: 'budget' | 'cancelled' };
@@ -23,7 +23,8 @@ export class WritePacer {
   private inFlight = 0;
   /** When each write of the last window ended, oldest first. */
   private readonly ended: number[] = [];
-  private changed = new AbortController();
+  /** Resolved, and replaced, whenever a write ends (no AbortController: one per write showed in the profile). */
+  private changed = settable();
 
   constructor(
     private readonly max = WRITES_PER_WINDOW,
@@ -49,8 +50,10 @@ export class WritePacer {
       const oldest = this.ended[0];
       const waitMs = oldest === undefined ? undefined : oldest + this.windowMs - now;
       if (waitMs !== undefined && waitMs >= remainingMs()) return { granted: false, why: 'budget' };
-      const wake = anyOf(this.changed.signal, cancel);
-      await this.clock.wait(waitMs, wake);
+      await this.clock.wait(
+        waitMs,
+        cancel ? Promise.race([this.changed.promise, aborted(cancel)]) : this.changed.promise,
+      );
       if (remainingMs() <= 0) return { granted: false, why: 'budget' };
     }
   }
@@ -59,8 +62,8 @@ export class WritePacer {
     this.inFlight--;
     this.ended.push(this.clock.now());
     const changed = this.changed;
-    this.changed = new AbortController();
-    changed.abort();
+    this.changed = settable();
+    changed.resolve();
   }
 }
 
@@ -73,21 +76,35 @@ function once(fn: () => void): () => void {
   };
 }
 
-function anyOf(first: AbortSignal, second: AbortSignal | undefined): AbortSignal {
-  return second ? AbortSignal.any([first, second]) : first;
+function settable(): { promise: Promise<void>; resolve: () => void } {
+  let resolve = () => {};
+  const promise = new Promise<void>((done) => (resolve = done));
+  return { promise, resolve };
+}
+
+const abortedPromises = new WeakMap<AbortSignal, Promise<void>>();
+
+/** Resolves once `signal` aborts: one listener per signal, however many writes wait on it. */
+function aborted(signal: AbortSignal): Promise<void> {
+  let promise = abortedPromises.get(signal);
+  if (!promise) {
+    promise = new Promise((resolve) => {
+      if (signal.aborted) resolve();
+      else signal.addEventListener('abort', () => resolve(), { once: true });
+    });
+    abortedPromises.set(signal, promise);
+  }
+  return promise;
 }
 
 const realClock: PacerClock = {
   now: () => performance.now(),
   wait: (ms, wake) =>
     new Promise<void>((resolve) => {
-      if (wake.aborted) return resolve();
-      const done = () => {
-        if (timer) clearTimeout(timer);
-        wake.removeEventListener('abort', done);
+      const timer = ms === undefined ? undefined : setTimeout(resolve, Math.max(0, ms));
+      void wake.then(() => {
+        clearTimeout(timer);
         resolve();
-      };
-      const timer = ms === undefined ? undefined : setTimeout(done, Math.max(0, ms));
-      wake.addEventListener('abort', done, { once: true });
+      });
     }),
 };

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { startFakeSdmDownloads } from '../fakes/downloads.mjs';
 import { startFakeGitHub } from '../fakes/github.mjs';
 import { startFakePagerDuty } from '../fakes/pagerduty.mjs';
+import { startFakeSdmServer } from '../fakes/sdm-server.mjs';
 import { readSdmState, writeSdmState } from '../fakes/sdm-state.mjs';
 import { runAction } from '../fakes/runner.mjs';
 import { smallCompany } from './scenario.js';
@@ -29,9 +30,18 @@ export interface WorldSeed {
     revokeCommand?: boolean;
     grantFlags?: string[];
     grants?: object[]; // grants made outside the action
+    latencyMs?: number; // how long each sdm command takes to answer
   };
   sdmVersion?: string;
+  /**
+   * sdm served by one loopback server (test/fakes/sdm-server.mjs) behind a bash client, instead of one node process
+   * per command: the same decisions, at a few ms per call instead of ~100 ms of CPU, for tests of many hundreds of
+   * calls. Hang faults and FAKE_SDM_STATE are as described there.
+   */
+  servedSdm?: boolean;
 }
+
+type SdmServer = Awaited<ReturnType<typeof startFakeSdmServer>>;
 
 export type ActionRun = Awaited<ReturnType<typeof runAction>>;
 
@@ -43,24 +53,28 @@ export class World {
     readonly github: Awaited<ReturnType<typeof startFakeGitHub>>,
     readonly sdmStatePath: string,
     readonly toolCache: string,
+    private readonly sdmServer?: SdmServer,
   ) {}
 
   static async start(seed: WorldSeed): Promise<World> {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'oncall-access-e2e-'));
     const pagerduty = await startFakePagerDuty({ org: seed.pagerduty, token: PD_TOKEN });
+    const sdmStatePath = path.join(dir, 'sdm-state.json');
+    await writeSdmState(sdmStatePath, { token: SDM_TOKEN, ...seed.strongdm });
+    const sdmServer = seed.servedSdm ? await startFakeSdmServer({ statePath: sdmStatePath }) : undefined;
     const downloads = await startFakeSdmDownloads({
       version: seed.sdmVersion ?? '46.0.0',
       outDir: path.join(dir, 'downloads'),
+      ...(sdmServer ? { wrapper: (version: string) => sdmServer.clientScript(version) } : {}),
     });
-    const sdmStatePath = path.join(dir, 'sdm-state.json');
-    await writeSdmState(sdmStatePath, { token: SDM_TOKEN, ...seed.strongdm });
     const toolCache = path.join(dir, 'toolcache');
     await mkdir(toolCache, { recursive: true });
     const github = await startFakeGitHub({ tokens: { [GITHUB_TOKEN]: 'write' } });
-    return new World(dir, pagerduty, downloads, github, sdmStatePath, toolCache);
+    return new World(dir, pagerduty, downloads, github, sdmStatePath, toolCache, sdmServer);
   }
 
-  sdmState() {
+  async sdmState() {
+    await this.sdmServer?.flush();
     return readSdmState(this.sdmStatePath);
   }
 
@@ -93,8 +107,10 @@ export class World {
     inputs: Record<string, string>,
     onSpawn?: (child: ChildProcess) => void,
     env: Record<string, string> = {},
+    timeoutMs?: number,
   ): Promise<ActionRun> {
     return runAction({
+      ...(timeoutMs ? { timeoutMs } : {}),
       onSpawn,
       inputs,
       workDir: path.join(this.dir, 'runs'),
@@ -105,7 +121,12 @@ export class World {
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.pagerduty.close(), this.downloads.close(), this.github.close()]);
+    await Promise.all([
+      this.pagerduty.close(),
+      this.downloads.close(),
+      this.github.close(),
+      this.sdmServer?.close(),
+    ]);
     await rm(this.dir, { recursive: true, force: true });
   }
 }
@@ -166,9 +187,10 @@ export async function runChecked(
   inputs: Record<string, string>,
   onSpawn?: (child: ChildProcess) => void,
   env: Record<string, string> = {},
+  timeoutMs?: number,
 ): Promise<ActionRun & { startedAt: number; endedAt: number }> {
   const startedAt = Math.floor(Date.now() / 1000);
-  const run = await w.run(inputs, onSpawn, env);
+  const run = await w.run(inputs, onSpawn, env, timeoutMs);
   const endedAt = Math.ceil(Date.now() / 1000);
   expect(await secretLeaks(w, run)).toEqual([]);
   const invocations = (await w.sdmState()).invocations as Invocation[];

@@ -104,3 +104,31 @@ describe('a re-run that changes nothing', () => {
     expect(revoked.sdm.filter((invocation) => invocation.argv[2] === 'revoke')).toHaveLength(2);
   });
 });
+
+describe('a run that needs sdm', () => {
+  it('reads sdm help and the four lists at the same time, then refuses an unknown resource before any grant', async () => {
+    const company = everyoneInStrongDm();
+    company.seed.strongdm.latencyMs = 3000; // every list answers 3 s after strongDM received it
+    const { world, inputs } = await start(company);
+    const run = await runChecked(world, { ...inputs, resources: 'prod-db\nno-such-db' });
+    expect(run.exitCode).toBe(1);
+    const calls = ((await world.sdmState()).invocations as Array<Invocation & { at: string }>).map(
+      (call) => ({
+        what: call.argv.slice(0, 3).join(' '),
+        at: Date.parse(call.at),
+      }),
+    );
+    const lists = calls.filter((call) => call.what.endsWith(' list'));
+    expect(lists.map((call) => call.what).sort()).toEqual([
+      'admin clusters list',
+      'admin datasources list',
+      'admin servers list',
+      'admin users list',
+    ]);
+    // all four reached strongDM before the first of them was answered: they ran concurrently
+    const received = lists.map((call) => call.at);
+    expect(Math.max(...received)).toBeLessThan(Math.min(...received) + 3000);
+    expect(calls.filter((call) => call.what === 'admin users grant-temporary')).toEqual([]);
+    expect(run.stdout).toContain('strongDM has no datasource, server or cluster named "no-such-db"');
+  });
+});

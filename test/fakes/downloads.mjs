@@ -108,21 +108,22 @@ export function makeZip(entries) {
 }
 
 /**
- * Builds `sdmcli_<version>_linux_amd64.zip` in outDir holding one file `sdm` (mode 0755) at its root.
- * @param {{ version: string, nodePath?: string, sdmScript?: string, outDir: string }} opts
+ * Builds `sdmcli_<version>_linux_amd64.zip` in outDir holding one file `sdm` (mode 0755) at its root: by default
+ * sdmWrapperScript(nodePath, sdmScript, version); with `wrapper`, the text wrapper(version) instead (e.g. the bash
+ * client of the served fake, sdmClientScript in sdm-server.mjs).
+ * @param {{ version: string, nodePath?: string, sdmScript?: string, wrapper?: (version: string) => string, outDir: string }} opts
  * @returns {Promise<{ zipPath: string, sha256: string }>}
  */
 export async function buildSdmZip({
   version,
   nodePath = process.execPath,
   sdmScript = fakeSdmScript,
+  wrapper = (v) => sdmWrapperScript(nodePath, sdmScript, v),
   outDir,
 }) {
   if (!/^[0-9A-Za-z.+-]+$/.test(version))
     throw new Error(`buildSdmZip: bad version ${JSON.stringify(version)}`);
-  const zip = makeZip([
-    { name: 'sdm', data: Buffer.from(sdmWrapperScript(nodePath, sdmScript, version)), mode: 0o755 },
-  ]);
+  const zip = makeZip([{ name: 'sdm', data: Buffer.from(wrapper(version)), mode: 0o755 }]);
   await fsp.mkdir(outDir, { recursive: true });
   const zipPath = path.join(outDir, `sdmcli_${version}_linux_amd64.zip`);
   await fsp.writeFile(zipPath, zip);
@@ -150,8 +151,9 @@ export async function buildSdmZip({
 const GARBAGE = Buffer.from('this is not a zip archive; the download was corrupted\n'.repeat(40));
 
 /**
- * Starts the fake download site on a loopback port chosen by the OS.
- * @param {{ version?: string, nodePath?: string, sdmScript?: string, outDir?: string, host?: string }} [opts]
+ * Starts the fake download site on a loopback port chosen by the OS. `wrapper` (see buildSdmZip) replaces the
+ * node wrapper in every zip it builds.
+ * @param {{ version?: string, nodePath?: string, sdmScript?: string, wrapper?: (version: string) => string, outDir?: string, host?: string }} [opts]
  * @returns {Promise<FakeSdmDownloads>}
  */
 export async function startFakeSdmDownloads(opts = {}) {
@@ -159,6 +161,7 @@ export async function startFakeSdmDownloads(opts = {}) {
     version = '46.0.0',
     nodePath = process.execPath,
     sdmScript = fakeSdmScript,
+    wrapper,
     host = '127.0.0.1',
   } = opts;
   const ownDir = opts.outDir === undefined;
@@ -176,7 +179,13 @@ export async function startFakeSdmDownloads(opts = {}) {
     if (known) return known;
     const hex = crypto.randomBytes(20).toString('hex');
     const dir = path.join(outDir, `${v}-${hex.slice(0, 8)}`);
-    const { zipPath, sha256 } = await buildSdmZip({ version: v, nodePath, sdmScript, outDir: dir });
+    const { zipPath, sha256 } = await buildSdmZip({
+      version: v,
+      nodePath,
+      sdmScript,
+      ...(wrapper ? { wrapper } : {}),
+      outDir: dir,
+    });
     const build = {
       version: v,
       hex,

@@ -32,9 +32,18 @@ const RUN_TIMEOUT_MS = 120_000;
  * @param {Record<string, string>} [options.env] more environment (e.g. FAKE_SDM_STATE, GITHUB_API_URL)
  * @param {string} [options.githubToken] what `${{ github.token }}` stands for in action.yml defaults
  * @param {(child: import('node:child_process').ChildProcess) => void} [options.onSpawn] e.g. to cancel the run
+ * @param {number} [options.timeoutMs] the run is killed after this long (default 120 s)
  * @returns {Promise<ActionRun>}
  */
-export async function runAction({ inputs, workDir, toolCache, env = {}, githubToken = '', onSpawn }) {
+export async function runAction({
+  inputs,
+  workDir,
+  toolCache,
+  env = {},
+  githubToken = '',
+  onSpawn,
+  timeoutMs = RUN_TIMEOUT_MS,
+}) {
   await mkdir(workDir, { recursive: true });
   const runDir = await mkdtemp(path.join(workDir, 'run-'));
   const outputFile = path.join(runDir, 'output');
@@ -66,7 +75,7 @@ export async function runAction({ inputs, workDir, toolCache, env = {}, githubTo
   }
 
   const started = performance.now();
-  const { exitCode, stdout, stderr } = await spawnNode(DIST, runnerEnv, workspace, onSpawn);
+  const { exitCode, stdout, stderr } = await spawnNode(DIST, runnerEnv, workspace, onSpawn, timeoutMs);
   const durationMs = performance.now() - started;
   const outputs = parseOutputFile(await readFile(outputFile, 'utf8'));
   const summary = await readFile(summaryFile, 'utf8');
@@ -103,9 +112,10 @@ async function actionDefaults() {
  * @param {Record<string, string>} env
  * @param {string} cwd
  * @param {((child: import('node:child_process').ChildProcess) => void) | undefined} onSpawn
+ * @param {number} [timeoutMs]
  * @returns {Promise<{ exitCode: number | null, stdout: string, stderr: string }>}
  */
-function spawnNode(script, env, cwd, onSpawn) {
+function spawnNode(script, env, cwd, onSpawn, timeoutMs = RUN_TIMEOUT_MS) {
   return new Promise((resolve, reject) => {
     const child = spawn(NODE24, [script], { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     onSpawn?.(child);
@@ -113,7 +123,7 @@ function spawnNode(script, env, cwd, onSpawn) {
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (chunk) => (stdout += chunk));
     child.stderr.setEncoding('utf8').on('data', (chunk) => (stderr += chunk));
-    const timer = setTimeout(() => child.kill('SIGKILL'), RUN_TIMEOUT_MS);
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.on('error', reject);
     child.on('close', (exitCode) => {
       clearTimeout(timer);

@@ -33,6 +33,7 @@
 import fs from 'node:fs';
 import crypto from 'node:crypto';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { takeFault } from './faults.mjs';
 import { recordSdmInvocation } from './sdm-state.mjs';
 
@@ -60,7 +61,8 @@ import { recordSdmInvocation } from './sdm-state.mjs';
 const EXHAUSTED = "resource exhausted: Sorry! You've made too many requests, try again";
 const NOT_AUTHENTICATED = "You are not authenticated. Please run 'sdm login' or set SDM_ADMIN_TOKEN.";
 const INVALID_TOKEN = 'unauthenticated: invalid admin token';
-const HANG_CAP_MS = 10 * 60 * 1000;
+/** How long a hung invocation waits before it gives up with exit 124. */
+export const HANG_CAP_MS = 10 * 60 * 1000;
 
 const HELP_WORDS = new Set(['--help', '-help', '-h', '--h']);
 const VERSION_WORDS = new Set(['--version', '-version', '-v', '--v']);
@@ -682,9 +684,10 @@ function commandLine(cmd) {
  * @param {NodeJS.ProcessEnv} env
  * @param {Extract<Command, { kind: 'list' | 'grant' | 'revoke' }>} cmd
  * @param {number} now
+ * @param {number} pid the invocation's process id, written in the line
  * @returns {Outcome | undefined}
  */
-function keepHomeState(env, cmd, now) {
+function keepHomeState(env, cmd, now, pid) {
   const dir = sdmHomeDir(env);
   if (dir === undefined) {
     return { code: 1, stderr: 'cannot find the sdm home directory: neither SDM_HOME nor HOME is set\n' };
@@ -694,7 +697,7 @@ function keepHomeState(env, cmd, now) {
     const line = JSON.stringify({
       at: new Date(now).toISOString(),
       command: commandLine(cmd),
-      pid: process.pid,
+      pid,
     });
     fs.appendFileSync(path.join(dir, 'state'), `${line}\n`, { mode: 0o600 });
   } catch (err) {
@@ -729,10 +732,11 @@ function countWrite(state, now) {
  * @param {Extract<Command, { kind: 'list' | 'grant' | 'revoke' }>} cmd
  * @param {NodeJS.ProcessEnv} env
  * @param {number} now
+ * @param {number} pid
  * @returns {Outcome | undefined}
  */
-function admit(state, cmd, env, now) {
-  const refused = keepHomeState(env, cmd, now);
+function admit(state, cmd, env, now, pid) {
+  const refused = keepHomeState(env, cmd, now, pid);
   if (refused) return refused;
   const token = env.SDM_ADMIN_TOKEN;
   if (!token) return { code: 1, stderr: `${NOT_AUTHENTICATED}\n` };
@@ -745,14 +749,16 @@ function admit(state, cmd, env, now) {
 /**
  * Runs one command line against the state (which it may change). The outcome says whether it `changed` the
  * state (a write command past the token check, or a consumed fault: the state file is then written back) and
- * whether it is `local` (help and version, which never wait state.latencyMs).
+ * whether it is `local` (help and version, which never wait state.latencyMs). Exported for the served mode
+ * (sdm-server.mjs), which runs every invocation through this same function.
  * @param {SdmState} state
  * @param {string[]} argv
  * @param {NodeJS.ProcessEnv} env
  * @param {number} now
+ * @param {number} [pid] the invocation's process id (for the line kept in the sdm home)
  * @returns {Outcome}
  */
-function run(state, argv, env, now) {
+export function run(state, argv, env, now, pid = process.pid) {
   const version = env.FAKE_SDM_BINARY_VERSION || state.version;
   /** @type {Command} */
   let cmd;
@@ -766,7 +772,7 @@ function run(state, argv, env, now) {
   }
   if (cmd.kind === 'help') return { code: 0, stdout: cmd.text, local: true };
   if (cmd.kind !== 'version') {
-    const refused = admit(state, cmd, env, now);
+    const refused = admit(state, cmd, env, now, pid);
     if (refused) return { ...refused, changed: !!refused.rateLimited }; // only a counted write changes state
   }
   const fault = faultFor(state, cmd);
@@ -794,10 +800,11 @@ function run(state, argv, env, now) {
  * @param {string[]} argv
  * @param {string[]} secrets
  * @param {Outcome} result
+ * @param {NodeJS.ProcessEnv} [env] the invocation's environment
+ * @param {number} [pid] the invocation's process id
  * @returns {import('./sdm-state.mjs').SdmInvocation}
  */
-function invocationRecord(argv, secrets, result) {
-  const env = process.env;
+export function invocationRecord(argv, secrets, result, env = process.env, pid = process.pid) {
   return {
     argv,
     tokenFromEnv: !!env.SDM_ADMIN_TOKEN,
@@ -816,11 +823,30 @@ function invocationRecord(argv, secrets, result) {
       .sort(),
     exitCode: result.hang ? null : result.code,
     at: new Date().toISOString(),
-    pid: process.pid,
+    pid,
     ...(env.FAKE_SDM_BINARY_VERSION ? { binaryVersion: env.FAKE_SDM_BINARY_VERSION } : {}),
     ...(result.hang ? { hung: true } : {}),
     ...(result.rateLimited ? { rateLimited: true } : {}),
   };
+}
+
+/**
+ * The texts never to print or record: the state's token and the one the invocation was given (when 4+ chars).
+ * @param {SdmState} state
+ * @param {NodeJS.ProcessEnv} env
+ * @returns {string[]}
+ */
+export function secretsOf(state, env) {
+  return [state.token, env.SDM_ADMIN_TOKEN ?? ''].filter((s) => s.length >= 4);
+}
+
+/**
+ * `text` with every secret replaced by `<redacted>`.
+ * @param {string[]} secrets
+ * @param {string} text
+ */
+export function scrub(secrets, text) {
+  return secrets.reduce((acc, secret) => acc.split(secret).join('<redacted>'), text);
 }
 
 /** @param {string} msg */
@@ -842,7 +868,7 @@ function main() {
   let latencyMs = 0;
   try {
     outcome = recordSdmInvocation(statePath, (state) => {
-      secrets = [state.token, process.env.SDM_ADMIN_TOKEN ?? ''].filter((s) => s.length >= 4);
+      secrets = secretsOf(state, process.env);
       latencyMs = state.latencyMs;
       const result = run(state, argv, process.env, Date.now());
       return { result, changed: !!result.changed, invocation: invocationRecord(argv, secrets, result) };
@@ -855,11 +881,9 @@ function main() {
     setTimeout(() => process.exit(124), HANG_CAP_MS);
     return;
   }
-  const scrub = (/** @type {string} */ s) =>
-    secrets.reduce((acc, secret) => acc.split(secret).join('<redacted>'), s);
   const answer = () => {
-    if (outcome.stdout) process.stdout.write(scrub(outcome.stdout));
-    if (outcome.stderr) process.stderr.write(scrub(outcome.stderr));
+    if (outcome.stdout) process.stdout.write(scrub(secrets, outcome.stdout));
+    if (outcome.stderr) process.stderr.write(scrub(secrets, outcome.stderr));
     process.exitCode = outcome.code;
   };
   // The answer travels back from strongDM: the lock is already released, so concurrent invocations overlap.
@@ -867,4 +891,15 @@ function main() {
   else answer();
 }
 
-main();
+/** True when this module is the program node was started with (not when it is imported, e.g. by sdm-server.mjs). */
+function isMain() {
+  const entry = process.argv[1];
+  if (!entry) return false;
+  try {
+    return import.meta.url === pathToFileURL(fs.realpathSync(entry)).href;
+  } catch {
+    return false;
+  }
+}
+
+if (isMain()) main();

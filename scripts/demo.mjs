@@ -92,7 +92,11 @@ try {
   console.log('\n── Job summary (GITHUB_STEP_SUMMARY) ───────────────────────────────────');
   console.log(first.summary.trim());
 
-  await scheduledRun('Run 2: 30 minutes later, nothing changed in PagerDuty');
+  const second = await scheduledRun('Run 2: 30 minutes later, nothing changed in PagerDuty');
+  console.log(
+    `   (sdm is set up again only because ${second.outputs.skipped} on-call windows have no strongDM account, to check again;\n` +
+      '    with everyone mapped, a run that changes nothing makes no sdm command and no download)',
+  );
 
   const handover = Date.parse(org.facts.primaryHandover);
   const override = {

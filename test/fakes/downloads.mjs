@@ -22,7 +22,7 @@ import { listenOnLoopback } from './http.mjs';
 export const fakeSdmScript = fileURLToPath(new URL('./sdm.mjs', import.meta.url));
 
 /** @param {string} s POSIX-shell single-quoted */
-function shQuote(s) {
+export function shQuote(s) {
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 

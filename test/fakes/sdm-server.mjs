@@ -28,9 +28,15 @@
 
 import fs from 'node:fs';
 import net from 'node:net';
-import crypto from 'node:crypto';
 import { HANG_CAP_MS, invocationRecord, run, scrub, secretsOf } from './sdm.mjs';
-import { normalizeSdmState, sdmInvocationsPath, withSdmStateLock } from './sdm-state.mjs';
+import { shQuote } from './downloads.mjs';
+import {
+  normalizeSdmState,
+  sdmInvocationsPath,
+  stateText,
+  withSdmStateLock,
+  writeAtomic,
+} from './sdm-state.mjs';
 
 /** @typedef {import('./sdm-state.mjs').SdmState} SdmState */
 /** @typedef {import('./sdm-state.mjs').SdmInvocation} SdmInvocation */
@@ -45,11 +51,6 @@ const MAX_REQUEST_BYTES = 4 * 1024 * 1024;
 const REQUEST_TIMEOUT_MS = 30_000;
 /** Environment variables whose values the fake needs; of the other SDM_* variables only the names are sent. */
 const VALUED = ['HOME', 'SDM_HOME', 'SDM_ADMIN_TOKEN', 'FAKE_SDM_BINARY_VERSION'];
-
-/** @param {string} s bash single-quoted */
-function shQuote(s) {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
-}
 
 /** @param {string[]} candidates @returns {string} the first that exists */
 function firstExisting(candidates) {
@@ -154,19 +155,6 @@ function answerBytes(code, stdout = '', stderr = '') {
 function fileId(file) {
   const st = fs.statSync(file);
   return `${st.ino}:${st.mtimeMs}:${st.size}`;
-}
-
-/** Same text as sdm-state.mjs writes: compact JSON, `invocations` left out when empty. @param {SdmState} state */
-function stateText(state) {
-  const { invocations, ...rest } = state;
-  return `${JSON.stringify(invocations.length > 0 ? state : rest)}\n`;
-}
-
-/** @param {string} file @param {string} text */
-function writeAtomic(file, text) {
-  const tmp = `${file}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`;
-  fs.writeFileSync(tmp, text);
-  fs.renameSync(tmp, file);
 }
 
 /**

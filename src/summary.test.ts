@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
   checklistLines,
+  compactRange,
+  compactTime,
   renderChecklist,
   renderLogTable,
   renderStopped,
@@ -12,6 +14,7 @@ import {
 import { forMarkdownCell, forMermaid } from './text.js';
 import { reportRow as row } from '../test/samples.js';
 import type { Check } from './checklist.js';
+import type { ReportRow } from './types.js';
 
 const context = {
   dryRun: false,
@@ -23,12 +26,14 @@ const context = {
   checks: [] as Check[],
 };
 
-/** Body rows of the summary table (after the header and its separator line). */
+/** Body rows of the summary's tables (not their header and separator lines). */
 const tableRows = (markdown: string) =>
-  markdown
-    .split('\n')
-    .filter((line) => line.startsWith('| '))
-    .slice(2);
+  markdown.split('\n').filter((line) => /^\| (?!Person \||--- \|)/.test(line));
+
+/** The headings of the status groups, in order. */
+const headings = (markdown: string) => markdown.split('\n').filter((line) => line.startsWith('### '));
+
+const NBSP = '\u00a0';
 
 describe('renderSummary', () => {
   it('quotes notes (which may carry an error from GitHub) without live mentions, links or HTML', () => {
@@ -44,7 +49,9 @@ describe('renderSummary', () => {
 
   it('keeps a pipe in a name inside its cell', () => {
     const markdown = renderSummary([row({ name: 'a | b | c' })], context);
-    for (const line of tableRows(markdown)) expect(line.split(' | ')).toHaveLength(9);
+    const lines = tableRows(markdown);
+    expect(lines).toHaveLength(1);
+    for (const line of lines) expect(line.split(' | ')).toHaveLength(4);
   });
 
   it('has a heading, totals and one escaped table row per plan row', () => {
@@ -64,7 +71,84 @@ describe('renderSummary', () => {
     expect(markdown).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
     expect(markdown).not.toContain('<script>');
     expect(tableRows(markdown)).toHaveLength(2);
-    expect(markdown).toContain('| 2026-11-26T09:00:00Z | 2026-11-26T17:00:00Z | granted |');
+    expect(markdown).toContain(
+      `| Ada Lovelace | prod-postgres | Thu${NBSP}26${NBSP}Nov${NBSP}09:00–17:00 | Platform Primary · L1 |`,
+    );
+  });
+
+  it('states UTC once, under the totals, and writes times compactly', () => {
+    const markdown = renderSummary([row()], context);
+    expect(markdown).toMatch(
+      /^## On-call access\n\n\*\*1 granted, 0 failed\*\* for on-calls from Thu\u00a026\u00a0Nov\u00a008:30 over the next 24h\.\n\nAll times are UTC\./,
+    );
+    expect(markdown.match(/UTC/g)).toHaveLength(2); // the line, and the timeline's title
+    expect(markdown).not.toMatch(/\d{4}-\d\d-\d\dT/);
+  });
+
+  it('groups rows under a heading per status with its count, most urgent first', () => {
+    const statuses = ['unchanged', 'skipped', 'granted', 'revoked', 'stale', 'failed', 'granted'] as const;
+    const markdown = renderSummary(
+      statuses.map((status) => row({ status, reason: status === 'granted' ? '' : `why ${status}` })),
+      context,
+    );
+    expect(headings(markdown).map((line) => line.replace(/^### \S+ /, '').replace(/:.*/, ''))).toEqual([
+      '1 failed',
+      '1 stale',
+      '2 granted',
+      '1 revoked',
+      '1 skipped',
+      '1 unchanged',
+    ]);
+    expect(tableRows(markdown)).toHaveLength(statuses.length);
+    // The email only where someone acts on the account: a failed change, a person without access.
+    const withEmail = tableRows(markdown).filter((line) => line.includes('| ada@example.com |'));
+    expect(withEmail).toHaveLength(2);
+    expect(markdown.split('\n').filter((line) => line.startsWith('| Person | Email |'))).toHaveLength(2);
+  });
+
+  it('writes a reason shared by rows once above them, and many different reasons in a cut column', () => {
+    const shared = renderSummary(
+      [
+        row({ status: 'skipped', name: 'Ann', reason: 'no strongDM user has this email' }),
+        row({ status: 'skipped', name: 'Ben', reason: 'no strongDM user has this email' }),
+        row({ status: 'skipped', name: 'Cat', reason: 'PagerDuty has no email: *see* <b>' }),
+      ],
+      context,
+    );
+    expect(shared).toContain(
+      'Reason: no strongDM user has this email\n\n| Person | Email | Resource | When |\n| --- | --- | --- | --- |\n| Ann |',
+    );
+    expect(shared).toContain('Reason: PagerDuty has no email: \\*see\\* &lt;b&gt;\n');
+    expect(shared.match(/^Reason: /gm)).toHaveLength(2);
+
+    const many = renderSummary(
+      Array.from({ length: 5 }, (_, i) =>
+        row({ status: 'failed', name: `P${i}`, reason: `exit 1: error ${i} ${'x'.repeat(100)}` }),
+      ),
+      context,
+    );
+    expect(many).not.toContain('Reason: ');
+    expect(many).toContain('| Person | Resource | Reason |');
+    const cells = tableRows(many).map((line) => line.split(' | ')[2] ?? '');
+    expect(cells).toHaveLength(5);
+    for (const cell of cells) expect(cell).toMatch(/^exit 1: error \d x+… \|$/);
+    expect(Math.max(...cells.map((cell) => cell.length))).toBe(64 + 2);
+  });
+
+  it('folds more than 10 unchanged rows, saying how many', () => {
+    const unchanged = (n: number) =>
+      renderSummary(
+        Array.from({ length: n }, (_, i) =>
+          row({ status: 'unchanged', name: `P${i}` } as Partial<ReportRow>),
+        ),
+        context,
+      );
+    expect(unchanged(10)).not.toContain('<details>');
+    const folded = unchanged(11);
+    expect(folded).toContain('### 🟦 11 unchanged');
+    expect(folded).toMatch(/<details><summary>Show the 11 unchanged grants<\/summary>\n\n\| Person \|/);
+    expect(folded.indexOf('</details>')).toBeGreaterThan(folded.indexOf('| P10 |'));
+    expect(tableRows(folded)).toHaveLength(11);
   });
 
   it('says when it is a dry run and when nobody is on call', () => {
@@ -73,7 +157,7 @@ describe('renderSummary', () => {
 
   it('labels direct policy targets', () => {
     const direct = row({ source: { ...row().source, scheduleId: null, scheduleName: '' } });
-    expect(renderSummary([direct], context)).toContain('| Platform (direct) |');
+    expect(renderSummary([direct], context)).toContain('| Platform (direct) · L1 |');
   });
 
   it('stays under 1 MiB with thousands of long rows, and says how many it left out', () => {
@@ -85,6 +169,42 @@ describe('renderSummary', () => {
     const shown = tableRows(markdown).length;
     expect(shown).toBeGreaterThan(100);
     expect(markdown).toContain(`${rows.length - shown} of ${rows.length} rows are not shown`);
+  });
+
+  it('keeps the most urgent rows when it must leave some out', () => {
+    const rows = [
+      ...Array.from({ length: 20_000 }, (_, i) =>
+        row({ status: 'unchanged', name: `${'N'.repeat(40)}${i}` } as Partial<ReportRow>),
+      ),
+      row({ status: 'failed', name: 'Failed Person', reason: 'exit 1' }),
+    ];
+    const markdown = renderSummary(rows, context);
+    expect(Buffer.byteLength(markdown)).toBeLessThan(SUMMARY_LIMIT_BYTES);
+    expect(markdown).toContain('| Failed Person |');
+    expect(markdown).toMatch(/\d+ of 20001 rows are not shown/);
+  });
+});
+
+describe('compact times', () => {
+  const at = (iso: string) => new Date(iso);
+  const shown = (text: string) => text.replaceAll(NBSP, ' ');
+
+  it('are UTC, with the weekday, and joined by no-break spaces so a cell never wraps inside them', () => {
+    expect(compactTime(at('2026-11-30T14:00:00Z'))).toBe(`Mon${NBSP}30${NBSP}Nov${NBSP}14:00`);
+    expect(shown(compactTime(at('2027-01-01T00:05:59Z')))).toBe('Fri 1 Jan 00:05');
+  });
+
+  it('write a range on one day once, across midnight with the weekday, and in full beyond a week', () => {
+    expect(shown(compactRange(at('2026-11-30T06:00:00Z'), at('2026-11-30T14:00:00Z')))).toBe(
+      'Mon 30 Nov 06:00–14:00',
+    );
+    expect(shown(compactRange(at('2026-11-30T22:00:00Z'), at('2026-12-01T06:00:00Z')))).toBe(
+      'Mon 30 Nov 22:00 – Tue 06:00',
+    );
+    expect(shown(compactRange(at('2026-11-30T14:00:00Z'), at('2026-12-07T14:00:00Z')))).toBe(
+      'Mon 30 Nov 14:00 – Mon 7 Dec 14:00',
+    );
+    expect(compactRange(at('2026-11-30T22:00:00Z'), at('2026-12-01T06:00:00Z'))).not.toMatch(/ /);
   });
 });
 
@@ -100,11 +220,25 @@ describe('totalsLine', () => {
 
 describe('renderLogTable', () => {
   it('aligns columns and starts every line with "|" so no value can start a workflow command', () => {
-    const table = renderLogTable([row({ name: '\n::add-mask::x' }), row()]);
+    const table = renderLogTable([
+      row({ name: '\n::add-mask::x' }),
+      row({ status: 'failed', reason: 'r'.repeat(300) }),
+    ]);
     const lines = table.split('\n');
     expect(lines).toHaveLength(3);
     for (const line of lines) expect(line.startsWith('| ')).toBe(true);
     expect(new Set(lines.map((l) => l.length)).size).toBe(1);
+  });
+
+  it('puts the status first and keeps every column, times in full, reasons up to 200 characters', () => {
+    const [header, line] = renderLogTable([row({ status: 'failed', reason: 'r'.repeat(300) })]).split('\n');
+    expect(header).toMatch(
+      /^\| Status +\| Person +\| Email +\| Schedule +\| Level +\| Resource +\| From \(UTC\)/,
+    );
+    expect(line).toMatch(
+      /^\| failed \| Ada Lovelace \| ada@example.com \| Platform Primary \| 1 +\| prod-postgres \| 2026-11-26T09:00:00Z \| 2026-11-26T17:00:00Z \| r{199}… \|$/,
+    );
+    expect(renderLogTable([row({ rule: 'databases' })])).toMatch(/^\| Status .*\| Rule +\| Resource /);
   });
 });
 
@@ -116,28 +250,32 @@ describe('renderTimeline', () => {
       row({ name: 'Eve', status: 'skipped' }),
     ];
     const chart = renderTimeline(rows, context);
-    expect(chart).toContain('```mermaid\ngantt\n');
+    expect(chart).toMatch(/^```mermaid\n%%\{init: \{"themeVariables":\{[^\n]+\}\}\}%%\ngantt\n/);
     expect(chart).toContain(
-      '  section prod-postgres\n  · Ada the 1 admin click :active, 2026-11-26 08:30, 2026-11-26 17:00',
+      '  section prod-postgres\n  Ada the 1 admin click :active, 2026-11-26 08:30, 2026-11-26 17:00',
     );
-    expect(chart).toContain('  section bastion\n  · Bob :crit, 2026-11-26 09:00, 2026-11-27 08:30');
+    expect(chart).toContain('  section bastion\n  Bob :crit, 2026-11-26 09:00, 2026-11-27 08:30');
     expect(chart).not.toContain('Eve');
+    expect(chart).not.toMatch(/^ {2}·/m);
     expect(forMermaid('a\nb:c;d#e%%{init}%%')).toBe('a b c d e init');
-    // A name that is a Mermaid keyword stays a task: every task line starts with "·".
-    const keyword = renderTimeline([row({ name: 'dateFormat x' }), row({ name: 'section Evil' })], context);
-    expect(
-      keyword
-        .split('\n')
-        .filter((line) => /^ {2}(dateFormat|section) [^:]*$/.test(line) && !line.includes('prod-postgres')),
-    ).toEqual([]);
+    // A name that starts like a Mermaid statement stays a task (summary-mermaid.test.ts parses it).
+    const keyword = renderTimeline([row({ name: 'dateFormat x' }), row({ name: 'Sectioned' })], context);
+    expect(keyword).toContain('\n  \u2060dateFormat x :active, ');
+    expect(keyword).toContain('\n  Sectioned :active, ');
     expect(forMarkdownCell('see www.evil.example or https://evil.example')).toBe(
       'see www&#46;evil.example or https&#58;//evil.example',
     );
   });
 
-  it('shows the Rule column only when rules are in use', () => {
-    expect(renderSummary([row()], context)).not.toContain('| Rule |');
-    expect(renderSummary([row({ rule: 'databases' })], context)).toContain('| Rule |');
+  it('adds the rule to the source only when rules are in use', () => {
+    const simple = renderSummary([row()], context);
+    expect(simple).toContain('| Platform Primary · L1 |');
+    expect(simple).toContain(
+      'Source: schedule (or escalation policy, for a direct target) · escalation level.',
+    );
+    const withRules = renderSummary([row({ rule: 'data*bases' })], context);
+    expect(withRules).toContain('| Platform Primary · L1 · data\\*bases |');
+    expect(withRules).toContain('· escalation level · rule.');
   });
 });
 
@@ -175,6 +313,7 @@ describe('the preflight checklist', () => {
     const dry = renderSummary([row()], { ...context, dryRun: true, checks });
     const real = renderSummary([row()], { ...context, checks });
     expect(dry.indexOf('Preflight checklist')).toBeLessThan(dry.indexOf('| Person'));
+    expect(dry).toContain('escalation level.\n\n<details open>'); // a block of its own
     expect(real.indexOf('Preflight checklist')).toBeGreaterThan(real.indexOf('| Person'));
   });
 
@@ -192,10 +331,24 @@ describe('mentions, issue references and emoji from outside', () => {
   const hostile = 'cc @octocat about #42 :rocket: [x](https://evil.example)';
 
   it('are neutralized in table cells, the checklist and a stopped run, but emails stay as they are', () => {
-    const markdown = renderSummary([row({ name: hostile, email: 'ada@example.com' })], context);
+    const markdown = renderSummary(
+      [
+        row({
+          name: '@octocat #42 :rocket: [x](https://e.io)', // a cell cuts a name at 40 characters
+          email: 'ada@example.com',
+          sdmEmail: undefined,
+          status: 'skipped',
+          reason: hostile,
+        }),
+      ],
+      context,
+    );
     const [line] = tableRows(markdown);
-    expect(line).toContain(`cc @${wj}octocat about #${wj}42 :${wj}rocket: \\[x\\](https&#58;//evil.example)`);
+    expect(line).toContain(`| @${wj}octocat #${wj}42 :${wj}rocket: \\[x\\](https&#58;//e.io) |`);
     expect(line).toContain('| ada@example.com |');
+    expect(markdown).toContain(
+      `Reason: cc @${wj}octocat about #${wj}42 :${wj}rocket: \\[x\\](https&#58;//evil.example)\n`,
+    );
     const checklist = renderChecklist([
       { check: 'schedule P1', status: 'warn', detail: hostile, fix: '@admin' },
     ]);

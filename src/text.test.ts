@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { commandArgumentProblem, forErrorDetail, forHtml, forLogLine, forMarkdownCell } from './text.js';
+import {
+  commandArgumentProblem,
+  forErrorDetail,
+  forGanttTask,
+  forHtml,
+  forLogLine,
+  forMarkdownCell,
+} from './text.js';
 
 describe('text for each target', () => {
   it('escapes HTML and table pipes', () => {
@@ -47,6 +54,18 @@ describe('text for each target', () => {
     );
     expect(forMarkdownCell('2026-11-26T08:30:00Z a|b')).toBe('2026-11-26T08:30:00Z a&#124;b');
     expect(forMarkdownCell('http://x')).toBe('http&#58;//x');
+  });
+});
+
+describe('forGanttTask', () => {
+  it('puts a word joiner before a name that starts like a gantt statement, and only there', () => {
+    expect(forGanttTask('section x')).toBe('\u2060section x');
+    expect(forGanttTask('Title: y')).toBe('\u2060Title y');
+    expect(forGanttTask('2026-11-26 z')).toBe('\u20602026-11-26 z');
+    expect(forGanttTask('gantt-chart')).toBe('\u2060gantt-chart'); // "-" ends a word for the lexer
+    expect(forGanttTask('Sectioned')).toBe('Sectioned');
+    expect(forGanttTask('12 Monkeys')).toBe('12 Monkeys');
+    expect(forGanttTask('Ada: #1 %%{init}%%')).toBe('Ada 1 init');
   });
 });
 

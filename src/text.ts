@@ -79,6 +79,24 @@ export function forMermaid(value: string): string {
 }
 
 /**
+ * What Mermaid's gantt lexer reads at the start of a line as a statement, a date or a click before it reads a task
+ * name (its rules are case-insensitive, and a word ends at any character other than A-Z, 0-9 or "_"). Names pass
+ * forMermaid first, so the statements that need ":", "{" or a quote (accTitle, accDescr, href) cannot occur.
+ * summary-mermaid.test.ts proves each of these with Mermaid's parser.
+ */
+const GANTT_LINE_STARTS =
+  /^(?:(?:accDescription|axisFormat|call|click|dateFormat|excludes|gantt|includes|inclusiveEndDates|section|tickInterval|title|todayMarker|topAxis|weekday|weekend)(?![A-Za-z0-9_])|\d{4}-\d\d-\d\d)/i;
+
+/**
+ * A gantt task name (as forMermaid), with a word joiner (U+2060, invisible) in front when it would otherwise start
+ * like a statement: "section x" stays a task named "section x" instead of opening a section.
+ */
+export function forGanttTask(value: string): string {
+  const safe = forMermaid(value);
+  return GANTT_LINE_STARTS.test(safe) ? `\u2060${safe}` : safe;
+}
+
+/**
  * For a value that will be an argument of an `sdm` command: it must not be read as a flag and must not carry
  * whitespace or control characters. Returns why it is unsafe, or undefined when it may be passed.
  */

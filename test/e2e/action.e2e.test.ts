@@ -80,20 +80,19 @@ describe('a scheduled run', () => {
       [...plan.map((row) => Date.parse(row.from as string))].sort((a, b) => a - b),
     );
 
-    // Summary: heading, totals, a row per plan row, untrusted text escaped.
+    // Summary: heading, totals, a group per status, a row per plan row, untrusted text escaped.
     expect(run.summary).toMatch(/^## On-call access\n/);
     expect(run.summary).toContain('**16 granted, 2 skipped, 0 failed**');
-    expect(
-      run.summary
-        .split('\n')
-        .filter((line) => line.startsWith('| '))
-        .slice(2),
-    ).toHaveLength(18);
+    expect(run.summary.split('\n').filter((line) => line.startsWith('### '))).toEqual([
+      expect.stringMatching(/^### \S+ 16 granted: /),
+      expect.stringMatching(/^### \S+ 2 skipped: /),
+    ]);
+    expect(run.summary.split('\n').filter((line) => /^\| (?!Person \||--- \|)/.test(line))).toHaveLength(18);
     expect(run.summary).toContain('&lt;img src=x onerror=alert(1)&gt;');
     expect(run.summary).not.toContain(HOSTILE_NAME);
 
     // Step log: the same table, and one warning annotation for the missing person.
-    expect(run.stdout).toMatch(/^\| Person +\| Email +\| Schedule/m);
+    expect(run.stdout).toMatch(/^\| Status +\| Person +\| Email +\| Schedule/m);
     expect(run.stdout.match(/^::warning::Erin Missing/gm)).toHaveLength(1);
     expect(run.stdout).toContain('::add-mask::' + PD_TOKEN);
     expect(run.stdout).toContain('::add-mask::' + SDM_TOKEN);
@@ -188,7 +187,7 @@ describe('hostile PagerDuty data', () => {
     expect(commands.filter((c) => c.name === 'warning')).toHaveLength(1); // Erin, whose name is data inside it
     expect(run.outputs.granted).toBe('16');
     // The table is still in the log for people to read.
-    expect(run.stdout).toMatch(/^\| ::error::pwned +\| ada@example\.com/m);
+    expect(run.stdout).toMatch(/^\| granted +\| ::error::pwned +\| ada@example\.com/m);
   });
 });
 

@@ -223,7 +223,7 @@ describe('sdm command faults', () => {
       }),
     ]);
     expect(run.summary).toMatch(
-      /\| Grace\.Hopper@Example\.com \| Database \| 1 \| prod-db \| .* \| failed \| exit 1: PermissionDenied: nope/,
+      /^### ❌ 1 failed: .*\n\nReason: exit 1: PermissionDenied: nope\n\n\| Person \| Email \| Resource \| When \|\n.*\n\| [^|]+ \| Grace\.Hopper@Example\.com \| prod-db \| [^|]+ \|\n\n/m,
     );
     // The rest went through; the failed grant is not in the ledger.
     expect((await world.sdmState()).grants).toHaveLength(15);

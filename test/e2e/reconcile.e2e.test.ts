@@ -120,8 +120,10 @@ describe('failures and caps', () => {
     const dan = await grantsOf(world, 'dan@example.com');
     expect(dan).toHaveLength(2);
     for (const grant of dan) expect(seconds(grant.validUntil) - seconds(grant.startFrom)).toBe(2 * 3600);
-    expect(run.summary).toMatch(/```mermaid\ngantt\n {2}title Who holds what over the next 1h \(UTC\)/);
-    expect(run.summary).toMatch(/ {2}section prod-db\n(?: {2}.+\n)* {2}· Dan Lead :active, /);
+    expect(run.summary).toMatch(
+      /```mermaid\n%%\{init: .*\}%%\ngantt\n {2}title Who holds what over the next 1h \(UTC\)/,
+    );
+    expect(run.summary).toMatch(/ {2}section prod-db\n(?: {2}.+\n)* {2}Dan Lead :active, /);
   });
 });
 
@@ -293,7 +295,8 @@ describe('rules, people, buffers and caps', () => {
       'Erin Missing',
     ]);
     expect(world.pagerduty.requests.filter((r: { path: string }) => r.path === '/oncalls')).toHaveLength(2);
-    expect(run.summary).toContain('| Rule |');
+    expect(run.summary).toContain('· escalation level · rule.'); // the Source column names the rule
+    expect(run.summary).toMatch(/\| [^|]+ · L1 · platform-first-line \|/);
   });
 
   it('grace-period keeps access after a shift that just ended, and a re-run does not call it stale', async () => {
@@ -377,7 +380,10 @@ describe('rules, people, buffers and caps', () => {
     expect(world.ledgerCommits()).toEqual([]);
     expect(run.plan.filter((row) => row.status === 'would-grant')).toHaveLength(16);
     expect(run.plan[0]?.reason ?? '').toMatch(/not applied: 16 new grants exceed max-new-grants \(5\)/);
-    expect(run.summary.split('\n').filter((line) => line.includes('| would-grant |'))).toHaveLength(16);
+    const wouldGrant = /^### \S+ 16 would-grant: .*\n\nReason: not applied: [^\n]+\n\n((?:\|.*\n)+)/m.exec(
+      run.summary,
+    );
+    expect(wouldGrant?.[1]?.trim().split('\n')).toHaveLength(2 + 16); // header, separator, a row per grant
   });
 });
 

@@ -92136,9 +92136,104 @@ function renderLogTable(rows) {
         .join('\n');
 }
 
+;// CONCATENATED MODULE: ./src/message.ts
+// The `message` output: a few lines of plain text saying what this run changed, for a chat notification step.
+// Names and resources come from PagerDuty and the rules: control characters are stripped (forLogLine), and the
+// README posts the text as Slack plain_text through toJSON, so it can neither mention anyone nor break the payload.
+
+
+/** Slack's plain_text section holds 3,000 characters; other chats are roomier. */
+const MESSAGE_LIMIT_CHARS = 2900;
+const LINE_LIMIT_CHARS = 700;
+/** The statuses a message reports, in this order; the rest (unchanged, skipped) changed nothing. */
+const REPORTED = [
+    { status: 'failed', label: 'Failed' },
+    { status: 'granted', label: 'Granted' },
+    { status: 'would-grant', label: 'Would grant (dry run)' },
+    { status: 'revoked', label: 'Revoked' },
+    { status: 'stale', label: 'Stale (PagerDuty no longer backs it)' },
+];
+/** "Mon 30 Nov 14:00", in UTC, with plain spaces. */
+function shortUtc(date) {
+    return compactTime(date, ' ');
+}
+/**
+ * Empty when the run changed nothing worth telling (only unchanged or skipped rows), so a workflow can post with
+ * `if: steps.<id>.outputs.message != ''`. Otherwise a totals line with the run's address, then one line per status:
+ * each person once, with their resources ("Ada Lovelace: bastion, prod-db until Mon 30 Nov 14:00").
+ */
+function renderMessage(rows, context) {
+    const lines = [];
+    const totals = [];
+    for (const { status, label } of REPORTED) {
+        const matching = rows.filter((row) => row.status === status);
+        if (matching.length === 0)
+            continue;
+        totals.push(`${matching.length} ${status}`);
+        lines.push(capLine(`${label}: `, peopleOf(matching, status)));
+    }
+    if (lines.length === 0 && !context.fatal)
+        return '';
+    const where = context.runUrl ? ` — ${context.runUrl}` : '';
+    const head = `On-call access: ${totals.join(', ') || 'nothing changed'}${where}`;
+    const fatal = context.fatal ? [`The step failed: ${forLogLine(context.fatal, 300)}`] : [];
+    return capMessage([head, ...fatal, ...lines]);
+}
+/** The message of a run that stopped before its plan: the error, which this action wrote. */
+function renderStoppedMessage(error, runUrl) {
+    const where = runUrl ? ` — ${runUrl}` : '';
+    return capMessage([`On-call access: the run stopped${where}`, forLogLine(error, 600)]);
+}
+/** "Name: res1, res2 until T" per person and end time, resources sorted; a failure carries its reason, each once. */
+function peopleOf(rows, status) {
+    const groups = new Map();
+    for (const row of rows) {
+        const who = forLogLine(row.name || row.sdmEmail || row.email || row.pagerdutyUserId, 60);
+        const key = `${row.pagerdutyUserId}\u0000${row.until.getTime()}`;
+        const group = groups.get(key) ?? { who, resources: [], until: row.until, reasons: new Set() };
+        group.resources.push(forLogLine(row.resource, 60));
+        if (status === 'failed')
+            group.reasons.add(forLogLine(row.reason, 120));
+        groups.set(key, group);
+    }
+    return [...groups.values()].map((group) => {
+        const until = status === 'revoked' ? '' : ` until ${shortUtc(group.until)}`;
+        const why = group.reasons.size > 0 ? ` (${[...group.reasons].join('; ')})` : '';
+        return `${group.who}: ${group.resources.sort().join(', ')}${until}${why}`;
+    });
+}
+/** Items joined by "; " up to the line limit, then "and N more". */
+function capLine(label, items) {
+    let line = label;
+    for (const [index, item] of items.entries()) {
+        const separator = index === 0 ? '' : '; ';
+        const rest = items.length - index;
+        if (index > 0 && line.length + separator.length + item.length > LINE_LIMIT_CHARS) {
+            return `${line}; and ${rest} more`;
+        }
+        line += separator + item;
+    }
+    return line.length > LINE_LIMIT_CHARS ? `${line.slice(0, LINE_LIMIT_CHARS - 1)}…` : line;
+}
+/** Whole lines up to the limit; the step summary has everything. */
+function capMessage(lines) {
+    const kept = [];
+    let size = 0;
+    for (const line of lines) {
+        if (size + line.length + 1 > MESSAGE_LIMIT_CHARS - 60) {
+            kept.push(`(${lines.length - kept.length} more lines in the job summary)`);
+            break;
+        }
+        kept.push(line);
+        size += line.length + 1;
+    }
+    return kept.join('\n');
+}
+
 ;// CONCATENATED MODULE: ./src/report.ts
 // What a run tells people: the outputs, the step log (its table inside ::stop-commands::), the job summary,
 // warnings for people who get no access, and whether the step fails (fail-on).
+
 
 
 
@@ -92180,6 +92275,7 @@ async function report(result, inputs, context) {
         if (status !== 'would-grant')
             setOutput(status, String(counts[status]));
     setOutput('plan', planJson(rows, context.runUrl));
+    setOutput('message', renderMessage(rows, { runUrl: context.runUrl, fatal: result.fatal }));
     reportChecks(context.checklist);
     for (const note of notes)
         info(note);
@@ -92207,8 +92303,9 @@ async function report(result, inputs, context) {
     }
 }
 /** A run that stopped before its report: the error and the checklist so far, in the summary and the outputs. */
-async function reportStopped(message, checklist) {
+async function reportStopped(message, checklist, runUrl) {
     reportChecks(checklist);
+    setOutput('message', renderStoppedMessage(message, runUrl));
     if (process.env.GITHUB_STEP_SUMMARY) {
         await summary_summary.addRaw(renderStopped(message, checklist.checks)).write();
     }
@@ -93758,7 +93855,7 @@ async function run() {
     }
     catch (error) {
         const message = error instanceof Error ? error.message : String(error);
-        await reportStopped(message, checklist);
+        await reportStopped(message, checklist, runUrl());
         setFailed(message);
     }
     finally {
@@ -93792,14 +93889,17 @@ function readWorkspaceFile(relativePath) {
     const { file } = locateInWorkspace(workspace(), relativePath, { maxBytes: MAX_RULES_BYTES });
     return readRegularFileSync(file, MAX_RULES_BYTES);
 }
-function runContext(inputs, cancellation, checklist) {
+/** This run's page on GitHub; empty outside a workflow. */
+function runUrl() {
     const server = process.env.GITHUB_SERVER_URL || 'https://github.com';
-    const runId = process.env.GITHUB_RUN_ID || 'local';
     const repository = process.env.GITHUB_REPOSITORY || '';
+    return repository ? `${server}/${repository}/actions/runs/${process.env.GITHUB_RUN_ID || 'local'}` : '';
+}
+function runContext(inputs, cancellation, checklist) {
     return {
         now: new Date(),
-        runId,
-        runUrl: repository ? `${server}/${repository}/actions/runs/${runId}` : '',
+        runId: process.env.GITHUB_RUN_ID || 'local',
+        runUrl: runUrl(),
         deadline: new Deadline(inputs.timeBudgetMs),
         cancellation,
         checklist,

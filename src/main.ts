@@ -72,7 +72,7 @@ export async function run(): Promise<void> {
     if (failure) core.setFailed(failure);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    await reportStopped(message, checklist);
+    await reportStopped(message, checklist, runUrl());
     core.setFailed(message);
   } finally {
     await sdm?.close();
@@ -105,14 +105,18 @@ function readWorkspaceFile(relativePath: string): string {
   return readRegularFileSync(file, MAX_RULES_BYTES);
 }
 
-function runContext(inputs: Inputs, cancellation: Cancellation, checklist: Checklist): RunContext {
+/** This run's page on GitHub; empty outside a workflow. */
+function runUrl(): string {
   const server = process.env.GITHUB_SERVER_URL || 'https://github.com';
-  const runId = process.env.GITHUB_RUN_ID || 'local';
   const repository = process.env.GITHUB_REPOSITORY || '';
+  return repository ? `${server}/${repository}/actions/runs/${process.env.GITHUB_RUN_ID || 'local'}` : '';
+}
+
+function runContext(inputs: Inputs, cancellation: Cancellation, checklist: Checklist): RunContext {
   return {
     now: new Date(),
-    runId,
-    runUrl: repository ? `${server}/${repository}/actions/runs/${runId}` : '',
+    runId: process.env.GITHUB_RUN_ID || 'local',
+    runUrl: runUrl(),
     deadline: new Deadline(inputs.timeBudgetMs),
     cancellation,
     checklist,

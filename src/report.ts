@@ -5,6 +5,7 @@ import * as core from '@actions/core';
 import type { Inputs } from './inputs.js';
 import { rfc3339 } from './plan.js';
 import type { Checklist } from './checklist.js';
+import { renderMessage, renderStoppedMessage } from './message.js';
 import {
   checklistLines,
   countByStatus,
@@ -65,6 +66,7 @@ export async function report(result: RunResult, inputs: Inputs, context: ReportC
   const counts = countByStatus(rows);
   for (const status of STATUSES) if (status !== 'would-grant') core.setOutput(status, String(counts[status]));
   core.setOutput('plan', planJson(rows, context.runUrl));
+  core.setOutput('message', renderMessage(rows, { runUrl: context.runUrl, fatal: result.fatal }));
   reportChecks(context.checklist);
 
   for (const note of notes) core.info(note);
@@ -92,8 +94,9 @@ export async function report(result: RunResult, inputs: Inputs, context: ReportC
 }
 
 /** A run that stopped before its report: the error and the checklist so far, in the summary and the outputs. */
-export async function reportStopped(message: string, checklist: Checklist): Promise<void> {
+export async function reportStopped(message: string, checklist: Checklist, runUrl: string): Promise<void> {
   reportChecks(checklist);
+  core.setOutput('message', renderStoppedMessage(message, runUrl));
   if (process.env.GITHUB_STEP_SUMMARY) {
     await core.summary.addRaw(renderStopped(message, checklist.checks)).write();
   }

@@ -1,0 +1,96 @@
+import { describe, expect, it } from 'vitest';
+import { MESSAGE_LIMIT_CHARS, renderMessage, renderStoppedMessage, shortUtc } from './message.js';
+import { reportRow as row } from '../test/samples.js';
+
+const context = { runUrl: 'https://github.com/acme/ops/actions/runs/7' };
+const bob = { pagerdutyUserId: 'PBOB002', name: 'Bob Li', sdmEmail: 'bob@example.com' };
+
+describe('renderMessage', () => {
+  it('is empty when the run changed nothing (unchanged and skipped rows only)', () => {
+    expect(
+      renderMessage(
+        [row({ status: 'unchanged' } as never), row({ ...bob, status: 'skipped', reason: 'no account' })],
+        context,
+      ),
+    ).toBe('');
+  });
+
+  it('says each person once per end time, with their resources, under a totals line with the run', () => {
+    const message = renderMessage(
+      [
+        row(),
+        row({ resource: 'bastion-prod' }),
+        row({ ...bob, until: new Date('2026-11-27T09:00:00Z') }),
+        row({ ...bob, status: 'unchanged' } as never),
+      ],
+      context,
+    );
+    expect(message.split('\n')).toEqual([
+      'On-call access: 3 granted — https://github.com/acme/ops/actions/runs/7',
+      'Granted: Ada Lovelace: bastion-prod, prod-postgres until Thu 26 Nov 17:00; Bob Li: prod-postgres until Fri 27 Nov 09:00',
+    ]);
+  });
+
+  it('puts failures first with their reason, and lists revoked, stale and dry-run grants', () => {
+    const message = renderMessage(
+      [
+        row({ status: 'revoked' } as never),
+        row({ ...bob, status: 'failed', reason: 'sdm exited with 1' }),
+        row({ ...bob, resource: 'bastion-prod', status: 'failed', reason: 'sdm exited with 1' }),
+        row({ name: 'Cy', pagerdutyUserId: 'PCY', status: 'stale' } as never),
+        row({ name: 'Di', pagerdutyUserId: 'PDI', status: 'would-grant' } as never),
+      ],
+      { runUrl: '' },
+    );
+    expect(message.split('\n')).toEqual([
+      'On-call access: 2 failed, 1 would-grant, 1 revoked, 1 stale',
+      'Failed: Bob Li: bastion-prod, prod-postgres until Thu 26 Nov 17:00 (sdm exited with 1)',
+      'Would grant (dry run): Di: prod-postgres until Thu 26 Nov 17:00',
+      'Revoked: Ada Lovelace: prod-postgres',
+      'Stale (PagerDuty no longer backs it): Cy: prod-postgres until Thu 26 Nov 17:00',
+    ]);
+  });
+
+  it('says why the step failed even when no row changed', () => {
+    expect(
+      renderMessage([], { ...context, fatal: 'The plan has 80 new grants, more than max-new-grants (50)' }),
+    ).toBe(
+      'On-call access: nothing changed — https://github.com/acme/ops/actions/runs/7\n' +
+        'The step failed: The plan has 80 new grants, more than max-new-grants (50)',
+    );
+  });
+
+  it('keeps a hostile name on its line: no newline, no control character', () => {
+    const message = renderMessage([row({ name: 'Eve\n::error::pwned\r\u0007 <!channel>' })], context);
+    expect(message.split('\n')).toHaveLength(2);
+    expect(message).not.toContain('\r');
+    expect(message).not.toContain('\u0007');
+    expect(message.split('\n')[1]).toContain('Eve ::error::pwned');
+  });
+
+  it('stays within a chat message for a huge organisation, saying how many more', () => {
+    const rows = Array.from({ length: 2000 }, (_, index) =>
+      row({ pagerdutyUserId: `P${index}`, name: `Person number ${index}` }),
+    );
+    const message = renderMessage(rows, context);
+    expect(message.length).toBeLessThanOrEqual(MESSAGE_LIMIT_CHARS);
+    expect(message).toMatch(/; and \d+ more$/);
+    const shown = (message.match(/Person number/g) ?? []).length;
+    expect(Number(/and (\d+) more/.exec(message)?.[1]) + shown).toBe(2000);
+  });
+});
+
+describe('renderStoppedMessage', () => {
+  it('gives the error on one line after the run address', () => {
+    expect(renderStoppedMessage('PagerDuty refused the key\n(401)', 'https://x/runs/1')).toBe(
+      'On-call access: the run stopped — https://x/runs/1\nPagerDuty refused the key (401)',
+    );
+  });
+});
+
+describe('shortUtc', () => {
+  it('writes the weekday, day, month and time in UTC', () => {
+    expect(shortUtc(new Date('2026-11-30T14:05:00+01:00'))).toBe('Mon 30 Nov 13:05');
+    expect(shortUtc(new Date('2027-01-03T00:00:00Z'))).toBe('Sun 3 Jan 00:00');
+  });
+});

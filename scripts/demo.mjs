@@ -2,43 +2,31 @@
 // the GitHub API, with a sample company, so a newcomer sees it work in one command with no accounts.
 // A dry run shows the preflight checklist; then three scheduled runs: the first grants, the second finds nothing
 // to do, the third follows an override.
-import { mkdtemp, rm } from 'node:fs/promises';
+// DEMO_SUMMARY_DIR=dir (opt-in, for scripts/screenshot.mjs) also writes each run's job summary to
+// dir/run-<n>.md; the console output stays the same.
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { startFakeSdmDownloads } from '../test/fakes/downloads.mjs';
-import { startFakeGitHub } from '../test/fakes/github.mjs';
-import { demoOrg, DEMO } from '../test/fakes/orgs.mjs';
-import { startFakePagerDuty } from '../test/fakes/pagerduty.mjs';
+import { DEMO } from '../test/fakes/orgs.mjs';
 import { renderLog, runAction } from '../test/fakes/runner.mjs';
-import { readSdmState, writeSdmState } from '../test/fakes/sdm-state.mjs';
+import { readSdmState } from '../test/fakes/sdm-state.mjs';
+import { DEMO_TOKENS, demoRules, startDemoWorld } from '../test/fakes/world.mjs';
 
-const PD_TOKEN = 'demo-pagerduty-key';
-const SDM_TOKEN = 'demo-sdm-admin-token';
-const GITHUB_TOKEN = 'ghs_demoWorkflowToken';
+const PD_TOKEN = DEMO_TOKENS.pagerduty;
+const SDM_TOKEN = DEMO_TOKENS.sdmAdmin;
+const GITHUB_TOKEN = DEMO_TOKENS.github;
 
 const dir = await mkdtemp(path.join(os.tmpdir(), 'oncall-access-demo-'));
-const org = demoOrg(new Date());
-const pagerduty = await startFakePagerDuty({ org: org.pagerduty, token: PD_TOKEN });
-const downloads = await startFakeSdmDownloads({ outDir: path.join(dir, 'downloads') });
-const github = await startFakeGitHub({ tokens: { [GITHUB_TOKEN]: 'write' } });
-const sdmState = path.join(dir, 'sdm-state.json');
-await writeSdmState(sdmState, { token: SDM_TOKEN, ...org.strongdm });
+const world = await startDemoWorld({ dir });
+const { org, pagerduty, downloads, github, sdmState } = world;
+const rules = demoRules();
+const { platformPrimary } = DEMO.schedules;
 
-const { platformPrimary, platformSecondary, database } = DEMO.schedules;
-const rules = [
-  '- name: platform',
-  `  schedules: [${platformPrimary}, ${platformSecondary}]`,
-  '  resources: [prod-postgres, bastion-prod]',
-  '- name: database',
-  `  schedules: [${database}]`,
-  '  resources: [prod-postgres]',
-  '- name: leads',
-  `  escalation-policies: [${DEMO.escalationPolicies.platform}]`,
-  '  escalation-levels: [3]',
-  '  resources: [bastion-prod]',
-].join('\n');
+const summaryDir = process.env.DEMO_SUMMARY_DIR;
+if (summaryDir) await mkdir(summaryDir, { recursive: true });
 
 let sdmCallsSoFar = 0;
+let runNumber = 0;
 async function scheduledRun(title, inputs = {}) {
   const run = await runAction({
     workDir: path.join(dir, 'runs'),
@@ -56,6 +44,8 @@ async function scheduledRun(title, inputs = {}) {
       ...inputs,
     },
   });
+  if (summaryDir) await writeFile(path.join(summaryDir, `run-${runNumber}.md`), run.summary);
+  runNumber += 1;
   const invocations = (await readSdmState(sdmState)).invocations;
   const calls = invocations.slice(sdmCallsSoFar);
   sdmCallsSoFar = invocations.length;
@@ -128,6 +118,6 @@ try {
   );
   process.exitCode = [dryRun, first, third].every((run) => run.exitCode === 0) ? 0 : 1;
 } finally {
-  await Promise.all([pagerduty.close(), downloads.close(), github.close()]);
+  await world.close();
   await rm(dir, { recursive: true, force: true });
 }

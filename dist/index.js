@@ -92160,7 +92160,8 @@ function shortUtc(date) {
 /**
  * Empty when the run changed nothing worth telling (only unchanged or skipped rows), so a workflow can post with
  * `if: steps.<id>.outputs.message != ''`. Otherwise a totals line with the run's address, then one line per status:
- * each person once, with their resources ("Ada Lovelace: bastion, prod-db until Mon 30 Nov 14:00").
+ * each person once, with their resources ("Ada Lovelace: bastion, prod-db until Mon 30 Nov 14:00"; a grant that
+ * starts later: "… from Tue 1 Dec 02:00 until Mon 7 Dec 14:00").
  */
 function renderMessage(rows, context) {
     const lines = [];
@@ -92170,7 +92171,7 @@ function renderMessage(rows, context) {
         if (matching.length === 0)
             continue;
         totals.push(`${matching.length} ${status}`);
-        lines.push(capLine(`${label}: `, peopleOf(matching, status)));
+        lines.push(capLine(`${label}: `, peopleOf(matching, status, context.now)));
     }
     if (lines.length === 0 && !context.fatal)
         return '';
@@ -92184,20 +92185,27 @@ function renderStoppedMessage(error, runUrl) {
     const where = runUrl ? ` — ${runUrl}` : '';
     return capMessage([`On-call access: the run stopped${where}`, forLogLine(error, 600)]);
 }
-/** "Name: res1, res2 until T" per person and end time, resources sorted; a failure carries its reason, each once. */
-function peopleOf(rows, status) {
+/** "Name: res1, res2 until T" per person and window, resources sorted; a failure carries its reason, each once. */
+function peopleOf(rows, status, now) {
     const groups = new Map();
     for (const row of rows) {
         const who = forLogLine(row.name || row.sdmEmail || row.email || row.pagerdutyUserId, 60);
-        const key = `${row.pagerdutyUserId}\u0000${row.until.getTime()}`;
-        const group = groups.get(key) ?? { who, resources: [], until: row.until, reasons: new Set() };
+        const key = `${row.pagerdutyUserId}\u0000${row.from.getTime()}\u0000${row.until.getTime()}`;
+        const group = groups.get(key) ?? {
+            who,
+            resources: [],
+            from: row.from,
+            until: row.until,
+            reasons: new Set(),
+        };
         group.resources.push(forLogLine(row.resource, 60));
         if (status === 'failed')
             group.reasons.add(forLogLine(row.reason, 120));
         groups.set(key, group);
     }
     return [...groups.values()].map((group) => {
-        const until = status === 'revoked' ? '' : ` until ${shortUtc(group.until)}`;
+        const from = group.from.getTime() > now.getTime() ? ` from ${shortUtc(group.from)}` : '';
+        const until = status === 'revoked' ? '' : `${from} until ${shortUtc(group.until)}`;
         const why = group.reasons.size > 0 ? ` (${[...group.reasons].join('; ')})` : '';
         return `${group.who}: ${group.resources.sort().join(', ')}${until}${why}`;
     });
@@ -92275,7 +92283,7 @@ async function report(result, inputs, context) {
         if (status !== 'would-grant')
             setOutput(status, String(counts[status]));
     setOutput('plan', planJson(rows, context.runUrl));
-    setOutput('message', renderMessage(rows, { runUrl: context.runUrl, fatal: result.fatal }));
+    setOutput('message', renderMessage(rows, { runUrl: context.runUrl, now: context.now, fatal: result.fatal }));
     reportChecks(context.checklist);
     for (const note of notes)
         info(note);

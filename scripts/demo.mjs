@@ -57,6 +57,9 @@ async function scheduledRun(title, inputs = {}) {
   console.log(
     `   sdm commands: ${calls.length} (${calls.filter(help).length} help pages, ${count('grant-temporary')} grants, ${count('revoke')} revokes, ${count('list')} lists of users and resources)`,
   );
+  // The `message` output, as a chat step would post it; empty when the run changed nothing.
+  const message = run.outputs.message ? run.outputs.message.split('\n') : ['(empty: nothing changed)'];
+  console.log(`   message output: ${message.join('\n                   ')}`);
   return run;
 }
 

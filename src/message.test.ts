@@ -2,7 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { MESSAGE_LIMIT_CHARS, renderMessage, renderStoppedMessage, shortUtc } from './message.js';
 import { reportRow as row } from '../test/samples.js';
 
-const context = { runUrl: 'https://github.com/acme/ops/actions/runs/7' };
+const context = {
+  runUrl: 'https://github.com/acme/ops/actions/runs/7',
+  now: new Date('2026-11-26T09:30:00Z'),
+};
 const bob = { pagerdutyUserId: 'PBOB002', name: 'Bob Li', sdmEmail: 'bob@example.com' };
 
 describe('renderMessage', () => {
@@ -31,6 +34,13 @@ describe('renderMessage', () => {
     ]);
   });
 
+  it('says from when for a grant that starts after the run', () => {
+    const later = { from: new Date('2026-11-27T02:00:00Z'), until: new Date('2026-11-27T14:00:00Z') };
+    expect(
+      renderMessage([row(later), row({ ...later, resource: 'bastion-prod' })], context).split('\n')[1],
+    ).toBe('Granted: Ada Lovelace: bastion-prod, prod-postgres from Fri 27 Nov 02:00 until Fri 27 Nov 14:00');
+  });
+
   it('puts failures first with their reason, and lists revoked, stale and dry-run grants', () => {
     const message = renderMessage(
       [
@@ -40,7 +50,7 @@ describe('renderMessage', () => {
         row({ name: 'Cy', pagerdutyUserId: 'PCY', status: 'stale' } as never),
         row({ name: 'Di', pagerdutyUserId: 'PDI', status: 'would-grant' } as never),
       ],
-      { runUrl: '' },
+      { ...context, runUrl: '' },
     );
     expect(message.split('\n')).toEqual([
       'On-call access: 2 failed, 1 would-grant, 1 revoked, 1 stale',

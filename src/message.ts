@@ -25,6 +25,8 @@ export function shortUtc(date: Date): string {
 
 export interface MessageContext {
   runUrl: string;
+  /** The run's time: a grant that starts later says from when. */
+  now: Date;
   /** Why the step fails whatever the rows say (a refused plan, a ledger not written). */
   fatal?: string;
 }
@@ -32,7 +34,8 @@ export interface MessageContext {
 /**
  * Empty when the run changed nothing worth telling (only unchanged or skipped rows), so a workflow can post with
  * `if: steps.<id>.outputs.message != ''`. Otherwise a totals line with the run's address, then one line per status:
- * each person once, with their resources ("Ada Lovelace: bastion, prod-db until Mon 30 Nov 14:00").
+ * each person once, with their resources ("Ada Lovelace: bastion, prod-db until Mon 30 Nov 14:00"; a grant that
+ * starts later: "… from Tue 1 Dec 02:00 until Mon 7 Dec 14:00").
  */
 export function renderMessage(rows: ReportRow[], context: MessageContext): string {
   const lines: string[] = [];
@@ -41,7 +44,7 @@ export function renderMessage(rows: ReportRow[], context: MessageContext): strin
     const matching = rows.filter((row) => row.status === status);
     if (matching.length === 0) continue;
     totals.push(`${matching.length} ${status}`);
-    lines.push(capLine(`${label}: `, peopleOf(matching, status)));
+    lines.push(capLine(`${label}: `, peopleOf(matching, status, context.now)));
   }
   if (lines.length === 0 && !context.fatal) return '';
   const where = context.runUrl ? ` — ${context.runUrl}` : '';
@@ -56,19 +59,27 @@ export function renderStoppedMessage(error: string, runUrl: string): string {
   return capMessage([`On-call access: the run stopped${where}`, forLogLine(error, 600)]);
 }
 
-/** "Name: res1, res2 until T" per person and end time, resources sorted; a failure carries its reason, each once. */
-function peopleOf(rows: ReportRow[], status: RowStatus): string[] {
-  const groups = new Map<string, { who: string; resources: string[]; until: Date; reasons: Set<string> }>();
+/** "Name: res1, res2 until T" per person and window, resources sorted; a failure carries its reason, each once. */
+function peopleOf(rows: ReportRow[], status: RowStatus, now: Date): string[] {
+  type Group = { who: string; resources: string[]; from: Date; until: Date; reasons: Set<string> };
+  const groups = new Map<string, Group>();
   for (const row of rows) {
     const who = forLogLine(row.name || row.sdmEmail || row.email || row.pagerdutyUserId, 60);
-    const key = `${row.pagerdutyUserId}\u0000${row.until.getTime()}`;
-    const group = groups.get(key) ?? { who, resources: [], until: row.until, reasons: new Set<string>() };
+    const key = `${row.pagerdutyUserId}\u0000${row.from.getTime()}\u0000${row.until.getTime()}`;
+    const group = groups.get(key) ?? {
+      who,
+      resources: [],
+      from: row.from,
+      until: row.until,
+      reasons: new Set<string>(),
+    };
     group.resources.push(forLogLine(row.resource, 60));
     if (status === 'failed') group.reasons.add(forLogLine(row.reason, 120));
     groups.set(key, group);
   }
   return [...groups.values()].map((group) => {
-    const until = status === 'revoked' ? '' : ` until ${shortUtc(group.until)}`;
+    const from = group.from.getTime() > now.getTime() ? ` from ${shortUtc(group.from)}` : '';
+    const until = status === 'revoked' ? '' : `${from} until ${shortUtc(group.until)}`;
     const why = group.reasons.size > 0 ? ` (${[...group.reasons].join('; ')})` : '';
     return `${group.who}: ${group.resources.sort().join(', ')}${until}${why}`;
   });

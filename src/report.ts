@@ -66,7 +66,10 @@ export async function report(result: RunResult, inputs: Inputs, context: ReportC
   const counts = countByStatus(rows);
   for (const status of STATUSES) if (status !== 'would-grant') core.setOutput(status, String(counts[status]));
   core.setOutput('plan', planJson(rows, context.runUrl));
-  core.setOutput('message', renderMessage(rows, { runUrl: context.runUrl, fatal: result.fatal }));
+  core.setOutput(
+    'message',
+    renderMessage(rows, { runUrl: context.runUrl, now: context.now, fatal: result.fatal }),
+  );
   reportChecks(context.checklist);
 
   for (const note of notes) core.info(note);

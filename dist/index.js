@@ -92149,7 +92149,7 @@ const LINE_LIMIT_CHARS = 700;
 const REPORTED = [
     { status: 'failed', label: 'Failed' },
     { status: 'granted', label: 'Granted' },
-    { status: 'would-grant', label: 'Would grant (dry run)' },
+    { status: 'would-grant', label: 'Would grant' }, // "(dry run)" or "(not applied)" added below
     { status: 'revoked', label: 'Revoked' },
     { status: 'stale', label: 'Stale (PagerDuty no longer backs it)' },
 ];
@@ -92158,8 +92158,9 @@ function shortUtc(date) {
     return compactTime(date, ' ');
 }
 /**
- * Empty when the run changed nothing worth telling (only unchanged or skipped rows), so a workflow can post with
- * `if: steps.<id>.outputs.message != ''`. Otherwise a totals line with the run's address, then one line per status:
+ * Empty when the run has nothing to tell (only unchanged or skipped rows), so a workflow can post with
+ * `if: steps.<id>.outputs.message != ''`. A stale grant is told by every run until it ends or is revoked, and a dry
+ * run tells what it would grant. Otherwise a totals line with the run's address, then one line per status:
  * each person once, with their resources ("Ada Lovelace: bastion, prod-db until Mon 30 Nov 14:00"; a grant that
  * starts later: "… from Tue 1 Dec 02:00 until Mon 7 Dec 14:00").
  */
@@ -92171,7 +92172,8 @@ function renderMessage(rows, context) {
         if (matching.length === 0)
             continue;
         totals.push(`${matching.length} ${status}`);
-        lines.push(capLine(`${label}: `, peopleOf(matching, status, context.now)));
+        const qualifier = status === 'would-grant' ? (context.dryRun ? ' (dry run)' : ' (not applied)') : '';
+        lines.push(capLine(`${label}${qualifier}: `, peopleOf(matching, status, context.now)));
     }
     if (lines.length === 0 && !context.fatal)
         return '';
@@ -92180,10 +92182,13 @@ function renderMessage(rows, context) {
     const fatal = context.fatal ? [`The step failed: ${forLogLine(context.fatal, 300)}`] : [];
     return capMessage([head, ...fatal, ...lines]);
 }
-/** The message of a run that stopped before its plan: the error, which this action wrote. */
+/**
+ * The message of a run that stopped before its plan. The error may quote PagerDuty or GitHub, so its line starts
+ * with text of this action's own (a workflow's `echo` of the message cannot start a workflow command).
+ */
 function renderStoppedMessage(error, runUrl) {
     const where = runUrl ? ` — ${runUrl}` : '';
-    return capMessage([`On-call access: the run stopped${where}`, forLogLine(error, 600)]);
+    return capMessage([`On-call access: the run stopped${where}`, `Error: ${forLogLine(error, 600)}`]);
 }
 /** "Name: res1, res2 until T" per person and window, resources sorted; a failure carries its reason, each once. */
 function peopleOf(rows, status, now) {
@@ -92283,7 +92288,12 @@ async function report(result, inputs, context) {
         if (status !== 'would-grant')
             setOutput(status, String(counts[status]));
     setOutput('plan', planJson(rows, context.runUrl));
-    setOutput('message', renderMessage(rows, { runUrl: context.runUrl, now: context.now, fatal: result.fatal }));
+    setOutput('message', renderMessage(rows, {
+        runUrl: context.runUrl,
+        now: context.now,
+        dryRun: inputs.dryRun,
+        fatal: result.fatal,
+    }));
     reportChecks(context.checklist);
     for (const note of notes)
         info(note);

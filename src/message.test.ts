@@ -5,6 +5,7 @@ import { reportRow as row } from '../test/samples.js';
 const context = {
   runUrl: 'https://github.com/acme/ops/actions/runs/7',
   now: new Date('2026-11-26T09:30:00Z'),
+  dryRun: false,
 };
 const bob = { pagerdutyUserId: 'PBOB002', name: 'Bob Li', sdmEmail: 'bob@example.com' };
 
@@ -50,7 +51,7 @@ describe('renderMessage', () => {
         row({ name: 'Cy', pagerdutyUserId: 'PCY', status: 'stale' } as never),
         row({ name: 'Di', pagerdutyUserId: 'PDI', status: 'would-grant' } as never),
       ],
-      { ...context, runUrl: '' },
+      { ...context, runUrl: '', dryRun: true },
     );
     expect(message.split('\n')).toEqual([
       'On-call access: 2 failed, 1 would-grant, 1 revoked, 1 stale',
@@ -58,6 +59,17 @@ describe('renderMessage', () => {
       'Would grant (dry run): Di: prod-postgres until Thu 26 Nov 17:00',
       'Revoked: Ada Lovelace: prod-postgres',
       'Stale (PagerDuty no longer backs it): Cy: prod-postgres until Thu 26 Nov 17:00',
+    ]);
+  });
+
+  it('calls the would-grant rows of a refused real run "not applied", not a dry run', () => {
+    const message = renderMessage([row({ status: 'would-grant' } as never)], {
+      ...context,
+      fatal: 'The plan has 80 new grants, more than max-new-grants (50)',
+    });
+    expect(message.split('\n').slice(1)).toEqual([
+      'The step failed: The plan has 80 new grants, more than max-new-grants (50)',
+      'Would grant (not applied): Ada Lovelace: prod-postgres until Thu 26 Nov 17:00',
     ]);
   });
 
@@ -93,7 +105,7 @@ describe('renderMessage', () => {
 describe('renderStoppedMessage', () => {
   it('gives the error on one line after the run address', () => {
     expect(renderStoppedMessage('PagerDuty refused the key\n(401)', 'https://x/runs/1')).toBe(
-      'On-call access: the run stopped — https://x/runs/1\nPagerDuty refused the key (401)',
+      'On-call access: the run stopped — https://x/runs/1\nError: PagerDuty refused the key (401)',
     );
   });
 });

@@ -13,7 +13,7 @@ const LINE_LIMIT_CHARS = 700;
 const REPORTED: Array<{ status: RowStatus; label: string }> = [
   { status: 'failed', label: 'Failed' },
   { status: 'granted', label: 'Granted' },
-  { status: 'would-grant', label: 'Would grant (dry run)' },
+  { status: 'would-grant', label: 'Would grant' }, // "(dry run)" or "(not applied)" added below
   { status: 'revoked', label: 'Revoked' },
   { status: 'stale', label: 'Stale (PagerDuty no longer backs it)' },
 ];
@@ -27,13 +27,16 @@ export interface MessageContext {
   runUrl: string;
   /** The run's time: a grant that starts later says from when. */
   now: Date;
+  /** A dry run's would-grant rows say so; a real run's are a plan that was refused (see `fatal`). */
+  dryRun: boolean;
   /** Why the step fails whatever the rows say (a refused plan, a ledger not written). */
   fatal?: string;
 }
 
 /**
- * Empty when the run changed nothing worth telling (only unchanged or skipped rows), so a workflow can post with
- * `if: steps.<id>.outputs.message != ''`. Otherwise a totals line with the run's address, then one line per status:
+ * Empty when the run has nothing to tell (only unchanged or skipped rows), so a workflow can post with
+ * `if: steps.<id>.outputs.message != ''`. A stale grant is told by every run until it ends or is revoked, and a dry
+ * run tells what it would grant. Otherwise a totals line with the run's address, then one line per status:
  * each person once, with their resources ("Ada Lovelace: bastion, prod-db until Mon 30 Nov 14:00"; a grant that
  * starts later: "… from Tue 1 Dec 02:00 until Mon 7 Dec 14:00").
  */
@@ -44,7 +47,8 @@ export function renderMessage(rows: ReportRow[], context: MessageContext): strin
     const matching = rows.filter((row) => row.status === status);
     if (matching.length === 0) continue;
     totals.push(`${matching.length} ${status}`);
-    lines.push(capLine(`${label}: `, peopleOf(matching, status, context.now)));
+    const qualifier = status === 'would-grant' ? (context.dryRun ? ' (dry run)' : ' (not applied)') : '';
+    lines.push(capLine(`${label}${qualifier}: `, peopleOf(matching, status, context.now)));
   }
   if (lines.length === 0 && !context.fatal) return '';
   const where = context.runUrl ? ` — ${context.runUrl}` : '';
@@ -53,10 +57,13 @@ export function renderMessage(rows: ReportRow[], context: MessageContext): strin
   return capMessage([head, ...fatal, ...lines]);
 }
 
-/** The message of a run that stopped before its plan: the error, which this action wrote. */
+/**
+ * The message of a run that stopped before its plan. The error may quote PagerDuty or GitHub, so its line starts
+ * with text of this action's own (a workflow's `echo` of the message cannot start a workflow command).
+ */
 export function renderStoppedMessage(error: string, runUrl: string): string {
   const where = runUrl ? ` — ${runUrl}` : '';
-  return capMessage([`On-call access: the run stopped${where}`, forLogLine(error, 600)]);
+  return capMessage([`On-call access: the run stopped${where}`, `Error: ${forLogLine(error, 600)}`]);
 }
 
 /** "Name: res1, res2 until T" per person and window, resources sorted; a failure carries its reason, each once. */

@@ -68,7 +68,12 @@ export async function report(result: RunResult, inputs: Inputs, context: ReportC
   core.setOutput('plan', planJson(rows, context.runUrl));
   core.setOutput(
     'message',
-    renderMessage(rows, { runUrl: context.runUrl, now: context.now, fatal: result.fatal }),
+    renderMessage(rows, {
+      runUrl: context.runUrl,
+      now: context.now,
+      dryRun: inputs.dryRun,
+      fatal: result.fatal,
+    }),
   );
   reportChecks(context.checklist);
 

@@ -61,12 +61,23 @@ describe('the message output', () => {
     expect(revoked.outputs.message?.split('\n')[1]).toBe(`Revoked: ${HOSTILE_NAME}: bastion, prod-db`);
   });
 
+  it('says what a dry run would grant, and what a refused plan did not', async () => {
+    const { world, inputs } = await start();
+    const dry = await runChecked(world, { ...inputs, 'dry-run': 'true' });
+    expect(dry.outputs.message?.split('\n')[1]).toMatch(/^Would grant \(dry run\): Ada Lovelace: /);
+    const refused = await runChecked(world, { ...inputs, 'max-new-grants': '3' });
+    expect(refused.exitCode).toBe(1);
+    const [, fatal, wouldGrant] = refused.outputs.message?.split('\n') ?? [];
+    expect(fatal).toMatch(/^The step failed: .*max-new-grants/);
+    expect(wouldGrant).toMatch(/^Would grant \(not applied\): /);
+  });
+
   it('says the run stopped, and why, when it stops before a plan', async () => {
     const { world, inputs } = await start();
     const run = await runChecked(world, { ...inputs, 'pagerduty-token': 'wrong-token' });
     expect(run.exitCode).toBe(1);
     const [head, error] = run.outputs.message?.split('\n') ?? [];
     expect(head).toMatch(/^On-call access: the run stopped — https:\/\/\S+$/);
-    expect(error).toMatch(/^PagerDuty rejected pagerduty-token \(401/);
+    expect(error).toMatch(/^Error: PagerDuty rejected pagerduty-token \(401/);
   });
 });

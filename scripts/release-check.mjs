@@ -3,8 +3,10 @@
 // the top released CHANGELOG entry must name one version; that entry's body becomes the release notes; and the
 // major tag (v1) moves to this release only when no release of that major is newer.
 //
-//   node scripts/release-check.mjs vX.Y.Z [--notes-file FILE] [--existing-tags FILE]
+//   node scripts/release-check.mjs vX.Y.Z [--repository OWNER/NAME] [--notes-file FILE] [--existing-tags FILE]
 //
+// --repository: this repository (the release workflow passes it): the reusable workflow must name the action as
+// OWNER/NAME@vMAJOR of this tag; without it that is not checked.
 // --notes-file: where the notes go (default: printed). --existing-tags: the repository's tags, one per line
 // (bare or refs/tags/...), to decide the major tag and whether the release is Latest; the decisions are printed
 // and, under GitHub Actions, written to $GITHUB_OUTPUT as major-tag, move-major-tag and latest.
@@ -94,9 +96,12 @@ function sectionBody(lines) {
 
 /**
  * Checks one release: every problem is collected, so one run names them all. Returns the version, the top
- * entry's date and body (the release notes), and warnings that do not stop a release.
+ * entry's date and body (the release notes), and warnings that do not stop a release. With `repository`, the
+ * reusable workflow's text (`reusableWorkflow`) must name the action as that repository at the tag's major.
+ * @param {{ tag: string, packageVersion: string, lockVersions?: Record<string, string>, changelog: string,
+ *   repository?: string, reusableWorkflow?: string }} release
  */
-export function checkRelease({ tag, packageVersion, lockVersions, changelog }) {
+export function checkRelease({ tag, packageVersion, lockVersions, changelog, repository, reusableWorkflow }) {
   const problems = [];
   const warnings = [];
   let version;
@@ -136,6 +141,11 @@ export function checkRelease({ tag, packageVersion, lockVersions, changelog }) {
   } else if (top.body === '') {
     problems.push(`CHANGELOG.md's entry for ${version} (line ${top.line}) is empty: it is the release notes`);
   }
+  if (repository !== undefined) {
+    problems.push(
+      ...reusableWorkflowProblems(reusableWorkflow ?? '', repository, parseReleaseTag(tag).major),
+    );
+  }
   const repeated = releases.filter((release) => release.version === version).length;
   if (repeated > 1) problems.push(`CHANGELOG.md has ${repeated} entries for ${version}`);
   if (unreleased && unreleased.body !== '') {
@@ -143,6 +153,28 @@ export function checkRelease({ tag, packageVersion, lockVersions, changelog }) {
   }
   if (problems.length > 0) return { problems, warnings };
   return { problems, warnings, version, date: top.date, notes: top.body };
+}
+
+export const REUSABLE_WORKFLOW = '.github/workflows/oncall-access.yml';
+
+/**
+ * The reusable workflow names this action by repository and major tag (a called workflow cannot say `uses: ./`):
+ * every `uses:` of a repository with this one's name must be exactly `<repository>@v<major>`, so a release never
+ * ships a workflow that hands the admin token to a placeholder (acme/…) or to the previous major.
+ */
+export function reusableWorkflowProblems(workflow, repository, major) {
+  const name = repository.split('/')[1];
+  const expected = `${repository}@v${major}`;
+  const references = [...workflow.matchAll(/^\s*(?:-\s+)?uses:\s*['"]?([^\s'"#]+)/gm)]
+    .map((match) => match[1])
+    .filter((target) => target.split('@')[0].split('/')[1] === name && !target.includes('/.github/'));
+  if (references.length === 0) return [`${REUSABLE_WORKFLOW} does not use ${expected}`];
+  return references
+    .filter((target) => target !== expected)
+    .map(
+      (target) =>
+        `${REUSABLE_WORKFLOW} uses ${target}; a release of ${repository} v${major} must use ${expected}`,
+    );
 }
 
 /** The vX.Y.Z tags among tag names (bare or refs/tags/...), parsed; v1, pre-releases and the rest left out. */
@@ -188,13 +220,14 @@ export function isNewestRelease(tag, existingTags) {
   return !releasesAmong(existingTags).some((other) => compareVersions(other.version, release.version) > 0);
 }
 
-function readRepositoryFiles(root) {
+function readRepositoryFiles(root, withReusableWorkflow) {
   const packageJson = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
   const lock = JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8'));
   return {
     packageVersion: packageJson.version,
     lockVersions: { version: lock.version, 'packages[""].version': lock.packages?.['']?.version },
     changelog: readFileSync(join(root, 'CHANGELOG.md'), 'utf8'),
+    reusableWorkflow: withReusableWorkflow ? readFileSync(join(root, REUSABLE_WORKFLOW), 'utf8') : undefined,
   };
 }
 
@@ -202,14 +235,21 @@ function main(argv) {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { 'notes-file': { type: 'string' }, 'existing-tags': { type: 'string' } },
+    options: {
+      'notes-file': { type: 'string' },
+      'existing-tags': { type: 'string' },
+      repository: { type: 'string' },
+    },
   });
   if (positionals.length !== 1) {
-    throw new Error('usage: release-check.mjs vX.Y.Z [--notes-file FILE] [--existing-tags FILE]');
+    throw new Error(
+      'usage: release-check.mjs vX.Y.Z [--repository OWNER/NAME] [--notes-file FILE] [--existing-tags FILE]',
+    );
   }
   const [tag] = positionals;
   const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-  const result = checkRelease({ tag, ...readRepositoryFiles(root) });
+  const { repository } = values;
+  const result = checkRelease({ tag, ...readRepositoryFiles(root, repository !== undefined), repository });
   for (const warning of result.warnings) console.log(`::warning::${warning}`);
   if (result.problems.length > 0) {
     for (const problem of result.problems) console.log(`::error::${problem}`);

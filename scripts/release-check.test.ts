@@ -10,6 +10,8 @@ import {
   majorTagMove,
   parseChangelog,
   parseReleaseTag,
+  REUSABLE_WORKFLOW,
+  reusableWorkflowProblems,
 } from './release-check.mjs';
 
 const changelog = [
@@ -223,6 +225,44 @@ describe('isNewestRelease', () => {
     expect(isNewestRelease('v2.0.0', ['v1.9.0'])).toBe(true);
     expect(isNewestRelease('v1.9.1', ['v1.9.0', 'v2.0.0'])).toBe(false);
     expect(isNewestRelease('v1.0.1', ['refs/tags/v1.0.10'])).toBe(false);
+  });
+});
+
+describe('reusableWorkflowProblems', () => {
+  const workflow = (uses: string) =>
+    [
+      'jobs:',
+      '  grant:',
+      '    steps:',
+      '      - uses: actions/checkout@08c6903cd8c0fde910a37f88322edcfb5dd907a8 # v5.0.0',
+      `      - uses: ${uses}`,
+      '        id: access',
+    ].join('\n');
+
+  it("accepts the action named as this repository at the tag's major", () => {
+    expect(reusableWorkflowProblems(workflow('ops/oncall-access@v2'), 'ops/oncall-access', 2)).toEqual([]);
+  });
+
+  it('refuses a placeholder owner, another major, and a workflow that does not name the action', () => {
+    expect(reusableWorkflowProblems(workflow('acme/oncall-access@v1'), 'ops/oncall-access', 1)).toEqual([
+      `${REUSABLE_WORKFLOW} uses acme/oncall-access@v1; a release of ops/oncall-access v1 must use ops/oncall-access@v1`,
+    ]);
+    expect(reusableWorkflowProblems(workflow("'ops/oncall-access@v1'"), 'ops/oncall-access', 2)).toEqual([
+      `${REUSABLE_WORKFLOW} uses ops/oncall-access@v1; a release of ops/oncall-access v2 must use ops/oncall-access@v2`,
+    ]);
+    expect(reusableWorkflowProblems(workflow('./'), 'ops/oncall-access', 1)).toEqual([
+      `${REUSABLE_WORKFLOW} does not use ops/oncall-access@v1`,
+    ]);
+  });
+
+  it('ignores other actions and a call of the reusable workflow itself', () => {
+    const text = `${workflow('ops/oncall-access@v1')}\n      - uses: ops/oncall-access/.github/workflows/x.yml@main`;
+    expect(reusableWorkflowProblems(text, 'ops/oncall-access', 1)).toEqual([]);
+  });
+
+  it('holds for the reusable workflow in this repository, as the release of acme/oncall-access v1', () => {
+    const text = readFileSync(new URL(`../${REUSABLE_WORKFLOW}`, import.meta.url), 'utf8');
+    expect(reusableWorkflowProblems(text, 'acme/oncall-access', 1)).toEqual([]);
   });
 });
 

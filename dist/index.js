@@ -92059,7 +92059,7 @@ const TIMELINE_THEME = {
     taskTextDarkColor: '#1f2328',
     taskTextColor: '#1f2328',
 };
-const TIMELINE_LEGEND = '🟩 new in this run · 🟦 unchanged: held from an earlier run · 🟥 stale: PagerDuty no longer backs it';
+const TIMELINE_LEGEND = '🟩 new in this run (or would be, in a dry run) · 🟦 unchanged: held from an earlier run · 🟥 stale: PagerDuty no longer backs it';
 const MAX_TIMELINE_TASKS = 100;
 function mermaidTime(ms) {
     return new Date(ms).toISOString().slice(0, 16).replace('T', ' ');

@@ -164,7 +164,7 @@ describe('the timeline, parsed by Mermaid', () => {
         critBkgColor: '#ff8182', // red: stale
       },
     });
-    expect(TIMELINE_LEGEND).toMatch(/^🟩 new in this run · 🟦 unchanged[^·]+· 🟥 stale/);
+    expect(TIMELINE_LEGEND).toMatch(/^🟩 new in this run[^·]+· 🟦 unchanged[^·]+· 🟥 stale/);
     expect(markdown).toContain(`\`\`\`\n\n${TIMELINE_LEGEND}\n`);
   });
 

@@ -322,7 +322,7 @@ const TIMELINE_THEME = {
   taskTextColor: '#1f2328',
 };
 export const TIMELINE_LEGEND =
-  '🟩 new in this run · 🟦 unchanged: held from an earlier run · 🟥 stale: PagerDuty no longer backs it';
+  '🟩 new in this run (or would be, in a dry run) · 🟦 unchanged: held from an earlier run · 🟥 stale: PagerDuty no longer backs it';
 const MAX_TIMELINE_TASKS = 100;
 
 function mermaidTime(ms: number): string {

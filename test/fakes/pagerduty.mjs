@@ -2,7 +2,8 @@
 /**
  * A local fake of the parts of the PagerDuty REST API that oncall-access uses
  * (`GET /oncalls`, `GET /users/{id}`, `GET /schedules/{id}`, `GET /schedules/{id}/users`,
- * `GET /escalation_policies/{id}` and the shift-based `GET /v3/schedules/{id}`).
+ * `GET /escalation_policies/{id}`, the shift-based `GET /v3/schedules/{id}`, and `GET /incidents` in
+ * pagerduty-incidents.mjs).
  *
  * Rule: the fake is never kinder than the real service. It refuses what PagerDuty (or its OpenAPI
  * spec) refuses (bad auth, dates that are not RFC 3339 date-times, too large offsets, unknown time
@@ -19,6 +20,7 @@
 import http from 'node:http';
 import { takeFault } from './faults.mjs';
 import { listenOnLoopback, sendJson } from './http.mjs';
+import { indexIncidents, listIncidents } from './pagerduty-incidents.mjs';
 
 const MINUTE_MS = 60_000;
 const DAY_MS = 86_400_000;
@@ -91,6 +93,7 @@ const UTC_NAMES = new Set(['UTC', 'Etc/UTC', 'Etc/Universal', 'Universal', 'Etc/
  * @property {SeedSchedule[]} schedules
  * @property {SeedEscalationPolicy[]} escalationPolicies
  * @property {string} [subdomain] used in html_url (default "acme")
+ * @property {import('./pagerduty-incidents.mjs').SeedIncident[]} [incidents] served by `GET /incidents`
  *
  * @typedef {object} Fault
  * @property {string} [path] prefix of the request path ("/oncalls"); omitted = every path
@@ -130,7 +133,7 @@ const UTC_NAMES = new Set(['UTC', 'Etc/UTC', 'Etc/Universal', 'Universal', 'Etc/
  */
 
 /** An error answered as a PagerDuty error body. */
-class ApiError extends Error {
+export class ApiError extends Error {
   /**
    * @param {number} status
    * @param {string} message
@@ -154,7 +157,7 @@ class ApiError extends Error {
 
 const notFound = () => new ApiError(404, 'Not Found', 2100);
 /** @param {string[]} errors */
-const invalidInput = (errors) => new ApiError(400, 'Invalid Input Provided', 2001, errors);
+export const invalidInput = (errors) => new ApiError(400, 'Invalid Input Provided', 2001, errors);
 /**
  * A 400 in the shape the spec gives v3 operations (V3ErrorResponse: `errors` maps a field to messages).
  * @param {string} field
@@ -322,6 +325,7 @@ export function parseIsoTime(text, timeZone) {
  * @property {Map<string, SeedSchedule>} schedules
  * @property {SeedEscalationPolicy[]} policies
  * @property {string} web html_url base
+ * @property {import('./pagerduty-incidents.mjs').IndexedIncident[]} incidents
  */
 
 /**
@@ -415,7 +419,15 @@ function indexOrg(input) {
       }
     });
   }
-  return { org, users, schedules, policies, web: `https://${org.subdomain ?? 'acme'}.pagerduty.com` };
+  const incidents = indexIncidents(org.incidents, users, policies);
+  return {
+    org,
+    users,
+    schedules,
+    policies,
+    incidents,
+    web: `https://${org.subdomain ?? 'acme'}.pagerduty.com`,
+  };
 }
 
 /**
@@ -660,7 +672,7 @@ function computeOncalls(index, since, until, now, includeV3) {
  * @param {OrgIndex} index
  * @param {string} api
  */
-function renderers(index, api) {
+export function renderers(index, api) {
   /** @param {SeedUser} u */
   const userRef = (u) => ({
     id: u.id,
@@ -765,7 +777,7 @@ function scheduleUserIds(s) {
  * @param {Array<[string, string]>} query
  * @param {string} key
  */
-function last(query, key) {
+export function last(query, key) {
   let value;
   for (const [k, v] of query) if (k === key) value = v;
   return value;
@@ -778,7 +790,7 @@ function last(query, key) {
  * @param {string} key without brackets
  * @param {(message: string) => ApiError} [refuse]
  */
-function list(query, key, refuse = (message) => invalidInput([message])) {
+export function list(query, key, refuse = (message) => invalidInput([message])) {
   const values = query.filter(([k]) => k === `${key}[]`).map(([, v]) => v);
   const repeated = values.find((v, i) => values.indexOf(v) !== i);
   if (repeated !== undefined) throw refuse(`${key}[] lists ${JSON.stringify(repeated)} more than once`);
@@ -791,7 +803,7 @@ function list(query, key, refuse = (message) => invalidInput([message])) {
  * @param {Set<string>} allowed
  * @param {(message: string) => ApiError} [refuse]
  */
-function includes(query, allowed, refuse = (message) => invalidInput([message])) {
+export function includes(query, allowed, refuse = (message) => invalidInput([message])) {
   const values = list(query, 'include', refuse) ?? [];
   for (const name of values) {
     if (!allowed.has(name)) {
@@ -807,7 +819,7 @@ function includes(query, allowed, refuse = (message) => invalidInput([message]))
  * @param {string} key
  * @param {(message: string) => ApiError} [refuse]
  */
-function parseBoolean(query, key, refuse = (message) => invalidInput([message])) {
+export function parseBoolean(query, key, refuse = (message) => invalidInput([message])) {
   const text = last(query, key);
   if (text === undefined) return false;
   if (text !== 'true' && text !== 'false')
@@ -820,7 +832,7 @@ function parseBoolean(query, key, refuse = (message) => invalidInput([message]))
  * @param {string} fallback
  * @param {(message: string) => ApiError} [refuse]
  */
-function parseTimeZone(query, fallback, refuse = (message) => invalidInput([message])) {
+export function parseTimeZone(query, fallback, refuse = (message) => invalidInput([message])) {
   const tz = last(query, 'time_zone');
   if (tz === undefined) return fallback;
   if (!isValidTimeZone(tz)) throw refuse(`Time zone ${JSON.stringify(tz)} is not a valid time zone`);
@@ -871,7 +883,7 @@ function parseWindow(query, now) {
  * @param {number} fallback
  * @param {number} min
  */
-function parseInteger(query, key, fallback, min) {
+export function parseInteger(query, key, fallback, min) {
   const text = last(query, key);
   if (text === undefined) return fallback;
   if (!/^\d+$/.test(text) || Number(text) < min) {
@@ -1120,6 +1132,7 @@ function getScheduleV3(ctx, schedule, query) {
  */
 function route(ctx, path, query) {
   if (path === '/oncalls') return listOncalls(ctx, query);
+  if (path === '/incidents') return listIncidents(ctx, query);
   let m = /^\/users\/([^/]+)$/.exec(path);
   if (m) {
     includes(query, USER_INCLUDES);

@@ -5,19 +5,10 @@ import mermaid from 'mermaid';
 import { describe, expect, it } from 'vitest';
 import { renderSummary, renderTimeline, TIMELINE_LEGEND } from './summary.js';
 import { forMermaid } from './text.js';
-import { reportRow as row } from '../test/samples.js';
-import type { Check } from './checklist.js';
+import { reportRow as row, summaryContext } from '../test/samples.js';
 import type { ReportRow } from './types.js';
 
-const context = {
-  dryRun: false,
-  now: new Date('2026-11-26T08:30:00Z'),
-  lookahead: '24h',
-  lookaheadMs: 24 * 3_600_000,
-  notes: [],
-  runUrl: 'https://github.com/acme/ops/actions/runs/7',
-  checks: [] as Check[],
-};
+const context = summaryContext();
 
 /** What Mermaid's gantt db holds after parsing (the parts a hostile name could change). */
 interface GanttDb {
@@ -168,7 +159,8 @@ describe('the timeline, parsed by Mermaid', () => {
     expect(markdown).toContain(`\`\`\`\n\n${TIMELINE_LEGEND}\n`);
   });
 
-  const hostileNames = [
+  /** Names Mermaid would read as a gantt statement or a date: the only ones that get the word joiner. */
+  const statementLike = [
     'section x',
     'SECTION Upper',
     'title y',
@@ -186,11 +178,16 @@ describe('the timeline, parsed by Mermaid', () => {
     'gantt-chart',
     'click a call b()',
     'call b()',
+    'accDescription stolen',
+    '2026-11-26 looks like a date',
+  ];
+  /** Close to a statement but read as names: they need nothing. */
+  const nearMisses = ['Titled Person', 'Sectioned', 'Callum Gantt', 'Gantty', 'weekdays only', '12 Monkeys'];
+  const hostileNames = [
+    ...statementLike,
     'href "https://evil.example"',
     'accTitle: stolen',
     'accDescr { stolen }',
-    'accDescription stolen',
-    '2026-11-26 looks like a date',
     '%%{init: {"theme": "dark"}}%%',
     '%% a comment',
     ':crit, 2020-01-01 00:00, 2030-01-01 00:00',
@@ -200,13 +197,7 @@ describe('the timeline, parsed by Mermaid', () => {
     '```',
     '',
     ' \t ',
-    // Close to a statement but read as names: they need nothing.
-    'Titled Person',
-    'Sectioned',
-    'Callum Gantt',
-    'Gantty',
-    'weekdays only',
-    '12 Monkeys',
+    ...nearMisses,
   ];
 
   it('keeps hostile names as task and section names: no section, statement, directive or link from them', async () => {
@@ -241,15 +232,7 @@ describe('the timeline, parsed by Mermaid', () => {
       .map((task) => task.name.slice(1));
     expect(joined).toContain('section x');
     expect(joined).toContain('2026-11-26 looks like a date');
-    for (const name of [
-      'Titled Person',
-      'Sectioned',
-      'Callum Gantt',
-      'Gantty',
-      'weekdays only',
-      '12 Monkeys',
-      'n0',
-    ])
+    for (const name of [...nearMisses, 'n0'])
       expect(tasks.filter((task) => task.name === name)).toHaveLength(1);
   });
 
@@ -270,27 +253,7 @@ describe('the timeline, parsed by Mermaid', () => {
         tasks: 1,
       });
     }
-    expect(joined).toEqual([
-      'section x',
-      'SECTION Upper',
-      'title y',
-      'dateFormat z',
-      'axisFormat %Y',
-      'tickInterval 1week',
-      'todayMarker off',
-      'excludes weekends',
-      'includes 2026-11-26',
-      'inclusiveEndDates',
-      'topAxis',
-      'weekday monday',
-      'weekend friday',
-      'gantt',
-      'gantt-chart',
-      'click a call b()',
-      'call b()',
-      'accDescription stolen',
-      '2026-11-26 looks like a date',
-    ]);
+    expect(joined).toEqual(statementLike);
   });
 
   it('parses with many bars, and says when it leaves some out', async () => {

@@ -12,19 +12,11 @@ import {
   totalsLine,
 } from './summary.js';
 import { forMarkdownCell, forMermaid } from './text.js';
-import { reportRow as row } from '../test/samples.js';
+import { reportRow as row, summaryContext } from '../test/samples.js';
 import type { Check } from './checklist.js';
 import type { ReportRow } from './types.js';
 
-const context = {
-  dryRun: false,
-  now: new Date('2026-11-26T08:30:00Z'),
-  lookahead: '24h',
-  lookaheadMs: 24 * 3_600_000,
-  notes: [],
-  runUrl: 'https://github.com/acme/ops/actions/runs/7',
-  checks: [] as Check[],
-};
+const context = summaryContext();
 
 /** Body rows of the summary's tables (not their header and separator lines). */
 const tableRows = (markdown: string) =>

@@ -3,6 +3,7 @@ import type { OnCallRow } from '../src/pagerduty.js';
 import type { Rule } from '../src/rules.js';
 import { entryId } from '../src/ledger.js';
 import type { LedgerEntry, ReportRow } from '../src/types.js';
+import type { SummaryContext } from '../src/summary.js';
 
 const at = (iso: string) => new Date(iso);
 
@@ -82,5 +83,19 @@ export function ledgerEntry(
       escalationLevel: 1,
     },
     ...extra,
+  };
+}
+
+/** A real run's summary context: now is 08:30 UTC on 26 November 2026, a 24h lookahead, no notes, no checks. */
+export function summaryContext(overrides: Partial<SummaryContext> = {}): SummaryContext {
+  return {
+    dryRun: false,
+    now: new Date('2026-11-26T08:30:00Z'),
+    lookahead: '24h',
+    lookaheadMs: 24 * 3_600_000,
+    notes: [],
+    runUrl: 'https://github.com/acme/ops/actions/runs/7',
+    checks: [],
+    ...overrides,
   };
 }

@@ -28,8 +28,8 @@ import {
   invalidInput,
   last,
   list,
-  parseBoolean,
-  parseInteger,
+  pageFields,
+  parsePaging,
   parseIsoTime,
   parseTimeZone,
   renderers,
@@ -39,9 +39,6 @@ const DAY_MS = 86_400_000;
 /** listIncidents: since/until default to the last 30 days; "Maximum range is 6 months" (taken as 180 days). */
 export const INCIDENTS_DEFAULT_RANGE_MS = 30 * DAY_MS;
 export const INCIDENTS_MAX_RANGE_MS = 180 * DAY_MS;
-const MAX_LIMIT = 100;
-const DEFAULT_LIMIT = 25;
-const MAX_OFFSET_PLUS_LIMIT = 10_000;
 const STATUSES = ['triggered', 'acknowledged', 'resolved'];
 const URGENCIES = ['high', 'low'];
 /** The `include[]` enum of listIncidents. */
@@ -229,20 +226,13 @@ export function listIncidents(ctx, query) {
   const givenZone = last(query, 'time_zone') === undefined ? undefined : parseTimeZone(query, 'UTC');
   const renderZone = givenZone ?? 'UTC';
   const window = incidentWindow(query, ctx.now, givenZone ?? ctx.accountTimeZone);
-  const limit = Math.min(parseInteger(query, 'limit', DEFAULT_LIMIT, 1), MAX_LIMIT);
-  const offset = parseInteger(query, 'offset', 0, 0);
-  if (offset + limit > MAX_OFFSET_PLUS_LIMIT) {
-    throw new ApiError(400, 'Arguments Caused Error', 2002, [
-      `Offset must be less than ${MAX_OFFSET_PLUS_LIMIT} (offset + limit must not exceed ${MAX_OFFSET_PLUS_LIMIT})`,
-    ]);
-  }
+  const paging = parsePaging(query);
   const statuses = enumList(query, 'statuses', STATUSES);
   const urgencies = enumList(query, 'urgencies', URGENCIES);
   const serviceIds = list(query, 'service_ids');
   const teamIds = list(query, 'team_ids');
   const userIds = list(query, 'user_ids');
   const include = includes(query, INCIDENT_INCLUDES);
-  const total = parseBoolean(query, 'total');
   const incidentKey = last(query, 'incident_key');
 
   const rows = index.incidents.filter(
@@ -353,10 +343,7 @@ export function listIncidents(ctx, query) {
     };
   };
   return {
-    incidents: rows.slice(offset, offset + limit).map(render),
-    limit,
-    offset,
-    more: offset + limit < rows.length,
-    total: total ? rows.length : null,
+    incidents: rows.slice(paging.offset, paging.offset + paging.limit).map(render),
+    ...pageFields(paging, rows.length),
   };
 }

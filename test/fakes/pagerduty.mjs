@@ -819,7 +819,7 @@ export function includes(query, allowed, refuse = (message) => invalidInput([mes
  * @param {string} key
  * @param {(message: string) => ApiError} [refuse]
  */
-export function parseBoolean(query, key, refuse = (message) => invalidInput([message])) {
+function parseBoolean(query, key, refuse = (message) => invalidInput([message])) {
   const text = last(query, key);
   if (text === undefined) return false;
   if (text !== 'true' && text !== 'false')
@@ -883,7 +883,7 @@ function parseWindow(query, now) {
  * @param {number} fallback
  * @param {number} min
  */
-export function parseInteger(query, key, fallback, min) {
+function parseInteger(query, key, fallback, min) {
   const text = last(query, key);
   if (text === undefined) return fallback;
   if (!/^\d+$/.test(text) || Number(text) < min) {
@@ -906,13 +906,11 @@ export function parseInteger(query, key, fallback, min) {
  */
 
 /**
- * @param {Context} ctx
+ * Classic paging (listOnCalls, listIncidents): `limit` (default 25, cut to 100), `offset`, `total`; offset + limit
+ * over 10,000 is PagerDuty's 400 / 2002.
  * @param {Array<[string, string]>} query
  */
-function listOncalls(ctx, query) {
-  const { index } = ctx;
-  const timeZone = parseTimeZone(query, ctx.accountTimeZone);
-  const { since, until } = parseWindow(query, ctx.now);
+export function parsePaging(query) {
   const limit = Math.min(parseInteger(query, 'limit', DEFAULT_LIMIT, 1), MAX_LIMIT);
   const offset = parseInteger(query, 'offset', 0, 0);
   if (offset + limit > MAX_OFFSET_PLUS_LIMIT) {
@@ -920,12 +918,32 @@ function listOncalls(ctx, query) {
       `Offset must be less than ${MAX_OFFSET_PLUS_LIMIT} (offset + limit must not exceed ${MAX_OFFSET_PLUS_LIMIT})`,
     ]);
   }
+  return { limit, offset, total: parseBoolean(query, 'total') };
+}
+
+/**
+ * The paging fields of an answer: `more`, and `total` only when asked for.
+ * @param {{ limit: number, offset: number, total: boolean }} paging
+ * @param {number} count all rows that match
+ */
+export function pageFields({ limit, offset, total }, count) {
+  return { limit, offset, more: offset + limit < count, total: total ? count : null };
+}
+
+/**
+ * @param {Context} ctx
+ * @param {Array<[string, string]>} query
+ */
+function listOncalls(ctx, query) {
+  const { index } = ctx;
+  const timeZone = parseTimeZone(query, ctx.accountTimeZone);
+  const { since, until } = parseWindow(query, ctx.now);
+  const paging = parsePaging(query);
   const include = includes(query, INCLUDES);
   const scheduleIds = list(query, 'schedule_ids');
   const policyIds = list(query, 'escalation_policy_ids');
   const userIds = list(query, 'user_ids');
   const earliest = parseBoolean(query, 'earliest');
-  const total = parseBoolean(query, 'total');
 
   let rows = computeOncalls(index, since, until, ctx.now, ctx.oncallsIncludeV3).filter(
     (r) =>
@@ -943,7 +961,7 @@ function listOncalls(ctx, query) {
     });
   }
   const r = renderers(index, ctx.api);
-  const page = rows.slice(offset, offset + limit).map((row) => ({
+  const page = rows.slice(paging.offset, paging.offset + paging.limit).map((row) => ({
     escalation_policy: include.has('escalation_policies')
       ? r.fullPolicy(row.policy)
       : r.policyRef(row.policy),
@@ -960,13 +978,7 @@ function listOncalls(ctx, query) {
     start: row.start === null ? null : formatInZone(row.start, timeZone),
     end: row.end === null ? null : formatInZone(row.end, timeZone),
   }));
-  return {
-    oncalls: page,
-    limit,
-    offset,
-    more: offset + limit < rows.length,
-    total: total ? rows.length : null,
-  };
+  return { oncalls: page, ...pageFields(paging, rows.length) };
 }
 
 /**

@@ -85476,6 +85476,35 @@ function ledgerEntry(row, context) {
     };
 }
 
+;// CONCATENATED MODULE: ./src/durations.ts
+// Durations as the inputs and rules spell them: `30s`, `30m`, `24h`, `7d`, `2w`, `1d12h`.
+const DURATION_UNITS_MS = {
+    s: 1_000,
+    m: 60_000,
+    h: 3_600_000,
+    d: 86_400_000,
+    w: 604_800_000,
+};
+/** Parses durations such as `30s`, `30m`, `24h`, `7d`, `2w` or `1d12h` into milliseconds; undefined when malformed. */
+function parseDuration(value) {
+    const text = value.trim().toLowerCase();
+    if (!/^(\d+\s*[smhdw]\s*)+$/.test(text))
+        return undefined;
+    let total = 0;
+    for (const match of text.matchAll(/(\d+)\s*([smhdw])/g)) {
+        total += Number(match[1]) * DURATION_UNITS_MS[match[2]];
+    }
+    return total;
+}
+/** The largest whole unit: 90000 → "90s", 600000 → "10m". */
+function formatDuration(ms) {
+    for (const [unit, size] of Object.entries(DURATION_UNITS_MS).reverse()) {
+        if (ms % size === 0)
+            return `${ms / size}${unit}`;
+    }
+    return `${ms}ms`;
+}
+
 // EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
 var dist = __nccwpck_require__(8815);
 ;// CONCATENATED MODULE: external "node:fs"
@@ -85906,6 +85935,7 @@ function displayUrl(url) {
 
 
 
+
 const DEFAULT_PAGERDUTY_API_URL = 'https://api.pagerduty.com';
 // The vendor's "latest Linux CLI" address; it answers 307 to a versioned zip (see src/sdm-install.ts).
 const DEFAULT_SDM_DOWNLOAD_URL = 'https://app.strongdm.com/releases/cli/linux';
@@ -85947,32 +85977,6 @@ class InputError extends Error {
         this.problems = problems;
         this.name = 'InputError';
     }
-}
-const DURATION_UNITS_MS = {
-    s: 1_000,
-    m: 60_000,
-    h: 3_600_000,
-    d: 86_400_000,
-    w: 604_800_000,
-};
-/** Parses durations such as `30s`, `30m`, `24h`, `7d`, `2w` or `1d12h` into milliseconds; undefined when malformed. */
-function parseDuration(value) {
-    const text = value.trim().toLowerCase();
-    if (!/^(\d+\s*[smhdw]\s*)+$/.test(text))
-        return undefined;
-    let total = 0;
-    for (const match of text.matchAll(/(\d+)\s*([smhdw])/g)) {
-        total += Number(match[1]) * DURATION_UNITS_MS[match[2]];
-    }
-    return total;
-}
-/** The largest whole unit: 90000 → "90s", 600000 → "10m". */
-function formatDuration(ms) {
-    for (const [unit, size] of Object.entries(DURATION_UNITS_MS).reverse()) {
-        if (ms % size === 0)
-            return `${ms / size}${unit}`;
-    }
-    return `${ms}ms`;
 }
 /** Same spellings as core.getBooleanInput (YAML 1.2 core schema), but a typo becomes an input problem we can name. */
 function parseBoolean(value) {

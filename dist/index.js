@@ -91227,7 +91227,8 @@ function openLedgerStore(inputs, workspace) {
 // EXTERNAL MODULE: ./node_modules/undici/index.js
 var node_modules_undici = __nccwpck_require__(4371);
 ;// CONCATENATED MODULE: ./src/pagerduty.ts
-// PagerDuty REST API v2 client: the on-calls of some schedules over a window, and users' emails.
+// PagerDuty REST API v2 client: the on-calls of some schedules over a window, users' emails, the open incidents of
+// some services, and look-ups of schedules, escalation policies and services by ID.
 // The PagerDuty facts it relies on (paging, includes, error bodies, rate limits) are in docs/pagerduty.md.
 
 
@@ -91246,6 +91247,10 @@ const pagerduty_MAX_ATTEMPTS = 5;
 const PAGE_LIMIT = 100; // PagerDuty's maximum page size
 const OFFSET_CAP = 10_000; // offset + limit above this is refused with 400/2002
 const MAX_RETRY_WAIT_MS = 60_000;
+// PagerDuty object IDs (PABC123): checked before an ID is used or named in a message.
+const pagerduty_PAGERDUTY_ID = /^[A-Za-z0-9]{2,32}$/;
+const TITLE_MAX = 500; // an incident title is free text from alerts: keep what reaches the report bounded
+const URL_MAX = 2048;
 /** `Token token=<key>` for REST API keys; a value given as `Bearer <token>` (OAuth) or already in header form is kept. */
 function authorizationHeader(token) {
     if (/^(Bearer|Token)\s/i.test(token))
@@ -91305,6 +91310,68 @@ class PagerDutyClient {
             offset += oncalls.length; // a server may send fewer rows than asked for; never skip any
         }
     }
+    /**
+     * The open incidents on the filter's services, all of them: `date_range=all`, since without it (or since/until)
+     * PagerDuty lists only incidents created in the last 30 days, and an incident open longer would look resolved.
+     * Assignees come as full users (`include[]=assignees`) so that most carry their email. Follows `more` to the end;
+     * an answer that does not match what was asked (another status, urgency or service) is refused, never used.
+     */
+    async listIncidents(filter) {
+        const serviceIds = [...new Set(filter.serviceIds)]; // the spec's uniqueItems: PagerDuty refuses repeats
+        const statuses = [...new Set(filter.statuses)];
+        const urgencies = [...new Set(filter.urgencies)];
+        // An empty list would drop that filter and list every service's (or resolved) incidents: a caller's bug.
+        if (serviceIds.length === 0 || statuses.length === 0 || urgencies.length === 0) {
+            throw new Error('listIncidents needs at least one service, one status and one urgency');
+        }
+        const askedServices = new Set(serviceIds.map(asciiLowerCase)); // IDs are compared as the rest of the action does
+        const byId = new Map();
+        for (let offset = 0;;) {
+            if (offset + PAGE_LIMIT > OFFSET_CAP) {
+                // Stopping here would silently drop open incidents (their grants would look stale); refuse instead.
+                throw new PagerDutyError(`PagerDuty has more than ${OFFSET_CAP} open incidents on the rules' services, more than its API pages ` +
+                    'through; name fewer services per rule (or fewer statuses/urgencies) in the rules with incidents');
+            }
+            const query = new URLSearchParams();
+            query.set('date_range', 'all');
+            for (const status of statuses)
+                query.append('statuses[]', status);
+            for (const id of serviceIds)
+                query.append('service_ids[]', id);
+            for (const urgency of urgencies)
+                query.append('urgencies[]', urgency);
+            query.append('include[]', 'assignees');
+            query.set('time_zone', 'UTC');
+            query.set('limit', String(PAGE_LIMIT));
+            query.set('offset', String(offset));
+            const body = await this.getJson('/incidents', query);
+            const page = asRecord(body, '/incidents response');
+            const items = page.incidents;
+            if (!Array.isArray(items))
+                throw new PagerDutyError('PagerDuty answered /incidents without an "incidents" list');
+            for (const item of items) {
+                const incident = parseIncident(item);
+                const unasked = !statuses.includes(incident.status)
+                    ? 'status'
+                    : !urgencies.includes(incident.urgency)
+                        ? 'urgency'
+                        : !askedServices.has(asciiLowerCase(incident.service.id))
+                            ? 'service'
+                            : undefined;
+                if (unasked) {
+                    throw new PagerDutyError(`PagerDuty answered /incidents with incident ${incident.id}, whose ${unasked} was not asked for`);
+                }
+                // Offset paging over a list that changes can repeat an incident across pages; keep one.
+                byId.set(incident.id, incident);
+            }
+            if (page.more !== true)
+                return [...byId.values()];
+            if (items.length === 0) {
+                throw new PagerDutyError('PagerDuty said more incidents follow but sent an empty page; try again later');
+            }
+            offset += items.length; // a server may send fewer incidents than asked for; never skip any
+        }
+    }
     /** One user's email, for rows where the included user carried none. */
     async getUserEmail(userId) {
         const body = asRecord(await this.getJson(`/users/${encodeURIComponent(userId)}`), '/users response');
@@ -91353,6 +91420,22 @@ class PagerDutyClient {
         try {
             const body = asRecord(await this.getJson(`/escalation_policies/${encodeURIComponent(id)}`), '/escalation_policies response');
             return nameOf(body.escalation_policy, id);
+        }
+        catch (error) {
+            if (error instanceof PagerDutyError && error.status === 404)
+                return undefined;
+            throw error;
+        }
+    }
+    /**
+     * A service's name, or undefined when PagerDuty does not have it (404): a mistyped service ID in an incident rule
+     * would otherwise match no incident, forever and in silence. Any other failure is thrown; an OAuth token without
+     * services.read gets a 403.
+     */
+    async lookUpService(id) {
+        try {
+            const body = asRecord(await this.getJson(`/services/${encodeURIComponent(id)}`), '/services response');
+            return nameOf(body.service, id);
         }
         catch (error) {
             if (error instanceof PagerDutyError && error.status === 404)
@@ -91422,6 +91505,14 @@ class PagerDutyClient {
     describeFailure(path, status, body) {
         const detail = errorDetail(body, (t) => this.scrub(t));
         const said = detail ? `: ${detail}` : '';
+        if (path === '/incidents' && (status === 400 || status === 403)) {
+            return status === 400
+                ? `PagerDuty refused the request to /incidents (400${said}); check the services of the rules with incidents`
+                : `pagerduty-token is not allowed to read /incidents (403${said}); rules with incidents need incidents.read`;
+        }
+        if (path.startsWith('/services/') && status === 403) {
+            return `pagerduty-token is not allowed to read ${path} (403${said}); checking the services of rules with incidents needs services.read`;
+        }
         switch (status) {
             case 400:
                 return `PagerDuty refused the request to ${path} (400${said}); check schedule-ids and lookahead`;
@@ -91574,6 +91665,84 @@ function parseOnCall(item) {
         escalationLevel: level,
         start: parseTime(row.start, 'start'),
         end: parseTime(row.end, 'end'),
+    };
+}
+/** A PagerDuty object ID, or a PagerDutyError naming `what` (the value itself is untrusted: never quoted). */
+function pagerDutyId(value, what) {
+    if (typeof value !== 'string' || !pagerduty_PAGERDUTY_ID.test(value))
+        throw new PagerDutyError(`PagerDuty sent ${what} without a valid id`);
+    return value;
+}
+/** An http(s) address to link to, or '' (a `javascript:` or malformed html_url must never become a link). */
+function webUrl(value) {
+    if (typeof value !== 'string' || value.length > URL_MAX)
+        return '';
+    try {
+        const url = new URL(value);
+        return url.protocol === 'https:' || url.protocol === 'http:' ? url.href : '';
+    }
+    catch {
+        return '';
+    }
+}
+/** At most `max` characters (code points: a surrogate pair is never cut in half), "…" marking a cut. */
+function cut(value, max) {
+    const points = [];
+    for (const point of value) {
+        if (points.length === max)
+            return `${points.slice(0, max - 1).join('')}…`;
+        points.push(point);
+    }
+    return value;
+}
+/**
+ * Validates one `incidents[]` item of `GET /incidents?include[]=assignees`. Strict like parseOnCall: the action was
+ * asked for open incidents only, so any other status or urgency is a malformed answer, not one to skip. Assignees are
+ * the current ones (`assignments[].assignee`); an assignee without an email gets `email: undefined`.
+ */
+function parseIncident(item) {
+    const row = asRecord(item, 'incident');
+    const id = pagerDutyId(row.id, 'an incident');
+    const which = `incident ${id}`; // safe to name: checked against PAGERDUTY_ID
+    const number = row.incident_number;
+    if (typeof number !== 'number' || !Number.isSafeInteger(number) || number < 1)
+        throw new PagerDutyError(`PagerDuty sent ${which} without a valid incident_number`);
+    if (typeof row.title !== 'string')
+        throw new PagerDutyError(`PagerDuty sent ${which} without a title`);
+    const status = row.status;
+    if (status !== 'triggered' && status !== 'acknowledged')
+        throw new PagerDutyError(`PagerDuty sent ${which} with a status other than triggered or acknowledged`);
+    const urgency = row.urgency;
+    if (urgency !== 'high' && urgency !== 'low')
+        throw new PagerDutyError(`PagerDuty sent ${which} with an urgency other than high or low`);
+    const service = asRecord(row.service, `${which} service`);
+    const policy = asRecord(row.escalation_policy, `${which} escalation policy`);
+    const serviceId = pagerDutyId(service.id, `${which} service`);
+    const policyId = pagerDutyId(policy.id, `${which} escalation policy`);
+    const assignments = row.assignments;
+    if (!Array.isArray(assignments))
+        throw new PagerDutyError(`PagerDuty sent ${which} without an assignments list`);
+    const assignees = new Map();
+    for (const assignment of assignments) {
+        const user = asRecord(asRecord(assignment, `${which} assignment`).assignee, `${which} assignee`);
+        const userId = pagerDutyId(user.id, `${which} assignee`);
+        const email = pagerduty_text(user.email) || undefined;
+        const seen = assignees.get(userId);
+        if (seen)
+            seen.email ??= email;
+        else
+            assignees.set(userId, { id: userId, name: pagerduty_text(user.name) || pagerduty_text(user.summary) || userId, email });
+    }
+    return {
+        id,
+        number,
+        title: cut(row.title, TITLE_MAX),
+        url: webUrl(row.html_url),
+        status,
+        urgency,
+        service: { id: serviceId, name: pagerduty_text(service.summary) || pagerduty_text(service.name) || serviceId },
+        escalationPolicy: { id: policyId, name: pagerduty_text(policy.summary) || pagerduty_text(policy.name) || policyId },
+        assignees: [...assignees.values()],
     };
 }
 

@@ -1,5 +1,17 @@
-import { describe, expect, it } from 'vitest';
-import { authorizationHeader, errorDetail, parseOnCall, PagerDutyError, retryWaitMs } from './pagerduty.js';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startFakePagerDuty } from '../test/fakes/pagerduty.mjs';
+import type { FakePagerDuty, PagerDutyOrg } from '../test/fakes/pagerduty.mjs';
+import type { SeedIncident } from '../test/fakes/pagerduty-incidents.mjs';
+import {
+  authorizationHeader,
+  errorDetail,
+  PagerDutyClient,
+  PagerDutyError,
+  parseIncident,
+  parseOnCall,
+  retryWaitMs,
+  type IncidentFilter,
+} from './pagerduty.js';
 
 describe('authorizationHeader', () => {
   it('uses the REST API key form and keeps an explicit Bearer or Token form', () => {
@@ -97,5 +109,442 @@ describe('parseOnCall', () => {
     expect(() => parseOnCall({ ...item, start: 'yesterday' })).toThrow(PagerDutyError);
     expect(() => parseOnCall({ ...item, user: null })).toThrow(/user/);
     expect(() => parseOnCall({ ...item, escalation_level: '1' })).toThrow(/level/);
+  });
+});
+
+describe('parseIncident', () => {
+  const item = {
+    id: 'PINC001',
+    type: 'incident',
+    incident_number: 42,
+    title: 'Disk <b>full</b>',
+    status: 'acknowledged',
+    urgency: 'low',
+    html_url: 'https://acme.pagerduty.com/incidents/PINC001',
+    service: { id: 'PSVCDB1', type: 'service_reference', summary: 'Database' },
+    escalation_policy: { id: 'PEP0001', type: 'escalation_policy_reference', summary: 'Ops' },
+    assignments: [
+      {
+        at: '2026-11-30T06:00:00Z',
+        assignee: { id: 'PUSER01', type: 'user', name: 'Ada', email: 'ada@example.com' },
+      },
+      { at: '2026-11-30T06:01:00Z', assignee: { id: 'PUSER02', type: 'user_reference', summary: 'Bob' } },
+    ],
+    user_ids: ['PNOTME1'],
+  };
+
+  it('reads an incident, its service, policy and current assignees (not user_ids)', () => {
+    expect(parseIncident(item)).toEqual({
+      id: 'PINC001',
+      number: 42,
+      title: 'Disk <b>full</b>',
+      url: 'https://acme.pagerduty.com/incidents/PINC001',
+      status: 'acknowledged',
+      urgency: 'low',
+      service: { id: 'PSVCDB1', name: 'Database' },
+      escalationPolicy: { id: 'PEP0001', name: 'Ops' },
+      assignees: [
+        { id: 'PUSER01', name: 'Ada', email: 'ada@example.com' },
+        { id: 'PUSER02', name: 'Bob', email: undefined },
+      ],
+    });
+  });
+
+  it('takes an email only when it is a non-empty string, and names from name, summary or the id', () => {
+    const assignees = parseIncident({
+      ...item,
+      assignments: [
+        { assignee: { id: 'PUSER01', name: 'Ada', email: 42 } },
+        { assignee: { id: 'PUSER02', summary: 'Bob', email: '' } },
+        { assignee: { id: 'PUSER03', name: 7 } },
+      ],
+    }).assignees;
+    expect(assignees).toEqual([
+      { id: 'PUSER01', name: 'Ada', email: undefined },
+      { id: 'PUSER02', name: 'Bob', email: undefined },
+      { id: 'PUSER03', name: 'PUSER03', email: undefined },
+    ]);
+  });
+
+  it('cuts the title to 500 characters without splitting a character, and keeps only http(s) links', () => {
+    const long = parseIncident({ ...item, title: '\u{1F525}'.repeat(600) }).title;
+    expect(Array.from(long)).toHaveLength(500);
+    expect(long.endsWith('\u{1F525}…')).toBe(true);
+    expect(parseIncident({ ...item, title: 'x'.repeat(500) }).title).toBe('x'.repeat(500));
+    expect(parseIncident({ ...item, html_url: 'javascript:alert(1)' }).url).toBe('');
+    expect(parseIncident({ ...item, html_url: 'not a url' }).url).toBe('');
+    expect(parseIncident({ ...item, html_url: undefined }).url).toBe('');
+    expect(parseIncident({ ...item, html_url: 'http://127.0.0.1:1/incidents/PINC001' }).url).toBe(
+      'http://127.0.0.1:1/incidents/PINC001',
+    );
+  });
+
+  it('refuses malformed incidents, naming what is wrong without quoting the untrusted value', () => {
+    const long = `P${'<script>'.repeat(100)}`;
+    const refusals: Array<[unknown, RegExp]> = [
+      [null, /malformed incident/],
+      [{ ...item, id: long }, /an incident without a valid id/],
+      [{ ...item, incident_number: '42' }, /incident PINC001 without a valid incident_number/],
+      [{ ...item, title: null }, /incident PINC001 without a title/],
+      [
+        { ...item, status: 'resolved' },
+        /incident PINC001 with a status other than triggered or acknowledged/,
+      ],
+      [{ ...item, urgency: long }, /incident PINC001 with an urgency other than high or low/],
+      [{ ...item, service: { id: long } }, /incident PINC001 service without a valid id/],
+      [{ ...item, escalation_policy: undefined }, /malformed incident PINC001 escalation policy/],
+      [{ ...item, assignments: undefined }, /incident PINC001 without an assignments list/],
+      [
+        { ...item, assignments: [{ assignee: { id: 'bad id' } }] },
+        /incident PINC001 assignee without a valid id/,
+      ],
+      [{ ...item, assignments: [{ at: 'now' }] }, /malformed incident PINC001 assignee/],
+    ];
+    for (const [bad, message] of refusals) {
+      let thrown: unknown;
+      try {
+        parseIncident(bad);
+      } catch (error) {
+        thrown = error;
+      }
+      expect(thrown, String(message)).toBeInstanceOf(PagerDutyError);
+      expect((thrown as Error).message).toMatch(message);
+      expect((thrown as Error).message).not.toContain('<script>');
+    }
+  });
+});
+
+describe('PagerDutyClient.listIncidents (against the fake PagerDuty)', () => {
+  const TOKEN = 'u+pd_incidents-TEST';
+  const NOW = Date.parse('2026-11-30T07:00:00Z');
+  const HOUR = 3_600_000;
+  const DAY = 24 * HOUR;
+  const at = (ms: number) => new Date(ms).toISOString();
+  const ADA = 'PADA001';
+  const BOB = 'PBOB002';
+  const CY = 'PCYX003'; // the fake leaves her email out of included users
+  const DB = { id: 'PSVCDB1', name: 'Database' };
+  const WEB = { id: 'PSVCWEB', name: 'Web' };
+  const OPEN: IncidentFilter = {
+    serviceIds: [DB.id, WEB.id],
+    urgencies: ['high', 'low'],
+    statuses: ['triggered', 'acknowledged'],
+  };
+
+  // #1 triggered/high on DB (Ada), #2 acknowledged/low on WEB (Bob, Cy), #3 resolved on DB,
+  // #4 triggered/high on WEB (Bob), created 40 days ago: outside PagerDuty's default 30 days.
+  const seeds = (): SeedIncident[] => [
+    {
+      id: 'PINC001',
+      number: 1,
+      title: 'Disk full',
+      status: 'triggered',
+      urgency: 'high',
+      service: DB,
+      escalationPolicy: 'PEP1AAA',
+      assignments: [{ user: ADA, at: at(NOW - HOUR) }],
+      createdAt: at(NOW - HOUR),
+    },
+    {
+      id: 'PINC002',
+      number: 2,
+      title: 'Slow pages',
+      status: 'acknowledged',
+      urgency: 'low',
+      service: WEB,
+      escalationPolicy: 'PEP2BBB',
+      assignments: [
+        { user: BOB, at: at(NOW - 2 * HOUR) },
+        { user: CY, at: at(NOW - HOUR) },
+      ],
+      acknowledgements: [{ user: BOB, at: at(NOW - HOUR) }],
+      createdAt: at(NOW - 2 * HOUR),
+    },
+    {
+      id: 'PINC003',
+      number: 3,
+      title: 'Replica lag',
+      status: 'resolved',
+      service: DB,
+      escalationPolicy: 'PEP1AAA',
+      createdAt: at(NOW - 3 * DAY),
+      resolvedAt: at(NOW - 2 * DAY),
+    },
+    {
+      id: 'PINC004',
+      number: 4,
+      title: 'Certificate expiring',
+      status: 'triggered',
+      service: WEB,
+      escalationPolicy: 'PEP2BBB',
+      assignments: [{ user: BOB, at: at(NOW - 40 * DAY) }],
+      createdAt: at(NOW - 40 * DAY),
+    },
+  ];
+  const org = (incidents: SeedIncident[] = seeds()): PagerDutyOrg => ({
+    users: [
+      { id: ADA, name: 'Ada Lovelace', email: 'ada@example.com' },
+      { id: BOB, name: 'Bob Kahn', email: 'bob@example.com' },
+      { id: CY, name: 'Cy Young', email: 'cy@example.com', omitEmailInInclude: true },
+    ],
+    schedules: [],
+    escalationPolicies: [
+      { id: 'PEP1AAA', name: 'Alpha', levels: [{ targets: [{ type: 'user', id: ADA }] }] },
+      { id: 'PEP2BBB', name: 'Beta', levels: [{ targets: [{ type: 'user', id: BOB }] }] },
+    ],
+    incidents,
+  });
+
+  let fake: FakePagerDuty;
+  beforeAll(async () => {
+    fake = await startFakePagerDuty({ org: org(), token: TOKEN, now: () => NOW });
+  });
+  afterAll(async () => {
+    await fake.close();
+  });
+  beforeEach(() => {
+    fake.setOrg(org());
+    fake.faults.length = 0;
+    fake.requests.length = 0;
+  });
+  const client = () => new PagerDutyClient({ baseUrl: fake.url, token: TOKEN, requestTimeoutMs: 5_000 });
+  const numbers = (incidents: Array<{ number: number }>) => incidents.map((i) => i.number);
+
+  it('sends the filters, date_range=all, include[]=assignees, time_zone=UTC and limit=100', async () => {
+    const pd = client();
+    const incidents = await pd.listIncidents({
+      serviceIds: [WEB.id, WEB.id],
+      urgencies: ['low'],
+      statuses: ['acknowledged', 'triggered'],
+    });
+    expect(numbers(incidents)).toEqual([2]);
+    expect(fake.requests.map((r) => [r.path, r.query])).toEqual([
+      [
+        '/incidents',
+        [
+          ['date_range', 'all'],
+          ['statuses[]', 'acknowledged'],
+          ['statuses[]', 'triggered'],
+          ['service_ids[]', WEB.id], // once: PagerDuty refuses repeated values
+          ['urgencies[]', 'low'],
+          ['include[]', 'assignees'],
+          ['time_zone', 'UTC'],
+          ['limit', '100'],
+          ['offset', '0'],
+        ],
+      ],
+    ]);
+    expect(pd.requestCount).toBe(1);
+    expect(
+      numbers(await pd.listIncidents({ ...OPEN, serviceIds: [DB.id], statuses: ['triggered'] })),
+    ).toEqual([1]);
+  });
+
+  it('lists an incident created 40 days ago (date_range=all), and never a resolved one', async () => {
+    const incidents = await client().listIncidents(OPEN);
+    expect(numbers(incidents)).toEqual([1, 2, 4]);
+    expect(incidents[2]).toEqual({
+      id: 'PINC004',
+      number: 4,
+      title: 'Certificate expiring',
+      url: 'https://acme.pagerduty.com/incidents/PINC004',
+      status: 'triggered',
+      urgency: 'high',
+      service: WEB,
+      escalationPolicy: { id: 'PEP2BBB', name: 'Beta' },
+      assignees: [{ id: BOB, name: 'Bob Kahn', email: 'bob@example.com' }],
+    });
+  });
+
+  it("reads assignees' emails from the include, undefined when PagerDuty leaves one out", async () => {
+    const [ack] = await client().listIncidents({ ...OPEN, statuses: ['acknowledged'] });
+    expect(ack?.assignees).toEqual([
+      { id: BOB, name: 'Bob Kahn', email: 'bob@example.com' },
+      { id: CY, name: 'Cy Young', email: undefined },
+    ]);
+  });
+
+  it('pages through more than 100 incidents with offset, and stops when more is false', async () => {
+    const many: SeedIncident[] = Array.from({ length: 230 }, (_, i) => ({
+      id: `PMANY${String(i + 1).padStart(3, '0')}`,
+      number: i + 1,
+      title: `Incident ${i + 1}`,
+      status: 'triggered',
+      service: DB,
+      escalationPolicy: 'PEP1AAA',
+      assignments: [{ user: ADA, at: at(NOW - HOUR) }],
+      createdAt: at(NOW - HOUR - i * 60_000),
+    }));
+    fake.setOrg(org(many));
+    const incidents = await client().listIncidents(OPEN);
+    expect(numbers(incidents)).toEqual(Array.from({ length: 230 }, (_, i) => i + 1));
+    expect(fake.requests.map((r) => r.query.find(([key]) => key === 'offset')?.[1])).toEqual([
+      '0',
+      '100',
+      '200',
+    ]);
+  });
+
+  const page = (incidents: unknown[], more: boolean) => ({
+    incidents,
+    limit: 100,
+    offset: 0,
+    more,
+    total: null,
+  });
+  const incidentItem = (id: string, extra: Record<string, unknown> = {}) => ({
+    id,
+    incident_number: Number(id.slice(-3)),
+    title: 'x',
+    status: 'triggered',
+    urgency: 'high',
+    service: { id: DB.id, summary: DB.name },
+    escalation_policy: { id: 'PEP1AAA', summary: 'Alpha' },
+    assignments: [],
+    ...extra,
+  });
+
+  it('moves offset by the page length received, so a short page skips nothing', async () => {
+    fake.faults.push({ path: '/incidents', status: 200, body: page([incidentItem('PINC001')], true) });
+    // The fake's own list is #1, #2, #4: after a first page of one, offset 1 must give #2 and #4.
+    expect(numbers(await client().listIncidents(OPEN))).toEqual([1, 2, 4]);
+    expect(fake.requests.map((r) => r.query.find(([key]) => key === 'offset')?.[1])).toEqual(['0', '1']);
+  });
+
+  it('refuses an empty page that says more follow, and stops before the 10,000 offset cap', async () => {
+    fake.faults.push({ path: '/incidents', status: 200, body: page([], true) });
+    await expect(client().listIncidents(OPEN)).rejects.toThrow(
+      /more incidents follow but sent an empty page/,
+    );
+    const full = Array.from({ length: 100 }, (_, i) => incidentItem(`PINC${String(i + 1).padStart(3, '0')}`));
+    fake.faults.push({ path: '/incidents', status: 200, body: page(full, true), times: 1_000 });
+    fake.requests.length = 0;
+    const refusal = client().listIncidents(OPEN);
+    await expect(refusal).rejects.toThrow(PagerDutyError);
+    await expect(refusal).rejects.toThrow(/more than 10000 open incidents.*fewer services per rule/);
+    expect(fake.requests).toHaveLength(100); // offsets 0..9900; offset 10000 + limit 100 is never sent
+  });
+
+  it('refuses an answer with an incident that was not asked for, or a malformed one', async () => {
+    const refusals: Array<[unknown, RegExp]> = [
+      [
+        page([incidentItem('PINC009', { service: { id: 'PSVCOTH' } })], false),
+        /PINC009, whose service was not/,
+      ],
+      [
+        page([incidentItem('PINC009', { urgency: 'low' })], false),
+        /PINC009, whose urgency was not asked for/,
+      ],
+      [page([incidentItem('PINC009', { status: 'resolved' })], false), /status other than triggered/],
+      [page([incidentItem('PINC009', { escalation_policy: null })], false), /PINC009 escalation policy/],
+      [{ incidents: 'none', more: false }, /without an "incidents" list/],
+      [[], /malformed \/incidents response/],
+    ];
+    for (const [body, message] of refusals) {
+      fake.faults.push({ path: '/incidents', status: 200, body: body as object });
+      const listing = client().listIncidents({ ...OPEN, urgencies: ['high'] });
+      await expect(listing, String(message)).rejects.toThrow(PagerDutyError);
+      await expect(listing, String(message)).rejects.toThrow(message);
+    }
+  });
+
+  it('surfaces a 400 from PagerDuty as a final PagerDutyError with its status and detail', async () => {
+    fake.faults.push({
+      path: '/incidents',
+      status: 400,
+      body: { error: { message: 'Invalid Input Provided', code: 2001, errors: ['Service not found'] } },
+    });
+    const pd = client();
+    const error = await pd.listIncidents(OPEN).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PagerDutyError);
+    expect(error).toMatchObject({ status: 400 });
+    expect((error as Error).message).toBe(
+      'PagerDuty refused the request to /incidents (400: Invalid Input Provided, code 2001, Service not found); ' +
+        'check the services of the rules with incidents',
+    );
+    expect(pd.requestCount).toBe(1); // not retried
+  });
+
+  it('names incidents.read on a 403', async () => {
+    fake.faults.push({
+      path: '/incidents',
+      status: 403,
+      body: { error: { message: 'Access Denied', code: 2010 } },
+    });
+    const error = await client()
+      .listIncidents(OPEN)
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'PagerDutyError', status: 403 });
+    expect((error as Error).message).toMatch(/403: Access Denied, code 2010\).*need incidents\.read/);
+  });
+
+  it('refuses a filter with an empty list before asking PagerDuty (it would drop that filter)', async () => {
+    await expect(client().listIncidents({ ...OPEN, serviceIds: [] })).rejects.toThrow(/at least one service/);
+    await expect(client().listIncidents({ ...OPEN, statuses: [] })).rejects.toThrow(/one status/);
+    expect(fake.requests).toHaveLength(0);
+  });
+});
+
+describe('PagerDutyClient.lookUpService (against the fake PagerDuty)', () => {
+  const TOKEN = 'u+pd_services-TEST';
+  const org: PagerDutyOrg = {
+    users: [{ id: 'PADA001', name: 'Ada Lovelace', email: 'ada@example.com' }],
+    schedules: [],
+    escalationPolicies: [
+      { id: 'PEP1AAA', name: 'Alpha', levels: [{ targets: [{ type: 'user', id: 'PADA001' }] }] },
+    ],
+    services: [{ id: 'PSVCDB1', name: 'Orders DB' }],
+  };
+  let fake: FakePagerDuty;
+  beforeAll(async () => {
+    fake = await startFakePagerDuty({ org, token: TOKEN });
+  });
+  afterAll(async () => {
+    await fake.close();
+  });
+  beforeEach(() => {
+    fake.faults.length = 0;
+    fake.requests.length = 0;
+  });
+  const client = () => new PagerDutyClient({ baseUrl: fake.url, token: TOKEN, requestTimeoutMs: 5_000 });
+
+  it("gives a known service's name with one bare GET /services/{id}, and undefined for a 404", async () => {
+    const pd = client();
+    expect(await pd.lookUpService('PSVCDB1')).toBe('Orders DB');
+    expect(await pd.lookUpService('PNOSUCH')).toBeUndefined();
+    expect(fake.requests.map((r) => [r.path, r.query])).toEqual([
+      ['/services/PSVCDB1', []],
+      ['/services/PNOSUCH', []],
+    ]);
+    expect(pd.requestCount).toBe(2); // a 404 is final, not retried
+  });
+
+  it('falls back to summary, then the ID, for the name', async () => {
+    fake.faults.push({
+      path: '/services/',
+      status: 200,
+      body: { service: { id: 'PSVCDB1', summary: 'DB' } },
+    });
+    fake.faults.push({ path: '/services/', status: 200, body: { service: { id: 'PSVCDB1' } } });
+    expect(await client().lookUpService('PSVCDB1')).toBe('DB');
+    expect(await client().lookUpService('PSVCDB1')).toBe('PSVCDB1');
+  });
+
+  it('throws on a 403, naming services.read, and on a malformed answer', async () => {
+    fake.faults.push({
+      path: '/services/',
+      status: 403,
+      body: { error: { message: 'Access Denied', code: 2010 } },
+    });
+    const error = await client()
+      .lookUpService('PSVCDB1')
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'PagerDutyError', status: 403 });
+    expect((error as Error).message).toBe(
+      'pagerduty-token is not allowed to read /services/PSVCDB1 (403: Access Denied, code 2010); ' +
+        'checking the services of rules with incidents needs services.read',
+    );
+    fake.faults.push({ path: '/services/', status: 200, body: [] });
+    await expect(client().lookUpService('PSVCDB1')).rejects.toThrow(/malformed \/services response/);
   });
 });

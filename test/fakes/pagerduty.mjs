@@ -2,8 +2,8 @@
 /**
  * A local fake of the parts of the PagerDuty REST API that oncall-access uses
  * (`GET /oncalls`, `GET /users/{id}`, `GET /schedules/{id}`, `GET /schedules/{id}/users`,
- * `GET /escalation_policies/{id}`, the shift-based `GET /v3/schedules/{id}`, and `GET /incidents` in
- * pagerduty-incidents.mjs).
+ * `GET /escalation_policies/{id}`, `GET /services/{id}`, the shift-based `GET /v3/schedules/{id}`, and
+ * `GET /incidents` in pagerduty-incidents.mjs).
  *
  * Rule: the fake is never kinder than the real service. It refuses what PagerDuty (or its OpenAPI
  * spec) refuses (bad auth, dates that are not RFC 3339 date-times, too large offsets, unknown time
@@ -47,6 +47,13 @@ const USER_INCLUDES = new Set([
   'calendar_urls',
 ]);
 const V3_INCLUDES = new Set(['final_schedule']);
+/** `include[]` values getService allows. */
+const SERVICE_INCLUDES = new Set([
+  'escalation_policies',
+  'teams',
+  'auto_pause_notifications_parameters',
+  'integrations',
+]);
 /** getSchedule: since defaults to 2 weeks before until, until to 2 weeks after since. */
 const SCHEDULE_DEFAULT_SPAN_MS = 14 * DAY_MS;
 const UTC_NAMES = new Set(['UTC', 'Etc/UTC', 'Etc/Universal', 'Universal', 'Etc/Zulu', 'Zulu']);
@@ -88,12 +95,19 @@ const UTC_NAMES = new Set(['UTC', 'Etc/UTC', 'Etc/Universal', 'Universal', 'Etc/
  * @property {string} name
  * @property {{ targets: SeedTarget[] }[]} levels level number = index + 1
  *
+ * @typedef {object} SeedService
+ * @property {string} id
+ * @property {string} name
+ * @property {string} [escalationPolicyId] default: the policy of its first incident, else the org's first policy
+ *
  * @typedef {object} PagerDutyOrg
  * @property {SeedUser[]} users
  * @property {SeedSchedule[]} schedules
  * @property {SeedEscalationPolicy[]} escalationPolicies
  * @property {string} [subdomain] used in html_url (default "acme")
  * @property {import('./pagerduty-incidents.mjs').SeedIncident[]} [incidents] served by `GET /incidents`
+ * @property {SeedService[]} [services] served by `GET /services/{id}`, with every seeded incident's service (an
+ *   incident's service need not be listed here; one listed here needs no incident)
  *
  * @typedef {object} Fault
  * @property {string} [path] prefix of the request path ("/oncalls"); omitted = every path
@@ -326,6 +340,12 @@ export function parseIsoTime(text, timeZone) {
  * @property {SeedEscalationPolicy[]} policies
  * @property {string} web html_url base
  * @property {import('./pagerduty-incidents.mjs').IndexedIncident[]} incidents
+ * @property {Map<string, IndexedService>} services
+ *
+ * @typedef {object} IndexedService
+ * @property {string} id
+ * @property {string} name
+ * @property {SeedEscalationPolicy} policy
  */
 
 /**
@@ -426,8 +446,50 @@ function indexOrg(input) {
     schedules,
     policies,
     incidents,
+    services: indexServices(org.services, incidents, policies, fail),
     web: `https://${org.subdomain ?? 'acme'}.pagerduty.com`,
   };
+}
+
+/**
+ * The services `GET /services/{id}` knows: `org.services`, then each incident's (one service, one name). PagerDuty
+ * requires an escalation policy on every service: the seeded one, else its first incident's, else the org's first.
+ * @param {SeedService[] | undefined} seeds
+ * @param {import('./pagerduty-incidents.mjs').IndexedIncident[]} incidents sorted by incident_number
+ * @param {SeedEscalationPolicy[]} policies
+ * @param {(msg: string) => never} fail
+ * @returns {Map<string, IndexedService>}
+ */
+function indexServices(seeds, incidents, policies, fail) {
+  if (seeds !== undefined && !Array.isArray(seeds)) fail('services must be an array');
+  /** @type {Map<string, { id: string, name: string, policy: SeedEscalationPolicy | undefined }>} */
+  const services = new Map();
+  for (const s of seeds ?? []) {
+    if (!s.id || !s.name) fail(`service needs id and name: ${JSON.stringify(s)}`);
+    if (services.has(s.id)) fail(`duplicate service id ${s.id}`);
+    const policy =
+      s.escalationPolicyId === undefined ? undefined : policies.find((ep) => ep.id === s.escalationPolicyId);
+    if (s.escalationPolicyId !== undefined && !policy) {
+      fail(`service ${s.id} references unknown escalation policy ${s.escalationPolicyId}`);
+    }
+    services.set(s.id, { id: s.id, name: s.name, policy });
+  }
+  for (const { seed } of incidents) {
+    const { id, name } = seed.service;
+    const policy = policies.find((ep) => ep.id === seed.escalationPolicy);
+    const known = services.get(id);
+    if (!known) services.set(id, { id, name, policy });
+    else if (known.name !== name) fail(`service ${id} is named both "${known.name}" and "${name}"`);
+    else known.policy ??= policy;
+  }
+  /** @type {Map<string, IndexedService>} */
+  const indexed = new Map();
+  for (const s of services.values()) {
+    const policy =
+      s.policy ?? policies[0] ?? fail(`service ${s.id} needs an escalation policy; the org has none`);
+    indexed.set(s.id, { ...s, policy });
+  }
+  return indexed;
 }
 
 /**
@@ -736,6 +798,14 @@ export function renderers(index, api) {
     self: scheduleSelf(s),
     html_url: `${index.web}/schedules/${s.id}`,
   });
+  /** @param {{ id: string, name: string }} s */
+  const serviceRef = (s) => ({
+    id: s.id,
+    type: 'service_reference',
+    summary: s.name,
+    self: `${api}/services/${s.id}`,
+    html_url: `${index.web}/service-directory/${s.id}`,
+  });
   /** @param {SeedEscalationPolicy} ep */
   const fullPolicy = (ep) => ({
     ...policyRef(ep),
@@ -755,7 +825,7 @@ export function renderers(index, api) {
     services: [],
     teams: [],
   });
-  return { userRef, fullUser, scheduleRef, policyRef, fullSchedule, fullPolicy };
+  return { userRef, fullUser, scheduleRef, policyRef, fullSchedule, fullPolicy, serviceRef };
 }
 
 /** @param {SeedSchedule} s */
@@ -1138,6 +1208,50 @@ function getScheduleV3(ctx, schedule, query) {
 }
 
 /**
+ * `GET /services/{id}` (getService), in the spec's Service shape. `status` follows the service's open incidents, as
+ * the spec describes it: `critical` with a triggered one, `warning` with an acknowledged one, else `active`.
+ * `include[]=escalation_policies` gives the full policy; `teams` and `integrations` are always empty.
+ * @param {Context} ctx
+ * @param {IndexedService} service
+ * @param {Array<[string, string]>} query
+ */
+function getService(ctx, service, query) {
+  const include = includes(query, SERVICE_INCLUDES);
+  const r = renderers(ctx.index, ctx.api);
+  const incidents = ctx.index.incidents.filter((i) => i.seed.service.id === service.id);
+  const status = incidents.some((i) => i.seed.status === 'triggered')
+    ? 'critical'
+    : incidents.some((i) => i.seed.status === 'acknowledged')
+      ? 'warning'
+      : 'active';
+  const lastIncident = Math.max(...incidents.map((i) => i.created));
+  return {
+    service: {
+      ...r.serviceRef(service),
+      type: 'service',
+      name: service.name,
+      description: '',
+      auto_resolve_timeout: 14400,
+      acknowledgement_timeout: 1800,
+      status,
+      ...(incidents.length > 0 ? { last_incident_timestamp: formatInZone(lastIncident, 'UTC') } : {}),
+      escalation_policy: include.has('escalation_policies')
+        ? r.fullPolicy(service.policy)
+        : r.policyRef(service.policy),
+      teams: [],
+      integrations: [],
+      incident_urgency_rule: { type: 'constant', urgency: 'high' },
+      scheduled_actions: [],
+      addons: [],
+      alert_creation: 'create_alerts_and_incidents',
+      ...(include.has('auto_pause_notifications_parameters')
+        ? { auto_pause_notifications_parameters: { enabled: false, timeout: 0 } }
+        : {}),
+    },
+  };
+}
+
+/**
  * @param {Context} ctx
  * @param {string} path
  * @param {Array<[string, string]>} query
@@ -1172,6 +1286,13 @@ function route(ctx, path, query) {
     const policy = ctx.index.policies.find((ep) => ep.id === id);
     if (!policy) throw notFound();
     return { escalation_policy: renderers(ctx.index, ctx.api).fullPolicy(policy) };
+  }
+  m = /^\/services\/([^/]+)$/.exec(path);
+  if (m) {
+    includes(query, SERVICE_INCLUDES);
+    const service = ctx.index.services.get(decodeURIComponent(m[1] ?? ''));
+    if (!service) throw notFound();
+    return getService(ctx, service, query);
   }
   throw notFound();
 }

@@ -1074,3 +1074,116 @@ describe('GET /escalation_policies/{id}', () => {
     expect((await get(`/escalation_policies/${EP1}?include[]=users`)).status).toBe(400);
   });
 });
+
+describe('GET /services/{id}', () => {
+  interface ServiceBody {
+    service: Ref & {
+      status: string;
+      escalation_policy: Ref & { escalation_rules?: unknown[] };
+      last_incident_timestamp?: string;
+      auto_pause_notifications_parameters?: unknown;
+    };
+  }
+  const DB = { id: 'PSVCDB1', name: 'Database' };
+  const WEB = { id: 'PSVCWEB', name: 'Web' };
+  const QUIET = { id: 'PSVCQT1', name: 'Quiet' };
+  const incident = (number: number, status: 'triggered' | 'acknowledged' | 'resolved', service = DB) => ({
+    id: `PINC00${number}`,
+    number,
+    title: `Incident ${number}`,
+    status,
+    service,
+    escalationPolicy: EP2,
+    createdAt: at(NOW - number * HOUR),
+    ...(status === 'resolved' ? { resolvedAt: at(NOW) } : {}),
+  });
+  /** DB: #1 triggered, #2 acknowledged; WEB: #3 acknowledged; QUIET (seeded on EP1) and LONE (no policy): none. */
+  const org = (): PagerDutyOrg => ({
+    ...tinyOrg(),
+    services: [{ ...QUIET, escalationPolicyId: EP1 }, { id: 'PSVCLON', name: 'Lone' }, DB],
+    incidents: [incident(1, 'triggered'), incident(2, 'acknowledged'), incident(3, 'acknowledged', WEB)],
+  });
+  beforeEach(() => fake.setOrg(org()));
+  const service = async (path: string) => {
+    const res = await get(path);
+    expect(res.status, res.text).toBe(200);
+    return (res.json() as ServiceBody).service;
+  };
+
+  it("answers a seeded service in the spec's Service shape, with its escalation policy as a reference", async () => {
+    expect(await service(`/services/${QUIET.id}`)).toEqual({
+      id: QUIET.id,
+      type: 'service',
+      summary: 'Quiet',
+      name: 'Quiet',
+      self: `${fake.url}/services/${QUIET.id}`,
+      html_url: `https://acme.pagerduty.com/service-directory/${QUIET.id}`,
+      description: '',
+      auto_resolve_timeout: 14400,
+      acknowledgement_timeout: 1800,
+      status: 'active',
+      escalation_policy: {
+        id: EP1,
+        type: 'escalation_policy_reference',
+        summary: 'Alpha',
+        self: `${fake.url}/escalation_policies/${EP1}`,
+        html_url: `https://acme.pagerduty.com/escalation_policies/${EP1}`,
+      },
+      teams: [],
+      integrations: [],
+      incident_urgency_rule: { type: 'constant', urgency: 'high' },
+      scheduled_actions: [],
+      addons: [],
+      alert_creation: 'create_alerts_and_incidents',
+    });
+    // No escalationPolicyId and no incident: the org's first policy (PagerDuty requires one).
+    expect((await service('/services/PSVCLON')).escalation_policy.id).toBe(EP1);
+  });
+
+  it("knows every incident's service, with its status from the open incidents and its incident's policy", async () => {
+    const web = await service(`/services/${WEB.id}`); // only in an incident
+    expect(web).toMatchObject({ name: 'Web', status: 'warning', escalation_policy: { id: EP2 } });
+    expect(web.last_incident_timestamp).toBe('2026-03-02T09:00:00Z');
+    const db = await service(`/services/${DB.id}`); // seeded without a policy, and in incidents
+    expect(db).toMatchObject({ status: 'critical', escalation_policy: { id: EP2 } });
+    expect(db.last_incident_timestamp).toBe('2026-03-02T11:00:00Z'); // #1, the latest created
+    fake.setOrg({ ...org(), incidents: [incident(1, 'resolved'), incident(3, 'acknowledged', WEB)] });
+    expect((await service(`/services/${DB.id}`)).status).toBe('active');
+  });
+
+  it('answers 404 / 2100 for a service nobody seeded, and for paths under a service', async () => {
+    for (const path of ['/services/PNOPE00', `/services/${DB.id.toLowerCase()}`, `/services/${DB.id}/x`]) {
+      expect(await refused(path, 404), path).toEqual({ error: { message: 'Not Found', code: 2100 } });
+    }
+    fake.setOrg(tinyOrg());
+    expect((await refused(`/services/${DB.id}`, 404)).error.code).toBe(2100);
+  });
+
+  it("checks include[] against getService's enum; escalation_policies gives the full policy", async () => {
+    const full = await service(
+      `/services/${QUIET.id}?include[]=escalation_policies&include[]=auto_pause_notifications_parameters&include[]=teams`,
+    );
+    expect(full.escalation_policy).toMatchObject({ id: EP1, type: 'escalation_policy', name: 'Alpha' });
+    expect(full.escalation_policy.escalation_rules).toHaveLength(3);
+    expect(full.auto_pause_notifications_parameters).toEqual({ enabled: false, timeout: 0 });
+    for (const query of ['include[]=services', 'include[]=teams&include[]=teams']) {
+      expect((await refused(`/services/${QUIET.id}?${query}`, 400)).error.code, query).toBe(2001);
+    }
+    // Checked before the lookup, as on /escalation_policies/{id}.
+    expect((await refused('/services/PNOPE00?include[]=users', 400)).error.code).toBe(2001);
+  });
+
+  it('refuses broken service seeds', () => {
+    const seeds: Array<[PagerDutyOrg, RegExp]> = [
+      [{ ...org(), services: [QUIET, QUIET] }, /duplicate service id PSVCQT1/],
+      [{ ...org(), services: [{ id: 'PSVCX01', name: '' }] }, /service needs id and name/],
+      [
+        { ...org(), services: [{ ...QUIET, escalationPolicyId: 'PEPNONE' }] },
+        /unknown escalation policy PEPNONE/,
+      ],
+      [{ ...org(), services: [{ ...DB, name: 'Orders' }] }, /PSVCDB1 is named both "Orders" and "Database"/],
+      [{ ...tinyOrg(), escalationPolicies: [], services: [QUIET] }, /PSVCQT1 needs an escalation policy/],
+    ];
+    for (const [seed, message] of seeds) expect(() => fake.setOrg(seed), String(message)).toThrow(message);
+  });
+});

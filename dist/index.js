@@ -84561,9 +84561,24 @@ function isWellFormed(entry) {
         isId(source.escalationPolicyId) &&
         isText(source.escalationPolicyName, 1000) &&
         Number.isInteger(source.escalationLevel) &&
+        (source.incident === undefined || isIncident(source.incident)) &&
         (e.revokedAt === undefined || isTime(e.revokedAt)) &&
         (e.revokedRunUrl === undefined || isText(e.revokedRunUrl, 500)) &&
         (e.mac === undefined || isText(e.mac, 100)));
+}
+/** The incident an incident grant was for: its title and service name reach the summary, its URL a link. */
+function isIncident(value) {
+    if (!value || typeof value !== 'object' || Array.isArray(value))
+        return false;
+    const incident = value;
+    return (isId(incident.id) &&
+        Number.isSafeInteger(incident.number) &&
+        incident.number > 0 &&
+        isText(incident.title, 1000) &&
+        isText(incident.url, 500) &&
+        (incident.url === '' || /^https?:\/\//.test(incident.url)) &&
+        isId(incident.serviceId) &&
+        isText(incident.serviceName, 1000));
 }
 /** One entry per line: small enough for years of grants, and each commit's diff shows exactly the entries changed. */
 function serializeLedger(ledger) {
@@ -84618,7 +84633,10 @@ function commitMessage(change, runUrl, before) {
 
 ;// CONCATENATED MODULE: ./src/windows.ts
 const SECOND = 1000;
+/** Does an on-call row match an on-call rule? (Incident rules match incidents, never on-call rows.) */
 function ruleMatches(rule, row) {
+    if (rule.incidents)
+        return false;
     const schedule = row.schedule?.id ?? 'null';
     return ((rule.schedules.length === 0 || rule.schedules.includes(schedule)) &&
         (rule.escalationPolicies.length === 0 || rule.escalationPolicies.includes(row.escalationPolicy.id)) &&
@@ -84661,7 +84679,82 @@ function desiredWindows(options) {
     }
     return windows;
 }
-/** Merges overlapping or touching windows; the merged one keeps the most urgent (lowest level) source and its rule. */
+/**
+ * Every (matching open incident × assignee × incident rule × resource) as a window [now, now + incident-window].
+ * With require-on-call, only assignees on call (lead time and grace period included) in the incident's escalation
+ * policy, and not past the end of that on-call (+ grace period); the others are returned as left out.
+ */
+function incidentWindows(options) {
+    const nowMs = Math.floor(options.now.getTime() / SECOND) * SECOND;
+    const windows = [];
+    const leftOut = [];
+    for (const rule of options.rules) {
+        const condition = rule.incidents;
+        if (!condition)
+            continue;
+        for (const incident of options.incidents.filter((each) => incidentMatches(condition, each))) {
+            for (const assignee of incident.assignees) {
+                const rows = options.oncalls.filter((row) => row.user.id === assignee.id &&
+                    row.escalationPolicy.id === incident.escalationPolicy.id &&
+                    (row.start === null || row.start.getTime() - options.leadMs <= nowMs) &&
+                    (row.end === null || nowMs < row.end.getTime() + options.graceMs));
+                if (condition.requireOnCall && rows.length === 0) {
+                    leftOut.push({ incident, assignee, rule: rule.name });
+                    continue;
+                }
+                const onCallUntil = condition.requireOnCall
+                    ? Math.max(...rows.map((row) => (row.end ? row.end.getTime() + options.graceMs : Infinity)))
+                    : Infinity;
+                const until = Math.ceil(Math.min(nowMs + condition.windowMs, onCallUntil) / SECOND) * SECOND;
+                if (until <= nowMs)
+                    continue;
+                const row = [...rows].sort((a, b) => a.escalationLevel - b.escalationLevel)[0];
+                const source = {
+                    scheduleId: row?.schedule?.id ?? null,
+                    scheduleName: row?.schedule?.name ?? '',
+                    escalationPolicyId: incident.escalationPolicy.id,
+                    escalationPolicyName: incident.escalationPolicy.name,
+                    escalationLevel: row?.escalationLevel ?? 0,
+                    incident: incidentRef(incident),
+                };
+                for (const resource of rule.resources) {
+                    windows.push({
+                        pagerdutyUserId: assignee.id,
+                        name: assignee.name,
+                        email: assignee.email ?? row?.user.email,
+                        resource,
+                        rule: rule.name,
+                        source,
+                        from: nowMs,
+                        until,
+                        renewBefore: nowMs + condition.windowMs / 2,
+                    });
+                }
+            }
+        }
+    }
+    return { windows, leftOut };
+}
+function incidentMatches(condition, incident) {
+    return (condition.services.includes(incident.service.id) &&
+        condition.urgencies.includes(incident.urgency) &&
+        condition.statuses.includes(incident.status));
+}
+function incidentRef(incident) {
+    return {
+        id: incident.id,
+        number: incident.number,
+        title: incident.title,
+        url: incident.url,
+        serviceId: incident.service.id,
+        serviceName: incident.service.name,
+    };
+}
+/**
+ * Merges overlapping or touching windows; the merged one keeps the most urgent (lowest level) source and its rule,
+ * an on-call source before an incident's (the grant then outlasts the incident). It renews freely unless every
+ * window in it is an incident window.
+ */
 function mergeWindows(windows) {
     const sorted = [...windows].sort((a, b) => a.from - b.from || a.until - b.until);
     const merged = [];
@@ -84669,6 +84762,12 @@ function mergeWindows(windows) {
         const last = merged[merged.length - 1];
         if (last && window.from <= last.until) {
             last.until = Math.max(last.until, window.until);
+            if (last.renewBefore !== undefined) {
+                if (window.renewBefore === undefined)
+                    delete last.renewBefore;
+                else
+                    last.renewBefore = Math.max(last.renewBefore, window.renewBefore);
+            }
             if (compareSources(window.source, last.source) < 0) {
                 last.source = window.source;
                 last.rule = window.rule;
@@ -84681,7 +84780,9 @@ function mergeWindows(windows) {
     return merged;
 }
 function compareSources(a, b) {
-    return (a.escalationLevel - b.escalationLevel ||
+    return (Number(a.incident !== undefined) - Number(b.incident !== undefined) ||
+        (a.incident?.number ?? 0) - (b.incident?.number ?? 0) ||
+        a.escalationLevel - b.escalationLevel ||
         a.scheduleName.localeCompare(b.scheduleName) ||
         a.escalationPolicyName.localeCompare(b.escalationPolicyName));
 }
@@ -84810,10 +84911,12 @@ function skippedRows(desired, input) {
     });
 }
 /** Recorded grants with time PagerDuty no longer backs, among those this run can judge. */
-function staleEntries(entries, desired, failSafe, accountGone, nowMs, horizon) {
-    if (failSafe)
-        return new Set();
+function staleEntries(entries, desired, input, accountGone, nowMs, horizon) {
     return new Set(entries.filter((entry) => {
+        if (input.unjudgedResources?.has(entry.resource))
+            return false;
+        if (input.failSafe && !entry.source.incident)
+            return false;
         if (accountGone(entry))
             return false;
         const from = Math.max(Date.parse(entry.from), nowMs);
@@ -84827,7 +84930,7 @@ function planRecordedGrants(entries, desired, input, activeEmails, // undefined:
 nowMs, horizon) {
     // A grant of an account strongDM no longer has (deleted or suspended) ended with it: nothing to revoke.
     const accountGone = (entry) => activeEmails !== undefined && !activeEmails.has(asciiLowerCase(entry.email));
-    const stale = staleEntries(entries, desired, input.failSafe, accountGone, nowMs, horizon);
+    const stale = staleEntries(entries, desired, input, accountGone, nowMs, horizon);
     // The revoke command ends every grant of the pair, live sessions included. While a grant PagerDuty still backs
     // is in force, a stale grant that has not started yet waits: it is revoked once the one in force has ended.
     const inForceAndBacked = entries.some((entry) => !stale.has(entry) && !accountGone(entry) && Date.parse(entry.from) <= nowMs);
@@ -84843,7 +84946,9 @@ nowMs, horizon) {
             };
         }
         if (stale.has(entry)) {
-            let reason = 'PagerDuty no longer has this person on call for all of this grant (override, swap or change)';
+            let reason = entry.source.incident
+                ? `incident #${entry.source.incident.number} is resolved, reassigned or no longer matches the rule, or its assignee is no longer on call`
+                : 'PagerDuty no longer has this person on call for all of this grant (override, swap or change)';
             if (input.revokeStale && deferred) {
                 reason += '; it is revoked once the grant in force ends (revoking now would end that one too)';
             }
@@ -84867,6 +84972,8 @@ function grantRows(desired, sdmEmail, recorded, maxGrantMs, horizon) {
     const rows = [];
     for (const window of desired) {
         for (const [gapFrom, gapUntil] of subtract(window.from, window.until, keptSpans)) {
+            if (window.renewBefore !== undefined && gapFrom >= window.renewBefore)
+                continue; // renewed by a later run
             for (let cursor = gapFrom; cursor < gapUntil && cursor < horizon;) {
                 const end = Math.min(gapUntil, cursor + maxGrantMs);
                 rows.push({
@@ -85683,9 +85790,25 @@ async function readRegularFile(file, maxBytes) {
 
 
 
+
 /** PagerDuty's own schedule ID for people an escalation policy targets directly (no schedule). */
 const DIRECT_TARGETS = 'null';
-const RULE_KEYS = ['name', 'schedules', 'escalation-policies', 'escalation-levels', 'resources'];
+const INCIDENT_URGENCIES = ['high', 'low'];
+const INCIDENT_STATUSES = ['triggered', 'acknowledged'];
+const DEFAULT_INCIDENT_WINDOW = '2h';
+// A grant shorter than a cron interval would lapse between runs; one over a day outlives any incident review.
+const INCIDENT_WINDOW_LIMITS = { min: 5 * 60_000, max: 24 * 3_600_000 };
+const RULE_KEYS = [
+    'name',
+    'schedules',
+    'escalation-policies',
+    'escalation-levels',
+    'resources',
+    'incidents',
+    'incident-window',
+    'require-on-call',
+];
+const INCIDENT_KEYS = ['services', 'urgencies', 'statuses'];
 const PAGERDUTY_ID = /^[A-Za-z0-9]{2,32}$/;
 /** Returns the rules, or the problems (each naming the rule and its line) when there are any. */
 function parseRules(text, where) {
@@ -85736,23 +85859,19 @@ function parseRule(node, name, label, names, problems) {
     if (names.has(name))
         problems.push(`${label}: the name is used by another rule; give each rule its own name`);
     names.add(name);
-    const list = (key) => {
-        const value = node.get(key, true);
-        if (value === undefined || value === null)
-            return [];
-        const items = (0,dist/* isSeq */.oP)(value) ? value.items : [value];
-        if (items.some((entry) => !(0,dist/* isScalar */.jn)(entry) || entry.value === null || typeof entry.value === 'object')) {
-            problems.push(`${label}: ${key} must be a list of plain values`);
-            return [];
-        }
-        return items.map((entry) => String(entry.value).trim()).filter((s) => s !== '');
-    };
+    const list = (key) => listOf(node, key, label, problems);
     const schedules = list('schedules');
     const escalationPolicies = list('escalation-policies');
     const levelTexts = list('escalation-levels');
     const resources = list('resources');
-    if (schedules.length === 0 && escalationPolicies.length === 0) {
-        problems.push(`${label}: give schedules or escalation-policies (or both) to say whose on-calls it covers`);
+    const incidents = parseIncidentCondition(node, label, problems);
+    if (incidents) {
+        if (schedules.length > 0 || escalationPolicies.length > 0 || levelTexts.length > 0) {
+            problems.push(`${label}: an incident rule cannot also have schedules, escalation-policies or escalation-levels (it follows the incident's own escalation policy); put on-call access in a rule of its own`);
+        }
+    }
+    else if (!node.has('incidents') && schedules.length === 0 && escalationPolicies.length === 0) {
+        problems.push(`${label}: give schedules or escalation-policies (or both) to say whose on-calls it covers, or incidents`);
     }
     for (const id of [...schedules, ...escalationPolicies]) {
         if (!PAGERDUTY_ID.test(id))
@@ -85772,7 +85891,90 @@ function parseRule(node, name, label, names, problems) {
         escalationPolicies: [...new Set(escalationPolicies)],
         escalationLevels: [...new Set(escalationLevels)],
         resources: [...new Set(resources)],
+        ...(incidents ? { incidents } : {}),
     };
+}
+/** A key's value as a list of plain values (a single value is a list of one); [] when absent. */
+function listOf(map, key, label, problems) {
+    const value = map.get(key, true);
+    if (value === undefined || value === null)
+        return [];
+    const items = (0,dist/* isSeq */.oP)(value) ? value.items : [value];
+    if (items.some((entry) => !(0,dist/* isScalar */.jn)(entry) || entry.value === null || typeof entry.value === 'object')) {
+        problems.push(`${label}: ${key} must be a list of plain values`);
+        return [];
+    }
+    return items.map((entry) => String(entry.value).trim()).filter((s) => s !== '');
+}
+/** `incidents`, `incident-window` and `require-on-call`; undefined for an on-call rule. */
+function parseIncidentCondition(node, label, problems) {
+    const condition = node.get('incidents', true);
+    const windowNode = node.get('incident-window', true);
+    const requireNode = node.get('require-on-call', true);
+    if (condition === undefined || condition === null || ((0,dist/* isScalar */.jn)(condition) && condition.value === null)) {
+        if (node.has('incidents'))
+            problems.push(`${label}: incidents needs services, e.g. incidents: { services: [PABC123] }`);
+        else if (windowNode !== undefined || requireNode !== undefined) {
+            problems.push(`${label}: incident-window and require-on-call belong to a rule with incidents`);
+        }
+        return undefined;
+    }
+    if (!(0,dist/* isMap */.jh)(condition)) {
+        problems.push(`${label}: incidents must be a mapping, e.g. incidents: { services: [PABC123] }`);
+        return undefined;
+    }
+    for (const pair of condition.items) {
+        const key = (0,dist/* isScalar */.jn)(pair.key) ? String(pair.key.value) : String(pair.key);
+        if (!INCIDENT_KEYS.includes(key))
+            problems.push(`${label}: unknown key "incidents.${key}"; use ${INCIDENT_KEYS.join(', ')}`);
+    }
+    const list = (key) => listOf(condition, key, `${label}: incidents`, problems);
+    const services = [...new Set(list('services'))];
+    if (services.length === 0)
+        problems.push(`${label}: incidents.services is required: the PagerDuty service IDs (e.g. PSVC123)`);
+    for (const id of services) {
+        if (!PAGERDUTY_ID.test(id))
+            problems.push(`${label}: incidents.services "${id}" is not a PagerDuty ID (letters and digits)`);
+    }
+    const urgencies = oneOf(list('urgencies'), INCIDENT_URGENCIES, `${label}: incidents.urgencies`, problems);
+    const statuses = oneOf(list('statuses'), INCIDENT_STATUSES, `${label}: incidents.statuses`, problems);
+    return {
+        services,
+        urgencies,
+        statuses,
+        windowMs: incidentWindow(windowNode, label, problems),
+        requireOnCall: requireOnCall(requireNode, label, problems),
+    };
+}
+/** The values, each one of `allowed`; all of them when none is given. */
+function oneOf(values, allowed, label, problems) {
+    if (values.length === 0)
+        return [...allowed];
+    for (const value of values) {
+        if (!allowed.includes(value)) {
+            const why = value === 'resolved' ? ' (a resolved incident gives no access)' : '';
+            problems.push(`${label} "${forInputProblem(value)}" is not one of ${allowed.join(', ')}${why}`);
+        }
+    }
+    return [...new Set(values.filter((value) => allowed.includes(value)))];
+}
+function incidentWindow(value, label, problems) {
+    const text = (0,dist/* isScalar */.jn)(value) && value.value !== null ? String(value.value) : DEFAULT_INCIDENT_WINDOW;
+    const ms = parseDuration(text);
+    const { min, max } = INCIDENT_WINDOW_LIMITS;
+    if (ms === undefined || ms < min || ms > max) {
+        problems.push(`${label}: incident-window "${forInputProblem(text)}" must be a duration from ${formatDuration(min)} to ${formatDuration(max)}, e.g. ${DEFAULT_INCIDENT_WINDOW}`);
+        return parseDuration(DEFAULT_INCIDENT_WINDOW);
+    }
+    return ms;
+}
+function requireOnCall(value, label, problems) {
+    if (value === undefined || value === null)
+        return true;
+    if ((0,dist/* isScalar */.jn)(value) && typeof value.value === 'boolean')
+        return value.value;
+    problems.push(`${label}: require-on-call must be true or false`);
+    return true;
 }
 /**
  * `user-map`: lines `pagerduty-email-or-user-id: strongdm-email` for people whose emails differ.
@@ -86196,6 +86398,17 @@ function signedText(entry) {
         source.escalationPolicyId,
         source.escalationPolicyName,
         source.escalationLevel,
+        // Only incident grants carry it, so entries written before incident rules existed keep their signature.
+        ...(source.incident
+            ? [
+                source.incident.id,
+                source.incident.number,
+                source.incident.title,
+                source.incident.url,
+                source.incident.serviceId,
+                source.incident.serviceName,
+            ]
+            : []),
     ]);
 }
 function mac(entry, key) {
@@ -91748,34 +91961,32 @@ function parseIncident(item) {
 
 ;// CONCATENATED MODULE: ./src/oncalls.ts
 // The on-calls every rule needs, read from PagerDuty: one paged query for the schedules and one for the escalation
-// policies, rows seen by both once, missing emails asked for once per person, and schedules nobody is on call in
-// checked for existence (a wrong ID must fail the run, not grant nothing in silence).
+// policies (the rules' and, for require-on-call, those of open incidents), rows seen by both once, missing emails
+// asked for once per person, and schedules nobody is on call in checked for existence (a wrong ID must fail the
+// run, not grant nothing in silence).
 
 
 
 
 
 
-/** On-calls for every rule: one paged query for the schedules, one for the escalation policies. */
-async function readOnCalls(inputs, now, deadline, checklist) {
+/**
+ * On-calls for every rule: one paged query for the schedules, one for the escalation policies (with
+ * `incidentPolicies`: those of open incidents whose assignees must be on call).
+ */
+async function readOnCalls(inputs, pagerduty, now, checklist, incidentPolicies = []) {
     // A shift that ended less than grace-period ago, or starts less than lead-time after the lookahead, still counts.
     const since = new Date(now.getTime() - inputs.graceMs);
     // PagerDuty refuses a range over 90 days.
     const until = new Date(Math.min(now.getTime() + inputs.lookaheadMs + inputs.leadMs, since.getTime() + MAX_LOOKAHEAD_MS));
-    const pagerduty = new PagerDutyClient({
-        baseUrl: inputs.pagerdutyApiUrl,
-        token: inputs.pagerdutyToken,
-        requestTimeoutMs: inputs.requestTimeoutMs,
-        deadline,
-    });
     return group('Reading on-calls from PagerDuty', async () => {
         const oncalls = await checklist.verify('PagerDuty', async () => {
             const rows = [];
-            for (const query of onCallQueries(inputs.rules))
+            for (const query of onCallQueries(inputs.rules, incidentPolicies))
                 rows.push(...(await pagerduty.listOnCalls(query, since, until)));
             return dedupeOnCalls(rows);
         }, (rows) => `pagerduty-token accepted: ${rows.length} on-call rows`);
-        await fillMissingEmails(pagerduty, oncalls);
+        await fillMissingEmails(pagerduty, oncalls.map((row) => row.user));
         info(`${oncalls.length} on-call rows from ${pagerduty.requestCount} PagerDuty requests`);
         await checkSchedules(inputs, pagerduty, oncalls, { since, until }, checklist);
         await checkEscalationPolicies(inputs, pagerduty, oncalls, checklist);
@@ -91851,8 +92062,8 @@ async function checkEscalationPolicies(inputs, pagerduty, oncalls, checklist) {
     }
 }
 /** Included users normally carry their email; ask for the rest once per user, not once per row. */
-async function fillMissingEmails(pagerduty, oncalls) {
-    const missing = [...new Set(oncalls.filter((row) => !row.user.email).map((row) => row.user.id))];
+async function fillMissingEmails(pagerduty, people) {
+    const missing = [...new Set(people.filter((person) => !person.email).map((person) => person.id))];
     for (const userId of missing) {
         let email;
         try {
@@ -91864,20 +92075,22 @@ async function fillMissingEmails(pagerduty, oncalls) {
         }
         if (!email)
             continue;
-        for (const row of oncalls)
-            if (row.user.id === userId)
-                row.user.email = email;
+        for (const person of people)
+            if (person.id === userId)
+                person.email = email;
     }
 }
 /**
  * The /oncalls queries that cover every rule. PagerDuty intersects different filters, so schedules and escalation
  * policies are asked separately (each a union); a rule with both is checked row by row in ruleMatches.
  */
-function onCallQueries(rules) {
+function onCallQueries(rules, incidentPolicies = []) {
     const scheduleIds = [
         ...new Set(rules.filter((r) => r.escalationPolicies.length === 0).flatMap((r) => r.schedules)),
     ];
-    const escalationPolicyIds = [...new Set(rules.flatMap((r) => r.escalationPolicies))];
+    const escalationPolicyIds = [
+        ...new Set([...rules.flatMap((r) => r.escalationPolicies), ...incidentPolicies]),
+    ];
     return [
         ...(scheduleIds.length > 0 ? [{ scheduleIds }] : []),
         ...(escalationPolicyIds.length > 0 ? [{ escalationPolicyIds }] : []),
@@ -91900,6 +92113,129 @@ function dedupeOnCalls(rows) {
     }
     return [...seen.values()];
 }
+
+;// CONCATENATED MODULE: ./src/incidents.ts
+// The open incidents the incident rules need, read from PagerDuty: one paged /incidents query for all of them, and
+// only when some rule has `incidents`. A failed query is said, never read as "no incidents": the incident part of
+// the run stops (no incident grant is judged), on-call access goes on, and the step fails at the end.
+// In a dry run, each rule service without an open incident is looked up, so that a mistyped ID fails the run instead
+// of matching nothing forever; real runs (most of which see no incident) spend no request on it.
+
+
+
+
+
+
+
+const INCIDENTS_CHECK = 'incidents';
+/**
+ * Open incidents on every incident rule's services, each with its assignees' emails. With `dryRun`, once they are
+ * read, the rules' services are checked too (`checkIncidentServices`): an unknown one throws an InputError.
+ */
+async function readOpenIncidents(rules, pagerduty, checklist, { dryRun = false } = {}) {
+    const conditions = rules.flatMap((rule) => (rule.incidents ? [rule.incidents] : []));
+    if (conditions.length === 0)
+        return { kind: 'not-needed' };
+    return group('Reading open incidents from PagerDuty', async () => {
+        // One query for all rules (each list a union); incidentWindows matches each rule on its own.
+        const filter = {
+            serviceIds: [...new Set(conditions.flatMap((condition) => condition.services))],
+            urgencies: INCIDENT_URGENCIES.filter((u) => conditions.some((c) => c.urgencies.includes(u))),
+            statuses: INCIDENT_STATUSES.filter((s) => conditions.some((c) => c.statuses.includes(s))),
+        };
+        let incidents;
+        try {
+            incidents = await pagerduty.listIncidents(filter);
+            await fillMissingEmails(pagerduty, incidents.flatMap((incident) => incident.assignees));
+            const unchecked = !dryRun && servicesWithoutIncidents(filter.serviceIds, incidents).length > 0;
+            checklist.pass(INCIDENTS_CHECK, `${plural(incidents.length, 'open incident')} on ${plural(filter.serviceIds.length, 'service')}${incidents.length > 0 ? `: ${incidents.map((incident) => `#${incident.number}`).join(', ')}` : ''}${unchecked ? ' (service IDs are checked in dry runs only)' : ''}`);
+            for (const incident of incidents) {
+                info(`Incident #${incident.number} (${incident.status}, ${incident.urgency}) on ${forLogLine(incident.service.name, 80)}: assigned to ${incident.assignees.map((assignee) => forLogLine(assignee.name, 80)).join(', ') || 'nobody'}`);
+            }
+        }
+        catch (error) {
+            const message = forLogLine(error instanceof Error ? error.message : String(error), 500);
+            checklist.fail(INCIDENTS_CHECK, `the open incidents could not be read: ${message}`, 'an OAuth token needs incidents.read; otherwise see the error. On-call access was still reconciled');
+            warning(`Incident access was not evaluated: the open incidents could not be read (${message}).`);
+            return { kind: 'failed', error: message };
+        }
+        // Outside the try: an unknown service is the rules' mistake, not a failed incidents query.
+        if (dryRun)
+            await checkIncidentServices(filter.serviceIds, incidents, pagerduty, checklist);
+        return { kind: 'read', incidents };
+    });
+}
+/**
+ * Each incident rule's service, in the checklist: one with open incidents is known (no request); one without is
+ * looked up (`GET /services/{id}`, one request each). A 404 fails the check, and the run with an InputError naming
+ * every unknown service, as for schedules. Any other failure (a 403: an OAuth token without services.read) is a
+ * warning, for that service and, without more requests, the rest: the rules may be right.
+ */
+async function checkIncidentServices(serviceIds, incidents, pagerduty, checklist) {
+    const missing = [];
+    let notChecked; // why lookups stopped
+    for (const id of serviceIds) {
+        const check = `service ${id}`;
+        const open = incidents.filter((incident) => sameId(incident.service.id, id));
+        if (open[0]) {
+            checklist.pass(check, `"${open[0].service.name}": ${plural(open.length, 'open incident')}`);
+            continue;
+        }
+        if (notChecked === undefined) {
+            try {
+                const name = await pagerduty.lookUpService(id);
+                if (name === undefined) {
+                    checklist.fail(check, 'PagerDuty has no such service (404)', "check the ID in the service's URL");
+                    missing.push(id);
+                }
+                else
+                    checklist.pass(check, `"${name}": no open incident`);
+                continue;
+            }
+            catch (error) {
+                if (!(error instanceof PagerDutyError))
+                    throw error;
+                notChecked = {
+                    why: forLogLine(error.message, 500),
+                    fix: error.status === 403
+                        ? "give the OAuth token services.read (only dry runs use it), or check the IDs in the services' URLs"
+                        : 'run the dry run again later',
+                };
+            }
+        }
+        checklist.warn(check, `could not check: ${notChecked.why}`, notChecked.fix);
+    }
+    if (missing.length > 0) {
+        throw new InputError(missing.map((id) => `rules: PagerDuty has no service ${id} (404); check the ID in the service's URL`));
+    }
+}
+/** The rules' services no open incident was read on: only these need a lookup. */
+function servicesWithoutIncidents(serviceIds, incidents) {
+    return serviceIds.filter((id) => !incidents.some((incident) => sameId(incident.service.id, id)));
+}
+/** Service IDs are compared as listIncidents compares them. */
+const sameId = (a, b) => asciiLowerCase(a) === asciiLowerCase(b);
+/** The escalation policies whose on-calls decide who may have incident access (rules with require-on-call). */
+function policiesOfOpenIncidents(open, rules) {
+    if (open.kind !== 'read')
+        return [];
+    const conditions = rules.flatMap((rule) => (rule.incidents?.requireOnCall ? [rule.incidents] : []));
+    const matching = open.incidents.filter((incident) => conditions.some((condition) => incidentMatches(condition, incident)));
+    return [...new Set(matching.map((incident) => incident.escalationPolicy.id))];
+}
+/** Says who is assigned but gets nothing, so that nobody wonders why. */
+function reportLeftOut(leftOut) {
+    for (const { incident, assignee, rule } of leftOut) {
+        info(`${forLogLine(assignee.name, 80)} is assigned incident #${incident.number} but not on call in its escalation policy ${forLogLine(incident.escalationPolicy.name, 80)}: no access from rule "${forLogLine(rule, 80)}" (require-on-call)`);
+    }
+}
+/** Why the step fails when the incidents could not be read. */
+function incidentsNotEvaluated(open) {
+    if (open.kind !== 'failed')
+        return undefined;
+    return `Incident access was not evaluated: the open incidents could not be read from PagerDuty (${open.error}). No incident grant was treated as stale; on-call access was reconciled.`;
+}
+const plural = (count, noun) => `${count} ${noun}${count === 1 ? '' : 's'}`;
 
 ;// CONCATENATED MODULE: ./src/checklist.ts
 // The preflight checklist: what each step found out about PagerDuty, sdm, strongDM and the ledger, one line per
@@ -93983,9 +94319,12 @@ async function sdm_setup_checkResources(lists, inputs, checklist) {
 }
 
 ;// CONCATENATED MODULE: ./src/main.ts
-// One run, as a list of steps: inputs → ledger → PagerDuty on-calls → desired windows → strongDM accounts →
-// plan (desired − ledger) → revocations and grants → ledger → report. The only place that calls core.setFailed.
+// One run, as a list of steps: inputs → ledger → PagerDuty open incidents and on-calls → desired windows →
+// strongDM accounts → plan (desired − ledger) → revocations and grants → ledger → report. The only place that
+// calls core.setFailed.
 // docs/architecture.md shows the data flow and which module owns what.
+
+
 
 
 
@@ -94015,15 +94354,11 @@ async function run() {
         const store = openLedgerStore(inputs, workspace());
         const keys = ledgerKeys(inputs.ledgerKey, inputs.sdmAdminToken);
         const active = await readActiveGrants(store, keys, context);
-        const oncalls = await readOnCalls(inputs, context.now, context.deadline, checklist);
-        const windows = desiredWindows({
-            oncalls,
-            rules: inputs.rules,
-            now: context.now,
-            leadMs: inputs.leadMs,
-            graceMs: inputs.graceMs,
-        });
-        const notes = failSafeNotes(oncalls, windows, active);
+        const pagerduty = pagerDutyClient(inputs, context.deadline);
+        const incidents = await readOpenIncidents(inputs.rules, pagerduty, checklist, { dryRun: inputs.dryRun });
+        const oncalls = await readOnCalls(inputs, pagerduty, context.now, checklist, policiesOfOpenIncidents(incidents, inputs.rules));
+        const wanted = wantedWindows(inputs, context.now, oncalls, incidents, active);
+        const { windows, notes } = wanted;
         const setUp = {
             deadline: context.deadline,
             cancel: context.cancellation.cancel,
@@ -94031,14 +94366,15 @@ async function run() {
             checklist,
         };
         // Planned first without strongDM: a run with nothing to grant or revoke never sets sdm up.
-        const offline = planRun(inputs, context, { windows, active, sdm: undefined });
+        const offline = planRun(inputs, context, { ...wanted, active, sdm: undefined });
         sdm = await setUpSdmIfNeeded(inputs, setUp, sdmNeed(inputs, windows, active, offline), notes);
-        const plan = sdm ? planRun(inputs, context, { windows, active, sdm }) : offline;
+        const plan = sdm ? planRun(inputs, context, { ...wanted, active, sdm }) : offline;
         warnPeople(plan);
         const result = refuseOversizedPlan(plan, inputs, notes) ??
             (inputs.dryRun || !sdm
                 ? notAppliedRun(plan, inputs, store, checklist, notes)
                 : await applyAndRecord(sdm.cli, plan, inputs, store, keys, context, notes));
+        result.fatal ??= incidentsNotEvaluated(incidents);
         await report(result, inputs, context);
         const failure = result.fatal ?? failureFor(result.rows, inputs, revokeFailure(inputs, sdm));
         if (failure)
@@ -94096,13 +94432,48 @@ function runContext(inputs, cancellation, checklist) {
         checklist,
     };
 }
-/** A PagerDuty outage or a wrong filter must not revoke access: said once, whichever plan is used. */
-function failSafeNotes(oncalls, windows, active) {
-    if (windows.length > 0 || active.length === 0)
-        return [];
-    return [
-        `${oncalls.length === 0 ? 'PagerDuty returned no on-calls at all' : 'No on-call matched the rules'} while ${active.length} grants are in force: nothing is treated as stale in this run (a PagerDuty outage or a wrong filter must not revoke access).`,
-    ];
+function pagerDutyClient(inputs, deadline) {
+    return new PagerDutyClient({
+        baseUrl: inputs.pagerdutyApiUrl,
+        token: inputs.pagerdutyToken,
+        requestTimeoutMs: inputs.requestTimeoutMs,
+        deadline,
+    });
+}
+/**
+ * On-call windows and incident windows. A PagerDuty outage or a wrong filter must not revoke access: with no
+ * on-call matching while on-call grants are in force, none of them is judged; with the open incidents unknown (the
+ * query failed, or no on-call at all in their escalation policies), no grant of an incident rule's resource is.
+ */
+function wantedWindows(inputs, now, oncalls, incidents, active) {
+    const times = { now, leadMs: inputs.leadMs, graceMs: inputs.graceMs };
+    const onCallWindows = desiredWindows({ oncalls, rules: inputs.rules, ...times });
+    const byIncident = incidentWindows({
+        incidents: incidents.kind === 'read' ? incidents.incidents : [],
+        rules: inputs.rules,
+        oncalls,
+        ...times,
+    });
+    reportLeftOut(byIncident.leftOut);
+    const notes = [];
+    const onCallGrants = active.filter((entry) => !entry.source.incident).length;
+    const failSafe = onCallWindows.length === 0 && onCallGrants > 0;
+    if (failSafe) {
+        notes.push(`${oncalls.length === 0 ? 'PagerDuty returned no on-calls at all' : 'No on-call matched the rules'} while ${onCallGrants} grants are in force: no on-call grant is treated as stale in this run (a PagerDuty outage or a wrong filter must not revoke access).`);
+    }
+    const incidentRules = inputs.rules.filter((rule) => rule.incidents);
+    const policies = policiesOfOpenIncidents(incidents, inputs.rules);
+    const noOnCallInPolicies = policies.length > 0 && !oncalls.some((row) => policies.includes(row.escalationPolicy.id));
+    const unjudgedResources = new Set();
+    if (incidents.kind === 'failed' || noOnCallInPolicies) {
+        for (const rule of incidentRules)
+            for (const resource of rule.resources)
+                unjudgedResources.add(resource);
+        notes.push(incidents.kind === 'failed'
+            ? `The open incidents could not be read from PagerDuty: incident access was not evaluated, and no grant of ${[...unjudgedResources].join(', ')} is treated as stale in this run.`
+            : `PagerDuty returned nobody on call in the escalation policies of the open incidents: no grant of ${[...unjudgedResources].join(', ')} is treated as stale in this run (an outage must not revoke access).`);
+    }
+    return { windows: [...onCallWindows, ...byIncident.windows], notes, failSafe, unjudgedResources };
 }
 /**
  * Who is which strongDM account, then desired − ledger; fail-safe when nothing matched but grants are in force.
@@ -94128,7 +94499,8 @@ function planRun(inputs, context, seen) {
         maxGrantMs: inputs.maxGrantMs,
         revokeStale: inputs.revokeStale && !cannotRevoke,
         ...(sdm ? { revocableResources: revocable(inputs, sdm) } : {}),
-        failSafe: windows.length === 0 && active.length > 0,
+        failSafe: seen.failSafe,
+        unjudgedResources: seen.unjudgedResources,
         ...(sdmEmails ? { sdmEmails } : {}),
         ...(cannotRevoke
             ? { revokeUnavailable: `this sdm offers no revoke command (sdm admin users ${REVOKE_SUBCOMMAND})` }

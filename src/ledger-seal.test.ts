@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ledgerEntry } from '../test/samples.js';
+import { incidentRef, ledgerEntry } from '../test/samples.js';
+import type { IncidentRef } from './types.js';
 import { isSealed, ledgerKeys, seal } from './ledger-seal.js';
 
 const entry = ledgerEntry('ada@example.com', '2026-11-26T09:00:00Z', '2026-11-26T17:00:00Z');
@@ -23,6 +24,26 @@ describe('ledger seals', () => {
     expect(isSealed({ ...sealed, resource: '*' }, [key])).toBe(false);
     expect(isSealed({ ...sealed, source: { ...sealed.source, escalationLevel: 2 } }, [key])).toBe(false);
     expect(isSealed({ ...sealed, revokedAt: '2026-11-26T10:00:00Z', revokedRunUrl: 'x' }, [key])).toBe(true);
+  });
+
+  it("covers an incident grant's incident, and an entry gains none without breaking", () => {
+    const incidentEntry = { ...entry, source: { ...entry.source, incident: incidentRef() } };
+    const sealed = seal(incidentEntry, key);
+    expect(isSealed(sealed, [key])).toBe(true);
+    const withIncident = (change: Partial<IncidentRef>) => ({
+      ...sealed,
+      source: { ...sealed.source, incident: { ...incidentRef(), ...change } },
+    });
+    expect(isSealed(withIncident({ number: 124 }), [key])).toBe(false);
+    expect(isSealed(withIncident({ title: 'other' }), [key])).toBe(false);
+    expect(isSealed(withIncident({ url: 'https://evil.example/' }), [key])).toBe(false);
+    expect(isSealed(withIncident({ serviceId: 'POTHER1' }), [key])).toBe(false);
+    const onCallGrant = seal(entry, key);
+    expect(
+      isSealed({ ...onCallGrant, source: { ...onCallGrant.source, incident: incidentRef() } }, [key]),
+    ).toBe(false);
+    const { incident: _incident, ...withoutIncident } = sealed.source;
+    expect(isSealed({ ...sealed, source: withoutIncident }, [key])).toBe(false);
   });
 
   it('signs with the first line of ledger-key and verifies with every line, so a key can be rotated', () => {

@@ -41,6 +41,17 @@ function signedText(entry: LedgerEntry): string {
     source.escalationPolicyId,
     source.escalationPolicyName,
     source.escalationLevel,
+    // Only incident grants carry it, so entries written before incident rules existed keep their signature.
+    ...(source.incident
+      ? [
+          source.incident.id,
+          source.incident.number,
+          source.incident.title,
+          source.incident.url,
+          source.incident.serviceId,
+          source.incident.serviceName,
+        ]
+      : []),
   ]);
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ledgerEntry as entry } from '../test/samples.js';
+import { incidentRef, ledgerEntry as entry } from '../test/samples.js';
 import {
   activeEntries,
   applyChange,
@@ -75,9 +75,15 @@ describe('ledger model', () => {
       { ...ada, pagerdutyUserId: 'P 1' },
       { ...ada, source: { ...ada.source, escalationLevel: '1' } },
       { ...ada, id: 'ZZZZZZZZZZZZZZZZ' },
+      { ...ada, source: { ...ada.source, incident: { ...incidentRef(), number: 0 } } },
+      { ...ada, source: { ...ada.source, incident: { ...incidentRef(), url: 'javascript:alert(1)' } } },
+      { ...ada, source: { ...ada.source, incident: { ...incidentRef(), title: 'x'.repeat(1001) } } },
+      { ...ada, source: { ...ada.source, incident: { ...incidentRef(), serviceId: 'P 1' } } },
+      { ...ada, source: { ...ada.source, incident: 'incident #1' } },
     ];
-    const ledger = parseLedger(JSON.stringify({ version: 1, grants: [ada, ...bad] }), 'x');
-    expect(ledger.grants).toEqual([ada]);
+    const incidentGrant = { ...ada, source: { ...ada.source, incident: incidentRef() } };
+    const ledger = parseLedger(JSON.stringify({ version: 1, grants: [ada, incidentGrant, ...bad] }), 'x');
+    expect(ledger.grants).toEqual([ada, incidentGrant]);
     expect(ledger.malformed).toEqual(bad);
     const again = parseLedger(serializeLedger(applyChange(ledger, { add: [], revoke: [] }, now)), 'x');
     expect(again.malformed).toEqual(bad);

@@ -102,9 +102,26 @@ function isWellFormed(entry: unknown): entry is LedgerEntry {
     isId(source.escalationPolicyId) &&
     isText(source.escalationPolicyName, 1000) &&
     Number.isInteger(source.escalationLevel) &&
+    (source.incident === undefined || isIncident(source.incident)) &&
     (e.revokedAt === undefined || isTime(e.revokedAt)) &&
     (e.revokedRunUrl === undefined || isText(e.revokedRunUrl, 500)) &&
     (e.mac === undefined || isText(e.mac, 100))
+  );
+}
+
+/** The incident an incident grant was for: its title and service name reach the summary, its URL a link. */
+function isIncident(value: unknown): boolean {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return false;
+  const incident = value as Record<string, unknown>;
+  return (
+    isId(incident.id) &&
+    Number.isSafeInteger(incident.number) &&
+    (incident.number as number) > 0 &&
+    isText(incident.title, 1000) &&
+    isText(incident.url, 500) &&
+    (incident.url === '' || /^https?:\/\//.test(incident.url)) &&
+    isId(incident.serviceId) &&
+    isText(incident.serviceName, 1000)
   );
 }
 

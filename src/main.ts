@@ -1,5 +1,6 @@
-// One run, as a list of steps: inputs → ledger → PagerDuty on-calls → desired windows → strongDM accounts →
-// plan (desired − ledger) → revocations and grants → ledger → report. The only place that calls core.setFailed.
+// One run, as a list of steps: inputs → ledger → PagerDuty open incidents and on-calls → desired windows →
+// strongDM accounts → plan (desired − ledger) → revocations and grants → ledger → report. The only place that
+// calls core.setFailed.
 // docs/architecture.md shows the data flow and which module owns what.
 import * as core from '@actions/core';
 import { watchCancellation, type Cancellation } from './cancellation.js';
@@ -9,10 +10,17 @@ import { ledgerKeys, type LedgerKey } from './ledger-seal.js';
 import { checkLedgerWrite, readActiveGrants, signingRecorder } from './ledger-trust.js';
 import { LedgerRecorder } from './ledger-recorder.js';
 import { openLedgerStore, type LedgerStore } from './ledger-stores.js';
+import {
+  incidentsNotEvaluated,
+  policiesOfOpenIncidents,
+  readOpenIncidents,
+  reportLeftOut,
+  type OpenIncidents,
+} from './incidents.js';
 import { readOnCalls } from './oncalls.js';
-import type { OnCallRow } from './pagerduty.js';
+import { PagerDutyClient, type OnCallRow } from './pagerduty.js';
 import { reconcile, resolveAccount, rfc3339, strongDmEmails, type Account } from './plan.js';
-import { desiredWindows, type DesiredWindow } from './windows.js';
+import { desiredWindows, incidentWindows, type DesiredWindow } from './windows.js';
 import { failureFor, notApplied, report, reportStopped, warnPeople, type RunResult } from './report.js';
 import { Deadline } from './retry.js';
 import { Checklist } from './checklist.js';
@@ -42,15 +50,17 @@ export async function run(): Promise<void> {
     const store = openLedgerStore(inputs, workspace());
     const keys = ledgerKeys(inputs.ledgerKey, inputs.sdmAdminToken);
     const active = await readActiveGrants(store, keys, context);
-    const oncalls = await readOnCalls(inputs, context.now, context.deadline, checklist);
-    const windows = desiredWindows({
-      oncalls,
-      rules: inputs.rules,
-      now: context.now,
-      leadMs: inputs.leadMs,
-      graceMs: inputs.graceMs,
-    });
-    const notes = failSafeNotes(oncalls, windows, active);
+    const pagerduty = pagerDutyClient(inputs, context.deadline);
+    const incidents = await readOpenIncidents(inputs.rules, pagerduty, checklist, { dryRun: inputs.dryRun });
+    const oncalls = await readOnCalls(
+      inputs,
+      pagerduty,
+      context.now,
+      checklist,
+      policiesOfOpenIncidents(incidents, inputs.rules),
+    );
+    const wanted = wantedWindows(inputs, context.now, oncalls, incidents, active);
+    const { windows, notes } = wanted;
     const setUp = {
       deadline: context.deadline,
       cancel: context.cancellation.cancel,
@@ -58,15 +68,16 @@ export async function run(): Promise<void> {
       checklist,
     };
     // Planned first without strongDM: a run with nothing to grant or revoke never sets sdm up.
-    const offline = planRun(inputs, context, { windows, active, sdm: undefined });
+    const offline = planRun(inputs, context, { ...wanted, active, sdm: undefined });
     sdm = await setUpSdmIfNeeded(inputs, setUp, sdmNeed(inputs, windows, active, offline), notes);
-    const plan = sdm ? planRun(inputs, context, { windows, active, sdm }) : offline;
+    const plan = sdm ? planRun(inputs, context, { ...wanted, active, sdm }) : offline;
     warnPeople(plan);
     const result =
       refuseOversizedPlan(plan, inputs, notes) ??
       (inputs.dryRun || !sdm
         ? notAppliedRun(plan, inputs, store, checklist, notes)
         : await applyAndRecord(sdm.cli, plan, inputs, store, keys, context, notes));
+    result.fatal ??= incidentsNotEvaluated(incidents);
     await report(result, inputs, context);
     const failure = result.fatal ?? failureFor(result.rows, inputs, revokeFailure(inputs, sdm));
     if (failure) core.setFailed(failure);
@@ -123,12 +134,66 @@ function runContext(inputs: Inputs, cancellation: Cancellation, checklist: Check
   };
 }
 
-/** A PagerDuty outage or a wrong filter must not revoke access: said once, whichever plan is used. */
-function failSafeNotes(oncalls: OnCallRow[], windows: DesiredWindow[], active: LedgerEntry[]): string[] {
-  if (windows.length > 0 || active.length === 0) return [];
-  return [
-    `${oncalls.length === 0 ? 'PagerDuty returned no on-calls at all' : 'No on-call matched the rules'} while ${active.length} grants are in force: nothing is treated as stale in this run (a PagerDuty outage or a wrong filter must not revoke access).`,
-  ];
+function pagerDutyClient(inputs: Inputs, deadline: Deadline): PagerDutyClient {
+  return new PagerDutyClient({
+    baseUrl: inputs.pagerdutyApiUrl,
+    token: inputs.pagerdutyToken,
+    requestTimeoutMs: inputs.requestTimeoutMs,
+    deadline,
+  });
+}
+
+/** What PagerDuty backs, and which recorded grants this run must not judge (with why, said once). */
+interface WantedWindows {
+  windows: DesiredWindow[];
+  notes: string[];
+  failSafe: boolean;
+  unjudgedResources: Set<string>;
+}
+
+/**
+ * On-call windows and incident windows. A PagerDuty outage or a wrong filter must not revoke access: with no
+ * on-call matching while on-call grants are in force, none of them is judged; with the open incidents unknown (the
+ * query failed, or no on-call at all in their escalation policies), no grant of an incident rule's resource is.
+ */
+function wantedWindows(
+  inputs: Inputs,
+  now: Date,
+  oncalls: OnCallRow[],
+  incidents: OpenIncidents,
+  active: LedgerEntry[],
+): WantedWindows {
+  const times = { now, leadMs: inputs.leadMs, graceMs: inputs.graceMs };
+  const onCallWindows = desiredWindows({ oncalls, rules: inputs.rules, ...times });
+  const byIncident = incidentWindows({
+    incidents: incidents.kind === 'read' ? incidents.incidents : [],
+    rules: inputs.rules,
+    oncalls,
+    ...times,
+  });
+  reportLeftOut(byIncident.leftOut);
+  const notes: string[] = [];
+  const onCallGrants = active.filter((entry) => !entry.source.incident).length;
+  const failSafe = onCallWindows.length === 0 && onCallGrants > 0;
+  if (failSafe) {
+    notes.push(
+      `${oncalls.length === 0 ? 'PagerDuty returned no on-calls at all' : 'No on-call matched the rules'} while ${onCallGrants} grants are in force: no on-call grant is treated as stale in this run (a PagerDuty outage or a wrong filter must not revoke access).`,
+    );
+  }
+  const incidentRules = inputs.rules.filter((rule) => rule.incidents);
+  const policies = policiesOfOpenIncidents(incidents, inputs.rules);
+  const noOnCallInPolicies =
+    policies.length > 0 && !oncalls.some((row) => policies.includes(row.escalationPolicy.id));
+  const unjudgedResources = new Set<string>();
+  if (incidents.kind === 'failed' || noOnCallInPolicies) {
+    for (const rule of incidentRules) for (const resource of rule.resources) unjudgedResources.add(resource);
+    notes.push(
+      incidents.kind === 'failed'
+        ? `The open incidents could not be read from PagerDuty: incident access was not evaluated, and no grant of ${[...unjudgedResources].join(', ')} is treated as stale in this run.`
+        : `PagerDuty returned nobody on call in the escalation policies of the open incidents: no grant of ${[...unjudgedResources].join(', ')} is treated as stale in this run (an outage must not revoke access).`,
+    );
+  }
+  return { windows: [...onCallWindows, ...byIncident.windows], notes, failSafe, unjudgedResources };
 }
 
 /**
@@ -138,7 +203,7 @@ function failSafeNotes(oncalls: OnCallRow[], windows: DesiredWindow[], active: L
 function planRun(
   inputs: Inputs,
   context: RunContext,
-  seen: { windows: DesiredWindow[]; active: LedgerEntry[]; sdm: SdmSession | undefined },
+  seen: WantedWindows & { active: LedgerEntry[]; sdm: SdmSession | undefined },
 ): PlanRow[] {
   const { windows, active, sdm } = seen;
   const sdmEmails = sdm && strongDmEmails(sdm.activeEmails);
@@ -159,7 +224,8 @@ function planRun(
     maxGrantMs: inputs.maxGrantMs,
     revokeStale: inputs.revokeStale && !cannotRevoke,
     ...(sdm ? { revocableResources: revocable(inputs, sdm) } : {}),
-    failSafe: windows.length === 0 && active.length > 0,
+    failSafe: seen.failSafe,
+    unjudgedResources: seen.unjudgedResources,
     ...(sdmEmails ? { sdmEmails } : {}),
     ...(cannotRevoke
       ? { revokeUnavailable: `this sdm offers no revoke command (sdm admin users ${REVOKE_SUBCOMMAND})` }

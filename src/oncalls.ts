@@ -1,21 +1,25 @@
 // The on-calls every rule needs, read from PagerDuty: one paged query for the schedules and one for the escalation
-// policies, rows seen by both once, missing emails asked for once per person, and schedules nobody is on call in
-// checked for existence (a wrong ID must fail the run, not grant nothing in silence).
+// policies (the rules' and, for require-on-call, those of open incidents), rows seen by both once, missing emails
+// asked for once per person, and schedules nobody is on call in checked for existence (a wrong ID must fail the
+// run, not grant nothing in silence).
 import * as core from '@actions/core';
 import type { Checklist } from './checklist.js';
 import { InputError, MAX_LOOKAHEAD_MS, type Inputs } from './inputs.js';
-import { PagerDutyClient, PagerDutyError, type OnCallRow } from './pagerduty.js';
-import type { Deadline } from './retry.js';
+import { PagerDutyError, type PagerDutyClient, type OnCallRow } from './pagerduty.js';
 import { DIRECT_TARGETS, type Rule } from './rules.js';
 import { forLogLine } from './text.js';
 import { ruleMatches } from './windows.js';
 
-/** On-calls for every rule: one paged query for the schedules, one for the escalation policies. */
+/**
+ * On-calls for every rule: one paged query for the schedules, one for the escalation policies (with
+ * `incidentPolicies`: those of open incidents whose assignees must be on call).
+ */
 export async function readOnCalls(
   inputs: Inputs,
+  pagerduty: PagerDutyClient,
   now: Date,
-  deadline: Deadline,
   checklist: Checklist,
+  incidentPolicies: string[] = [],
 ): Promise<OnCallRow[]> {
   // A shift that ended less than grace-period ago, or starts less than lead-time after the lookahead, still counts.
   const since = new Date(now.getTime() - inputs.graceMs);
@@ -23,24 +27,21 @@ export async function readOnCalls(
   const until = new Date(
     Math.min(now.getTime() + inputs.lookaheadMs + inputs.leadMs, since.getTime() + MAX_LOOKAHEAD_MS),
   );
-  const pagerduty = new PagerDutyClient({
-    baseUrl: inputs.pagerdutyApiUrl,
-    token: inputs.pagerdutyToken,
-    requestTimeoutMs: inputs.requestTimeoutMs,
-    deadline,
-  });
   return core.group('Reading on-calls from PagerDuty', async () => {
     const oncalls = await checklist.verify(
       'PagerDuty',
       async () => {
         const rows: OnCallRow[] = [];
-        for (const query of onCallQueries(inputs.rules))
+        for (const query of onCallQueries(inputs.rules, incidentPolicies))
           rows.push(...(await pagerduty.listOnCalls(query, since, until)));
         return dedupeOnCalls(rows);
       },
       (rows) => `pagerduty-token accepted: ${rows.length} on-call rows`,
     );
-    await fillMissingEmails(pagerduty, oncalls);
+    await fillMissingEmails(
+      pagerduty,
+      oncalls.map((row) => row.user),
+    );
     core.info(`${oncalls.length} on-call rows from ${pagerduty.requestCount} PagerDuty requests`);
     await checkSchedules(inputs, pagerduty, oncalls, { since, until }, checklist);
     await checkEscalationPolicies(inputs, pagerduty, oncalls, checklist);
@@ -161,8 +162,11 @@ async function checkEscalationPolicies(
 }
 
 /** Included users normally carry their email; ask for the rest once per user, not once per row. */
-async function fillMissingEmails(pagerduty: PagerDutyClient, oncalls: OnCallRow[]): Promise<void> {
-  const missing = [...new Set(oncalls.filter((row) => !row.user.email).map((row) => row.user.id))];
+export async function fillMissingEmails(
+  pagerduty: PagerDutyClient,
+  people: Array<{ id: string; email?: string | undefined }>,
+): Promise<void> {
+  const missing = [...new Set(people.filter((person) => !person.email).map((person) => person.id))];
   for (const userId of missing) {
     let email: string | undefined;
     try {
@@ -171,7 +175,7 @@ async function fillMissingEmails(pagerduty: PagerDutyClient, oncalls: OnCallRow[
       if (!(error instanceof PagerDutyError && error.status === 404)) throw error;
     }
     if (!email) continue;
-    for (const row of oncalls) if (row.user.id === userId) row.user.email = email;
+    for (const person of people) if (person.id === userId) person.email = email;
   }
 }
 
@@ -181,11 +185,14 @@ async function fillMissingEmails(pagerduty: PagerDutyClient, oncalls: OnCallRow[
  */
 export function onCallQueries(
   rules: Rule[],
+  incidentPolicies: string[] = [],
 ): Array<{ scheduleIds?: string[]; escalationPolicyIds?: string[] }> {
   const scheduleIds = [
     ...new Set(rules.filter((r) => r.escalationPolicies.length === 0).flatMap((r) => r.schedules)),
   ];
-  const escalationPolicyIds = [...new Set(rules.flatMap((r) => r.escalationPolicies))];
+  const escalationPolicyIds = [
+    ...new Set([...rules.flatMap((r) => r.escalationPolicies), ...incidentPolicies]),
+  ];
   return [
     ...(scheduleIds.length > 0 ? [{ scheduleIds }] : []),
     ...(escalationPolicyIds.length > 0 ? [{ escalationPolicyIds }] : []),

@@ -11,7 +11,7 @@ import {
 } from './plan.js';
 import type { LedgerEntry, PlanRow } from './types.js';
 import { onCallRow as oncall, rule } from '../test/samples.js';
-import { desiredWindows } from './windows.js';
+import { desiredWindows, type DesiredWindow } from './windows.js';
 import type { Rule } from './rules.js';
 
 const now = new Date('2026-11-26T08:30:00.750Z');
@@ -353,5 +353,85 @@ describe('subtract', () => {
     ]);
     expect(subtract(0, Infinity, [[0, 10]])).toEqual([[10, Infinity]]);
     expect(subtract(0, 10, [[0, 10]])).toEqual([]);
+  });
+});
+
+describe('incident grants', () => {
+  const incident = {
+    id: 'Q1INCIDENT',
+    number: 42,
+    title: 'Checkout down',
+    url: 'https://acme.pagerduty.com/incidents/Q1INCIDENT',
+    serviceId: 'PSVC123',
+    serviceName: 'Checkout',
+  };
+  const nowMs = Math.floor(now.getTime() / 1000) * 1000;
+  /** Ada's incident window [now, now + 2h], renewed once less than half of it is left. */
+  const incidentWindow = (fromHours = 0, untilHours = 2): DesiredWindow => ({
+    pagerdutyUserId: 'ADA',
+    name: 'Ada',
+    email: 'ada@example.com',
+    resource: 'db',
+    rule: 'responders',
+    source: { ...entry('x@y', iso(0), iso(1)).source, incident },
+    from: nowMs + fromHours * H,
+    until: nowMs + untilHours * H,
+    renewBefore: nowMs + H,
+  });
+  const adaAccount = new Map<string, Account>([['ADA', { sdmEmail: 'ada@example.com', missingUser: false }]]);
+  const incidentEntry = (fromHours: number, untilHours: number): LedgerEntry => ({
+    ...entry('ada@example.com', iso(fromHours), iso(untilHours)),
+    pagerdutyUserId: 'ADA',
+    source: { ...entry('x@y', iso(0), iso(1)).source, incident },
+  });
+  const planWith = (input: Partial<ReconcileInput>) =>
+    brief(reconcileWith({ windows: [incidentWindow()], accounts: adaAccount, ...input }));
+
+  it('grants the incident window, carrying the incident', () => {
+    const rows = reconcileWith({ windows: [incidentWindow()], accounts: adaAccount });
+    expect(brief(rows)).toEqual([
+      { who: 'ADA', resource: 'db', from: iso(0), until: iso(2), status: 'pending' },
+    ]);
+    expect(rows[0]?.source.incident).toEqual(incident);
+  });
+
+  it('extends from where the recorded grant ends once less than half is left, and not before', () => {
+    // granted 70 minutes ago for 2h: 50 minutes left, under half → extended from its end, no gap, no overlap
+    const seventyMinutesAgo = incidentEntry(-70 / 60, 50 / 60);
+    expect(planWith({ ledger: [seventyMinutesAgo] })).toEqual([
+      { who: 'ADA', resource: 'db', from: iso(-70 / 60), until: iso(50 / 60), status: 'unchanged' },
+      { who: 'ADA', resource: 'db', from: iso(50 / 60), until: iso(2), status: 'pending' },
+    ]);
+    // granted 5 minutes ago: 1h55m left → nothing to do
+    expect(planWith({ ledger: [incidentEntry(-5 / 60, 115 / 60)] }).map((row) => row.status)).toEqual([
+      'unchanged',
+    ]);
+  });
+
+  it('a resolved incident makes its grant stale (revoked with revoke-stale), but not while incidents are unknown', () => {
+    const granted = incidentEntry(-1, 1);
+    const stale = planWith({ windows: [], ledger: [granted], revokeStale: true });
+    expect(stale.map((row) => row.status)).toEqual(['pending-revoke']);
+    const reason = reconcileWith({ ledger: [granted], accounts: adaAccount })[0]?.reason;
+    expect(reason).toMatch(/^incident #42 is resolved, reassigned or no longer matches the rule/);
+    expect(
+      planWith({ windows: [], ledger: [granted], revokeStale: true, unjudgedResources: new Set(['db']) }).map(
+        (row) => row.status,
+      ),
+    ).toEqual(['unchanged']);
+  });
+
+  it('the on-call fail-safe does not hold an incident grant: no incidents is normal', () => {
+    const granted = incidentEntry(-1, 1);
+    const shift = entry('bob@example.com', iso(-1), iso(7));
+    expect(
+      planWith({ windows: [], ledger: [granted, shift], failSafe: true, revokeStale: true }).map((row) => [
+        row.who,
+        row.status,
+      ]),
+    ).toEqual([
+      ['ADA', 'pending-revoke'],
+      ['BOB', 'unchanged'],
+    ]);
   });
 });

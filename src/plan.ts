@@ -86,8 +86,16 @@ export interface ReconcileInput {
   lookaheadMs: number;
   maxGrantMs: number;
   revokeStale: boolean;
-  /** PagerDuty returned no on-call at all: treat nothing as stale (fail-safe against an outage or a bad filter). */
+  /**
+   * No on-call matched the rules while on-call grants are in force: treat no on-call grant as stale (fail-safe
+   * against an outage or a bad filter). Incident grants are judged by `unjudgedResources`.
+   */
   failSafe: boolean;
+  /**
+   * Resources whose grants this run cannot judge: those of incident rules when the open incidents could not be
+   * read. None of their grants is stale, whatever it was granted for (a failed query is not "no incidents").
+   */
+  unjudgedResources?: ReadonlySet<string>;
   /** strongDM's active users, when they could be listed. */
   sdmEmails?: StrongDmEmails;
   /** revoke-stale is asked for but sdm cannot revoke: why, added to each stale grant's reason. */
@@ -191,14 +199,15 @@ interface RecordedGrantsPlan {
 function staleEntries(
   entries: LedgerEntry[],
   desired: DesiredWindow[],
-  failSafe: boolean,
+  input: ReconcileInput,
   accountGone: (entry: LedgerEntry) => boolean,
   nowMs: number,
   horizon: number,
 ): Set<LedgerEntry> {
-  if (failSafe) return new Set();
   return new Set(
     entries.filter((entry) => {
+      if (input.unjudgedResources?.has(entry.resource)) return false;
+      if (input.failSafe && !entry.source.incident) return false;
       if (accountGone(entry)) return false;
       const from = Math.max(Date.parse(entry.from), nowMs);
       if (Date.parse(entry.from) >= horizon) return false; // beyond what this run can see: not judged
@@ -219,7 +228,7 @@ function planRecordedGrants(
   // A grant of an account strongDM no longer has (deleted or suspended) ended with it: nothing to revoke.
   const accountGone = (entry: LedgerEntry) =>
     activeEmails !== undefined && !activeEmails.has(asciiLowerCase(entry.email));
-  const stale = staleEntries(entries, desired, input.failSafe, accountGone, nowMs, horizon);
+  const stale = staleEntries(entries, desired, input, accountGone, nowMs, horizon);
   // The revoke command ends every grant of the pair, live sessions included. While a grant PagerDuty still backs
   // is in force, a stale grant that has not started yet waits: it is revoked once the one in force has ended.
   const inForceAndBacked = entries.some(
@@ -242,8 +251,9 @@ function planRecordedGrants(
       };
     }
     if (stale.has(entry)) {
-      let reason =
-        'PagerDuty no longer has this person on call for all of this grant (override, swap or change)';
+      let reason = entry.source.incident
+        ? `incident #${entry.source.incident.number} is resolved, reassigned or no longer matches the rule, or its assignee is no longer on call`
+        : 'PagerDuty no longer has this person on call for all of this grant (override, swap or change)';
       if (input.revokeStale && deferred) {
         reason += '; it is revoked once the grant in force ends (revoking now would end that one too)';
       }
@@ -277,6 +287,7 @@ function grantRows(
   const rows: PendingGrantRow[] = [];
   for (const window of desired) {
     for (const [gapFrom, gapUntil] of subtract(window.from, window.until, keptSpans)) {
+      if (window.renewBefore !== undefined && gapFrom >= window.renewBefore) continue; // renewed by a later run
       for (let cursor = gapFrom; cursor < gapUntil && cursor < horizon;) {
         const end = Math.min(gapUntil, cursor + maxGrantMs);
         rows.push({

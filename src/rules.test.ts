@@ -101,3 +101,75 @@ describe('readRules', () => {
     expect(parseUserMap('a@x.y: --not-an-email').problems[0]).toMatch(/^user-map line 1: .* not an email/);
   });
 });
+
+describe('incident rules', () => {
+  const incidentRule = (extra: string[]) =>
+    rulesFrom({ rules: ['- name: responders', '  resources: [prod-db-write]', ...extra].join('\n') });
+
+  it('reads incidents with their defaults: both urgencies, both open statuses, 2h, on call required', () => {
+    const { rules, problems } = incidentRule(['  incidents: { services: [PSVC123, PSVC456, PSVC123] }']);
+    expect(problems).toEqual([]);
+    expect(rules[0]?.incidents).toEqual({
+      services: ['PSVC123', 'PSVC456'],
+      urgencies: ['high', 'low'],
+      statuses: ['triggered', 'acknowledged'],
+      windowMs: 2 * 3_600_000,
+      requireOnCall: true,
+    });
+    expect(rules[0]?.schedules).toEqual([]);
+  });
+
+  it('reads urgencies, statuses, incident-window and require-on-call as given', () => {
+    const { rules, problems } = incidentRule([
+      '  incidents:',
+      '    services: PSVC123',
+      '    urgencies: [high]',
+      '    statuses: [acknowledged]',
+      '  incident-window: 45m',
+      '  require-on-call: false',
+    ]);
+    expect(problems).toEqual([]);
+    expect(rules[0]?.incidents).toEqual({
+      services: ['PSVC123'],
+      urgencies: ['high'],
+      statuses: ['acknowledged'],
+      windowMs: 45 * 60_000,
+      requireOnCall: false,
+    });
+  });
+
+  it.each([
+    [['  incidents: { urgencies: [high] }'], /incidents\.services is required/],
+    [['  incidents:'], /incidents needs services/],
+    [['  incidents: [PSVC123]'], /incidents must be a mapping/],
+    [['  incidents: { services: [PSVC123], team: [P1] }'], /unknown key "incidents\.team"/],
+    [['  incidents: { services: ["not an id"] }'], /"not an id" is not a PagerDuty ID/],
+    [['  incidents: { services: [PSVC123], urgencies: [critical] }'], /"critical" is not one of high, low/],
+    [
+      ['  incidents: { services: [PSVC123], statuses: [resolved] }'],
+      /not one of triggered, acknowledged \(a resolved incident gives no access\)/,
+    ],
+    [['  incidents: { services: [PSVC123] }', '  incident-window: 1m'], /from 5m to 1d/],
+    [['  incidents: { services: [PSVC123] }', '  incident-window: soon'], /incident-window "soon"/],
+    [
+      ['  incidents: { services: [PSVC123] }', '  require-on-call: "no"'],
+      /require-on-call must be true or false/,
+    ],
+    [
+      ['  incidents: { services: [PSVC123] }', '  schedules: [PABC123]'],
+      /an incident rule cannot also have schedules/,
+    ],
+    [['  schedules: [PABC123]', '  incident-window: 1h'], /belong to a rule with incidents/],
+  ])('refuses %j, naming the rule and the fix', (extra, problem) => {
+    const { problems } = incidentRule(extra);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^rules \(inline\): rule "responders" \(line 1\): /);
+    expect(problems[0]).toMatch(problem);
+  });
+
+  it('a rule with neither schedules, policies nor incidents names all three', () => {
+    expect(incidentRule([]).problems).toEqual([
+      'rules (inline): rule "responders" (line 1): give schedules or escalation-policies (or both) to say whose on-calls it covers, or incidents',
+    ]);
+  });
+});

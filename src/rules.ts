@@ -10,22 +10,55 @@ import {
   type Scalar,
   type YAMLMap,
 } from 'yaml';
+import { formatDuration, parseDuration } from './durations.js';
 import { asciiLowerCase, commandArgumentProblem, forInputProblem, forLogLine } from './text.js';
 import { WorkspaceFileError } from './workspace-files.js';
 
 /** PagerDuty's own schedule ID for people an escalation policy targets directly (no schedule). */
 export const DIRECT_TARGETS = 'null';
 
-/** Which on-calls get which resources. Schedules and escalation policies, when both are given, must both match. */
+/**
+ * Which on-calls get which resources. Schedules and escalation policies, when both are given, must both match.
+ * An incident rule (`incidents`) has neither: it gives its resources to the assignees of matching open incidents.
+ */
 export interface Rule {
   name: string;
   schedules: string[]; // may hold PagerDuty's literal "null": people a policy targets directly
   escalationPolicies: string[];
   escalationLevels: number[]; // empty: every level
   resources: string[];
+  incidents?: IncidentCondition;
 }
 
-const RULE_KEYS = ['name', 'schedules', 'escalation-policies', 'escalation-levels', 'resources'];
+export const INCIDENT_URGENCIES = ['high', 'low'] as const;
+export const INCIDENT_STATUSES = ['triggered', 'acknowledged'] as const;
+export type IncidentUrgency = (typeof INCIDENT_URGENCIES)[number];
+export type IncidentStatus = (typeof INCIDENT_STATUSES)[number];
+
+/** Which open incidents give access, for how long at a time, and whether the assignee must be on call too. */
+export interface IncidentCondition {
+  services: string[];
+  urgencies: IncidentUrgency[];
+  statuses: IncidentStatus[];
+  windowMs: number; // incident-window: each grant reaches this far ahead, renewed while the incident is open
+  requireOnCall: boolean; // only assignees on call in the incident's escalation policy
+}
+
+export const DEFAULT_INCIDENT_WINDOW = '2h';
+// A grant shorter than a cron interval would lapse between runs; one over a day outlives any incident review.
+const INCIDENT_WINDOW_LIMITS = { min: 5 * 60_000, max: 24 * 3_600_000 };
+
+const RULE_KEYS = [
+  'name',
+  'schedules',
+  'escalation-policies',
+  'escalation-levels',
+  'resources',
+  'incidents',
+  'incident-window',
+  'require-on-call',
+];
+const INCIDENT_KEYS = ['services', 'urgencies', 'statuses'];
 const PAGERDUTY_ID = /^[A-Za-z0-9]{2,32}$/;
 
 /** Returns the rules, or the problems (each naming the rule and its line) when there are any. */
@@ -86,24 +119,22 @@ function parseRule(node: YAMLMap, name: string, label: string, names: Set<string
   if (names.has(name))
     problems.push(`${label}: the name is used by another rule; give each rule its own name`);
   names.add(name);
-  const list = (key: string): string[] => {
-    const value = node.get(key, true) as Node | undefined;
-    if (value === undefined || value === null) return [];
-    const items = isSeq(value) ? value.items : [value];
-    if (items.some((entry) => !isScalar(entry) || entry.value === null || typeof entry.value === 'object')) {
-      problems.push(`${label}: ${key} must be a list of plain values`);
-      return [];
-    }
-    return items.map((entry) => String((entry as Scalar).value).trim()).filter((s) => s !== '');
-  };
+  const list = (key: string) => listOf(node, key, label, problems);
   const schedules = list('schedules');
   const escalationPolicies = list('escalation-policies');
   const levelTexts = list('escalation-levels');
   const resources = list('resources');
+  const incidents = parseIncidentCondition(node, label, problems);
 
-  if (schedules.length === 0 && escalationPolicies.length === 0) {
+  if (incidents) {
+    if (schedules.length > 0 || escalationPolicies.length > 0 || levelTexts.length > 0) {
+      problems.push(
+        `${label}: an incident rule cannot also have schedules, escalation-policies or escalation-levels (it follows the incident's own escalation policy); put on-call access in a rule of its own`,
+      );
+    }
+  } else if (!node.has('incidents') && schedules.length === 0 && escalationPolicies.length === 0) {
     problems.push(
-      `${label}: give schedules or escalation-policies (or both) to say whose on-calls it covers`,
+      `${label}: give schedules or escalation-policies (or both) to say whose on-calls it covers, or incidents`,
     );
   }
   for (const id of [...schedules, ...escalationPolicies]) {
@@ -124,7 +155,102 @@ function parseRule(node: YAMLMap, name: string, label: string, names: Set<string
     escalationPolicies: [...new Set(escalationPolicies)],
     escalationLevels: [...new Set(escalationLevels)],
     resources: [...new Set(resources)],
+    ...(incidents ? { incidents } : {}),
   };
+}
+
+/** A key's value as a list of plain values (a single value is a list of one); [] when absent. */
+function listOf(map: YAMLMap, key: string, label: string, problems: string[]): string[] {
+  const value = map.get(key, true) as Node | undefined;
+  if (value === undefined || value === null) return [];
+  const items = isSeq(value) ? value.items : [value];
+  if (items.some((entry) => !isScalar(entry) || entry.value === null || typeof entry.value === 'object')) {
+    problems.push(`${label}: ${key} must be a list of plain values`);
+    return [];
+  }
+  return items.map((entry) => String((entry as Scalar).value).trim()).filter((s) => s !== '');
+}
+
+/** `incidents`, `incident-window` and `require-on-call`; undefined for an on-call rule. */
+function parseIncidentCondition(
+  node: YAMLMap,
+  label: string,
+  problems: string[],
+): IncidentCondition | undefined {
+  const condition = node.get('incidents', true) as Node | undefined;
+  const windowNode = node.get('incident-window', true) as Node | undefined;
+  const requireNode = node.get('require-on-call', true) as Node | undefined;
+  if (condition === undefined || condition === null || (isScalar(condition) && condition.value === null)) {
+    if (node.has('incidents'))
+      problems.push(`${label}: incidents needs services, e.g. incidents: { services: [PABC123] }`);
+    else if (windowNode !== undefined || requireNode !== undefined) {
+      problems.push(`${label}: incident-window and require-on-call belong to a rule with incidents`);
+    }
+    return undefined;
+  }
+  if (!isMap(condition)) {
+    problems.push(`${label}: incidents must be a mapping, e.g. incidents: { services: [PABC123] }`);
+    return undefined;
+  }
+  for (const pair of condition.items) {
+    const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
+    if (!INCIDENT_KEYS.includes(key))
+      problems.push(`${label}: unknown key "incidents.${key}"; use ${INCIDENT_KEYS.join(', ')}`);
+  }
+  const list = (key: string) => listOf(condition, key, `${label}: incidents`, problems);
+  const services = [...new Set(list('services'))];
+  if (services.length === 0)
+    problems.push(`${label}: incidents.services is required: the PagerDuty service IDs (e.g. PSVC123)`);
+  for (const id of services) {
+    if (!PAGERDUTY_ID.test(id))
+      problems.push(`${label}: incidents.services "${id}" is not a PagerDuty ID (letters and digits)`);
+  }
+  const urgencies = oneOf(list('urgencies'), INCIDENT_URGENCIES, `${label}: incidents.urgencies`, problems);
+  const statuses = oneOf(list('statuses'), INCIDENT_STATUSES, `${label}: incidents.statuses`, problems);
+  return {
+    services,
+    urgencies,
+    statuses,
+    windowMs: incidentWindow(windowNode, label, problems),
+    requireOnCall: requireOnCall(requireNode, label, problems),
+  };
+}
+
+/** The values, each one of `allowed`; all of them when none is given. */
+function oneOf<T extends string>(
+  values: string[],
+  allowed: readonly T[],
+  label: string,
+  problems: string[],
+): T[] {
+  if (values.length === 0) return [...allowed];
+  for (const value of values) {
+    if (!(allowed as readonly string[]).includes(value)) {
+      const why = value === 'resolved' ? ' (a resolved incident gives no access)' : '';
+      problems.push(`${label} "${forInputProblem(value)}" is not one of ${allowed.join(', ')}${why}`);
+    }
+  }
+  return [...new Set(values.filter((value): value is T => (allowed as readonly string[]).includes(value)))];
+}
+
+function incidentWindow(value: Node | undefined, label: string, problems: string[]): number {
+  const text = isScalar(value) && value.value !== null ? String(value.value) : DEFAULT_INCIDENT_WINDOW;
+  const ms = parseDuration(text);
+  const { min, max } = INCIDENT_WINDOW_LIMITS;
+  if (ms === undefined || ms < min || ms > max) {
+    problems.push(
+      `${label}: incident-window "${forInputProblem(text)}" must be a duration from ${formatDuration(min)} to ${formatDuration(max)}, e.g. ${DEFAULT_INCIDENT_WINDOW}`,
+    );
+    return parseDuration(DEFAULT_INCIDENT_WINDOW) as number;
+  }
+  return ms;
+}
+
+function requireOnCall(value: Node | undefined, label: string, problems: string[]): boolean {
+  if (value === undefined || value === null) return true;
+  if (isScalar(value) && typeof value.value === 'boolean') return value.value;
+  problems.push(`${label}: require-on-call must be true or false`);
+  return true;
 }
 
 /**

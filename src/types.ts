@@ -1,13 +1,28 @@
 // The types that travel between modules: who is on call, what the ledger holds, and the rows of a run.
 // Kept here so that planning, the ledger, the executor and the report share them without importing each other.
 
-/** Why a person is on call: the schedule (or the policy, for a direct target) and level. */
+/** The open PagerDuty incident an incident rule's grant is for (rules with `incidents`). */
+export interface IncidentRef {
+  id: string;
+  number: number; // PagerDuty's incident_number, shown as #123
+  title: string; // untrusted: escape for wherever it is shown
+  url: string; // PagerDuty's html_url
+  serviceId: string;
+  serviceName: string;
+}
+
+/**
+ * Why a person gets access: the schedule (or the policy, for a direct target) and level they are on call in; for an
+ * incident rule, also the incident (level 0 and no schedule when the rule does not require being on call and the
+ * assignee is not).
+ */
 export interface OnCallSource {
   scheduleId: string | null;
   scheduleName: string;
   escalationPolicyId: string;
   escalationPolicyName: string;
   escalationLevel: number;
+  incident?: IncidentRef;
 }
 
 export interface Person {

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { onCallRow as oncall, rule } from '../test/samples.js';
-import type { OnCallRow } from './pagerduty.js';
+import type { Incident, OnCallRow } from './pagerduty.js';
 import { rfc3339 } from './plan.js';
 import type { Rule } from './rules.js';
-import { desiredWindows, mergeWindows } from './windows.js';
+import { desiredWindows, incidentWindows, mergeWindows } from './windows.js';
 
 const now = new Date('2026-11-26T08:30:00.750Z');
 const at = (iso: string) => new Date(iso);
@@ -66,5 +66,130 @@ describe('desiredWindows and merging', () => {
       [0, 12, 'a'],
       [20, 30, 'd'],
     ]);
+  });
+});
+
+describe('incidentWindows', () => {
+  // now is 08:30:00.750; PUSER01 is on call 09:00–17:00 at level 1 of PEP0001 (onCallRow's default).
+  const incident = (overrides: Partial<Incident> = {}): Incident => ({
+    id: 'Q1INCIDENT',
+    number: 42,
+    title: 'Checkout down',
+    url: 'https://acme.pagerduty.com/incidents/Q1INCIDENT',
+    status: 'triggered',
+    urgency: 'high',
+    service: { id: 'PSVC123', name: 'Checkout' },
+    escalationPolicy: { id: 'PEP0001', name: 'Ops' },
+    assignees: [{ id: 'PUSER01', name: 'Ada', email: 'ada@example.com' }],
+    ...overrides,
+  });
+  const incidentRule = (overrides: Partial<NonNullable<Rule['incidents']>> = {}, resources = ['db-write']) =>
+    rule({
+      name: 'responders',
+      schedules: [],
+      resources,
+      incidents: {
+        services: ['PSVC123'],
+        urgencies: ['high', 'low'],
+        statuses: ['triggered', 'acknowledged'],
+        windowMs: 2 * 3_600_000,
+        requireOnCall: true,
+        ...overrides,
+      },
+    });
+  const onCallNow = oncall({ start: at('2026-11-26T08:00:00Z'), end: at('2026-11-26T17:00:00Z') });
+  const windowsFor = (incidents: Incident[], rules: Rule[], oncalls = [onCallNow], graceMs = 0) =>
+    incidentWindows({ incidents, rules, oncalls, now, leadMs: 0, graceMs });
+
+  it('gives an on-call assignee [now, now + incident-window], renewed once less than half is left', () => {
+    const { windows, leftOut } = windowsFor([incident()], [incidentRule({}, ['db-write', 'k8s-admin'])]);
+    expect(leftOut).toEqual([]);
+    expect(windows.map((w) => [w.resource, rfc3339(new Date(w.from)), rfc3339(new Date(w.until))])).toEqual([
+      ['db-write', '2026-11-26T08:30:00Z', '2026-11-26T10:30:00Z'],
+      ['k8s-admin', '2026-11-26T08:30:00Z', '2026-11-26T10:30:00Z'],
+    ]);
+    expect(rfc3339(new Date(windows[0]?.renewBefore ?? 0))).toBe('2026-11-26T09:30:00Z');
+    expect(windows[0]).toMatchObject({
+      pagerdutyUserId: 'PUSER01',
+      name: 'Ada',
+      email: 'ada@example.com',
+      rule: 'responders',
+      source: {
+        scheduleId: 'PSCHED1',
+        escalationPolicyId: 'PEP0001',
+        escalationLevel: 1,
+        incident: {
+          id: 'Q1INCIDENT',
+          number: 42,
+          title: 'Checkout down',
+          url: 'https://acme.pagerduty.com/incidents/Q1INCIDENT',
+          serviceId: 'PSVC123',
+          serviceName: 'Checkout',
+        },
+      },
+    });
+  });
+
+  it('matches service, urgency and status; an on-call rule never matches an incident', () => {
+    const count = (i: Incident, r: Rule) => windowsFor([i], [r]).windows.length;
+    expect(count(incident({ service: { id: 'POTHER1', name: 'x' } }), incidentRule())).toBe(0);
+    expect(count(incident({ urgency: 'low' }), incidentRule({ urgencies: ['high'] }))).toBe(0);
+    expect(count(incident({ status: 'acknowledged' }), incidentRule({ statuses: ['triggered'] }))).toBe(0);
+    expect(count(incident({ status: 'acknowledged' }), incidentRule())).toBe(1);
+    expect(count(incident(), rule())).toBe(0);
+    // and an incident rule never matches an on-call row
+    expect(
+      desiredWindows({ oncalls: [onCallNow], rules: [incidentRule()], now, leadMs: 0, graceMs: 0 }),
+    ).toEqual([]);
+  });
+
+  it('requires the assignee on call in the incident’s own policy, and ends with that on-call plus grace', () => {
+    const elsewhere = oncall({
+      start: at('2026-11-26T08:00:00Z'),
+      escalationPolicy: { id: 'PEP0002', name: 'DB' },
+    });
+    const notOnCall = windowsFor([incident()], [incidentRule()], [elsewhere]);
+    expect(notOnCall.windows).toEqual([]);
+    expect(notOnCall.leftOut.map((l) => [l.assignee.id, l.incident.number, l.rule])).toEqual([
+      ['PUSER01', 42, 'responders'],
+    ]);
+    const allowed = windowsFor([incident()], [incidentRule({ requireOnCall: false })], [elsewhere]);
+    expect(
+      allowed.windows.map((w) => [rfc3339(new Date(w.until)), w.source.escalationLevel, w.source.scheduleId]),
+    ).toEqual([['2026-11-26T10:30:00Z', 0, null]]);
+    const endingSoon = oncall({ start: at('2026-11-26T08:00:00Z'), end: at('2026-11-26T09:00:00Z') });
+    const clamped = windowsFor([incident()], [incidentRule()], [endingSoon], 15 * 60_000);
+    expect(clamped.windows.map((w) => rfc3339(new Date(w.until)))).toEqual(['2026-11-26T09:15:00Z']);
+    const ended = oncall({ start: at('2026-11-26T07:00:00Z'), end: at('2026-11-26T08:00:00Z') });
+    expect(windowsFor([incident()], [incidentRule()], [ended], 15 * 60_000).leftOut).toHaveLength(1);
+    expect(windowsFor([incident()], [incidentRule()], [ended], 31 * 60_000).windows).toHaveLength(1);
+  });
+
+  it('takes the email from the on-call row when the incident carried none', () => {
+    const { windows } = windowsFor(
+      [incident({ assignees: [{ id: 'PUSER01', name: 'Ada', email: undefined }] })],
+      [incidentRule()],
+    );
+    expect(windows[0]?.email).toBe('puser01@example.com');
+  });
+
+  it('merging keeps an on-call source before an incident’s, and renews freely once an on-call window is in it', () => {
+    const onCall = desiredWindows({
+      oncalls: [onCallNow],
+      rules: [rule({ resources: ['db-write'] })],
+      now,
+      leadMs: 0,
+      graceMs: 0,
+    });
+    const byIncident = windowsFor([incident()], [incidentRule()]).windows;
+    const [merged] = mergeWindows([...byIncident, ...onCall]);
+    expect(merged?.source.incident).toBeUndefined();
+    expect(merged?.renewBefore).toBeUndefined();
+    const [incidentsOnly] = mergeWindows([
+      ...byIncident,
+      ...windowsFor([incident({ number: 7, id: 'Q7' })], [incidentRule()]).windows,
+    ]);
+    expect(incidentsOnly?.source.incident?.number).toBe(7);
+    expect(incidentsOnly?.renewBefore).toBe(byIncident[0]?.renewBefore);
   });
 });

@@ -2,7 +2,7 @@
 import type { OnCallRow } from '../src/pagerduty.js';
 import type { Rule } from '../src/rules.js';
 import { entryId } from '../src/ledger.js';
-import type { LedgerEntry, ReportRow } from '../src/types.js';
+import type { IncidentRef, LedgerEntry, ReportRow } from '../src/types.js';
 import type { SummaryContext } from '../src/summary.js';
 
 const at = (iso: string) => new Date(iso);
@@ -56,6 +56,55 @@ export function reportRow(overrides: Partial<ReportRow> = {}): ReportRow {
   return { ...base, status: 'granted', ...overrides } as ReportRow;
 }
 
+/** PagerDuty incident #123 on the Payments API service, with `overrides` applied. */
+export function incidentRef(overrides: Partial<IncidentRef> = {}): IncidentRef {
+  return {
+    id: 'Q1INCIDENT',
+    number: 123,
+    title: 'Checkout latency above 2s',
+    url: 'https://acme.pagerduty.com/incidents/Q1INCIDENT',
+    serviceId: 'PSVC123',
+    serviceName: 'Payments API',
+    ...overrides,
+  };
+}
+
+/**
+ * Ada's incident grant of prod-db-write for `incident` (default: incidentRef()), 09:00–11:00 UTC on 26 November
+ * 2026 under the rule incident-db-write, found on call at level 1 of Platform Primary; `overrides` applied last.
+ */
+export function incidentRow(
+  overrides: Partial<ReportRow> = {},
+  incident: IncidentRef = incidentRef(),
+): ReportRow {
+  return reportRow({
+    resource: 'prod-db-write',
+    rule: 'incident-db-write',
+    until: new Date('2026-11-26T11:00:00Z'),
+    source: {
+      scheduleId: 'PSCHED1',
+      scheduleName: 'Platform Primary',
+      escalationPolicyId: 'PEP0001',
+      escalationPolicyName: 'Platform',
+      escalationLevel: 1,
+      incident,
+    },
+    ...overrides,
+  });
+}
+
+/** The source of an incident grant whose assignee is not on call (the rule does not require it): no schedule, level 0. */
+export function notOnCallSource(incident: IncidentRef = incidentRef()): ReportRow['source'] {
+  return {
+    scheduleId: null,
+    scheduleName: '',
+    escalationPolicyId: 'PEP0001',
+    escalationPolicyName: 'Platform',
+    escalationLevel: 0,
+    incident,
+  };
+}
+
 /** A grant of `db` recorded by run 9. */
 export function ledgerEntry(
   email: string,
@@ -99,3 +148,20 @@ export function summaryContext(overrides: Partial<SummaryContext> = {}): Summary
     ...overrides,
   };
 }
+
+/** Titles (and service names) PagerDuty may hold: anyone who can open an incident writes them. */
+export const HOSTILE_INCIDENT_TEXT = [
+  '<img src=x onerror=alert(1)>',
+  '](javascript:alert(1))',
+  '| a | b |',
+  'x\n::add-mask::y',
+  "%%{init: {'theme':'dark'}}%%",
+  'click x call alert()',
+  'section evil',
+  '`code` and ``` fences',
+  '<script>alert(1)</script>',
+  ']]> --> <!--',
+  '[link](https://evil.example) www.evil.example',
+  '@octocat #42 :rocket: **bold** _em_',
+  'x\r\n::stop-commands::end\u0000\u001b[31m',
+];

@@ -200,7 +200,7 @@ describe('overrides and stale grants', () => {
     expect(run.exitCode, run.stdout).toBe(0);
     expect(run.outputs).toMatchObject({ unchanged: '16', stale: '0', revoked: '0', granted: '0' });
     expect(await revokeCalls(world)).toEqual([]);
-    expect(run.summary).toContain('nothing is treated as stale in this run');
+    expect(run.summary).toContain('no on-call grant is treated as stale in this run');
   });
 });
 

@@ -1,0 +1,156 @@
+// The open incidents the incident rules need, read from PagerDuty: one paged /incidents query for all of them, and
+// only when some rule has `incidents`. A failed query is said, never read as "no incidents": the incident part of
+// the run stops (no incident grant is judged), on-call access goes on, and the step fails at the end.
+// In a dry run, each rule service without an open incident is looked up, so that a mistyped ID fails the run instead
+// of matching nothing forever; real runs (most of which see no incident) spend no request on it.
+import * as core from '@actions/core';
+import type { Checklist } from './checklist.js';
+import { InputError } from './inputs.js';
+import { fillMissingEmails } from './oncalls.js';
+import { PagerDutyError, type Incident, type PagerDutyClient } from './pagerduty.js';
+import { INCIDENT_STATUSES, INCIDENT_URGENCIES, type Rule } from './rules.js';
+import { asciiLowerCase, forLogLine } from './text.js';
+import { incidentMatches, type IncidentAssigneeLeftOut } from './windows.js';
+
+export type OpenIncidents =
+  | { kind: 'not-needed' } // no rule has incidents
+  | { kind: 'read'; incidents: Incident[] }
+  | { kind: 'failed'; error: string };
+
+export const INCIDENTS_CHECK = 'incidents';
+
+/**
+ * Open incidents on every incident rule's services, each with its assignees' emails. With `dryRun`, once they are
+ * read, the rules' services are checked too (`checkIncidentServices`): an unknown one throws an InputError.
+ */
+export async function readOpenIncidents(
+  rules: Rule[],
+  pagerduty: PagerDutyClient,
+  checklist: Checklist,
+  { dryRun = false }: { dryRun?: boolean } = {},
+): Promise<OpenIncidents> {
+  const conditions = rules.flatMap((rule) => (rule.incidents ? [rule.incidents] : []));
+  if (conditions.length === 0) return { kind: 'not-needed' };
+  return core.group('Reading open incidents from PagerDuty', async () => {
+    // One query for all rules (each list a union); incidentWindows matches each rule on its own.
+    const filter = {
+      serviceIds: [...new Set(conditions.flatMap((condition) => condition.services))],
+      urgencies: INCIDENT_URGENCIES.filter((u) => conditions.some((c) => c.urgencies.includes(u))),
+      statuses: INCIDENT_STATUSES.filter((s) => conditions.some((c) => c.statuses.includes(s))),
+    };
+    let incidents: Incident[];
+    try {
+      incidents = await pagerduty.listIncidents(filter);
+      await fillMissingEmails(
+        pagerduty,
+        incidents.flatMap((incident) => incident.assignees),
+      );
+      const unchecked = !dryRun && servicesWithoutIncidents(filter.serviceIds, incidents).length > 0;
+      checklist.pass(
+        INCIDENTS_CHECK,
+        `${plural(incidents.length, 'open incident')} on ${plural(filter.serviceIds.length, 'service')}${incidents.length > 0 ? `: ${incidents.map((incident) => `#${incident.number}`).join(', ')}` : ''}${unchecked ? ' (service IDs are checked in dry runs only)' : ''}`,
+      );
+      for (const incident of incidents) {
+        core.info(
+          `Incident #${incident.number} (${incident.status}, ${incident.urgency}) on ${forLogLine(incident.service.name, 80)}: assigned to ${incident.assignees.map((assignee) => forLogLine(assignee.name, 80)).join(', ') || 'nobody'}`,
+        );
+      }
+    } catch (error) {
+      const message = forLogLine(error instanceof Error ? error.message : String(error), 500);
+      checklist.fail(
+        INCIDENTS_CHECK,
+        `the open incidents could not be read: ${message}`,
+        'an OAuth token needs incidents.read; otherwise see the error. On-call access was still reconciled',
+      );
+      core.warning(`Incident access was not evaluated: the open incidents could not be read (${message}).`);
+      return { kind: 'failed', error: message };
+    }
+    // Outside the try: an unknown service is the rules' mistake, not a failed incidents query.
+    if (dryRun) await checkIncidentServices(filter.serviceIds, incidents, pagerduty, checklist);
+    return { kind: 'read', incidents };
+  });
+}
+
+/**
+ * Each incident rule's service, in the checklist: one with open incidents is known (no request); one without is
+ * looked up (`GET /services/{id}`, one request each). A 404 fails the check, and the run with an InputError naming
+ * every unknown service, as for schedules. Any other failure (a 403: an OAuth token without services.read) is a
+ * warning, for that service and, without more requests, the rest: the rules may be right.
+ */
+async function checkIncidentServices(
+  serviceIds: string[],
+  incidents: Incident[],
+  pagerduty: PagerDutyClient,
+  checklist: Checklist,
+): Promise<void> {
+  const missing: string[] = [];
+  let notChecked: { why: string; fix: string } | undefined; // why lookups stopped
+  for (const id of serviceIds) {
+    const check = `service ${id}`;
+    const open = incidents.filter((incident) => sameId(incident.service.id, id));
+    if (open[0]) {
+      checklist.pass(check, `"${open[0].service.name}": ${plural(open.length, 'open incident')}`);
+      continue;
+    }
+    if (notChecked === undefined) {
+      try {
+        const name = await pagerduty.lookUpService(id);
+        if (name === undefined) {
+          checklist.fail(check, 'PagerDuty has no such service (404)', "check the ID in the service's URL");
+          missing.push(id);
+        } else checklist.pass(check, `"${name}": no open incident`);
+        continue;
+      } catch (error) {
+        if (!(error instanceof PagerDutyError)) throw error;
+        notChecked = {
+          why: forLogLine(error.message, 500),
+          fix:
+            error.status === 403
+              ? "give the OAuth token services.read (only dry runs use it), or check the IDs in the services' URLs"
+              : 'run the dry run again later',
+        };
+      }
+    }
+    checklist.warn(check, `could not check: ${notChecked.why}`, notChecked.fix);
+  }
+  if (missing.length > 0) {
+    throw new InputError(
+      missing.map((id) => `rules: PagerDuty has no service ${id} (404); check the ID in the service's URL`),
+    );
+  }
+}
+
+/** The rules' services no open incident was read on: only these need a lookup. */
+function servicesWithoutIncidents(serviceIds: string[], incidents: Incident[]): string[] {
+  return serviceIds.filter((id) => !incidents.some((incident) => sameId(incident.service.id, id)));
+}
+
+/** Service IDs are compared as listIncidents compares them. */
+const sameId = (a: string, b: string) => asciiLowerCase(a) === asciiLowerCase(b);
+
+/** The escalation policies whose on-calls decide who may have incident access (rules with require-on-call). */
+export function policiesOfOpenIncidents(open: OpenIncidents, rules: Rule[]): string[] {
+  if (open.kind !== 'read') return [];
+  const conditions = rules.flatMap((rule) => (rule.incidents?.requireOnCall ? [rule.incidents] : []));
+  const matching = open.incidents.filter((incident) =>
+    conditions.some((condition) => incidentMatches(condition, incident)),
+  );
+  return [...new Set(matching.map((incident) => incident.escalationPolicy.id))];
+}
+
+/** Says who is assigned but gets nothing, so that nobody wonders why. */
+export function reportLeftOut(leftOut: IncidentAssigneeLeftOut[]): void {
+  for (const { incident, assignee, rule } of leftOut) {
+    core.info(
+      `${forLogLine(assignee.name, 80)} is assigned incident #${incident.number} but not on call in its escalation policy ${forLogLine(incident.escalationPolicy.name, 80)}: no access from rule "${forLogLine(rule, 80)}" (require-on-call)`,
+    );
+  }
+}
+
+/** Why the step fails when the incidents could not be read. */
+export function incidentsNotEvaluated(open: OpenIncidents): string | undefined {
+  if (open.kind !== 'failed') return undefined;
+  return `Incident access was not evaluated: the open incidents could not be read from PagerDuty (${open.error}). No incident grant was treated as stale; on-call access was reconciled.`;
+}
+
+const plural = (count: number, noun: string) => `${count} ${noun}${count === 1 ? '' : 's'}`;

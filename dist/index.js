@@ -92237,6 +92237,92 @@ function incidentsNotEvaluated(open) {
 }
 const plural = (count, noun) => `${count} ${noun}${count === 1 ? '' : 's'}`;
 
+;// CONCATENATED MODULE: ./src/summary-incidents.ts
+// How an incident grant's incident is shown: its number linked to PagerDuty, its title and service. Both come from
+// PagerDuty and are untrusted: stripped of control characters (forLogLine), escaped for Markdown (forMarkdownCell);
+// the link goes only to an https address (or http to this machine), with nothing in it that could end the link.
+
+
+/** "#123", PagerDuty's incident number; anything but a whole number (a tampered ledger) shows as "#?". */
+function incidentNumber(incident) {
+    const { number } = incident;
+    return `#${Number.isSafeInteger(number) && number >= 0 ? number : '?'}`;
+}
+/** "#123 Checkout latency above 2s · Payments API", plain text in one line, the title and service cut. */
+function incidentLabel(incident, titleChars, serviceChars) {
+    const title = forLogLine(incident.title, titleChars);
+    const service = forLogLine(incident.serviceName || incident.serviceId, serviceChars);
+    return [`${incidentNumber(incident)}${title ? ` ${title}` : ''}`, service].filter(Boolean).join(' · ');
+}
+/** What a host may look like in a link: a name, an IPv4 or a bracketed IPv6 address, and a port. */
+const LINK_HOST = /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d+)?$/;
+/**
+ * An address from outside (PagerDuty's html_url) as a Markdown link destination, or undefined when it is not to be
+ * linked: only https, or plain http to this machine (urls.ts); no user, password, query or fragment (they can carry
+ * credentials); every character of the path other than letters, digits and "-._~/%" percent-encoded, so that
+ * nothing in it ends the link, the table cell or the line.
+ */
+function linkDestination(url) {
+    let parsed;
+    try {
+        parsed = new URL(url);
+    }
+    catch {
+        return undefined;
+    }
+    if (!isAllowedUrl(parsed) || !LINK_HOST.test(parsed.host))
+        return undefined;
+    const path = parsed.pathname.replace(/[^A-Za-z0-9\-._~/%]/g, (char) => `%${char.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
+    return `${parsed.protocol}//${parsed.host}${path}`;
+}
+// The Source column has room for a schedule's name (~25 characters) and the level: an incident's number and service
+// take about as much, so its title goes in the link's tooltip (the step log and the `plan` output have it in full).
+const INCIDENT_TOOLTIP_CHARS = 100;
+/**
+ * `[#123](https://…/incidents/Q1 "Checkout latency above 2s")`: the number linked to PagerDuty, with the title as
+ * the link's tooltip, taking no room in the table; the number alone when the address may not be linked. The title is
+ * escaped as a cell's text, which also keeps it inside the quoted link title: no '"' (an entity now), no lone
+ * backslash, no newline.
+ */
+function incidentLink(incident) {
+    const text = forMarkdownCell(incidentNumber(incident));
+    const destination = linkDestination(incident.url);
+    if (destination === undefined)
+        return text;
+    const title = forMarkdownCell(forLogLine(incident.title, INCIDENT_TOOLTIP_CHARS));
+    return `[${text}](${destination}${title ? ` "${title}"` : ''})`;
+}
+const MAX_LISTED_INCIDENTS = 20;
+const INCIDENT_TITLE_CHARS = 200;
+/**
+ * The incidents behind the rows, each once with its title in full (the tables have room only for the number and
+ * service): "- [#123](…) Checkout latency above 2s · Payments API".
+ */
+function incidentList(rows) {
+    const byId = new Map();
+    for (const row of rows) {
+        const { incident } = row.source;
+        if (incident && !byId.has(incident.id))
+            byId.set(incident.id, incident);
+    }
+    if (byId.size === 0)
+        return [];
+    const incidents = [...byId.values()].sort((a, b) => a.number - b.number);
+    const lines = incidents.slice(0, MAX_LISTED_INCIDENTS).map((incident) => {
+        const title = forMarkdownCell(forLogLine(incident.title, INCIDENT_TITLE_CHARS));
+        const service = forMarkdownCell(forLogLine(incident.serviceName || incident.serviceId, 80));
+        return `- ${incidentLink(incident)}${title ? ` ${title}` : ''} · ${service}`;
+    });
+    const more = incidents.length - lines.length;
+    return [
+        'PagerDuty incidents behind these grants:',
+        '',
+        ...lines,
+        ...(more > 0 ? [`- and ${more} more (the step log and the \`plan\` output have every one)`] : []),
+        '',
+    ];
+}
+
 ;// CONCATENATED MODULE: ./src/checklist.ts
 // The preflight checklist: what each step found out about PagerDuty, sdm, strongDM and the ledger, one line per
 // check, so a first run (a dry run with both tokens) says precisely what works and what to fix. Shown in the job
@@ -92290,6 +92376,7 @@ function countChecks(checks) {
 
 
 
+
 const SUMMARY_LIMIT_BYTES = 1024 * 1024; // GitHub drops step summaries above 1 MiB
 const SUMMARY_BUDGET_BYTES = SUMMARY_LIMIT_BYTES - 64 * 1024; // room for the heading and the note
 const MAX_DISPLAY_CHARS = 80;
@@ -92340,23 +92427,59 @@ function compactRange(from, until) {
     const shortEnd = withinAWeek ? `${end.slice(0, 3)}${NBSP}${end.slice(-5)}` : end;
     return `${start}${NBSP}–${NBSP}${shortEnd}`;
 }
+/**
+ * An incident grant whose assignee was not found on call (the rule does not require it): level 0 and no schedule
+ * say "not required", not a level or a direct target.
+ */
+function notOnCall(row) {
+    return row.source.incident !== undefined && row.source.escalationLevel === 0;
+}
 function scheduleLabel(row) {
+    if (notOnCall(row))
+        return '(not on call)';
     return row.source.scheduleId === null
         ? `${row.source.escalationPolicyName} (direct)`
         : row.source.scheduleName || row.source.scheduleId;
 }
-/** Why the person is on call, in one short cell: "Platform Primary · L1", then " · database" (the rule) with rules. */
-function sourceLabel(row, withRules) {
-    const source = `${forLogLine(scheduleLabel(row), 40)} · L${row.source.escalationLevel}`;
-    return withRules ? `${source} · ${forLogLine(row.rule, 24)}` : source;
+const RULE_CHARS = 24;
+const INCIDENT_SERVICE_CHARS = 16;
+/**
+ * Why the person has access, in one short Markdown cell: "Platform Primary · L1", or for an incident grant
+ * "#123 · Payments API" (see incidentLink); then " · database" (the rule) with rules.
+ */
+function sourceCell(row, withRules) {
+    const { incident } = row.source;
+    const source = incident === undefined
+        ? forMarkdownCell(`${forLogLine(scheduleLabel(row), 40)} · L${row.source.escalationLevel}`)
+        : [
+            incidentLink(incident),
+            forMarkdownCell(forLogLine(incident.serviceName || incident.serviceId, INCIDENT_SERVICE_CHARS)),
+        ]
+            .filter(Boolean)
+            .join(' · ');
+    return withRules ? `${source} · ${forMarkdownCell(forLogLine(row.rule, RULE_CHARS))}` : source;
 }
-const PERSON = { header: 'Person', cell: (row) => forLogLine(row.name, 40) };
-const EMAIL = { header: 'Email', cell: (row) => forLogLine(row.sdmEmail ?? row.email ?? '', 48) };
-const RESOURCE = { header: 'Resource', cell: (row) => forLogLine(row.resource, 40) };
-const WHEN = { header: 'When', cell: (row) => compactRange(row.from, row.until) };
-const SOURCE = { header: 'Source', cell: sourceLabel };
+/** A column whose cell is plain text, escaped here. */
+const textColumn = (header, text) => ({
+    header,
+    cell: (row) => forMarkdownCell(text(row)),
+});
+const PERSON = textColumn('Person', (row) => forLogLine(row.name, 40));
+const EMAIL = textColumn('Email', (row) => forLogLine(row.sdmEmail ?? row.email ?? '', 48));
+const RESOURCE = textColumn('Resource', (row) => forLogLine(row.resource, 40));
+/** The resource, and for an incident grant its number (linked): for tables that have no Source column. */
+const RESOURCE_AND_INCIDENT = {
+    header: 'Resource',
+    cell: (row) => {
+        const resource = forMarkdownCell(forLogLine(row.resource, 40));
+        const { incident } = row.source;
+        return incident === undefined ? resource : `${resource} · ${incidentLink(incident)}`;
+    },
+};
+const WHEN = textColumn('When', (row) => compactRange(row.from, row.until));
+const SOURCE = { header: 'Source', cell: sourceCell };
 const REASON_CHARS = 64;
-const REASON = { header: 'Reason', cell: (row) => forLogLine(row.reason, REASON_CHARS) };
+const REASON = textColumn('Reason', (row) => forLogLine(row.reason, REASON_CHARS));
 /**
  * The groups, most urgent first. The email is shown only where someone has to act on the account (a refused
  * change, a person without access): it is the widest cell, and the other groups stay one line per row without it.
@@ -92410,7 +92533,7 @@ function table(rows, columns, withRules, budget) {
         `|${columns.map(() => ' --- ').join('|')}|`,
     ];
     const body = rows
-        .map((row) => `| ${columns.map((c) => forMarkdownCell(c.cell(row, withRules))).join(' | ')} |`)
+        .map((row) => `| ${columns.map((c) => c.cell(row, withRules)).join(' | ')} |`)
         .filter((line) => budget.fits(line));
     if (body.length === 0)
         return [];
@@ -92438,13 +92561,15 @@ function byReason(rows) {
  * different reasons they go in a column, cut to one line (the step log and the `plan` output have them in full).
  */
 function renderGroup(group, rows, withRules, budget) {
-    const columns = group.email ? [PERSON, EMAIL, RESOURCE, WHEN] : [PERSON, RESOURCE, WHEN, SOURCE];
+    const columns = group.email
+        ? [PERSON, EMAIL, RESOURCE_AND_INCIDENT, WHEN]
+        : [PERSON, RESOURCE, WHEN, SOURCE];
     const heading = [`### ${group.mark} ${rows.length} ${group.status}: ${group.about}`, ''];
     budget.spend(heading.join('\n'));
     const reasons = byReason(rows);
     const lines = [];
     if (reasons.size > MAX_REASON_PARAGRAPHS) {
-        lines.push(...table(rows, [PERSON, RESOURCE, REASON], withRules, budget));
+        lines.push(...table(rows, [PERSON, RESOURCE_AND_INCIDENT, REASON], withRules, budget));
     }
     else {
         for (const [reason, reasonRows] of reasons) {
@@ -92475,9 +92600,13 @@ function renderGroup(group, rows, withRules, budget) {
 function renderSummary(rows, context) {
     const title = context.dryRun ? 'On-call access (dry run: nothing changed)' : 'On-call access';
     const withRules = rows.some((row) => row.rule !== 'default');
+    const rule = withRules ? ' · rule' : '';
+    const incidents = rows.some((row) => row.source.incident !== undefined)
+        ? ` For an incident grant: PagerDuty incident · service${rule}.`
+        : '';
     const legend = rows.length === 0
         ? 'All times are UTC.'
-        : `All times are UTC. Source: schedule (or escalation policy, for a direct target) · escalation level${withRules ? ' · rule' : ''}.`;
+        : `All times are UTC. Source: schedule (or escalation policy, for a direct target) · escalation level${rule}.${incidents}`;
     const head = [
         `## ${title}`,
         '',
@@ -92485,6 +92614,7 @@ function renderSummary(rows, context) {
         '',
         legend,
         '',
+        ...incidentList(rows),
         // A note may quote an error from GitHub or strongDM: no links, emphasis, mentions or issue references.
         ...context.notes.map((note) => `> ${forMarkdownCell(forLogLine(note, 2000))}`),
         ...(context.notes.length > 0 ? [''] : []),
@@ -92544,8 +92674,8 @@ function renderStopped(message, checks) {
     ].join('\n');
 }
 /**
- * The bar of each drawn status: a Mermaid gantt tag, and the colour it is given below. Every bar has a tag, so
- * that its colour depends on nothing else (untagged bars take a colour from the section's position).
+ * The bar of each drawn status: a Mermaid gantt tag, and the colour it is given below. A bar's colour depends on its
+ * tag alone: Mermaid 11 gives untagged bars (class task0…task3, by the section's position) one fill too.
  */
 const TIMELINE_BARS = {
     granted: 'active',
@@ -92554,11 +92684,22 @@ const TIMELINE_BARS = {
     stale: 'crit',
 };
 /**
- * Mermaid 11's gantt styles fill `active` bars with activeTaskBkgColor, `done` with doneTaskBkgColor and `crit` with
- * critBkgColor; text in active and done bars is taskTextDarkColor, in crit bars taskTextColor. The fills match the
- * legend's squares; they are light enough for dark text in GitHub's light and dark themes.
+ * A row's bar tag, or '' for an untagged bar: an incident grant's bar is untagged (its own colour, taskBkgColor)
+ * whether new or held, until it is stale (red, like any stale grant).
+ */
+function timelineTag(row) {
+    const tag = TIMELINE_BARS[row.status] ?? '';
+    return row.source.incident !== undefined && tag !== 'crit' ? '' : tag;
+}
+/**
+ * Mermaid 11's gantt styles fill `active` bars with activeTaskBkgColor, `done` with doneTaskBkgColor, `crit` with
+ * critBkgColor and untagged bars (incident grants) with taskBkgColor; text in active and done bars is
+ * taskTextDarkColor, in crit and untagged bars taskTextColor. The fills match the legend's squares; they are light
+ * enough for dark text in GitHub's light and dark themes.
  */
 const TIMELINE_THEME = {
+    taskBkgColor: '#c297ff',
+    taskBorderColor: '#8250df',
     activeTaskBkgColor: '#4ac26b',
     activeTaskBorderColor: '#1a7f37',
     doneTaskBkgColor: '#54aeff',
@@ -92569,9 +92710,22 @@ const TIMELINE_THEME = {
     taskTextColor: '#1f2328',
 };
 const TIMELINE_LEGEND = '🟩 new in this run (or would be, in a dry run) · 🟦 unchanged: held from an earlier run · 🟥 stale: PagerDuty no longer backs it';
+/** Added to the legend when the timeline draws an incident grant. */
+const TIMELINE_INCIDENT_LEGEND = '🟪 incident: for an open PagerDuty incident (#number)';
 const MAX_TIMELINE_TASKS = 100;
 function mermaidTime(ms) {
     return new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
+}
+/**
+ * The bar's name: the person, and for an incident grant " #123". Not the incident's title: Mermaid would keep
+ * little of it (forMermaid), and the tables have it. The number is digits only (incidentNumber), added after the
+ * name, so the name's start, which forGanttTask guards, stays as it is; "#" in a task name is plain text to Mermaid.
+ */
+function ganttTaskName(row) {
+    const { incident } = row.source;
+    return incident === undefined
+        ? forGanttTask(row.name)
+        : `${forGanttTask(row.name)} ${incidentNumber(incident)}`;
 }
 /**
  * A Mermaid gantt chart (job summaries render it) of the grants in force or about to be made over the lookahead,
@@ -92606,10 +92760,12 @@ function renderTimeline(rows, context) {
         for (const row of resourceRows) {
             const from = Math.max(row.from.getTime(), start);
             const until = Math.max(Math.min(row.until.getTime(), end), from + 60_000);
-            lines.push(`  ${forGanttTask(row.name)} :${TIMELINE_BARS[row.status]}, ${mermaidTime(from)}, ${mermaidTime(until)}`);
+            const tag = timelineTag(row);
+            lines.push(`  ${ganttTaskName(row)} :${tag ? `${tag}, ` : ''}${mermaidTime(from)}, ${mermaidTime(until)}`);
         }
     }
-    lines.push('```', '', TIMELINE_LEGEND, '');
+    const drawsIncidents = [...byResource.values()].some((resourceRows) => resourceRows.some((row) => row.source.incident !== undefined));
+    lines.push('```', '', drawsIncidents ? `${TIMELINE_LEGEND} · ${TIMELINE_INCIDENT_LEGEND}` : TIMELINE_LEGEND, '');
     if (bars.length > MAX_TIMELINE_TASKS) {
         lines.push(`> The timeline shows the first ${MAX_TIMELINE_TASKS} of ${bars.length} grants; the tables have them all.`, '');
     }
@@ -92621,8 +92777,13 @@ const LOG_COLUMNS = [
     { header: 'Person', cell: (row) => row.name },
     { header: 'Email', cell: (row) => row.sdmEmail ?? row.email ?? '' },
     { header: 'Schedule', cell: scheduleLabel },
-    { header: 'Level', cell: (row) => String(row.source.escalationLevel) },
+    { header: 'Level', cell: (row) => (notOnCall(row) ? '-' : String(row.source.escalationLevel)) },
     { header: 'Rule', cell: (row) => row.rule },
+    {
+        header: 'Incident',
+        cell: (row) => (row.source.incident ? incidentLabel(row.source.incident, 80, 40) : ''),
+        width: 130,
+    },
     { header: 'Resource', cell: (row) => row.resource },
     { header: 'From (UTC)', cell: (row) => rfc3339(row.from) },
     { header: 'Until (UTC)', cell: (row) => rfc3339(row.until) },
@@ -92630,11 +92791,13 @@ const LOG_COLUMNS = [
 ];
 /**
  * The rows as aligned plain text, for the step log. report.ts wraps it in ::stop-commands:: so that no value can
- * act as a workflow command; each line also starts with "|". The Rule column only when rules are in use.
+ * act as a workflow command; each line also starts with "|". The Rule column only when rules are in use, the
+ * Incident column only when a row is an incident grant.
  */
 function renderLogTable(rows) {
     const withRules = rows.some((row) => row.rule !== 'default');
-    const columns = LOG_COLUMNS.filter((column) => withRules || column.header !== 'Rule');
+    const withIncidents = rows.some((row) => row.source.incident !== undefined);
+    const columns = LOG_COLUMNS.filter((column) => (withRules || column.header !== 'Rule') && (withIncidents || column.header !== 'Incident'));
     const table = [
         columns.map((c) => c.header),
         ...rows.map((row) => columns.map((c) => forLogLine(c.cell(row), c.width ?? MAX_DISPLAY_CHARS))),
@@ -92649,6 +92812,7 @@ function renderLogTable(rows) {
 // The `message` output: a few lines of plain text saying what this run changed, for a chat notification step.
 // Names and resources come from PagerDuty and the rules: control characters are stripped (forLogLine), and the
 // README posts the text as Slack plain_text through toJSON, so it can neither mention anyone nor break the payload.
+
 
 
 /** Slack's plain_text section holds 3,000 characters; other chats are roomier. */
@@ -92699,17 +92863,23 @@ function renderStoppedMessage(error, runUrl) {
     const where = runUrl ? ` — ${runUrl}` : '';
     return capMessage([`On-call access: the run stopped${where}`, `Error: ${forLogLine(error, 600)}`]);
 }
-/** "Name: res1, res2 until T" per person and window, resources sorted; a failure carries its reason, each once. */
+/**
+ * "Name: res1, res2 until T" per person and window, resources sorted; an incident grant's group says which
+ * incident ("(incident #123)": the number only, as the title is PagerDuty's text and chats render markup); a
+ * failure carries its reason, each once.
+ */
 function peopleOf(rows, status, now) {
     const groups = new Map();
     for (const row of rows) {
         const who = forLogLine(row.name || row.sdmEmail || row.email || row.pagerdutyUserId, 60);
-        const key = `${row.pagerdutyUserId}\u0000${row.from.getTime()}\u0000${row.until.getTime()}`;
+        const incident = row.source.incident ? ` (incident ${incidentNumber(row.source.incident)})` : '';
+        const key = `${row.pagerdutyUserId}\u0000${row.from.getTime()}\u0000${row.until.getTime()}\u0000${incident}`;
         const group = groups.get(key) ?? {
             who,
             resources: [],
             from: row.from,
             until: row.until,
+            incident,
             reasons: new Set(),
         };
         group.resources.push(forLogLine(row.resource, 60));
@@ -92721,7 +92891,7 @@ function peopleOf(rows, status, now) {
         const from = group.from.getTime() > now.getTime() ? ` from ${shortUtc(group.from)}` : '';
         const until = status === 'revoked' ? '' : `${from} until ${shortUtc(group.until)}`;
         const why = group.reasons.size > 0 ? ` (${[...group.reasons].join('; ')})` : '';
-        return `${group.who}: ${group.resources.sort().join(', ')}${until}${why}`;
+        return `${group.who}: ${group.resources.sort().join(', ')}${until}${group.incident}${why}`;
     });
 }
 /** Items joined by "; " up to the line limit, then "and N more". */
@@ -92761,6 +92931,16 @@ function capMessage(lines) {
 
 
 
+
+/**
+ * Whether a stale row is stale because PagerDuty no longer backs it (not because its account is gone, or because it
+ * goes with another stale grant of the pair). plan.ts starts those reasons so; an incident grant's may also start
+ * with the incident.
+ */
+function noLongerBacked(row) {
+    return (row.reason.startsWith('PagerDuty no longer') ||
+        (row.source.incident !== undefined && /^incident\b/i.test(row.reason)));
+}
 /** One annotation per person (GitHub shows only 10 per step), not one per row. */
 function warnPeople(rows) {
     const warned = new Set();
@@ -92768,13 +92948,18 @@ function warnPeople(rows) {
         const key = `${row.status}:${row.pagerdutyUserId}`;
         if (warned.has(key))
             continue;
+        const { incident } = row.source;
         if (row.status === 'skipped') {
-            warning(`${forLogLine(row.name)} <${forLogLine(row.email ?? 'no email')}> is on call but gets no access: ${row.reason}`);
+            const why = incident ? `is assigned incident ${incidentNumber(incident)}` : 'is on call';
+            warning(`${forLogLine(row.name)} <${forLogLine(row.email ?? 'no email')}> ${why} but gets no access: ${row.reason}`);
         }
         else if (row.status === 'stale' || row.status === 'pending-revoke') {
-            if (!row.reason.startsWith('PagerDuty no longer'))
+            if (!noLongerBacked(row))
                 continue;
-            warning(`Stale grant: ${forLogLine(row.name)} <${forLogLine(row.sdmEmail ?? '')}> holds ${forLogLine(row.resource)} until ${rfc3339(row.until)}, which PagerDuty no longer backs${row.status === 'stale' ? ' (set revoke-stale: true to revoke it)' : ''}.`);
+            const why = incident
+                ? `: incident ${incidentNumber(incident)} is resolved or no longer matches`
+                : ', which PagerDuty no longer backs';
+            warning(`Stale grant: ${forLogLine(row.name)} <${forLogLine(row.sdmEmail ?? '')}> holds ${forLogLine(row.resource)} until ${rfc3339(row.until)}${why}${row.status === 'stale' ? ' (set revoke-stale: true to revoke it)' : ''}.`);
         }
         else {
             continue;
@@ -92879,7 +93064,17 @@ function failureFor(rows, inputs, unmet) {
     }
     return undefined;
 }
-/** The `plan` output: one object per row, times in UTC RFC3339. */
+/** The `plan` output's `incident`: the PagerDuty incident an incident grant is for, or null. */
+function planIncident(incident) {
+    if (incident === undefined)
+        return null;
+    const { id, number, title, url, serviceId, serviceName } = incident;
+    return { id, number, title, url, serviceId, serviceName };
+}
+/**
+ * The `plan` output: one object per row, times in UTC RFC3339. JSON: the incident's title is as PagerDuty wrote it,
+ * for whoever reads the output to escape for where they show it.
+ */
 function planOutput(rows, runUrl) {
     return rows.map((row) => ({
         email: row.sdmEmail ?? row.email ?? '',
@@ -92896,6 +93091,7 @@ function planOutput(rows, runUrl) {
         status: row.status,
         reason: row.reason,
         runUrl: row.ledgerEntry?.runUrl ?? (row.status === 'skipped' ? '' : runUrl),
+        incident: planIncident(row.source.incident),
     }));
 }
 

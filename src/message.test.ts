@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MESSAGE_LIMIT_CHARS, renderMessage, renderStoppedMessage, shortUtc } from './message.js';
-import { reportRow as row } from '../test/samples.js';
+import { HOSTILE_INCIDENT_TEXT, incidentRef, incidentRow, reportRow as row } from '../test/samples.js';
 
 const context = {
   runUrl: 'https://github.com/acme/ops/actions/runs/7',
@@ -99,6 +99,64 @@ describe('renderMessage', () => {
     expect(message).toMatch(/; and \d+ more$/);
     const shown = (message.match(/Person number/g) ?? []).length;
     expect(Number(/and (\d+) more/.exec(message)?.[1]) + shown).toBe(2000);
+  });
+});
+
+describe('renderMessage for incident grants', () => {
+  it('says which incident, by number only, apart from the same person’s shift grants', () => {
+    const message = renderMessage(
+      [
+        incidentRow(),
+        incidentRow({ resource: 'bastion-prod' }),
+        row({ until: new Date('2026-11-26T11:00:00Z') }), // the same window, from the person's shift
+        incidentRow({ ...bob }, incidentRef({ number: 124 })),
+        incidentRow({ status: 'stale', name: 'Cy', pagerdutyUserId: 'PCY' } as never),
+        incidentRow({ status: 'revoked', name: 'Di', pagerdutyUserId: 'PDI' } as never),
+      ],
+      context,
+    );
+    expect(message.split('\n')).toEqual([
+      'On-call access: 4 granted, 1 revoked, 1 stale — https://github.com/acme/ops/actions/runs/7',
+      'Granted: Ada Lovelace: bastion-prod, prod-db-write until Thu 26 Nov 11:00 (incident #123); ' +
+        'Ada Lovelace: prod-postgres until Thu 26 Nov 11:00; ' +
+        'Bob Li: prod-db-write until Thu 26 Nov 11:00 (incident #124)',
+      'Revoked: Di: prod-db-write (incident #123)',
+      'Stale (PagerDuty no longer backs it): Cy: prod-db-write until Thu 26 Nov 11:00 (incident #123)',
+    ]);
+  });
+
+  it('puts the incident before a failure’s reason', () => {
+    const message = renderMessage([incidentRow({ status: 'failed', reason: 'sdm exited with 1' })], context);
+    expect(message.split('\n')[1]).toBe(
+      'Failed: Ada Lovelace: prod-db-write until Thu 26 Nov 11:00 (incident #123) (sdm exited with 1)',
+    );
+  });
+
+  it('never carries the title or service, whatever PagerDuty holds', () => {
+    for (const hostile of HOSTILE_INCIDENT_TEXT) {
+      const message = renderMessage(
+        [incidentRow({}, incidentRef({ title: hostile, serviceName: hostile, url: `https://x/${hostile}` }))],
+        context,
+      );
+      expect(message.split('\n')).toEqual([
+        'On-call access: 1 granted — https://github.com/acme/ops/actions/runs/7',
+        'Granted: Ada Lovelace: prod-db-write until Thu 26 Nov 11:00 (incident #123)',
+      ]);
+    }
+    const odd = renderMessage([incidentRow({}, incidentRef({ number: '1\n::x::' as never }))], context);
+    expect(odd.split('\n')[1]).toMatch(/\(incident #\?\)$/);
+  });
+
+  it('stays within a chat message with many incident grants', () => {
+    const rows = Array.from({ length: 2000 }, (_, index) =>
+      incidentRow(
+        { pagerdutyUserId: `P${index}`, name: `Person number ${index}` },
+        incidentRef({ number: 100000 + index }),
+      ),
+    );
+    const message = renderMessage(rows, context);
+    expect(message.length).toBeLessThanOrEqual(MESSAGE_LIMIT_CHARS);
+    expect(message).toMatch(/\(incident #\d+\); and \d+ more$/);
   });
 });
 

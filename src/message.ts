@@ -1,6 +1,7 @@
 // The `message` output: a few lines of plain text saying what this run changed, for a chat notification step.
 // Names and resources come from PagerDuty and the rules: control characters are stripped (forLogLine), and the
 // README posts the text as Slack plain_text through toJSON, so it can neither mention anyone nor break the payload.
+import { incidentNumber } from './summary-incidents.js';
 import { compactTime } from './summary.js';
 import { forLogLine } from './text.js';
 import type { ReportRow, RowStatus } from './types.js';
@@ -66,18 +67,31 @@ export function renderStoppedMessage(error: string, runUrl: string): string {
   return capMessage([`On-call access: the run stopped${where}`, `Error: ${forLogLine(error, 600)}`]);
 }
 
-/** "Name: res1, res2 until T" per person and window, resources sorted; a failure carries its reason, each once. */
+/**
+ * "Name: res1, res2 until T" per person and window, resources sorted; an incident grant's group says which
+ * incident ("(incident #123)": the number only, as the title is PagerDuty's text and chats render markup); a
+ * failure carries its reason, each once.
+ */
 function peopleOf(rows: ReportRow[], status: RowStatus, now: Date): string[] {
-  type Group = { who: string; resources: string[]; from: Date; until: Date; reasons: Set<string> };
+  type Group = {
+    who: string;
+    resources: string[];
+    from: Date;
+    until: Date;
+    incident: string;
+    reasons: Set<string>;
+  };
   const groups = new Map<string, Group>();
   for (const row of rows) {
     const who = forLogLine(row.name || row.sdmEmail || row.email || row.pagerdutyUserId, 60);
-    const key = `${row.pagerdutyUserId}\u0000${row.from.getTime()}\u0000${row.until.getTime()}`;
+    const incident = row.source.incident ? ` (incident ${incidentNumber(row.source.incident)})` : '';
+    const key = `${row.pagerdutyUserId}\u0000${row.from.getTime()}\u0000${row.until.getTime()}\u0000${incident}`;
     const group = groups.get(key) ?? {
       who,
       resources: [],
       from: row.from,
       until: row.until,
+      incident,
       reasons: new Set<string>(),
     };
     group.resources.push(forLogLine(row.resource, 60));
@@ -88,7 +102,7 @@ function peopleOf(rows: ReportRow[], status: RowStatus, now: Date): string[] {
     const from = group.from.getTime() > now.getTime() ? ` from ${shortUtc(group.from)}` : '';
     const until = status === 'revoked' ? '' : `${from} until ${shortUtc(group.until)}`;
     const why = group.reasons.size > 0 ? ` (${[...group.reasons].join('; ')})` : '';
-    return `${group.who}: ${group.resources.sort().join(', ')}${until}${why}`;
+    return `${group.who}: ${group.resources.sort().join(', ')}${until}${group.incident}${why}`;
   });
 }
 

@@ -14,8 +14,9 @@ import {
   renderSummary,
   STATUSES,
 } from './summary.js';
+import { incidentNumber } from './summary-incidents.js';
 import { forLogLine } from './text.js';
-import type { PlanRow, ReportRow } from './types.js';
+import type { IncidentRef, PlanRow, ReportRow } from './types.js';
 
 /** What a run came to. */
 export interface RunResult {
@@ -31,20 +32,37 @@ export interface ReportContext {
   checklist: Checklist;
 }
 
+/**
+ * Whether a stale row is stale because PagerDuty no longer backs it (not because its account is gone, or because it
+ * goes with another stale grant of the pair). plan.ts starts those reasons so; an incident grant's may also start
+ * with the incident.
+ */
+function noLongerBacked(row: PlanRow): boolean {
+  return (
+    row.reason.startsWith('PagerDuty no longer') ||
+    (row.source.incident !== undefined && /^incident\b/i.test(row.reason))
+  );
+}
+
 /** One annotation per person (GitHub shows only 10 per step), not one per row. */
 export function warnPeople(rows: PlanRow[]): void {
   const warned = new Set<string>();
   for (const row of rows) {
     const key = `${row.status}:${row.pagerdutyUserId}`;
     if (warned.has(key)) continue;
+    const { incident } = row.source;
     if (row.status === 'skipped') {
+      const why = incident ? `is assigned incident ${incidentNumber(incident)}` : 'is on call';
       core.warning(
-        `${forLogLine(row.name)} <${forLogLine(row.email ?? 'no email')}> is on call but gets no access: ${row.reason}`,
+        `${forLogLine(row.name)} <${forLogLine(row.email ?? 'no email')}> ${why} but gets no access: ${row.reason}`,
       );
     } else if (row.status === 'stale' || row.status === 'pending-revoke') {
-      if (!row.reason.startsWith('PagerDuty no longer')) continue;
+      if (!noLongerBacked(row)) continue;
+      const why = incident
+        ? `: incident ${incidentNumber(incident)} is resolved or no longer matches`
+        : ', which PagerDuty no longer backs';
       core.warning(
-        `Stale grant: ${forLogLine(row.name)} <${forLogLine(row.sdmEmail ?? '')}> holds ${forLogLine(row.resource)} until ${rfc3339(row.until)}, which PagerDuty no longer backs${row.status === 'stale' ? ' (set revoke-stale: true to revoke it)' : ''}.`,
+        `Stale grant: ${forLogLine(row.name)} <${forLogLine(row.sdmEmail ?? '')}> holds ${forLogLine(row.resource)} until ${rfc3339(row.until)}${why}${row.status === 'stale' ? ' (set revoke-stale: true to revoke it)' : ''}.`,
       );
     } else {
       continue;
@@ -156,7 +174,17 @@ export function failureFor(rows: ReportRow[], inputs: Inputs, unmet?: string): s
   return undefined;
 }
 
-/** The `plan` output: one object per row, times in UTC RFC3339. */
+/** The `plan` output's `incident`: the PagerDuty incident an incident grant is for, or null. */
+function planIncident(incident: IncidentRef | undefined): object | null {
+  if (incident === undefined) return null;
+  const { id, number, title, url, serviceId, serviceName } = incident;
+  return { id, number, title, url, serviceId, serviceName };
+}
+
+/**
+ * The `plan` output: one object per row, times in UTC RFC3339. JSON: the incident's title is as PagerDuty wrote it,
+ * for whoever reads the output to escape for where they show it.
+ */
 export function planOutput(rows: ReportRow[], runUrl: string): object[] {
   return rows.map((row) => ({
     email: row.sdmEmail ?? row.email ?? '',
@@ -173,5 +201,6 @@ export function planOutput(rows: ReportRow[], runUrl: string): object[] {
     status: row.status,
     reason: row.reason,
     runUrl: row.ledgerEntry?.runUrl ?? (row.status === 'skipped' ? '' : runUrl),
+    incident: planIncident(row.source.incident),
   }));
 }

@@ -3,9 +3,15 @@
 // sanitizes titles with DOMPurify, which needs a DOM: hence jsdom for this file only.
 import mermaid from 'mermaid';
 import { describe, expect, it } from 'vitest';
-import { renderSummary, renderTimeline, TIMELINE_LEGEND } from './summary.js';
+import { renderSummary, renderTimeline, TIMELINE_INCIDENT_LEGEND, TIMELINE_LEGEND } from './summary.js';
 import { forMermaid } from './text.js';
-import { reportRow as row, summaryContext } from '../test/samples.js';
+import {
+  HOSTILE_INCIDENT_TEXT,
+  incidentRef,
+  incidentRow,
+  reportRow as row,
+  summaryContext,
+} from '../test/samples.js';
 import type { ReportRow } from './types.js';
 
 const context = summaryContext();
@@ -265,5 +271,75 @@ describe('the timeline, parsed by Mermaid', () => {
     expect(tasks).toHaveLength(100);
     expect(db.getSections()).toHaveLength(7);
     expect(chart).toContain('The timeline shows the first 100 of 130 grants');
+  });
+
+  it('draws incident grants in their own colour, named by person and number, whatever the incident says', async () => {
+    const hostile = [...HOSTILE_INCIDENT_TEXT, ...hostileNames];
+    const rows = hostile.flatMap((text, i) => {
+      const incident = incidentRef({ number: 100 + i, title: text, serviceName: text, serviceId: text });
+      return [
+        incidentRow({ name: text, pagerdutyUserId: `P${i}` }, incident),
+        incidentRow(
+          {
+            name: `n${i}`,
+            pagerdutyUserId: `Q${i}`,
+            status: 'unchanged',
+            resource: text,
+          } as Partial<ReportRow>,
+          incident,
+        ),
+        incidentRow(
+          { name: `s${i}`, pagerdutyUserId: `S${i}`, status: 'stale' } as Partial<ReportRow>,
+          incident,
+        ),
+      ];
+    });
+    // Three bars per text, so charts of 99 bars: every bar is drawn (the timeline draws 100 at most).
+    for (let first = 0; first < rows.length; first += 99) {
+      const drawn = rows.slice(first, first + 99);
+      const markdown = renderSummary(drawn, context);
+      const { parsed, db, tasks } = await parseGantt(mermaidBlock(markdown));
+
+      expect(parsed.config).not.toHaveProperty('theme');
+      expect(parsed.config).toMatchObject({
+        themeVariables: { taskBkgColor: '#c297ff' }, // purple: untagged bars, the incident grants
+      });
+      expect(statements(db)).toEqual(EXPECTED_STATEMENTS); // no click, title, dateFormat… from a title or service
+      expect(db.getSections()).toEqual([...new Set(drawn.map((r) => forMermaid(r.resource)))]);
+      expect(tasks).toHaveLength(drawn.length);
+      const expected = new Map<string, Array<[string, string]>>();
+      for (const r of drawn) {
+        const section = forMermaid(r.resource);
+        const tag = r.status === 'stale' ? 'crit' : ''; // new or held, an incident grant is untagged
+        const name = `${forMermaid(r.name)} #${r.source.incident?.number}`;
+        expected.set(section, [...(expected.get(section) ?? []), [name, tag]]);
+      }
+      expect(tasks.map((task) => [task.section, task.name.replace(WORD_JOINER, ''), task.tag])).toEqual(
+        [...expected].flatMap(([section, named]) => named.map(([name, tag]) => [section, name, tag])),
+      );
+      // The bars span the grant, not a date read from a title.
+      for (const task of tasks) {
+        expect([task.from, task.until]).toEqual(['2026-11-26T09:00:00.000Z', '2026-11-26T11:00:00.000Z']);
+      }
+      expect(markdown).toContain(`\`\`\`\n\n${TIMELINE_LEGEND} · ${TIMELINE_INCIDENT_LEGEND}\n`);
+    }
+  });
+
+  it('keeps the title and service of an incident out of the chart', async () => {
+    const chart = mermaidBlock(
+      renderTimeline(
+        [
+          incidentRow({}, incidentRef({ title: 'Checkout down', serviceName: 'Payments API' })),
+          incidentRow({ name: 'Bob' }, incidentRef({ number: Number.NaN })), // a tampered ledger's number
+        ],
+        context,
+      ),
+    );
+    expect(chart).not.toMatch(/Checkout|Payments/);
+    const { tasks } = await parseGantt(chart);
+    expect(tasks.map((task) => [task.name, task.tag])).toEqual([
+      ['Ada Lovelace #123', ''],
+      ['Bob #?', ''],
+    ]);
   });
 });

@@ -1,3 +1,5 @@
+import { micromark } from 'micromark';
+import { gfm, gfmHtml } from 'micromark-extension-gfm';
 import { describe, expect, it } from 'vitest';
 import {
   checklistLines,
@@ -9,10 +11,19 @@ import {
   renderSummary,
   renderTimeline,
   SUMMARY_LIMIT_BYTES,
+  TIMELINE_INCIDENT_LEGEND,
+  TIMELINE_LEGEND,
   totalsLine,
 } from './summary.js';
-import { forMarkdownCell, forMermaid } from './text.js';
-import { reportRow as row, summaryContext } from '../test/samples.js';
+import { forLogLine, forMarkdownCell, forMermaid } from './text.js';
+import {
+  incidentRef,
+  incidentRow,
+  HOSTILE_INCIDENT_TEXT,
+  notOnCallSource,
+  reportRow as row,
+  summaryContext,
+} from '../test/samples.js';
 import type { Check } from './checklist.js';
 import type { ReportRow } from './types.js';
 
@@ -356,5 +367,172 @@ describe('mentions, issue references and emoji from outside', () => {
       expect(text).not.toMatch(/(^|[^\w])@[a-z]/m);
       expect(text).not.toMatch(/(^|[^&])#\d/m);
     }
+  });
+});
+
+/** The summary as GitHub's Markdown (GFM) renders it, before its HTML sanitizer: raw HTML and any link kept. */
+const toHtml = (markdown: string) =>
+  micromark(markdown, {
+    allowDangerousHtml: true,
+    allowDangerousProtocol: true,
+    extensions: [gfm()],
+    htmlExtensions: [gfmHtml()],
+  });
+
+describe('incident grants', () => {
+  const wj = '\u2060';
+  const pagerDutyUrl = 'https://acme.pagerduty.com/incidents/Q1INCIDENT';
+  /** The number linked to PagerDuty, the title (as Markdown) in the link's tooltip. */
+  const linked = (title: string) => `[#${wj}123](${pagerDutyUrl}${title ? ` "${title}"` : ''})`;
+  const incidentLink = linked('Checkout latency above 2s');
+  /** HTML's attribute text decoded: what a reader sees in the tooltip. */
+  const attribute = (value: string) =>
+    value
+      .replace(/&quot;/g, '"')
+      .replace(/&lt;/g, '<')
+      .replace(/&gt;/g, '>')
+      .replace(/&amp;/g, '&');
+
+  it('say the incident in the Source cell, its number linked to PagerDuty, and not the schedule', () => {
+    const markdown = renderSummary([incidentRow(), row({ rule: 'db' })], context);
+    expect(tableRows(markdown)).toEqual([
+      `| Ada Lovelace | prod-db-write | Thu${NBSP}26${NBSP}Nov${NBSP}09:00–11:00 | ${incidentLink} · Payments API · incident-db-write |`,
+      `| Ada Lovelace | prod-postgres | Thu${NBSP}26${NBSP}Nov${NBSP}09:00–17:00 | Platform Primary · L1 · db |`,
+    ]);
+    expect(markdown).toContain('For an incident grant: PagerDuty incident · service · rule.');
+    // Each incident once, with its title in full, above the tables.
+    expect(markdown).toContain(
+      `PagerDuty incidents behind these grants:\n\n- ${incidentLink} Checkout latency above 2s · Payments API\n`,
+    );
+    expect(markdown.indexOf('PagerDuty incidents behind')).toBeLessThan(markdown.indexOf('### '));
+    expect(toHtml(markdown)).toContain(
+      `<td><a href="${pagerDutyUrl}" title="Checkout latency above 2s">#${wj}123</a> · Payments API · incident-db-write</td>`,
+    );
+    expect(renderSummary([row()], context)).not.toContain('incident');
+  });
+
+  it('never show level 0 as a level when the assignee need not be on call', () => {
+    const notOnCall = incidentRow({ source: notOnCallSource() });
+    const markdown = renderSummary([notOnCall], context);
+    expect(tableRows(markdown)[0]).toContain(`| ${incidentLink} · Payments API · incident-db-write |`);
+    expect(markdown).not.toMatch(/L0|\(direct\)/);
+    const [header, line] = renderLogTable([notOnCall]).split('\n');
+    expect(header).toMatch(/^\| Status +\| Person +\| Email +\| Schedule +\| Level \| Rule +\| Incident +\|/);
+    expect(line).toMatch(
+      /^\| granted +\| Ada Lovelace +\| ada@example.com +\| \(not on call\) \| - +\| incident-db-write \| #123 Checkout latency above 2s · Payments API \| prod-db-write \|/,
+    );
+    // A direct target of the incident's policy is on call: its level is shown.
+    const direct = incidentRow({
+      source: { ...notOnCallSource(), escalationLevel: 2 },
+    });
+    expect(renderLogTable([direct]).split('\n')[1]).toMatch(/\| Platform \(direct\) \| 2 +\|/);
+  });
+
+  it('keep the Source cell short: the title in the tooltip, the service cut', () => {
+    const long = incidentRow({}, incidentRef({ title: 'T'.repeat(200), serviceName: 'S'.repeat(200) }));
+    const source = tableRows(renderSummary([long], context))[0]?.split(' | ')[3] ?? '';
+    expect(source).toBe(`${linked(`${'T'.repeat(99)}…`)} · ${'S'.repeat(15)}… · incident-db-write |`);
+    const untitled = incidentRow({}, incidentRef({ title: ' \n ', serviceName: '' }));
+    expect(tableRows(renderSummary([untitled], context))[0]).toContain(
+      `| ${linked('')} · PSVC123 · incident-db-write |`,
+    );
+  });
+
+  it('show the incident number, linked, beside the resource in tables without a Source column', () => {
+    const markdown = renderSummary(
+      [incidentRow({ status: 'skipped', reason: 'no strongDM user has this email' })],
+      context,
+    );
+    expect(tableRows(markdown)).toEqual([
+      `| Ada Lovelace | ada@example.com | prod-db-write · ${incidentLink} | Thu${NBSP}26${NBSP}Nov${NBSP}09:00–11:00 |`,
+    ]);
+    const manyReasons = renderSummary(
+      Array.from({ length: 5 }, (_, i) => incidentRow({ status: 'failed', reason: `error ${i}` })),
+      context,
+    );
+    expect(tableRows(manyReasons)[0]).toBe(`| Ada Lovelace | prod-db-write · ${incidentLink} | error 0 |`);
+  });
+
+  it.each(HOSTILE_INCIDENT_TEXT)('render a hostile title or service as text: %j', (hostile) => {
+    const incident = incidentRef({ title: hostile, serviceName: hostile });
+    const rows = [
+      incidentRow({}, incident),
+      incidentRow({ status: 'skipped', name: 'Bob', reason: 'no account' }, incident),
+    ];
+    const markdown = renderSummary(rows, context);
+    const html = toHtml(markdown);
+    // Each row stays one table row of 4 cells, with one link: the incident's, on PagerDuty.
+    expect(html.match(/<tr>/g)).toHaveLength(4); // 2 headers, 2 rows
+    expect(html.match(/<td>/g)).toHaveLength(8);
+    // The list of incidents: one item, the link then the title and service as text.
+    const items = [...html.matchAll(/<li>([\s\S]*?)<\/li>/g)].map(([, item]) => item ?? '');
+    expect(items).toHaveLength(1);
+    const itemText = attribute((items[0] ?? '').replace(/^<a [^>]*>#\u2060123<\/a> /, '')).replaceAll(wj, '');
+    expect(itemText).toBe(`${forLogLine(hostile, 200)} · ${forLogLine(hostile, 80)}`.trim());
+    // (GFM links the email in the skipped row's Email cell: an address from strongDM, not from the incident.)
+    const links = [...html.matchAll(/<a [^>]*>/g)].map(([a]) => a);
+    const incidentLinks = links.filter((a) => a !== '<a href="mailto:ada@example.com">');
+    expect(incidentLinks).toHaveLength(3); // the two rows' and the list's
+    for (const a of incidentLinks) {
+      // The tooltip is the title as text: one line, cut, with only invisible word joiners added.
+      const [, title = ''] =
+        /^<a href="https:\/\/acme\.pagerduty\.com\/incidents\/Q1INCIDENT" title="([^"]*)">$/.exec(a) ?? [];
+      expect(attribute(title).replaceAll(wj, '')).toBe(forLogLine(hostile, 100));
+    }
+    expect(html).not.toMatch(
+      /<(?!\/?(?:h2|h3|p|ul|li|a|table|thead|tbody|tr|th|td|strong|pre|code class="language-mermaid"|code)\b)/,
+    );
+    expect(html.match(/<code/g)).toHaveLength(1); // the timeline's block only
+    expect(html.match(/<strong>/g)).toHaveLength(1); // the totals line only
+    expect(html).not.toContain('<em>');
+    // Nothing of it reaches a line start outside a table row, where it could be Markdown of its own.
+    const outsideTables = markdown.replace(/```mermaid[\s\S]*?```/, '').split('\n');
+    for (const line of outsideTables) expect(line).not.toMatch(/^(?:::|section|click|%%|<)/);
+    const listed = outsideTables.filter((line) => line.startsWith('- '));
+    expect(listed).toHaveLength(1);
+    expect(listed[0]).toMatch(/^- \[#\u2060123\]\(https:\/\/acme\.pagerduty\.com\/incidents\/Q1INCIDENT/);
+    // The log: one line per row, every line opened by "| ", whatever the title holds.
+    const log = renderLogTable(rows).split('\n');
+    expect(log).toHaveLength(3);
+    for (const line of log) expect(line).toMatch(/^\| [^\p{Cc}]*\|$/u);
+  });
+
+  it('show a title escaped, not dropped: what PagerDuty says is readable', () => {
+    const title = '<b>DB</b> | *down* "quoted" \\';
+    const markdown = renderSummary([incidentRow({}, incidentRef({ title }))], context);
+    expect(tableRows(markdown)[0]).toContain(
+      `${linked('&lt;b&gt;DB&lt;/b&gt; &#124; \\*down\\* &quot;quoted&quot; \\\\')} · Payments API`,
+    );
+    expect(toHtml(markdown)).toContain(
+      `title="&lt;b&gt;DB&lt;/b&gt; | *down* &quot;quoted&quot; \\">#${wj}123</a> · Payments API`,
+    );
+  });
+
+  it('have their own bar in the timeline, named by person and number, and their own legend entry', () => {
+    const rows = [
+      row(),
+      incidentRow({ name: 'section evil' }, incidentRef({ title: 'click x call alert()' })),
+      incidentRow({ status: 'unchanged', name: 'Bob' } as Partial<ReportRow>),
+      incidentRow({ status: 'stale', name: 'Cy' } as Partial<ReportRow>),
+    ];
+    const chart = renderTimeline(rows, context);
+    expect(chart).toContain(
+      [
+        '  section prod-db-write',
+        `  ${wj}section evil #123 :2026-11-26 09:00, 2026-11-26 11:00`,
+        '  Bob #123 :2026-11-26 09:00, 2026-11-26 11:00',
+        '  Cy #123 :crit, 2026-11-26 09:00, 2026-11-26 11:00',
+      ].join('\n'),
+    );
+    expect(chart).not.toMatch(/click|Checkout|Payments/);
+    expect(chart).toContain(`\n${TIMELINE_LEGEND} · ${TIMELINE_INCIDENT_LEGEND}\n`);
+    expect(chart).toContain('"taskBkgColor":"#c297ff"');
+    expect(renderTimeline([row()], context)).not.toContain(TIMELINE_INCIDENT_LEGEND);
+    // An incident grant outside the lookahead is not drawn, and not in the legend either.
+    const later = incidentRow({
+      from: new Date('2026-12-20T00:00:00Z'),
+      until: new Date('2026-12-20T02:00:00Z'),
+    });
+    expect(renderTimeline([row(), later], context)).not.toContain(TIMELINE_INCIDENT_LEGEND);
   });
 });

@@ -6,6 +6,7 @@ import { CHECK_MARKS, countChecks, type Check } from './checklist.js';
 import { rfc3339 } from './plan.js';
 import { forGanttTask, forHtml, forLogLine, forMarkdownCell, forMermaid } from './text.js';
 import type { ReportRow, RowStatus } from './types.js';
+import { incidentLabel, incidentLink, incidentList, incidentNumber } from './summary-incidents.js';
 
 export const SUMMARY_LIMIT_BYTES = 1024 * 1024; // GitHub drops step summaries above 1 MiB
 const SUMMARY_BUDGET_BYTES = SUMMARY_LIMIT_BYTES - 64 * 1024; // room for the heading and the note
@@ -72,31 +73,70 @@ export function compactRange(from: Date, until: Date): string {
   return `${start}${NBSP}–${NBSP}${shortEnd}`;
 }
 
+/**
+ * An incident grant whose assignee was not found on call (the rule does not require it): level 0 and no schedule
+ * say "not required", not a level or a direct target.
+ */
+function notOnCall(row: ReportRow): boolean {
+  return row.source.incident !== undefined && row.source.escalationLevel === 0;
+}
+
 function scheduleLabel(row: ReportRow): string {
+  if (notOnCall(row)) return '(not on call)';
   return row.source.scheduleId === null
     ? `${row.source.escalationPolicyName} (direct)`
     : row.source.scheduleName || row.source.scheduleId;
 }
 
-/** Why the person is on call, in one short cell: "Platform Primary · L1", then " · database" (the rule) with rules. */
-function sourceLabel(row: ReportRow, withRules: boolean): string {
-  const source = `${forLogLine(scheduleLabel(row), 40)} · L${row.source.escalationLevel}`;
-  return withRules ? `${source} · ${forLogLine(row.rule, 24)}` : source;
+const RULE_CHARS = 24;
+const INCIDENT_SERVICE_CHARS = 16;
+
+/**
+ * Why the person has access, in one short Markdown cell: "Platform Primary · L1", or for an incident grant
+ * "#123 · Payments API" (see incidentLink); then " · database" (the rule) with rules.
+ */
+function sourceCell(row: ReportRow, withRules: boolean): string {
+  const { incident } = row.source;
+  const source =
+    incident === undefined
+      ? forMarkdownCell(`${forLogLine(scheduleLabel(row), 40)} · L${row.source.escalationLevel}`)
+      : [
+          incidentLink(incident),
+          forMarkdownCell(forLogLine(incident.serviceName || incident.serviceId, INCIDENT_SERVICE_CHARS)),
+        ]
+          .filter(Boolean)
+          .join(' · ');
+  return withRules ? `${source} · ${forMarkdownCell(forLogLine(row.rule, RULE_CHARS))}` : source;
 }
 
-/** A summary column: its cell is one line of plain text, escaped for Markdown when the row is written. */
+/** A summary column: its cell is one line of Markdown, every outside value in it escaped. */
 interface Column {
   header: string;
   cell: (row: ReportRow, withRules: boolean) => string;
 }
 
-const PERSON: Column = { header: 'Person', cell: (row) => forLogLine(row.name, 40) };
-const EMAIL: Column = { header: 'Email', cell: (row) => forLogLine(row.sdmEmail ?? row.email ?? '', 48) };
-const RESOURCE: Column = { header: 'Resource', cell: (row) => forLogLine(row.resource, 40) };
-const WHEN: Column = { header: 'When', cell: (row) => compactRange(row.from, row.until) };
-const SOURCE: Column = { header: 'Source', cell: sourceLabel };
+/** A column whose cell is plain text, escaped here. */
+const textColumn = (header: string, text: (row: ReportRow) => string): Column => ({
+  header,
+  cell: (row) => forMarkdownCell(text(row)),
+});
+
+const PERSON = textColumn('Person', (row) => forLogLine(row.name, 40));
+const EMAIL = textColumn('Email', (row) => forLogLine(row.sdmEmail ?? row.email ?? '', 48));
+const RESOURCE = textColumn('Resource', (row) => forLogLine(row.resource, 40));
+/** The resource, and for an incident grant its number (linked): for tables that have no Source column. */
+const RESOURCE_AND_INCIDENT: Column = {
+  header: 'Resource',
+  cell: (row) => {
+    const resource = forMarkdownCell(forLogLine(row.resource, 40));
+    const { incident } = row.source;
+    return incident === undefined ? resource : `${resource} · ${incidentLink(incident)}`;
+  },
+};
+const WHEN = textColumn('When', (row) => compactRange(row.from, row.until));
+const SOURCE: Column = { header: 'Source', cell: sourceCell };
 const REASON_CHARS = 64;
-const REASON: Column = { header: 'Reason', cell: (row) => forLogLine(row.reason, REASON_CHARS) };
+const REASON = textColumn('Reason', (row) => forLogLine(row.reason, REASON_CHARS));
 
 /**
  * The groups, most urgent first. The email is shown only where someone has to act on the account (a refused
@@ -152,7 +192,7 @@ function table(rows: ReportRow[], columns: Column[], withRules: boolean, budget:
     `|${columns.map(() => ' --- ').join('|')}|`,
   ];
   const body = rows
-    .map((row) => `| ${columns.map((c) => forMarkdownCell(c.cell(row, withRules))).join(' | ')} |`)
+    .map((row) => `| ${columns.map((c) => c.cell(row, withRules)).join(' | ')} |`)
     .filter((line) => budget.fits(line));
   if (body.length === 0) return [];
   budget.spend(header.join('\n'));
@@ -183,13 +223,15 @@ function renderGroup(
   withRules: boolean,
   budget: Budget,
 ): string[] {
-  const columns = group.email ? [PERSON, EMAIL, RESOURCE, WHEN] : [PERSON, RESOURCE, WHEN, SOURCE];
+  const columns = group.email
+    ? [PERSON, EMAIL, RESOURCE_AND_INCIDENT, WHEN]
+    : [PERSON, RESOURCE, WHEN, SOURCE];
   const heading = [`### ${group.mark} ${rows.length} ${group.status}: ${group.about}`, ''];
   budget.spend(heading.join('\n'));
   const reasons = byReason(rows);
   const lines: string[] = [];
   if (reasons.size > MAX_REASON_PARAGRAPHS) {
-    lines.push(...table(rows, [PERSON, RESOURCE, REASON], withRules, budget));
+    lines.push(...table(rows, [PERSON, RESOURCE_AND_INCIDENT, REASON], withRules, budget));
   } else {
     for (const [reason, reasonRows] of reasons) {
       const rowsTable = table(reasonRows, columns, withRules, budget);
@@ -219,10 +261,14 @@ function renderGroup(
 export function renderSummary(rows: ReportRow[], context: SummaryContext): string {
   const title = context.dryRun ? 'On-call access (dry run: nothing changed)' : 'On-call access';
   const withRules = rows.some((row) => row.rule !== 'default');
+  const rule = withRules ? ' · rule' : '';
+  const incidents = rows.some((row) => row.source.incident !== undefined)
+    ? ` For an incident grant: PagerDuty incident · service${rule}.`
+    : '';
   const legend =
     rows.length === 0
       ? 'All times are UTC.'
-      : `All times are UTC. Source: schedule (or escalation policy, for a direct target) · escalation level${withRules ? ' · rule' : ''}.`;
+      : `All times are UTC. Source: schedule (or escalation policy, for a direct target) · escalation level${rule}.${incidents}`;
   const head = [
     `## ${title}`,
     '',
@@ -230,6 +276,7 @@ export function renderSummary(rows: ReportRow[], context: SummaryContext): strin
     '',
     legend,
     '',
+    ...incidentList(rows),
     // A note may quote an error from GitHub or strongDM: no links, emphasis, mentions or issue references.
     ...context.notes.map((note) => `> ${forMarkdownCell(forLogLine(note, 2000))}`),
     ...(context.notes.length > 0 ? [''] : []),
@@ -297,8 +344,8 @@ export function renderStopped(message: string, checks: Check[]): string {
 }
 
 /**
- * The bar of each drawn status: a Mermaid gantt tag, and the colour it is given below. Every bar has a tag, so
- * that its colour depends on nothing else (untagged bars take a colour from the section's position).
+ * The bar of each drawn status: a Mermaid gantt tag, and the colour it is given below. A bar's colour depends on its
+ * tag alone: Mermaid 11 gives untagged bars (class task0…task3, by the section's position) one fill too.
  */
 const TIMELINE_BARS: Partial<Record<RowStatus, 'active' | 'done' | 'crit'>> = {
   granted: 'active',
@@ -306,12 +353,25 @@ const TIMELINE_BARS: Partial<Record<RowStatus, 'active' | 'done' | 'crit'>> = {
   unchanged: 'done',
   stale: 'crit',
 };
+
 /**
- * Mermaid 11's gantt styles fill `active` bars with activeTaskBkgColor, `done` with doneTaskBkgColor and `crit` with
- * critBkgColor; text in active and done bars is taskTextDarkColor, in crit bars taskTextColor. The fills match the
- * legend's squares; they are light enough for dark text in GitHub's light and dark themes.
+ * A row's bar tag, or '' for an untagged bar: an incident grant's bar is untagged (its own colour, taskBkgColor)
+ * whether new or held, until it is stale (red, like any stale grant).
+ */
+function timelineTag(row: ReportRow): string {
+  const tag = TIMELINE_BARS[row.status] ?? '';
+  return row.source.incident !== undefined && tag !== 'crit' ? '' : tag;
+}
+
+/**
+ * Mermaid 11's gantt styles fill `active` bars with activeTaskBkgColor, `done` with doneTaskBkgColor, `crit` with
+ * critBkgColor and untagged bars (incident grants) with taskBkgColor; text in active and done bars is
+ * taskTextDarkColor, in crit and untagged bars taskTextColor. The fills match the legend's squares; they are light
+ * enough for dark text in GitHub's light and dark themes.
  */
 const TIMELINE_THEME = {
+  taskBkgColor: '#c297ff',
+  taskBorderColor: '#8250df',
   activeTaskBkgColor: '#4ac26b',
   activeTaskBorderColor: '#1a7f37',
   doneTaskBkgColor: '#54aeff',
@@ -323,10 +383,24 @@ const TIMELINE_THEME = {
 };
 export const TIMELINE_LEGEND =
   '🟩 new in this run (or would be, in a dry run) · 🟦 unchanged: held from an earlier run · 🟥 stale: PagerDuty no longer backs it';
+/** Added to the legend when the timeline draws an incident grant. */
+export const TIMELINE_INCIDENT_LEGEND = '🟪 incident: for an open PagerDuty incident (#number)';
 const MAX_TIMELINE_TASKS = 100;
 
 function mermaidTime(ms: number): string {
   return new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
+}
+
+/**
+ * The bar's name: the person, and for an incident grant " #123". Not the incident's title: Mermaid would keep
+ * little of it (forMermaid), and the tables have it. The number is digits only (incidentNumber), added after the
+ * name, so the name's start, which forGanttTask guards, stays as it is; "#" in a task name is plain text to Mermaid.
+ */
+function ganttTaskName(row: ReportRow): string {
+  const { incident } = row.source;
+  return incident === undefined
+    ? forGanttTask(row.name)
+    : `${forGanttTask(row.name)} ${incidentNumber(incident)}`;
 }
 
 /**
@@ -361,12 +435,21 @@ export function renderTimeline(rows: ReportRow[], context: SummaryContext): stri
     for (const row of resourceRows) {
       const from = Math.max(row.from.getTime(), start);
       const until = Math.max(Math.min(row.until.getTime(), end), from + 60_000);
+      const tag = timelineTag(row);
       lines.push(
-        `  ${forGanttTask(row.name)} :${TIMELINE_BARS[row.status]}, ${mermaidTime(from)}, ${mermaidTime(until)}`,
+        `  ${ganttTaskName(row)} :${tag ? `${tag}, ` : ''}${mermaidTime(from)}, ${mermaidTime(until)}`,
       );
     }
   }
-  lines.push('```', '', TIMELINE_LEGEND, '');
+  const drawsIncidents = [...byResource.values()].some((resourceRows) =>
+    resourceRows.some((row) => row.source.incident !== undefined),
+  );
+  lines.push(
+    '```',
+    '',
+    drawsIncidents ? `${TIMELINE_LEGEND} · ${TIMELINE_INCIDENT_LEGEND}` : TIMELINE_LEGEND,
+    '',
+  );
   if (bars.length > MAX_TIMELINE_TASKS) {
     lines.push(
       `> The timeline shows the first ${MAX_TIMELINE_TASKS} of ${bars.length} grants; the tables have them all.`,
@@ -382,8 +465,13 @@ const LOG_COLUMNS: Array<{ header: string; cell: (row: ReportRow) => string; wid
   { header: 'Person', cell: (row) => row.name },
   { header: 'Email', cell: (row) => row.sdmEmail ?? row.email ?? '' },
   { header: 'Schedule', cell: scheduleLabel },
-  { header: 'Level', cell: (row) => String(row.source.escalationLevel) },
+  { header: 'Level', cell: (row) => (notOnCall(row) ? '-' : String(row.source.escalationLevel)) },
   { header: 'Rule', cell: (row) => row.rule },
+  {
+    header: 'Incident',
+    cell: (row) => (row.source.incident ? incidentLabel(row.source.incident, 80, 40) : ''),
+    width: 130,
+  },
   { header: 'Resource', cell: (row) => row.resource },
   { header: 'From (UTC)', cell: (row) => rfc3339(row.from) },
   { header: 'Until (UTC)', cell: (row) => rfc3339(row.until) },
@@ -392,11 +480,15 @@ const LOG_COLUMNS: Array<{ header: string; cell: (row: ReportRow) => string; wid
 
 /**
  * The rows as aligned plain text, for the step log. report.ts wraps it in ::stop-commands:: so that no value can
- * act as a workflow command; each line also starts with "|". The Rule column only when rules are in use.
+ * act as a workflow command; each line also starts with "|". The Rule column only when rules are in use, the
+ * Incident column only when a row is an incident grant.
  */
 export function renderLogTable(rows: ReportRow[]): string {
   const withRules = rows.some((row) => row.rule !== 'default');
-  const columns = LOG_COLUMNS.filter((column) => withRules || column.header !== 'Rule');
+  const withIncidents = rows.some((row) => row.source.incident !== undefined);
+  const columns = LOG_COLUMNS.filter(
+    (column) => (withRules || column.header !== 'Rule') && (withIncidents || column.header !== 'Incident'),
+  );
   const table = [
     columns.map((c) => c.header),
     ...rows.map((row) => columns.map((c) => forLogLine(c.cell(row), c.width ?? MAX_DISPLAY_CHARS))),

@@ -120,3 +120,87 @@ export function smallCompany(base = Date.now()) {
     missing: { name: 'Erin Missing', email: 'erin@example.com', from: hours(5), until: hours(9) },
   };
 }
+
+/** An incident as the fake PagerDuty takes it (test/fakes/pagerduty-incidents.mjs). */
+export type SeedIncident = import('../fakes/pagerduty-incidents.mjs').SeedIncident;
+
+/**
+ * A company for incident rules: Ada is on call in the Data escalation policy for 14 hours around now, Carol in the
+ * Platform one, Bob and Mallory are on call nowhere. Incidents are added per test (`incident`); `rules` is the
+ * rules input: a shift rule (Platform schedule → bastion) and, unless `incidentRule` is false, an incident rule
+ * (Orders DB service → prod-db-write for `incident-window`). Service "Web" is in no rule.
+ */
+export function incidentCompany(base = Date.now()) {
+  const { t0, at, hours } = clock(base);
+  const shift = (user: string, from: number, to: number) => ({ user, start: hours(from), end: hours(to) });
+  const services = {
+    ordersDb: { id: 'PSVCDB1', name: 'Orders DB' },
+    web: { id: 'PSVCWEB', name: 'Web' },
+  };
+  const incidents: SeedIncident[] = [];
+  const seed: WorldSeed = {
+    pagerduty: {
+      users: [
+        { id: 'PADA001', name: 'Ada Lovelace', email: 'ada@example.com' },
+        { id: 'PBOB001', name: 'Bob Moses', email: 'bob@example.com' },
+        { id: 'PCAROL1', name: 'Carol Shaw', email: 'carol@example.com' },
+        { id: 'PMALLO1', name: 'Mallory Forger', email: 'mallory@example.com' },
+      ],
+      schedules: [
+        { id: 'PDBONCL', name: 'Database', entries: [shift('PADA001', -2, 12)] },
+        { id: 'PPLATFM', name: 'Platform', entries: [shift('PCAROL1', -1, 10)] },
+      ],
+      escalationPolicies: [
+        { id: 'PEPDATA', name: 'Data', levels: [{ targets: [{ type: 'schedule', id: 'PDBONCL' }] }] },
+        { id: 'PEPPLAT', name: 'Platform', levels: [{ targets: [{ type: 'schedule', id: 'PPLATFM' }] }] },
+      ],
+      incidents,
+    },
+    strongdm: {
+      users: [
+        { firstName: 'Ada', lastName: 'Lovelace', email: 'ada@example.com' },
+        { firstName: 'Bob', lastName: 'Moses', email: 'bob@example.com' },
+        { firstName: 'Carol', lastName: 'Shaw', email: 'carol@example.com' },
+        { firstName: 'Mallory', lastName: 'Forger', email: 'mallory@example.com' },
+      ],
+      resources: [
+        { name: 'prod-db-write', kind: 'datasource' },
+        { name: 'bastion', kind: 'server' },
+      ],
+    },
+  };
+
+  /** A triggered high-urgency incident on Orders DB, escalated through Data, assigned to Ada 10 minutes ago. */
+  const incident = (number: number, extra: Partial<SeedIncident> = {}): SeedIncident => ({
+    id: `PINC${number}`,
+    number,
+    title: `Orders DB latency #${number}`,
+    status: 'triggered',
+    urgency: 'high',
+    service: services.ordersDb,
+    escalationPolicy: 'PEPDATA',
+    assignments: [{ user: 'PADA001', at: at(-10) }],
+    createdAt: at(-10),
+    ...extra,
+  });
+
+  const rules = (
+    options: { incidentRule?: boolean; requireOnCall?: boolean; window?: string } = {},
+  ): string =>
+    [
+      '- name: platform',
+      '  schedules: [PPLATFM]',
+      '  resources: [bastion]',
+      ...(options.incidentRule === false
+        ? []
+        : [
+            '- name: incident-db-write',
+            `  incidents: { services: [${services.ordersDb.id}] }`,
+            `  incident-window: ${options.window ?? '2h'}`,
+            ...(options.requireOnCall === false ? ['  require-on-call: false'] : []),
+            '  resources: [prod-db-write]',
+          ]),
+    ].join('\n');
+
+  return { t0, at, hours, seed, services, incidents, incident, rules };
+}

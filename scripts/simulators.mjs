@@ -210,7 +210,7 @@ try {
 
   const shownEnvFile = path.relative(process.cwd(), envFile) || envFile;
   console.log(`oncall-access simulators, with a demo company, until ${until.toISOString()} (Ctrl-C stops them):
-  PagerDuty        ${world.pagerduty.url}  (4 schedules, 2 escalation policies, 9 people; key ${DEMO_TOKENS.pagerduty})
+  PagerDuty        ${world.pagerduty.url}  (4 schedules, 2 escalation policies, 9 people, 1 open incident; key ${DEMO_TOKENS.pagerduty})
   sdm downloads    ${world.downloads.url}  (the zip holds a fake sdm: state ${world.sdmState})
   GitHub API       ${world.github.url}  (${DEMO_REPOSITORY}; the ledger goes to branch oncall-access-state)
   rules            ${rulesFile}

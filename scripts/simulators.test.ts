@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { runAction } from '../test/fakes/runner.mjs';
+import { DEMO_INCIDENT, DEMO_INCIDENT_RESOURCE, DEMO_INCIDENT_RULE } from '../test/fakes/world.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -122,6 +123,15 @@ describe('scripts/simulators.mjs', () => {
     expect(run.exitCode, run.stdout + run.stderr).toBe(0);
     expect(Number(run.outputs.granted)).toBeGreaterThan(0);
     const granted = run.plan.find((row) => row.status === 'granted');
+    // The demo company's open incident gives its on-call assignee the incident rule's resource.
+    expect(run.plan).toContainEqual(
+      expect.objectContaining({
+        status: 'granted',
+        rule: DEMO_INCIDENT_RULE,
+        resource: DEMO_INCIDENT_RESOURCE,
+        pagerdutyUserId: DEMO_INCIDENT.assignee,
+      }),
+    );
 
     // The grants are in the ledger on the simulated GitHub.
     const ledger = await fetch(

@@ -221,7 +221,20 @@ describe('examples/*-rules.yml', () => {
       'database',
       'payments',
       'incident-commanders',
+      'database-incidents',
     ]);
+    expect(rules.find((rule) => rule.name === 'database-incidents')).toMatchObject({
+      schedules: [],
+      escalationPolicies: [],
+      resources: ['prod-postgres-write'],
+      incidents: {
+        services: ['PDBSVC1'],
+        urgencies: ['high'],
+        statuses: ['triggered', 'acknowledged'],
+        windowMs: 2 * 3_600_000,
+        requireOnCall: true,
+      },
+    });
     expect(rules.find((rule) => rule.name === 'payments')).toMatchObject({
       schedules: ['PPAY001'],
       escalationPolicies: ['PPAYEP1'],

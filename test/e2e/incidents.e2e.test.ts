@@ -234,6 +234,45 @@ describe('incident rules', () => {
     expect(ledgerEntries(world).filter((e) => e.email === 'ada@example.com')).toHaveLength(2);
   });
 
+  it('where strongDM refuses any second grant of a resource, the extension waits for the grant in force to end', async () => {
+    const company = incidentCompany();
+    company.seed.strongdm.strict = true; // the stricter reading of strongDM (docs/strongdm-cli.md, unconfirmed)
+    company.incidents.push(company.incident(101));
+    const world = await open(company);
+    const inputs = inputsFor(world, company.rules());
+    expect((await runAt(world, inputs)).exitCode).toBe(0);
+    const [initial] = (await sdmCalls(world)).filter((call) => call.resource === 'prod-db-write');
+
+    // 70 minutes later the extension is refused while the first grant is in force: deferred, not failed.
+    const mark = await sdmInvocationCount(world);
+    const later = await runAt(world, inputs, 70 * MINUTE_MS);
+    expect(later.exitCode, later.stdout).toBe(0);
+    expect((await sdmCalls(world, mark)).map((call) => [call.command, call.resource, call.exitCode])).toEqual(
+      [['grant-temporary', 'prod-db-write', 1]],
+    );
+    expect(later.outputs).toMatchObject({ granted: '0', failed: '0', stale: '0' });
+    expect(rowsOf(later, ...ADA_INCIDENT_ACCESS).map((row) => [row.status, row.reason.slice(0, 9)])).toEqual([
+      ['unchanged', ''],
+      ['skipped', 'deferred:'],
+    ]);
+
+    // 2h05m after the first grant it has ended: the next run grants from its own start, 5 minutes after the end.
+    const mark2 = await sdmInvocationCount(world);
+    const after = await runAt(world, inputs, 125 * MINUTE_MS);
+    expect(after.exitCode, after.stdout).toBe(0);
+    const [regrant, ...others] = await sdmCalls(world, mark2);
+    expect(others).toEqual([]);
+    expect([regrant?.command, regrant?.resource, regrant?.exitCode]).toEqual([
+      'grant-temporary',
+      'prod-db-write',
+      0,
+    ]);
+    expectDuringRun(regrant?.from, after);
+    const gap = seconds(regrant?.from as string) - seconds(initial?.until as string);
+    expect(gap).toBeGreaterThanOrEqual(5 * 60 - 5);
+    expect(gap).toBeLessThanOrEqual(5 * 60 + 30);
+  });
+
   it('an acknowledged incident still backs its grant: unchanged, nothing revoked', async () => {
     const company = incidentCompany();
     company.incidents.push(company.incident(101));
@@ -743,5 +782,289 @@ describe('PagerDuty requests', () => {
         'PEPDATA',
       );
     }
+  });
+});
+
+/** The `service <ID>` checks of a run, as "check status". */
+const serviceChecks = (run: ActionRun) =>
+  checksOf(run)
+    .filter((c) => c.check.startsWith('service '))
+    .map((c) => `${c.check} ${c.status}`);
+
+describe('incident rule services', () => {
+  it('a dry run fails on a rule service PagerDuty does not have, naming `rules`, the ID and the fix', async () => {
+    const company = incidentCompany();
+    const world = await open(company);
+    const rules = company.rules({ services: ['PSVCNOPE'] });
+    const run = await runAt(world, inputsFor(world, rules, { 'dry-run': 'true' }));
+    expect(run.exitCode, run.stdout).toBe(1);
+    const errors = run.stdout.split('\n').filter((line) => line.startsWith('::error'));
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(
+      /rules: PagerDuty has no service PSVCNOPE \(404\); check the ID in the service's URL/,
+    );
+    const check = checksOf(run).find((c) => c.check === 'service PSVCNOPE');
+    expect(check).toMatchObject({ status: 'fail', detail: expect.stringMatching(/no such service/) });
+    expect(check?.fix).toMatch(/check the ID in the service's URL/);
+    expect(requestCounts(world)['/services/PSVCNOPE']).toBe(1);
+    // Nothing is planned or granted from a run whose rules are wrong.
+    expect(await sdmCalls(world)).toEqual([]);
+    expect(ledgerEntries(world)).toEqual([]);
+  });
+
+  it('a dry run looks up a rule service without an open incident once, and passes when PagerDuty has it', async () => {
+    const company = incidentCompany();
+    (company.seed.pagerduty as Org).services = [company.services.ordersDb];
+    const world = await open(company);
+    const run = await runAt(world, inputsFor(world, company.rules(), { 'dry-run': 'true' }));
+    expect(run.exitCode, run.stdout).toBe(0);
+    const services = Object.entries(requestCounts(world)).filter(([p]) => p.startsWith('/services'));
+    expect(services).toEqual([['/services/PSVCDB1', 1]]);
+    expect(serviceChecks(run)).toEqual(['service PSVCDB1 pass']);
+    expect(checksOf(run).find((c) => c.check === 'service PSVCDB1')?.detail).toMatch(
+      /Orders DB.*no open incident/,
+    );
+    expect(run.stdout.split('\n').filter((line) => line.startsWith('::error'))).toEqual([]);
+  });
+
+  it('a dry run asks nothing about a service that has an open incident, only about the one without', async () => {
+    const company = incidentCompany();
+    company.incidents.push(company.incident(101));
+    const world = await open(company);
+    const rules = company.rules({ services: ['PSVCDB1', 'PSVCNOPE'] });
+    const run = await runAt(world, inputsFor(world, rules, { 'dry-run': 'true' }));
+    expect(run.exitCode, run.stdout).toBe(1);
+    const services = Object.entries(requestCounts(world)).filter(([p]) => p.startsWith('/services'));
+    expect(services).toEqual([['/services/PSVCNOPE', 1]]);
+    expect(serviceChecks(run)).toEqual(['service PSVCDB1 pass', 'service PSVCNOPE fail']);
+  });
+
+  it('a real run makes no /services request, whether the rule service exists or not', async () => {
+    const company = incidentCompany();
+    const world = await open(company);
+    for (const services of [['PSVCNOPE'], ['PSVCDB1']]) {
+      const run = await runAt(world, inputsFor(world, company.rules({ services })));
+      expect(run.exitCode, `${services}\n${run.stdout}`).toBe(0);
+      expect(serviceChecks(run), `${services}`).toEqual([]);
+      expect(checksOf(run).find((c) => c.check === 'incidents')?.detail, `${services}`).toMatch(
+        /checked in dry runs only/,
+      );
+    }
+    expect(Object.keys(requestCounts(world)).filter((p) => p.startsWith('/services'))).toEqual([]);
+    expect(requestCounts(world)['/incidents']).toBe(2);
+  });
+});
+
+describe('outage guard', () => {
+  it('nobody on call in the open incident’s escalation policy revokes no incident grant; a reassignment to someone on call does', async () => {
+    const company = incidentCompany();
+    company.incidents.push(company.incident(101));
+    const world = await open(company);
+    const inputs = inputsFor(world, company.rules(), { 'revoke-stale': 'true' });
+    const first = await runAt(world, inputs);
+    expect(first.outputs).toMatchObject({ granted: '2' });
+
+    // PagerDuty answers /oncalls with nobody in Data (the incident's policy) while the incident is open and
+    // assigned to Ada: an outage or a broken schedule, not a reason to take Ada's access away.
+    const database = (company.seed.pagerduty as Org).schedules.find((s) => s.id === 'PDBONCL');
+    if (!database) throw new Error('no Database schedule');
+    database.entries = [];
+    publish(world, company);
+    const mark = await sdmInvocationCount(world);
+    const requestMark = world.pagerduty.requests.length;
+    const outage = await runAt(world, inputs);
+    expect(outage.exitCode, outage.stdout).toBe(0);
+    const oncallQueries = (
+      world.pagerduty.requests.slice(requestMark) as Array<{ path: string; query: Array<[string, string]> }>
+    ).filter((r) => r.path === '/oncalls');
+    expect(
+      oncallQueries.flatMap((r) => r.query.filter(([k]) => k === 'escalation_policy_ids[]')),
+    ).toContainEqual(['escalation_policy_ids[]', 'PEPDATA']);
+    expect(rowsOf(outage, ...ADA_INCIDENT_ACCESS).map((row) => row.status)).toEqual(['unchanged']);
+    expect(outage.outputs).toMatchObject({ granted: '0', stale: '0', revoked: '0', failed: '0' });
+    expect(await sdmCalls(world, mark)).toEqual([]);
+    expect(ledgerEntries(world).filter((e) => e.revokedAt !== undefined)).toEqual([]);
+    const why =
+      'PagerDuty returned nobody on call in the escalation policies of the open incidents: no grant of prod-db-write is treated as stale in this run';
+    expect(outage.summary).toContain(why);
+    expect(outage.stdout).toContain(why);
+
+    // Data has people on call again (Bob), and the incident is Bob's now: Ada's incident grant is stale and revoked,
+    // Bob gets the access, and the outage note is gone.
+    database.entries = [{ user: 'PBOB001', start: company.hours(-2), end: company.hours(12) }];
+    company.incidents[0] = company.incident(101, { assignments: [{ user: 'PBOB001', at: company.at(0) }] });
+    publish(world, company);
+    const mark2 = await sdmInvocationCount(world);
+    const reassigned = await runAt(world, inputs);
+    expect(reassigned.exitCode, reassigned.stdout).toBe(0);
+    expect(
+      (await sdmCalls(world, mark2)).map((call) => [call.command, call.email, call.resource, call.exitCode]),
+    ).toEqual([
+      ['revoke', 'ada@example.com', 'prod-db-write', 0],
+      ['grant-temporary', 'bob@example.com', 'prod-db-write', 0],
+    ]);
+    expect(reassigned.outputs).toMatchObject({ granted: '1', revoked: '1', stale: '0', failed: '0' });
+    expect(reassigned.summary).not.toContain('nobody on call in the escalation policies');
+    const ada = ledgerEntries(world).find((e) => e.email === 'ada@example.com');
+    expectDuringRun(ada?.revokedAt, reassigned);
+    const bob = ledgerEntries(world).find((e) => e.email === 'bob@example.com');
+    expect(bob?.revokedAt).toBeUndefined();
+    expect(bob).toMatchObject({
+      resource: 'prod-db-write',
+      source: { escalationPolicyId: 'PEPDATA', scheduleId: 'PDBONCL', incident: { number: 101 } },
+    });
+  });
+});
+
+describe('workflow_dispatch', () => {
+  it('a workflow_dispatch run reconciles exactly like a scheduled one, and nothing of its inputs is used', async () => {
+    const base = Date.now();
+    const payload = {
+      inputs: {
+        rules: '- name: forged\n  schedules: [PPLATFM]\n  resources: [prod-db-write]',
+        email: 'mallory@example.com',
+        'revoke-stale': 'true',
+        note: 'PAYLOADMARK <img src=x onerror=alert(1)>\n::add-mask::x',
+      },
+      ref: 'refs/heads/main',
+      workflow: '.github/workflows/oncall-access.yml',
+      repository: { full_name: 'acme/ops' },
+      sender: { login: 'mallory' },
+    };
+    const runIn = async (event: 'schedule' | 'workflow_dispatch') => {
+      const company = incidentCompany(base);
+      company.incidents.push(company.incident(101));
+      const world = await open(company);
+      const eventPath = path.join(world.dir, 'event.json');
+      await writeFile(
+        eventPath,
+        JSON.stringify(event === 'schedule' ? { schedule: '*/15 * * * *' } : payload),
+      );
+      const run = await runAt(world, inputsFor(world, company.rules()), 0, {
+        GITHUB_EVENT_NAME: event,
+        GITHUB_EVENT_PATH: eventPath,
+      });
+      expect(run.exitCode, run.stdout).toBe(0);
+      const relative = (iso: string | undefined, laterS = 0) => {
+        const s = seconds(iso as string) - laterS;
+        return s >= run.startedAt - 1 && s <= run.endedAt + 1 ? `now+${laterS}s` : iso;
+      };
+      const grants = (await sdmCalls(world))
+        .map((call) => ({
+          command: call.command,
+          email: call.email,
+          resource: call.resource,
+          from: relative(call.from),
+          until: relative(call.until, WINDOW_S),
+        }))
+        .sort((a, b) => `${a.email}${a.resource}`.localeCompare(`${b.email}${b.resource}`));
+      const ledger = ledgerEntries(world)
+        .map((e) => ({
+          email: e.email,
+          resource: e.resource,
+          rule: e.rule,
+          source: e.source,
+          from: relative(e.from),
+          until: relative(e.until, WINDOW_S),
+        }))
+        .sort((a, b) => `${a.email}${a.resource}`.localeCompare(`${b.email}${b.resource}`));
+      const { checks, message: _message, plan: _plan, ...counts } = run.outputs;
+      return {
+        world,
+        run,
+        grants,
+        ledger,
+        counts,
+        checks: (JSON.parse(checks ?? '[]') as Check[]).map((c) => `${c.check} ${c.status}`),
+        requests: requestCounts(world),
+      };
+    };
+    const scheduled = await runIn('schedule');
+    const dispatched = await runIn('workflow_dispatch');
+    expect(
+      dispatched.grants.map((g) => `${g.command} ${g.email} ${g.resource} ${g.from} ${g.until}`),
+    ).toEqual([
+      `grant-temporary ada@example.com prod-db-write now+0s now+${WINDOW_S}s`,
+      `grant-temporary carol@example.com bastion now+0s ${incidentCompanyHour(base, 10)}`,
+    ]);
+    expect(dispatched.grants).toEqual(scheduled.grants);
+    expect(dispatched.ledger).toEqual(scheduled.ledger);
+    expect(dispatched.counts).toEqual(scheduled.counts);
+    expect(dispatched.checks).toEqual(scheduled.checks);
+    expect(dispatched.requests).toEqual(scheduled.requests);
+
+    const { world, run } = dispatched;
+    expect(
+      JSON.stringify([
+        run.stdout,
+        run.stderr,
+        run.summary,
+        run.outputs,
+        world.ledger(),
+        world.ledgerCommits(),
+      ]),
+    ).not.toMatch(/PAYLOADMARK|forged|mallory/i);
+  });
+});
+
+/** Hour `h` of an incidentCompany built from `base`. */
+const incidentCompanyHour = (base: number, h: number) => incidentCompany(base).hours(h);
+
+describe('overlapping incidents', () => {
+  it('two open incidents of one assignee on the rule’s service make one grant, kept while either is open', async () => {
+    const company = incidentCompany();
+    company.incidents.push(
+      company.incident(101),
+      company.incident(102, {
+        title: 'Orders DB disk full',
+        assignments: [{ user: 'PADA001', at: company.at(-3) }],
+      }),
+    );
+    const world = await open(company);
+    const inputs = inputsFor(world, company.rules(), { 'revoke-stale': 'true' });
+    const first = await runAt(world, inputs);
+    expect(first.exitCode, first.stdout).toBe(0);
+    const grants = (await sdmCalls(world)).filter((call) => call.resource === 'prod-db-write');
+    expect(grants.map((call) => [call.command, call.email, call.exitCode])).toEqual([
+      ['grant-temporary', 'ada@example.com', 0],
+    ]);
+    expectDuringRun(grants[0]?.from, first);
+    expect(seconds(grants[0]?.until as string) - seconds(grants[0]?.from as string)).toBe(WINDOW_S);
+    expect(rowsOf(first, ...ADA_INCIDENT_ACCESS).map((row) => row.status)).toEqual(['granted']);
+    const recorded = ledgerEntries(world).filter((e) => e.resource === 'prod-db-write');
+    expect(recorded.map((e) => [e.email, e.source.incident?.id])).toEqual([['ada@example.com', 'PINC101']]);
+    expect(first.outputs).toMatchObject({ granted: '2', failed: '0' });
+    expect(await grantsMadeTwice(world)).toBe(0);
+
+    // The recorded incident is resolved; the other still backs the grant.
+    company.incidents[0] = company.incident(101, {
+      status: 'resolved',
+      assignments: [],
+      resolvedAt: company.at(0),
+      lastStatusChangeAt: company.at(0),
+    });
+    publish(world, company);
+    const mark = await sdmInvocationCount(world);
+    const oneLeft = await runAt(world, inputs);
+    expect(oneLeft.exitCode, oneLeft.stdout).toBe(0);
+    expect(rowsOf(oneLeft, ...ADA_INCIDENT_ACCESS).map((row) => row.status)).toEqual(['unchanged']);
+    expect(oneLeft.outputs).toMatchObject({ granted: '0', stale: '0', revoked: '0' });
+    expect(await sdmCalls(world, mark)).toEqual([]);
+    expect(ledgerEntries(world).filter((e) => e.revokedAt !== undefined)).toEqual([]);
+
+    // Both resolved: nothing backs it any more, and revoke-stale revokes it.
+    company.incidents[1] = company.incident(102, {
+      status: 'resolved',
+      assignments: [],
+      resolvedAt: company.at(0),
+      lastStatusChangeAt: company.at(0),
+    });
+    publish(world, company);
+    const bothResolved = await runAt(world, inputs);
+    expect(bothResolved.exitCode, bothResolved.stdout).toBe(0);
+    expect(
+      (await sdmCalls(world, mark)).map((call) => [call.command, call.email, call.resource, call.exitCode]),
+    ).toEqual([['revoke', 'ada@example.com', 'prod-db-write', 0]]);
+    expect(bothResolved.outputs).toMatchObject({ granted: '0', revoked: '1' });
   });
 });

@@ -128,7 +128,7 @@ export type SeedIncident = import('../fakes/pagerduty-incidents.mjs').SeedIncide
  * A company for incident rules: Ada is on call in the Data escalation policy for 14 hours around now, Carol in the
  * Platform one, Bob and Mallory are on call nowhere. Incidents are added per test (`incident`); `rules` is the
  * rules input: a shift rule (Platform schedule → bastion) and, unless `incidentRule` is false, an incident rule
- * (Orders DB service → prod-db-write for `incident-window`). Service "Web" is in no rule.
+ * (Orders DB service, or `services`, → prod-db-write for `incident-window`). Service "Web" is in no rule.
  */
 export function incidentCompany(base = Date.now()) {
   const { t0, at, hours } = clock(base);
@@ -185,7 +185,7 @@ export function incidentCompany(base = Date.now()) {
   });
 
   const rules = (
-    options: { incidentRule?: boolean; requireOnCall?: boolean; window?: string } = {},
+    options: { incidentRule?: boolean; requireOnCall?: boolean; window?: string; services?: string[] } = {},
   ): string =>
     [
       '- name: platform',
@@ -195,7 +195,7 @@ export function incidentCompany(base = Date.now()) {
         ? []
         : [
             '- name: incident-db-write',
-            `  incidents: { services: [${services.ordersDb.id}] }`,
+            `  incidents: { services: [${(options.services ?? [services.ordersDb.id]).join(', ')}] }`,
             `  incident-window: ${options.window ?? '2h'}`,
             ...(options.requireOnCall === false ? ['  require-on-call: false'] : []),
             '  resources: [prod-db-write]',

@@ -84632,6 +84632,7 @@ function commitMessage(change, runUrl, before) {
 }
 
 ;// CONCATENATED MODULE: ./src/windows.ts
+
 const SECOND = 1000;
 /** Does an on-call row match an on-call rule? (Incident rules match incidents, never on-call rows.) */
 function ruleMatches(rule, row) {
@@ -84681,8 +84682,10 @@ function desiredWindows(options) {
 }
 /**
  * Every (matching open incident × assignee × incident rule × resource) as a window [now, now + incident-window].
- * With require-on-call, only assignees on call (lead time and grace period included) in the incident's escalation
- * policy, and not past the end of that on-call (+ grace period); the others are returned as left out.
+ * With require-on-call, only assignees on call (lead time and grace period included) in the escalation policy of the
+ * incident's service, and not past the end of that on-call (+ grace period); the others are returned as left out.
+ * The service's policy, not the incident's: anyone who may edit an incident can move it to a policy they are on call
+ * in, but not change the service's.
  */
 function incidentWindows(options) {
     const nowMs = Math.floor(options.now.getTime() / SECOND) * SECOND;
@@ -84695,7 +84698,7 @@ function incidentWindows(options) {
         for (const incident of options.incidents.filter((each) => incidentMatches(condition, each))) {
             for (const assignee of incident.assignees) {
                 const rows = options.oncalls.filter((row) => row.user.id === assignee.id &&
-                    row.escalationPolicy.id === incident.escalationPolicy.id &&
+                    row.escalationPolicy.id === incident.service.escalationPolicyId &&
                     (row.start === null || row.start.getTime() - options.leadMs <= nowMs) &&
                     (row.end === null || nowMs < row.end.getTime() + options.graceMs));
                 if (condition.requireOnCall && rows.length === 0) {
@@ -84712,8 +84715,8 @@ function incidentWindows(options) {
                 const source = {
                     scheduleId: row?.schedule?.id ?? null,
                     scheduleName: row?.schedule?.name ?? '',
-                    escalationPolicyId: incident.escalationPolicy.id,
-                    escalationPolicyName: incident.escalationPolicy.name,
+                    escalationPolicyId: row?.escalationPolicy.id ?? incident.escalationPolicy.id,
+                    escalationPolicyName: row?.escalationPolicy.name ?? incident.escalationPolicy.name,
                     escalationLevel: row?.escalationLevel ?? 0,
                     incident: incidentRef(incident),
                 };
@@ -84735,8 +84738,10 @@ function incidentWindows(options) {
     }
     return { windows, leftOut };
 }
+/** Service IDs compared in ASCII lower case, as listIncidents and the dry-run check compare them. */
 function incidentMatches(condition, incident) {
-    return (condition.services.includes(incident.service.id) &&
+    const service = asciiLowerCase(incident.service.id);
+    return (condition.services.some((id) => asciiLowerCase(id) === service) &&
         condition.urgencies.includes(incident.urgency) &&
         condition.statuses.includes(incident.status));
 }
@@ -84861,17 +84866,23 @@ function reconcile(input) {
     const { desiredByPair, ledgerByPair } = groupByPair(input);
     const rows = [];
     for (const key of new Set([...desiredByPair.keys(), ...ledgerByPair.keys()])) {
-        const desired = mergeWindows(desiredByPair.get(key) ?? []);
+        const windows = desiredByPair.get(key) ?? [];
+        // Merged apart, so that a grant made for an incident says so (and renews as one) and a shift's says not.
+        const wanted = {
+            onCall: mergeWindows(windows.filter((window) => !window.source.incident)),
+            byIncident: mergeWindows(windows.filter((window) => window.source.incident)),
+        };
+        const desired = mergeWindows(windows); // all the time PagerDuty backs, for judging recorded grants
         const first = desired[0];
         const sdmEmail = first ? input.accounts.get(first.pagerdutyUserId)?.sdmEmail : undefined;
         if (first && !sdmEmail) {
-            rows.push(...skippedRows(desired, input));
+            rows.push(...skippedRows([...wanted.onCall, ...wanted.byIncident], input));
             continue;
         }
         const recorded = planRecordedGrants(ledgerByPair.get(key) ?? [], desired, input, activeEmails, nowMs, horizon);
         rows.push(...recorded.rows);
         if (sdmEmail)
-            rows.push(...grantRows(desired, sdmEmail, recorded, input.maxGrantMs, horizon));
+            rows.push(...grantRows(wanted, sdmEmail, recorded, input.maxGrantMs, horizon));
     }
     return sortRows(rows);
 }
@@ -84910,12 +84921,18 @@ function skippedRows(desired, input) {
         };
     });
 }
+/** Can this run judge the grant? Not an on-call grant under the fail-safe, nor an incident grant it cannot see. */
+function judgeable(entry, input) {
+    const { incident } = entry.source;
+    if (!incident)
+        return !input.failSafe;
+    const unjudged = input.unjudgedIncidents;
+    return !(unjudged === 'all' || unjudged?.has(incident.id));
+}
 /** Recorded grants with time PagerDuty no longer backs, among those this run can judge. */
 function staleEntries(entries, desired, input, accountGone, nowMs, horizon) {
     return new Set(entries.filter((entry) => {
-        if (input.unjudgedResources?.has(entry.resource))
-            return false;
-        if (input.failSafe && !entry.source.incident)
+        if (!judgeable(entry, input))
             return false;
         if (accountGone(entry))
             return false;
@@ -84935,9 +84952,14 @@ nowMs, horizon) {
     // is in force, a stale grant that has not started yet waits: it is revoked once the one in force has ended.
     const inForceAndBacked = entries.some((entry) => !stale.has(entry) && !accountGone(entry) && Date.parse(entry.from) <= nowMs);
     const deferred = inForceAndBacked && [...stale].every((entry) => Date.parse(entry.from) > nowMs);
+    // Nor may it end a grant in force that this run cannot judge (it could not grant that time again).
+    const holdsUnjudged = entries.some((entry) => !judgeable(entry, input) &&
+        !accountGone(entry) &&
+        Date.parse(entry.from) <= nowMs &&
+        nowMs < Date.parse(entry.until));
     const resource = entries[0]?.resource ?? '';
     const revocable = !input.revocableResources || input.revocableResources.has(resource);
-    const revokePair = input.revokeStale && revocable && stale.size > 0 && !deferred;
+    const revokePair = input.revokeStale && revocable && stale.size > 0 && !deferred && !holdsUnjudged;
     const rows = entries.map((entry) => {
         if (accountGone(entry)) {
             return {
@@ -84951,6 +84973,10 @@ nowMs, horizon) {
                 : 'PagerDuty no longer has this person on call for all of this grant (override, swap or change)';
             if (input.revokeStale && deferred) {
                 reason += '; it is revoked once the grant in force ends (revoking now would end that one too)';
+            }
+            else if (input.revokeStale && holdsUnjudged) {
+                reason +=
+                    '; not revoked in this run: revoking would also end a grant of this resource that this run cannot judge';
             }
             if (input.revokeUnavailable)
                 reason += `; ${input.revokeUnavailable}`;
@@ -84966,12 +84992,20 @@ nowMs, horizon) {
     });
     return { rows, kept: revokePair ? [] : entries.filter((entry) => !accountGone(entry)), revokePair };
 }
-/** Desired time that the kept grants do not cover, in pieces of at most maxGrantMs starting before the horizon. */
-function grantRows(desired, sdmEmail, recorded, maxGrantMs, horizon) {
+/**
+ * Desired time that the kept grants do not cover, in pieces of at most maxGrantMs starting before the horizon;
+ * incident time only where no on-call window covers it, so the two never overlap.
+ */
+function grantRows(wanted, sdmEmail, recorded, maxGrantMs, horizon) {
     const keptSpans = recorded.kept.map((entry) => [Date.parse(entry.from), Date.parse(entry.until)]);
+    const onCallSpans = wanted.onCall.map((window) => [window.from, window.until]);
+    const toGrant = [
+        ...wanted.onCall.map((window) => ({ window, taken: keptSpans })),
+        ...wanted.byIncident.map((window) => ({ window, taken: [...keptSpans, ...onCallSpans] })),
+    ];
     const rows = [];
-    for (const window of desired) {
-        for (const [gapFrom, gapUntil] of subtract(window.from, window.until, keptSpans)) {
+    for (const { window, taken } of toGrant) {
+        for (const [gapFrom, gapUntil] of subtract(window.from, window.until, taken)) {
             if (window.renewBefore !== undefined && gapFrom >= window.renewBefore)
                 continue; // renewed by a later run
             for (let cursor = gapFrom; cursor < gapUntil && cursor < horizon;) {
@@ -85929,6 +85963,11 @@ function parseIncidentCondition(node, label, problems) {
             problems.push(`${label}: unknown key "incidents.${key}"; use ${INCIDENT_KEYS.join(', ')}`);
     }
     const list = (key) => listOf(condition, key, `${label}: incidents`, problems);
+    for (const key of ['urgencies', 'statuses']) {
+        // An empty list would read as "all" (the default): say so instead of guessing.
+        if (condition.has(key) && list(key).length === 0)
+            problems.push(`${label}: incidents.${key} is empty; leave it out to mean all, or name at least one`);
+    }
     const services = [...new Set(list('services'))];
     if (services.length === 0)
         problems.push(`${label}: incidents.services is required: the PagerDuty service IDs (e.g. PSVC123)`);
@@ -85959,7 +85998,11 @@ function oneOf(values, allowed, label, problems) {
     return [...new Set(values.filter((value) => allowed.includes(value)))];
 }
 function incidentWindow(value, label, problems) {
-    const text = (0,dist/* isScalar */.jn)(value) && value.value !== null ? String(value.value) : DEFAULT_INCIDENT_WINDOW;
+    if (value !== undefined && value !== null && (!(0,dist/* isScalar */.jn)(value) || value.value === null)) {
+        problems.push(`${label}: incident-window must be one duration such as ${DEFAULT_INCIDENT_WINDOW}`);
+        return parseDuration(DEFAULT_INCIDENT_WINDOW);
+    }
+    const text = (0,dist/* isScalar */.jn)(value) ? String(value.value) : DEFAULT_INCIDENT_WINDOW;
     const ms = parseDuration(text);
     const { min, max } = INCIDENT_WINDOW_LIMITS;
     if (ms === undefined || ms < min || ms > max) {
@@ -91462,8 +91505,12 @@ const OFFSET_CAP = 10_000; // offset + limit above this is refused with 400/2002
 const MAX_RETRY_WAIT_MS = 60_000;
 // PagerDuty object IDs (PABC123): checked before an ID is used or named in a message.
 const pagerduty_PAGERDUTY_ID = /^[A-Za-z0-9]{2,32}$/;
+// Untrusted text is cut so that what the action writes to the ledger always reads back well formed
+// (src/ledger.ts isWellFormed: url at most 500 UTF-16 units, names and titles at most 1000; 500 code points are at
+// most 1000 units).
 const TITLE_MAX = 500; // an incident title is free text from alerts: keep what reaches the report bounded
-const URL_MAX = 2048;
+const NAME_MAX = 500; // user, schedule, escalation policy and service names
+const URL_MAX = 500; // html_url, measured as normalized (percent-encoded) for the ledger
 /** `Token token=<key>` for REST API keys; a value given as `Bearer <token>` (OAuth) or already in header form is kept. */
 function authorizationHeader(token) {
     if (/^(Bearer|Token)\s/i.test(token))
@@ -91526,8 +91573,12 @@ class PagerDutyClient {
     /**
      * The open incidents on the filter's services, all of them: `date_range=all`, since without it (or since/until)
      * PagerDuty lists only incidents created in the last 30 days, and an incident open longer would look resolved.
-     * Assignees come as full users (`include[]=assignees`) so that most carry their email. Follows `more` to the end;
-     * an answer that does not match what was asked (another status, urgency or service) is refused, never used.
+     * Assignees come as full users (`include[]=assignees`) so that most carry their email, services as full services
+     * (`include[]=services`) for their escalation policy. `urgencies[]` is sent only when it filters something: it
+     * needs the account's `urgencies` ability (a 402 without it). Follows `more` to the end; an answer that does not
+     * match what was asked (another status, urgency or service) is refused, never used. Offset paging over a list that
+     * changes can skip an incident, so `total` is asked for: when it changes between pages the list is read again,
+     * once; a list that changes again is an error rather than a list that may lack an open incident.
      */
     async listIncidents(filter) {
         const serviceIds = [...new Set(filter.serviceIds)]; // the spec's uniqueItems: PagerDuty refuses repeats
@@ -91537,38 +91588,63 @@ class PagerDutyClient {
         if (serviceIds.length === 0 || statuses.length === 0 || urgencies.length === 0) {
             throw new Error('listIncidents needs at least one service, one status and one urgency');
         }
-        const askedServices = new Set(serviceIds.map(asciiLowerCase)); // IDs are compared as the rest of the action does
+        const query = new URLSearchParams();
+        query.set('date_range', 'all');
+        for (const status of statuses)
+            query.append('statuses[]', status);
+        for (const id of serviceIds)
+            query.append('service_ids[]', id);
+        // Both urgencies are every incident: the filter would only risk a 402 on accounts without the ability.
+        if (!(urgencies.includes('high') && urgencies.includes('low'))) {
+            for (const urgency of urgencies)
+                query.append('urgencies[]', urgency);
+        }
+        query.append('include[]', 'assignees');
+        query.append('include[]', 'services');
+        query.set('time_zone', 'UTC');
+        query.set('total', 'true');
+        query.set('limit', String(PAGE_LIMIT));
+        const asked = { statuses, urgencies, services: new Set(serviceIds.map(asciiLowerCase)) };
+        const first = await this.readIncidentPages(query, asked);
+        if (first.steady)
+            return first.incidents;
+        info('PagerDuty /incidents: the open incidents changed while being read; reading them again');
+        const second = await this.readIncidentPages(query, asked);
+        if (second.steady)
+            return second.incidents;
+        throw new PagerDutyError('PagerDuty: the open incidents changed while being read (twice in a row); the next run reads them again');
+    }
+    /**
+     * One reading of every page of `/incidents`. `steady`: one page, or the same `total` on every page (a list that
+     * changed between pages may have shifted an incident past the offset read next).
+     */
+    async readIncidentPages(baseQuery, asked) {
         const byId = new Map();
-        for (let offset = 0;;) {
+        const totals = new Set();
+        for (let offset = 0, pages = 0;; pages++) {
             if (offset + PAGE_LIMIT > OFFSET_CAP) {
                 // Stopping here would silently drop open incidents (their grants would look stale); refuse instead.
                 throw new PagerDutyError(`PagerDuty has more than ${OFFSET_CAP} open incidents on the rules' services, more than its API pages ` +
                     'through; name fewer services per rule (or fewer statuses/urgencies) in the rules with incidents');
             }
-            const query = new URLSearchParams();
-            query.set('date_range', 'all');
-            for (const status of statuses)
-                query.append('statuses[]', status);
-            for (const id of serviceIds)
-                query.append('service_ids[]', id);
-            for (const urgency of urgencies)
-                query.append('urgencies[]', urgency);
-            query.append('include[]', 'assignees');
-            query.set('time_zone', 'UTC');
-            query.set('limit', String(PAGE_LIMIT));
+            const query = new URLSearchParams(baseQuery);
             query.set('offset', String(offset));
             const body = await this.getJson('/incidents', query);
             const page = asRecord(body, '/incidents response');
             const items = page.incidents;
             if (!Array.isArray(items))
                 throw new PagerDutyError('PagerDuty answered /incidents without an "incidents" list');
+            const total = page.total ?? null; // null when PagerDuty does not count: nothing to compare then
+            if (total !== null && !(typeof total === 'number' && Number.isSafeInteger(total) && total >= 0))
+                throw new PagerDutyError('PagerDuty answered /incidents with a "total" that is not a count');
+            totals.add(total);
             for (const item of items) {
                 const incident = parseIncident(item);
-                const unasked = !statuses.includes(incident.status)
+                const unasked = !asked.statuses.includes(incident.status)
                     ? 'status'
-                    : !urgencies.includes(incident.urgency)
+                    : !asked.urgencies.includes(incident.urgency)
                         ? 'urgency'
-                        : !askedServices.has(asciiLowerCase(incident.service.id))
+                        : !asked.services.has(asciiLowerCase(incident.service.id))
                             ? 'service'
                             : undefined;
                 if (unasked) {
@@ -91578,7 +91654,7 @@ class PagerDutyClient {
                 byId.set(incident.id, incident);
             }
             if (page.more !== true)
-                return [...byId.values()];
+                return { incidents: [...byId.values()], steady: pages === 0 || totals.size === 1 };
             if (items.length === 0) {
                 throw new PagerDutyError('PagerDuty said more incidents follow but sent an empty page; try again later');
             }
@@ -91662,7 +91738,7 @@ class PagerDutyClient {
      */
     async getJson(path, query) {
         const url = `${this.baseUrl}${path}${query ? `?${query.toString()}` : ''}`;
-        return retry((attempt) => this.tryGet(url, path, attempt), {
+        return retry((attempt) => this.tryGet(url, path, attempt, query), {
             attempts: pagerduty_MAX_ATTEMPTS,
             deadline: this.deadline,
             onRetry: (failure, waitMs) => info(`PagerDuty ${path}: ${failure}; trying again in ${Math.round(waitMs / 1000)} s`),
@@ -91673,7 +91749,7 @@ class PagerDutyClient {
         });
     }
     /** One GET: the parsed body, a failure worth another try, or (400-404) a PagerDutyError. */
-    async tryGet(url, path, attempt) {
+    async tryGet(url, path, attempt, query) {
         this.requestCount++;
         try {
             // undici does not follow redirects here: the token only ever goes to pagerduty-api-url.
@@ -91707,7 +91783,7 @@ class PagerDutyClient {
                     waitMs: retryWaitMs(status, response.headers, attempt),
                 };
             }
-            throw new PagerDutyError(this.describeFailure(path, status, text), status);
+            throw new PagerDutyError(this.describeFailure(path, status, text, query), status);
         }
         catch (error) {
             if (error instanceof PagerDutyError)
@@ -91715,9 +91791,15 @@ class PagerDutyClient {
             return { again: forErrorDetail(this.scrub(errorText(error))) };
         }
     }
-    describeFailure(path, status, body) {
+    describeFailure(path, status, body, query) {
         const detail = errorDetail(body, (t) => this.scrub(t));
         const said = detail ? `: ${detail}` : '';
+        if (path === '/incidents' && status === 402 && query?.has('urgencies[]')) {
+            // The spec: filtering by urgencies needs the account's `urgencies` ability; both urgencies send no filter.
+            return (`PagerDuty says the account lacks an ability needed for /incidents (402${said}); remove ` +
+                'incidents.urgencies from the rules (this PagerDuty account lacks the urgencies ability), or enable that ' +
+                'ability for the account (it depends on the PagerDuty plan)');
+        }
         if (path === '/incidents' && (status === 400 || status === 403)) {
             return status === 400
                 ? `PagerDuty refused the request to /incidents (400${said}); check the services of the rules with incidents`
@@ -91828,7 +91910,7 @@ function parseTime(value, what) {
 /** The `name` (or `summary`) of a schedule or policy object, or its ID. */
 function nameOf(value, id) {
     const record = value && typeof value === 'object' ? value : {};
-    return pagerduty_text(record.name) || pagerduty_text(record.summary) || id;
+    return nameFrom([record.name, record.summary], id);
 }
 /** Users in a v3 schedule's `final_schedule.computed_shift_assignments[]` (`member.type` "user_member"). */
 function finalScheduleUsers(schedule) {
@@ -91860,7 +91942,7 @@ function parseOnCall(item) {
         const s = asRecord(row.schedule, 'on-call schedule');
         if (typeof s.id !== 'string')
             throw new PagerDutyError('PagerDuty sent an on-call schedule without an id');
-        schedule = { id: s.id, name: pagerduty_text(s.summary) || pagerduty_text(s.name) || s.id };
+        schedule = { id: s.id, name: nameFrom([s.summary, s.name], s.id) };
     }
     const level = row.escalation_level;
     if (typeof level !== 'number' || !Number.isInteger(level)) {
@@ -91870,11 +91952,11 @@ function parseOnCall(item) {
     return {
         user: {
             id: user.id,
-            name: pagerduty_text(user.name) || pagerduty_text(user.summary) || user.id,
+            name: nameFrom([user.name, user.summary], user.id),
             ...(email ? { email } : {}),
         },
         schedule,
-        escalationPolicy: { id: policy.id, name: pagerduty_text(policy.summary) || pagerduty_text(policy.name) || policy.id },
+        escalationPolicy: { id: policy.id, name: nameFrom([policy.summary, policy.name], policy.id) },
         escalationLevel: level,
         start: parseTime(row.start, 'start'),
         end: parseTime(row.end, 'end'),
@@ -91886,17 +91968,25 @@ function pagerDutyId(value, what) {
         throw new PagerDutyError(`PagerDuty sent ${what} without a valid id`);
     return value;
 }
-/** An http(s) address to link to, or '' (a `javascript:` or malformed html_url must never become a link). */
+/**
+ * An http(s) address to link to, or '' (a `javascript:` or malformed html_url must never become a link). The length
+ * limit applies to the normalized address kept, which percent-encoding can make longer than the one received.
+ */
 function webUrl(value) {
     if (typeof value !== 'string' || value.length > URL_MAX)
         return '';
     try {
         const url = new URL(value);
-        return url.protocol === 'https:' || url.protocol === 'http:' ? url.href : '';
+        const web = url.protocol === 'https:' || url.protocol === 'http:';
+        return web && url.href.length <= URL_MAX ? url.href : '';
     }
     catch {
         return '';
     }
+}
+/** A name from the first non-empty string of `candidates`, else `id`, cut to NAME_MAX. */
+function nameFrom(candidates, id) {
+    return cut(candidates.map(pagerduty_text).find((name) => name !== '') ?? id, NAME_MAX);
 }
 /** At most `max` characters (code points: a surrogate pair is never cut in half), "…" marking a cut. */
 function cut(value, max) {
@@ -91909,7 +91999,7 @@ function cut(value, max) {
     return value;
 }
 /**
- * Validates one `incidents[]` item of `GET /incidents?include[]=assignees`. Strict like parseOnCall: the action was
+ * Validates one `incidents[]` item of `GET /incidents?include[]=assignees&include[]=services`. Strict like parseOnCall: the action was
  * asked for open incidents only, so any other status or urgency is a malformed answer, not one to skip. Assignees are
  * the current ones (`assignments[].assignee`); an assignee without an email gets `email: undefined`.
  */
@@ -91932,6 +92022,10 @@ function parseIncident(item) {
     const policy = asRecord(row.escalation_policy, `${which} escalation policy`);
     const serviceId = pagerDutyId(service.id, `${which} service`);
     const policyId = pagerDutyId(policy.id, `${which} escalation policy`);
+    // The service's own policy, present only in the full service (include[]=services): require-on-call checks it.
+    if (!service.escalation_policy || typeof service.escalation_policy !== 'object')
+        throw new PagerDutyError(`PagerDuty sent ${which} without its service's escalation policy (asked for with include[]=services)`);
+    const servicePolicyId = pagerDutyId(service.escalation_policy.id, `${which} service escalation policy`);
     const assignments = row.assignments;
     if (!Array.isArray(assignments))
         throw new PagerDutyError(`PagerDuty sent ${which} without an assignments list`);
@@ -91944,7 +92038,7 @@ function parseIncident(item) {
         if (seen)
             seen.email ??= email;
         else
-            assignees.set(userId, { id: userId, name: pagerduty_text(user.name) || pagerduty_text(user.summary) || userId, email });
+            assignees.set(userId, { id: userId, name: nameFrom([user.name, user.summary], userId), email });
     }
     return {
         id,
@@ -91953,8 +92047,12 @@ function parseIncident(item) {
         url: webUrl(row.html_url),
         status,
         urgency,
-        service: { id: serviceId, name: pagerduty_text(service.summary) || pagerduty_text(service.name) || serviceId },
-        escalationPolicy: { id: policyId, name: pagerduty_text(policy.summary) || pagerduty_text(policy.name) || policyId },
+        service: {
+            id: serviceId,
+            name: nameFrom([service.summary, service.name], serviceId),
+            escalationPolicyId: servicePolicyId,
+        },
+        escalationPolicy: { id: policyId, name: nameFrom([policy.summary, policy.name], policyId) },
         assignees: [...assignees.values()],
     };
 }
@@ -92155,7 +92253,7 @@ async function readOpenIncidents(rules, pagerduty, checklist, { dryRun = false }
         }
         catch (error) {
             const message = forLogLine(error instanceof Error ? error.message : String(error), 500);
-            checklist.fail(INCIDENTS_CHECK, `the open incidents could not be read: ${message}`, 'an OAuth token needs incidents.read; otherwise see the error. On-call access was still reconciled');
+            checklist.fail(INCIDENTS_CHECK, `the open incidents could not be read: ${message}`, 'an OAuth token needs incidents.read; otherwise see the error. On-call access is reconciled as usual');
             warning(`Incident access was not evaluated: the open incidents could not be read (${message}).`);
             return { kind: 'failed', error: message };
         }
@@ -92221,12 +92319,16 @@ function policiesOfOpenIncidents(open, rules) {
         return [];
     const conditions = rules.flatMap((rule) => (rule.incidents?.requireOnCall ? [rule.incidents] : []));
     const matching = open.incidents.filter((incident) => conditions.some((condition) => incidentMatches(condition, incident)));
-    return [...new Set(matching.map((incident) => incident.escalationPolicy.id))];
+    return [...new Set(matching.map((incident) => incident.service.escalationPolicyId))];
 }
 /** Says who is assigned but gets nothing, so that nobody wonders why. */
 function reportLeftOut(leftOut) {
+    // The line starts with the action's own words: a name from PagerDuty could begin with "::" (a workflow command).
     for (const { incident, assignee, rule } of leftOut) {
-        info(`${forLogLine(assignee.name, 80)} is assigned incident #${incident.number} but not on call in its escalation policy ${forLogLine(incident.escalationPolicy.name, 80)}: no access from rule "${forLogLine(rule, 80)}" (require-on-call)`);
+        const moved = incident.escalationPolicy.id === incident.service.escalationPolicyId
+            ? ''
+            : ` (the incident is on policy ${forLogLine(incident.escalationPolicy.name, 80)}; access follows its service's)`;
+        info(`Incident #${incident.number}: ${forLogLine(assignee.name, 80)} is assigned but not on call in the escalation policy of service ${forLogLine(incident.service.name, 80)}${moved}, so rule "${forLogLine(rule, 80)}" gives no access (require-on-call)`);
     }
 }
 /** Why the step fails when the incidents could not be read. */
@@ -92236,6 +92338,42 @@ function incidentsNotEvaluated(open) {
     return `Incident access was not evaluated: the open incidents could not be read from PagerDuty (${open.error}). No incident grant was treated as stale; on-call access was reconciled.`;
 }
 const plural = (count, noun) => `${count} ${noun}${count === 1 ? '' : 's'}`;
+/**
+ * Incident grants this run cannot judge: all of them when the incidents could not be read; else those of open
+ * incidents (rules with require-on-call) whose service's escalation policy had nobody on call at all in PagerDuty's
+ * answer, which looks like an outage rather than a handover.
+ */
+function incidentsNotJudged(incidents, rules, oncalls) {
+    if (incidents.kind === 'failed')
+        return 'all';
+    const policies = new Set(policiesOfOpenIncidents(incidents, rules));
+    const staffed = new Set(oncalls.map((row) => row.escalationPolicy.id));
+    const held = new Set();
+    if (incidents.kind !== 'read')
+        return held;
+    for (const incident of incidents.incidents) {
+        const policy = incident.service.escalationPolicyId;
+        if (policies.has(policy) && !staffed.has(policy))
+            held.add(incident.id);
+    }
+    return held;
+}
+/** What the summary says when incident grants are not judged, and why. */
+function notJudgedNotes(unjudged, incidents) {
+    if (unjudged === 'all') {
+        return [
+            'The open incidents could not be read from PagerDuty: incident access was not evaluated, and no incident grant is treated as stale in this run.',
+        ];
+    }
+    if (unjudged.size === 0 || incidents.kind !== 'read')
+        return [];
+    const numbers = incidents.incidents
+        .filter((incident) => unjudged.has(incident.id))
+        .map((incident) => `#${incident.number}`);
+    return [
+        `PagerDuty returned nobody on call in the escalation policy of the service of incident ${numbers.join(', ')}: its grants are not treated as stale in this run (an outage must not revoke access).`,
+    ];
+}
 
 ;// CONCATENATED MODULE: ./src/summary-incidents.ts
 // How an incident grant's incident is shown: its number linked to PagerDuty, its title and service. Both come from
@@ -94570,7 +94708,7 @@ async function run() {
             (inputs.dryRun || !sdm
                 ? notAppliedRun(plan, inputs, store, checklist, notes)
                 : await applyAndRecord(sdm.cli, plan, inputs, store, keys, context, notes));
-        result.fatal ??= incidentsNotEvaluated(incidents);
+        result.fatal = [result.fatal, incidentsNotEvaluated(incidents)].filter(Boolean).join(' ') || undefined;
         await report(result, inputs, context);
         const failure = result.fatal ?? failureFor(result.rows, inputs, revokeFailure(inputs, sdm));
         if (failure)
@@ -94638,8 +94776,8 @@ function pagerDutyClient(inputs, deadline) {
 }
 /**
  * On-call windows and incident windows. A PagerDuty outage or a wrong filter must not revoke access: with no
- * on-call matching while on-call grants are in force, none of them is judged; with the open incidents unknown (the
- * query failed, or no on-call at all in their escalation policies), no grant of an incident rule's resource is.
+ * on-call matching while on-call grants are in force, none of them is judged; with the open incidents unknown
+ * (incidentsNotJudged), no incident grant is.
  */
 function wantedWindows(inputs, now, oncalls, incidents, active) {
     const times = { now, leadMs: inputs.leadMs, graceMs: inputs.graceMs };
@@ -94657,19 +94795,9 @@ function wantedWindows(inputs, now, oncalls, incidents, active) {
     if (failSafe) {
         notes.push(`${oncalls.length === 0 ? 'PagerDuty returned no on-calls at all' : 'No on-call matched the rules'} while ${onCallGrants} grants are in force: no on-call grant is treated as stale in this run (a PagerDuty outage or a wrong filter must not revoke access).`);
     }
-    const incidentRules = inputs.rules.filter((rule) => rule.incidents);
-    const policies = policiesOfOpenIncidents(incidents, inputs.rules);
-    const noOnCallInPolicies = policies.length > 0 && !oncalls.some((row) => policies.includes(row.escalationPolicy.id));
-    const unjudgedResources = new Set();
-    if (incidents.kind === 'failed' || noOnCallInPolicies) {
-        for (const rule of incidentRules)
-            for (const resource of rule.resources)
-                unjudgedResources.add(resource);
-        notes.push(incidents.kind === 'failed'
-            ? `The open incidents could not be read from PagerDuty: incident access was not evaluated, and no grant of ${[...unjudgedResources].join(', ')} is treated as stale in this run.`
-            : `PagerDuty returned nobody on call in the escalation policies of the open incidents: no grant of ${[...unjudgedResources].join(', ')} is treated as stale in this run (an outage must not revoke access).`);
-    }
-    return { windows: [...onCallWindows, ...byIncident.windows], notes, failSafe, unjudgedResources };
+    const unjudgedIncidents = incidentsNotJudged(incidents, inputs.rules, oncalls);
+    notes.push(...notJudgedNotes(unjudgedIncidents, incidents));
+    return { windows: [...onCallWindows, ...byIncident.windows], notes, failSafe, unjudgedIncidents };
 }
 /**
  * Who is which strongDM account, then desired − ledger; fail-safe when nothing matched but grants are in force.
@@ -94696,7 +94824,7 @@ function planRun(inputs, context, seen) {
         revokeStale: inputs.revokeStale && !cannotRevoke,
         ...(sdm ? { revocableResources: revocable(inputs, sdm) } : {}),
         failSafe: seen.failSafe,
-        unjudgedResources: seen.unjudgedResources,
+        unjudgedIncidents: seen.unjudgedIncidents,
         ...(sdmEmails ? { sdmEmails } : {}),
         ...(cannotRevoke
             ? { revokeUnavailable: `this sdm offers no revoke command (sdm admin users ${REVOKE_SUBCOMMAND})` }

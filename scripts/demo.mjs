@@ -109,7 +109,7 @@ try {
     'the lead targeted directly at level 3 → bastion-prod; the assignee of an open Checkout API incident,',
   );
   console.log(
-    `while on call in its escalation policy → ${DEMO_INCIDENT_RESOURCE} for 2h, extended while it stays open.`,
+    `while on call in its service's escalation policy → ${DEMO_INCIDENT_RESOURCE} for 2h, extended while it stays open.`,
   );
   console.log('Lookahead 24h. Ledger on branch oncall-access-state.');
   console.log(
@@ -127,7 +127,7 @@ try {
 
   const first = await scheduledRun(`Run 1: first scheduled run; incident #${DEMO_INCIDENT.number} is open`);
   console.log(
-    `   PagerDuty: incident #${DEMO_INCIDENT.number} is triggered and assigned to ${assignee}, on call in its escalation policy.`,
+    `   PagerDuty: incident #${DEMO_INCIDENT.number} is triggered and assigned to ${assignee}, on call in its service's escalation policy.`,
   );
   showIncidentAccess(first);
   console.log('\n── Step log ─────────────────────────────────────────────────────────────');

@@ -7,7 +7,7 @@ import * as core from '@actions/core';
 import type { Checklist } from './checklist.js';
 import { InputError } from './inputs.js';
 import { fillMissingEmails } from './oncalls.js';
-import { PagerDutyError, type Incident, type PagerDutyClient } from './pagerduty.js';
+import { PagerDutyError, type Incident, type OnCallRow, type PagerDutyClient } from './pagerduty.js';
 import { INCIDENT_STATUSES, INCIDENT_URGENCIES, type Rule } from './rules.js';
 import { asciiLowerCase, forLogLine } from './text.js';
 import { incidentMatches, type IncidentAssigneeLeftOut } from './windows.js';
@@ -60,7 +60,7 @@ export async function readOpenIncidents(
       checklist.fail(
         INCIDENTS_CHECK,
         `the open incidents could not be read: ${message}`,
-        'an OAuth token needs incidents.read; otherwise see the error. On-call access was still reconciled',
+        'an OAuth token needs incidents.read; otherwise see the error. On-call access is reconciled as usual',
       );
       core.warning(`Incident access was not evaluated: the open incidents could not be read (${message}).`);
       return { kind: 'failed', error: message };
@@ -135,14 +135,19 @@ export function policiesOfOpenIncidents(open: OpenIncidents, rules: Rule[]): str
   const matching = open.incidents.filter((incident) =>
     conditions.some((condition) => incidentMatches(condition, incident)),
   );
-  return [...new Set(matching.map((incident) => incident.escalationPolicy.id))];
+  return [...new Set(matching.map((incident) => incident.service.escalationPolicyId))];
 }
 
 /** Says who is assigned but gets nothing, so that nobody wonders why. */
 export function reportLeftOut(leftOut: IncidentAssigneeLeftOut[]): void {
+  // The line starts with the action's own words: a name from PagerDuty could begin with "::" (a workflow command).
   for (const { incident, assignee, rule } of leftOut) {
+    const moved =
+      incident.escalationPolicy.id === incident.service.escalationPolicyId
+        ? ''
+        : ` (the incident is on policy ${forLogLine(incident.escalationPolicy.name, 80)}; access follows its service's)`;
     core.info(
-      `${forLogLine(assignee.name, 80)} is assigned incident #${incident.number} but not on call in its escalation policy ${forLogLine(incident.escalationPolicy.name, 80)}: no access from rule "${forLogLine(rule, 80)}" (require-on-call)`,
+      `Incident #${incident.number}: ${forLogLine(assignee.name, 80)} is assigned but not on call in the escalation policy of service ${forLogLine(incident.service.name, 80)}${moved}, so rule "${forLogLine(rule, 80)}" gives no access (require-on-call)`,
     );
   }
 }
@@ -154,3 +159,41 @@ export function incidentsNotEvaluated(open: OpenIncidents): string | undefined {
 }
 
 const plural = (count: number, noun: string) => `${count} ${noun}${count === 1 ? '' : 's'}`;
+
+/**
+ * Incident grants this run cannot judge: all of them when the incidents could not be read; else those of open
+ * incidents (rules with require-on-call) whose service's escalation policy had nobody on call at all in PagerDuty's
+ * answer, which looks like an outage rather than a handover.
+ */
+export function incidentsNotJudged(
+  incidents: OpenIncidents,
+  rules: Rule[],
+  oncalls: OnCallRow[],
+): 'all' | Set<string> {
+  if (incidents.kind === 'failed') return 'all';
+  const policies = new Set(policiesOfOpenIncidents(incidents, rules));
+  const staffed = new Set(oncalls.map((row) => row.escalationPolicy.id));
+  const held = new Set<string>();
+  if (incidents.kind !== 'read') return held;
+  for (const incident of incidents.incidents) {
+    const policy = incident.service.escalationPolicyId;
+    if (policies.has(policy) && !staffed.has(policy)) held.add(incident.id);
+  }
+  return held;
+}
+
+/** What the summary says when incident grants are not judged, and why. */
+export function notJudgedNotes(unjudged: 'all' | Set<string>, incidents: OpenIncidents): string[] {
+  if (unjudged === 'all') {
+    return [
+      'The open incidents could not be read from PagerDuty: incident access was not evaluated, and no incident grant is treated as stale in this run.',
+    ];
+  }
+  if (unjudged.size === 0 || incidents.kind !== 'read') return [];
+  const numbers = incidents.incidents
+    .filter((incident) => unjudged.has(incident.id))
+    .map((incident) => `#${incident.number}`);
+  return [
+    `PagerDuty returned nobody on call in the escalation policy of the service of incident ${numbers.join(', ')}: its grants are not treated as stale in this run (an outage must not revoke access).`,
+  ];
+}

@@ -12,6 +12,8 @@ import { LedgerRecorder } from './ledger-recorder.js';
 import { openLedgerStore, type LedgerStore } from './ledger-stores.js';
 import {
   incidentsNotEvaluated,
+  incidentsNotJudged,
+  notJudgedNotes,
   policiesOfOpenIncidents,
   readOpenIncidents,
   reportLeftOut,
@@ -77,7 +79,7 @@ export async function run(): Promise<void> {
       (inputs.dryRun || !sdm
         ? notAppliedRun(plan, inputs, store, checklist, notes)
         : await applyAndRecord(sdm.cli, plan, inputs, store, keys, context, notes));
-    result.fatal ??= incidentsNotEvaluated(incidents);
+    result.fatal = [result.fatal, incidentsNotEvaluated(incidents)].filter(Boolean).join(' ') || undefined;
     await report(result, inputs, context);
     const failure = result.fatal ?? failureFor(result.rows, inputs, revokeFailure(inputs, sdm));
     if (failure) core.setFailed(failure);
@@ -148,13 +150,13 @@ interface WantedWindows {
   windows: DesiredWindow[];
   notes: string[];
   failSafe: boolean;
-  unjudgedResources: Set<string>;
+  unjudgedIncidents: 'all' | Set<string>;
 }
 
 /**
  * On-call windows and incident windows. A PagerDuty outage or a wrong filter must not revoke access: with no
- * on-call matching while on-call grants are in force, none of them is judged; with the open incidents unknown (the
- * query failed, or no on-call at all in their escalation policies), no grant of an incident rule's resource is.
+ * on-call matching while on-call grants are in force, none of them is judged; with the open incidents unknown
+ * (incidentsNotJudged), no incident grant is.
  */
 function wantedWindows(
   inputs: Inputs,
@@ -180,20 +182,9 @@ function wantedWindows(
       `${oncalls.length === 0 ? 'PagerDuty returned no on-calls at all' : 'No on-call matched the rules'} while ${onCallGrants} grants are in force: no on-call grant is treated as stale in this run (a PagerDuty outage or a wrong filter must not revoke access).`,
     );
   }
-  const incidentRules = inputs.rules.filter((rule) => rule.incidents);
-  const policies = policiesOfOpenIncidents(incidents, inputs.rules);
-  const noOnCallInPolicies =
-    policies.length > 0 && !oncalls.some((row) => policies.includes(row.escalationPolicy.id));
-  const unjudgedResources = new Set<string>();
-  if (incidents.kind === 'failed' || noOnCallInPolicies) {
-    for (const rule of incidentRules) for (const resource of rule.resources) unjudgedResources.add(resource);
-    notes.push(
-      incidents.kind === 'failed'
-        ? `The open incidents could not be read from PagerDuty: incident access was not evaluated, and no grant of ${[...unjudgedResources].join(', ')} is treated as stale in this run.`
-        : `PagerDuty returned nobody on call in the escalation policies of the open incidents: no grant of ${[...unjudgedResources].join(', ')} is treated as stale in this run (an outage must not revoke access).`,
-    );
-  }
-  return { windows: [...onCallWindows, ...byIncident.windows], notes, failSafe, unjudgedResources };
+  const unjudgedIncidents = incidentsNotJudged(incidents, inputs.rules, oncalls);
+  notes.push(...notJudgedNotes(unjudgedIncidents, incidents));
+  return { windows: [...onCallWindows, ...byIncident.windows], notes, failSafe, unjudgedIncidents };
 }
 
 /**
@@ -225,7 +216,7 @@ function planRun(
     revokeStale: inputs.revokeStale && !cannotRevoke,
     ...(sdm ? { revocableResources: revocable(inputs, sdm) } : {}),
     failSafe: seen.failSafe,
-    unjudgedResources: seen.unjudgedResources,
+    unjudgedIncidents: seen.unjudgedIncidents,
     ...(sdmEmails ? { sdmEmails } : {}),
     ...(cannotRevoke
       ? { revokeUnavailable: `this sdm offers no revoke command (sdm admin users ${REVOKE_SUBCOMMAND})` }

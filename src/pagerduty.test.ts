@@ -105,6 +105,21 @@ describe('parseOnCall', () => {
     expect(row.user.email).toBeUndefined();
   });
 
+  it('cuts user, schedule and policy names to 500 characters, so the ledger takes them back', () => {
+    const long = '\u{1F525}'.repeat(600); // 1,200 UTF-16 units: over the ledger's 1,000
+    const row = parseOnCall({
+      ...item,
+      user: { ...item.user, name: long },
+      schedule: { ...item.schedule, summary: long },
+      escalation_policy: { ...item.escalation_policy, summary: long },
+    });
+    for (const name of [row.user.name, row.schedule?.name ?? '', row.escalationPolicy.name]) {
+      expect(Array.from(name)).toHaveLength(500);
+      expect(name.length).toBeLessThanOrEqual(1000);
+      expect(name.endsWith('…')).toBe(true);
+    }
+  });
+
   it('refuses malformed rows instead of dropping them', () => {
     expect(() => parseOnCall({ ...item, start: 'yesterday' })).toThrow(PagerDutyError);
     expect(() => parseOnCall({ ...item, user: null })).toThrow(/user/);
@@ -121,7 +136,14 @@ describe('parseIncident', () => {
     status: 'acknowledged',
     urgency: 'low',
     html_url: 'https://acme.pagerduty.com/incidents/PINC001',
-    service: { id: 'PSVCDB1', type: 'service_reference', summary: 'Database' },
+    // include[]=services: the full service, with its own escalation policy (here the incident was moved off it).
+    service: {
+      id: 'PSVCDB1',
+      type: 'service',
+      summary: 'Database',
+      name: 'Database',
+      escalation_policy: { id: 'PEPSVC1', type: 'escalation_policy_reference', summary: 'DB on call' },
+    },
     escalation_policy: { id: 'PEP0001', type: 'escalation_policy_reference', summary: 'Ops' },
     assignments: [
       {
@@ -133,7 +155,7 @@ describe('parseIncident', () => {
     user_ids: ['PNOTME1'],
   };
 
-  it('reads an incident, its service, policy and current assignees (not user_ids)', () => {
+  it("reads an incident, its service with the service's policy, its own policy and current assignees (not user_ids)", () => {
     expect(parseIncident(item)).toEqual({
       id: 'PINC001',
       number: 42,
@@ -141,7 +163,7 @@ describe('parseIncident', () => {
       url: 'https://acme.pagerduty.com/incidents/PINC001',
       status: 'acknowledged',
       urgency: 'low',
-      service: { id: 'PSVCDB1', name: 'Database' },
+      service: { id: 'PSVCDB1', name: 'Database', escalationPolicyId: 'PEPSVC1' },
       escalationPolicy: { id: 'PEP0001', name: 'Ops' },
       assignees: [
         { id: 'PUSER01', name: 'Ada', email: 'ada@example.com' },
@@ -164,6 +186,45 @@ describe('parseIncident', () => {
       { id: 'PUSER02', name: 'Bob', email: undefined },
       { id: 'PUSER03', name: 'PUSER03', email: undefined },
     ]);
+  });
+
+  it('cuts service, policy and assignee names to 500 characters, within what the ledger takes back', () => {
+    const long = '\u{1F525}'.repeat(600); // 1,200 UTF-16 units: over the ledger's 1,000
+    const incident = parseIncident({
+      ...item,
+      service: { ...item.service, summary: long },
+      escalation_policy: { ...item.escalation_policy, summary: long },
+      assignments: [
+        { assignee: { id: 'PUSER01', name: long } },
+        { assignee: { id: 'PUSER02', summary: long } },
+      ],
+    });
+    const names = [
+      incident.service.name,
+      incident.escalationPolicy.name,
+      ...incident.assignees.map((a) => a.name),
+    ];
+    expect(names).toHaveLength(4);
+    for (const name of names) {
+      expect(Array.from(name)).toHaveLength(500);
+      expect(name.length).toBeLessThanOrEqual(1000);
+      expect(name.endsWith('\u{1F525}…')).toBe(true);
+    }
+    const exact = 'n'.repeat(500);
+    expect(parseIncident({ ...item, service: { ...item.service, summary: exact } }).service.name).toBe(exact);
+  });
+
+  it('keeps an html_url only when, normalized, it is an http(s) URL of at most 500 characters', () => {
+    const base = 'https://acme.pagerduty.com/incidents/';
+    const fits = `${base}${'a'.repeat(500 - base.length)}`;
+    expect(parseIncident({ ...item, html_url: fits }).url).toBe(fits);
+    expect(parseIncident({ ...item, html_url: `${fits}a` }).url).toBe('');
+    // 150 characters received, 1,000+ once percent-encoded: the ledger would refuse it.
+    const grows = `${base}${'é'.repeat(150)}`;
+    expect(grows.length).toBeLessThanOrEqual(500);
+    expect(parseIncident({ ...item, html_url: grows }).url).toBe('');
+    const short = `${base}é`;
+    expect(parseIncident({ ...item, html_url: short }).url).toBe(`${base}%C3%A9`);
   });
 
   it('cuts the title to 500 characters without splitting a character, and keeps only http(s) links', () => {
@@ -192,6 +253,18 @@ describe('parseIncident', () => {
       ],
       [{ ...item, urgency: long }, /incident PINC001 with an urgency other than high or low/],
       [{ ...item, service: { id: long } }, /incident PINC001 service without a valid id/],
+      [
+        { ...item, service: { ...item.service, escalation_policy: undefined } },
+        /incident PINC001 without its service's escalation policy \(asked for with include\[\]=services\)/,
+      ],
+      [
+        { ...item, service: { ...item.service, escalation_policy: 'PEPSVC1' } },
+        /incident PINC001 without its service's escalation policy/,
+      ],
+      [
+        { ...item, service: { ...item.service, escalation_policy: { id: long } } },
+        /incident PINC001 service escalation policy without a valid id/,
+      ],
       [{ ...item, escalation_policy: undefined }, /malformed incident PINC001 escalation policy/],
       [{ ...item, assignments: undefined }, /incident PINC001 without an assignments list/],
       [
@@ -310,7 +383,7 @@ describe('PagerDutyClient.listIncidents (against the fake PagerDuty)', () => {
   const client = () => new PagerDutyClient({ baseUrl: fake.url, token: TOKEN, requestTimeoutMs: 5_000 });
   const numbers = (incidents: Array<{ number: number }>) => incidents.map((i) => i.number);
 
-  it('sends the filters, date_range=all, include[]=assignees, time_zone=UTC and limit=100', async () => {
+  it('sends the filters, date_range=all, include[]=assignees and services, time_zone=UTC, total=true and limit=100', async () => {
     const pd = client();
     const incidents = await pd.listIncidents({
       serviceIds: [WEB.id, WEB.id],
@@ -328,7 +401,9 @@ describe('PagerDutyClient.listIncidents (against the fake PagerDuty)', () => {
           ['service_ids[]', WEB.id], // once: PagerDuty refuses repeated values
           ['urgencies[]', 'low'],
           ['include[]', 'assignees'],
+          ['include[]', 'services'],
           ['time_zone', 'UTC'],
+          ['total', 'true'],
           ['limit', '100'],
           ['offset', '0'],
         ],
@@ -338,6 +413,43 @@ describe('PagerDutyClient.listIncidents (against the fake PagerDuty)', () => {
     expect(
       numbers(await pd.listIncidents({ ...OPEN, serviceIds: [DB.id], statuses: ['triggered'] })),
     ).toEqual([1]);
+  });
+
+  it('sends no urgencies[] when both urgencies are asked for: the filter needs an account ability', async () => {
+    fake.setOrg({ ...org(), abilities: [] }); // the fake answers 402 to urgencies[] on this account
+    expect(numbers(await client().listIncidents({ ...OPEN, urgencies: ['low', 'high'] }))).toEqual([1, 2, 4]);
+    expect(fake.requests.flatMap((r) => r.query.map(([key]) => key))).not.toContain('urgencies[]');
+  });
+
+  it('on a 402 for urgencies[], says to remove incidents.urgencies from the rules (not retried)', async () => {
+    fake.setOrg({ ...org(), abilities: ['teams'] });
+    const pd = client();
+    const error = await pd.listIncidents({ ...OPEN, urgencies: ['high'] }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PagerDutyError);
+    expect(error).toMatchObject({ status: 402 });
+    expect((error as Error).message).toMatch(
+      /^PagerDuty says the account lacks an ability needed for \/incidents \(402: Account does not have the abilities to perform the action, code 2012, urgencies\[\] requires the urgencies ability\); remove incidents\.urgencies from the rules \(this PagerDuty account lacks the urgencies ability\), or /,
+    );
+    expect(pd.requestCount).toBe(1);
+    // A 402 with no urgencies[] sent is some other ability: no advice about urgencies.
+    fake.faults.push({ path: '/incidents', status: 402, body: { error: { message: 'Payment Required' } } });
+    const other = await client()
+      .listIncidents(OPEN)
+      .catch((e: unknown) => e);
+    expect(other).toMatchObject({ name: 'PagerDutyError', status: 402 });
+    expect((other as Error).message).not.toMatch(/urgencies/);
+  });
+
+  it("gives the service's own escalation policy, also for an incident a responder moved to their own policy", async () => {
+    const moved: SeedIncident = {
+      ...(seeds()[0] as SeedIncident),
+      service: { ...DB, escalationPolicyId: 'PEP1AAA' },
+      escalationPolicy: 'PEP2BBB', // moved off the service's policy
+    };
+    fake.setOrg(org([moved, ...seeds().slice(1)]));
+    const [first] = await client().listIncidents({ ...OPEN, serviceIds: [DB.id] });
+    expect(first?.service).toEqual({ ...DB, escalationPolicyId: 'PEP1AAA' });
+    expect(first?.escalationPolicy).toEqual({ id: 'PEP2BBB', name: 'Beta' });
   });
 
   it('lists an incident created 40 days ago (date_range=all), and never a resolved one', async () => {
@@ -350,7 +462,7 @@ describe('PagerDutyClient.listIncidents (against the fake PagerDuty)', () => {
       url: 'https://acme.pagerduty.com/incidents/PINC004',
       status: 'triggered',
       urgency: 'high',
-      service: WEB,
+      service: { ...WEB, escalationPolicyId: 'PEP2BBB' }, // no seed says otherwise: the incident's policy
       escalationPolicy: { id: 'PEP2BBB', name: 'Beta' },
       assignees: [{ id: BOB, name: 'Bob Kahn', email: 'bob@example.com' }],
     });
@@ -385,6 +497,77 @@ describe('PagerDutyClient.listIncidents (against the fake PagerDuty)', () => {
     ]);
   });
 
+  const many = (n: number): SeedIncident[] =>
+    Array.from({ length: n }, (_, i) => ({
+      id: `PMANY${String(i + 1).padStart(3, '0')}`,
+      number: i + 1,
+      title: `Incident ${i + 1}`,
+      status: 'triggered',
+      service: DB,
+      escalationPolicy: 'PEP1AAA',
+      assignments: [{ user: ADA, at: at(NOW - HOUR) }],
+      createdAt: at(NOW - HOUR - i * 60_000),
+    }));
+  /** After each first page, the lowest open incident is resolved: the rest shift one place towards offset 0. */
+  const resolveOneAfterFirstPages = (incidents: SeedIncident[], times: number) => {
+    let resolved = 0;
+    fake.afterIncidentsPage = ({ offset }) => {
+      if (offset !== 0 || resolved === times) return;
+      const next = incidents[resolved++] as SeedIncident;
+      Object.assign(next, { status: 'resolved', assignments: [], resolvedAt: at(NOW) });
+      fake.setOrg(org(incidents));
+    };
+  };
+  const offsets = () => fake.requests.map((r) => r.query.find(([key]) => key === 'offset')?.[1]);
+
+  it('reads the list again when its total changes between pages, so no open incident is skipped', async () => {
+    const incidents = many(230);
+    fake.setOrg(org(incidents));
+    resolveOneAfterFirstPages(incidents, 1);
+    try {
+      const listed = await client().listIncidents(OPEN);
+      // Read once only, #101 would be missing: it moved from offset 100 to 99 while page 1 was read.
+      expect(numbers(listed)).toEqual(Array.from({ length: 229 }, (_, i) => i + 2));
+      expect(offsets()).toEqual(['0', '100', '200', '0', '100', '200']);
+    } finally {
+      fake.afterIncidentsPage = undefined;
+    }
+  });
+
+  it('refuses a list that changes again while read the second time, and never rereads a single page', async () => {
+    const incidents = many(230);
+    fake.setOrg(org(incidents));
+    resolveOneAfterFirstPages(incidents, 2);
+    try {
+      const error = await client()
+        .listIncidents(OPEN)
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(PagerDutyError);
+      expect((error as Error).message).toMatch(
+        /the open incidents changed while being read.*; the next run reads them again/,
+      );
+      expect(offsets()).toEqual(['0', '100', '200', '0', '100', '200']);
+      // One page: nothing can be skipped, whatever happens after it.
+      fake.setOrg(org(many(50)));
+      fake.requests.length = 0;
+      resolveOneAfterFirstPages(many(50), 5);
+      expect(numbers(await client().listIncidents(OPEN))).toHaveLength(50);
+      expect(offsets()).toEqual(['0']);
+    } finally {
+      fake.afterIncidentsPage = undefined;
+    }
+  });
+
+  it('refuses a total that is not a count, and reads pages whose total stays null as one list', async () => {
+    fake.faults.push({ path: '/incidents', status: 200, body: { ...page([], false), total: '3' } });
+    await expect(client().listIncidents(OPEN)).rejects.toThrow(/"total" that is not a count/);
+    fake.faults.push({ path: '/incidents', status: 200, body: page([incidentItem('PINC001')], true) });
+    fake.faults.push({ path: '/incidents', status: 200, body: page([incidentItem('PINC002')], false) });
+    fake.requests.length = 0;
+    expect(numbers(await client().listIncidents(OPEN))).toEqual([1, 2]);
+    expect(offsets()).toEqual(['0', '1']);
+  });
+
   const page = (incidents: unknown[], more: boolean) => ({
     incidents,
     limit: 100,
@@ -398,15 +581,19 @@ describe('PagerDutyClient.listIncidents (against the fake PagerDuty)', () => {
     title: 'x',
     status: 'triggered',
     urgency: 'high',
-    service: { id: DB.id, summary: DB.name },
+    service: { id: DB.id, summary: DB.name, escalation_policy: { id: 'PEP1AAA' } },
     escalation_policy: { id: 'PEP1AAA', summary: 'Alpha' },
     assignments: [],
     ...extra,
   });
 
   it('moves offset by the page length received, so a short page skips nothing', async () => {
-    fake.faults.push({ path: '/incidents', status: 200, body: page([incidentItem('PINC001')], true) });
-    // The fake's own list is #1, #2, #4: after a first page of one, offset 1 must give #2 and #4.
+    fake.faults.push({
+      path: '/incidents',
+      status: 200,
+      body: { ...page([incidentItem('PINC001')], true), total: 3 },
+    });
+    // The fake's own list is #1, #2, #4 (total 3): after a first page of one, offset 1 must give #2 and #4.
     expect(numbers(await client().listIncidents(OPEN))).toEqual([1, 2, 4]);
     expect(fake.requests.map((r) => r.query.find(([key]) => key === 'offset')?.[1])).toEqual(['0', '1']);
   });
@@ -428,7 +615,10 @@ describe('PagerDutyClient.listIncidents (against the fake PagerDuty)', () => {
   it('refuses an answer with an incident that was not asked for, or a malformed one', async () => {
     const refusals: Array<[unknown, RegExp]> = [
       [
-        page([incidentItem('PINC009', { service: { id: 'PSVCOTH' } })], false),
+        page(
+          [incidentItem('PINC009', { service: { id: 'PSVCOTH', escalation_policy: { id: 'PEP1AAA' } } })],
+          false,
+        ),
         /PINC009, whose service was not/,
       ],
       [

@@ -49,10 +49,12 @@ export interface Incident {
   id: string;
   number: number;
   title: string; // at most TITLE_MAX characters
-  url: string; // html_url; '' when missing or not an http(s) URL
+  url: string; // html_url; '' when missing, not an http(s) URL, or over URL_MAX characters once normalized
   status: 'triggered' | 'acknowledged';
   urgency: 'high' | 'low';
-  service: { id: string; name: string };
+  /** escalationPolicyId: the service's own policy (include[]=services), which a responder cannot change. */
+  service: { id: string; name: string; escalationPolicyId: string };
+  /** The incident's policy: the service's, unless a responder moved the incident to another one. */
   escalationPolicy: { id: string; name: string };
   assignees: IncidentAssignee[]; // from assignments[].assignee (current assignees), never from user_ids
 }
@@ -80,8 +82,12 @@ const OFFSET_CAP = 10_000; // offset + limit above this is refused with 400/2002
 const MAX_RETRY_WAIT_MS = 60_000;
 // PagerDuty object IDs (PABC123): checked before an ID is used or named in a message.
 const PAGERDUTY_ID = /^[A-Za-z0-9]{2,32}$/;
+// Untrusted text is cut so that what the action writes to the ledger always reads back well formed
+// (src/ledger.ts isWellFormed: url at most 500 UTF-16 units, names and titles at most 1000; 500 code points are at
+// most 1000 units).
 const TITLE_MAX = 500; // an incident title is free text from alerts: keep what reaches the report bounded
-const URL_MAX = 2048;
+const NAME_MAX = 500; // user, schedule, escalation policy and service names
+const URL_MAX = 500; // html_url, measured as normalized (percent-encoded) for the ledger
 
 /** `Token token=<key>` for REST API keys; a value given as `Bearer <token>` (OAuth) or already in header form is kept. */
 export function authorizationHeader(token: string): string {
@@ -146,8 +152,12 @@ export class PagerDutyClient {
   /**
    * The open incidents on the filter's services, all of them: `date_range=all`, since without it (or since/until)
    * PagerDuty lists only incidents created in the last 30 days, and an incident open longer would look resolved.
-   * Assignees come as full users (`include[]=assignees`) so that most carry their email. Follows `more` to the end;
-   * an answer that does not match what was asked (another status, urgency or service) is refused, never used.
+   * Assignees come as full users (`include[]=assignees`) so that most carry their email, services as full services
+   * (`include[]=services`) for their escalation policy. `urgencies[]` is sent only when it filters something: it
+   * needs the account's `urgencies` ability (a 402 without it). Follows `more` to the end; an answer that does not
+   * match what was asked (another status, urgency or service) is refused, never used. Offset paging over a list that
+   * changes can skip an incident, so `total` is asked for: when it changes between pages the list is read again,
+   * once; a list that changes again is an error rather than a list that may lack an open incident.
    */
   async listIncidents(filter: IncidentFilter): Promise<Incident[]> {
     const serviceIds = [...new Set(filter.serviceIds)]; // the spec's uniqueItems: PagerDuty refuses repeats
@@ -157,9 +167,41 @@ export class PagerDutyClient {
     if (serviceIds.length === 0 || statuses.length === 0 || urgencies.length === 0) {
       throw new Error('listIncidents needs at least one service, one status and one urgency');
     }
-    const askedServices = new Set(serviceIds.map(asciiLowerCase)); // IDs are compared as the rest of the action does
+    const query = new URLSearchParams();
+    query.set('date_range', 'all');
+    for (const status of statuses) query.append('statuses[]', status);
+    for (const id of serviceIds) query.append('service_ids[]', id);
+    // Both urgencies are every incident: the filter would only risk a 402 on accounts without the ability.
+    if (!(urgencies.includes('high') && urgencies.includes('low'))) {
+      for (const urgency of urgencies) query.append('urgencies[]', urgency);
+    }
+    query.append('include[]', 'assignees');
+    query.append('include[]', 'services');
+    query.set('time_zone', 'UTC');
+    query.set('total', 'true');
+    query.set('limit', String(PAGE_LIMIT));
+    const asked = { statuses, urgencies, services: new Set(serviceIds.map(asciiLowerCase)) };
+    const first = await this.readIncidentPages(query, asked);
+    if (first.steady) return first.incidents;
+    core.info('PagerDuty /incidents: the open incidents changed while being read; reading them again');
+    const second = await this.readIncidentPages(query, asked);
+    if (second.steady) return second.incidents;
+    throw new PagerDutyError(
+      'PagerDuty: the open incidents changed while being read (twice in a row); the next run reads them again',
+    );
+  }
+
+  /**
+   * One reading of every page of `/incidents`. `steady`: one page, or the same `total` on every page (a list that
+   * changed between pages may have shifted an incident past the offset read next).
+   */
+  private async readIncidentPages(
+    baseQuery: URLSearchParams,
+    asked: { statuses: string[]; urgencies: string[]; services: Set<string> },
+  ): Promise<{ incidents: Incident[]; steady: boolean }> {
     const byId = new Map<string, Incident>();
-    for (let offset = 0; ;) {
+    const totals = new Set<number | null>();
+    for (let offset = 0, pages = 0; ; pages++) {
       if (offset + PAGE_LIMIT > OFFSET_CAP) {
         // Stopping here would silently drop open incidents (their grants would look stale); refuse instead.
         throw new PagerDutyError(
@@ -167,27 +209,24 @@ export class PagerDutyClient {
             'through; name fewer services per rule (or fewer statuses/urgencies) in the rules with incidents',
         );
       }
-      const query = new URLSearchParams();
-      query.set('date_range', 'all');
-      for (const status of statuses) query.append('statuses[]', status);
-      for (const id of serviceIds) query.append('service_ids[]', id);
-      for (const urgency of urgencies) query.append('urgencies[]', urgency);
-      query.append('include[]', 'assignees');
-      query.set('time_zone', 'UTC');
-      query.set('limit', String(PAGE_LIMIT));
+      const query = new URLSearchParams(baseQuery);
       query.set('offset', String(offset));
       const body = await this.getJson('/incidents', query);
       const page = asRecord(body, '/incidents response');
       const items = page.incidents;
       if (!Array.isArray(items))
         throw new PagerDutyError('PagerDuty answered /incidents without an "incidents" list');
+      const total = page.total ?? null; // null when PagerDuty does not count: nothing to compare then
+      if (total !== null && !(typeof total === 'number' && Number.isSafeInteger(total) && total >= 0))
+        throw new PagerDutyError('PagerDuty answered /incidents with a "total" that is not a count');
+      totals.add(total);
       for (const item of items) {
         const incident = parseIncident(item);
-        const unasked = !statuses.includes(incident.status)
+        const unasked = !asked.statuses.includes(incident.status)
           ? 'status'
-          : !urgencies.includes(incident.urgency)
+          : !asked.urgencies.includes(incident.urgency)
             ? 'urgency'
-            : !askedServices.has(asciiLowerCase(incident.service.id))
+            : !asked.services.has(asciiLowerCase(incident.service.id))
               ? 'service'
               : undefined;
         if (unasked) {
@@ -198,7 +237,8 @@ export class PagerDutyClient {
         // Offset paging over a list that changes can repeat an incident across pages; keep one.
         byId.set(incident.id, incident);
       }
-      if (page.more !== true) return [...byId.values()];
+      if (page.more !== true)
+        return { incidents: [...byId.values()], steady: pages === 0 || totals.size === 1 };
       if (items.length === 0) {
         throw new PagerDutyError(
           'PagerDuty said more incidents follow but sent an empty page; try again later',
@@ -284,7 +324,7 @@ export class PagerDutyClient {
    */
   private async getJson(path: string, query?: URLSearchParams): Promise<unknown> {
     const url = `${this.baseUrl}${path}${query ? `?${query.toString()}` : ''}`;
-    return retry((attempt) => this.tryGet(url, path, attempt), {
+    return retry((attempt) => this.tryGet(url, path, attempt, query), {
       attempts: MAX_ATTEMPTS,
       deadline: this.deadline,
       onRetry: (failure, waitMs) =>
@@ -299,7 +339,12 @@ export class PagerDutyClient {
   }
 
   /** One GET: the parsed body, a failure worth another try, or (400-404) a PagerDutyError. */
-  private async tryGet(url: string, path: string, attempt: number): Promise<Attempt<unknown>> {
+  private async tryGet(
+    url: string,
+    path: string,
+    attempt: number,
+    query: URLSearchParams | undefined,
+  ): Promise<Attempt<unknown>> {
     this.requestCount++;
     try {
       // undici does not follow redirects here: the token only ever goes to pagerduty-api-url.
@@ -334,16 +379,24 @@ export class PagerDutyClient {
           waitMs: retryWaitMs(status, response.headers, attempt),
         };
       }
-      throw new PagerDutyError(this.describeFailure(path, status, text), status);
+      throw new PagerDutyError(this.describeFailure(path, status, text, query), status);
     } catch (error) {
       if (error instanceof PagerDutyError) throw error;
       return { again: forErrorDetail(this.scrub(errorText(error))) };
     }
   }
 
-  private describeFailure(path: string, status: number, body: string): string {
+  private describeFailure(path: string, status: number, body: string, query?: URLSearchParams): string {
     const detail = errorDetail(body, (t) => this.scrub(t));
     const said = detail ? `: ${detail}` : '';
+    if (path === '/incidents' && status === 402 && query?.has('urgencies[]')) {
+      // The spec: filtering by urgencies needs the account's `urgencies` ability; both urgencies send no filter.
+      return (
+        `PagerDuty says the account lacks an ability needed for /incidents (402${said}); remove ` +
+        'incidents.urgencies from the rules (this PagerDuty account lacks the urgencies ability), or enable that ' +
+        'ability for the account (it depends on the PagerDuty plan)'
+      );
+    }
     if (path === '/incidents' && (status === 400 || status === 403)) {
       return status === 400
         ? `PagerDuty refused the request to /incidents (400${said}); check the services of the rules with incidents`
@@ -461,7 +514,7 @@ function parseTime(value: unknown, what: string): Date | null {
 /** The `name` (or `summary`) of a schedule or policy object, or its ID. */
 function nameOf(value: unknown, id: string): string {
   const record = value && typeof value === 'object' ? (value as Record<string, unknown>) : {};
-  return text(record.name) || text(record.summary) || id;
+  return nameFrom([record.name, record.summary], id);
 }
 
 /** Users in a v3 schedule's `final_schedule.computed_shift_assignments[]` (`member.type` "user_member"). */
@@ -496,7 +549,7 @@ export function parseOnCall(item: unknown): OnCallRow {
     const s = asRecord(row.schedule, 'on-call schedule');
     if (typeof s.id !== 'string')
       throw new PagerDutyError('PagerDuty sent an on-call schedule without an id');
-    schedule = { id: s.id, name: text(s.summary) || text(s.name) || s.id };
+    schedule = { id: s.id, name: nameFrom([s.summary, s.name], s.id) };
   }
   const level = row.escalation_level;
   if (typeof level !== 'number' || !Number.isInteger(level)) {
@@ -506,11 +559,11 @@ export function parseOnCall(item: unknown): OnCallRow {
   return {
     user: {
       id: user.id,
-      name: text(user.name) || text(user.summary) || user.id,
+      name: nameFrom([user.name, user.summary], user.id),
       ...(email ? { email } : {}),
     },
     schedule,
-    escalationPolicy: { id: policy.id, name: text(policy.summary) || text(policy.name) || policy.id },
+    escalationPolicy: { id: policy.id, name: nameFrom([policy.summary, policy.name], policy.id) },
     escalationLevel: level,
     start: parseTime(row.start, 'start'),
     end: parseTime(row.end, 'end'),
@@ -524,15 +577,24 @@ function pagerDutyId(value: unknown, what: string): string {
   return value;
 }
 
-/** An http(s) address to link to, or '' (a `javascript:` or malformed html_url must never become a link). */
+/**
+ * An http(s) address to link to, or '' (a `javascript:` or malformed html_url must never become a link). The length
+ * limit applies to the normalized address kept, which percent-encoding can make longer than the one received.
+ */
 function webUrl(value: unknown): string {
   if (typeof value !== 'string' || value.length > URL_MAX) return '';
   try {
     const url = new URL(value);
-    return url.protocol === 'https:' || url.protocol === 'http:' ? url.href : '';
+    const web = url.protocol === 'https:' || url.protocol === 'http:';
+    return web && url.href.length <= URL_MAX ? url.href : '';
   } catch {
     return '';
   }
+}
+
+/** A name from the first non-empty string of `candidates`, else `id`, cut to NAME_MAX. */
+function nameFrom(candidates: unknown[], id: string): string {
+  return cut(candidates.map(text).find((name) => name !== '') ?? id, NAME_MAX);
 }
 
 /** At most `max` characters (code points: a surrogate pair is never cut in half), "…" marking a cut. */
@@ -546,7 +608,7 @@ function cut(value: string, max: number): string {
 }
 
 /**
- * Validates one `incidents[]` item of `GET /incidents?include[]=assignees`. Strict like parseOnCall: the action was
+ * Validates one `incidents[]` item of `GET /incidents?include[]=assignees&include[]=services`. Strict like parseOnCall: the action was
  * asked for open incidents only, so any other status or urgency is a malformed answer, not one to skip. Assignees are
  * the current ones (`assignments[].assignee`); an assignee without an email gets `email: undefined`.
  */
@@ -568,6 +630,15 @@ export function parseIncident(item: unknown): Incident {
   const policy = asRecord(row.escalation_policy, `${which} escalation policy`);
   const serviceId = pagerDutyId(service.id, `${which} service`);
   const policyId = pagerDutyId(policy.id, `${which} escalation policy`);
+  // The service's own policy, present only in the full service (include[]=services): require-on-call checks it.
+  if (!service.escalation_policy || typeof service.escalation_policy !== 'object')
+    throw new PagerDutyError(
+      `PagerDuty sent ${which} without its service's escalation policy (asked for with include[]=services)`,
+    );
+  const servicePolicyId = pagerDutyId(
+    (service.escalation_policy as Record<string, unknown>).id,
+    `${which} service escalation policy`,
+  );
   const assignments = row.assignments;
   if (!Array.isArray(assignments))
     throw new PagerDutyError(`PagerDuty sent ${which} without an assignments list`);
@@ -578,7 +649,7 @@ export function parseIncident(item: unknown): Incident {
     const email = text(user.email) || undefined;
     const seen = assignees.get(userId);
     if (seen) seen.email ??= email;
-    else assignees.set(userId, { id: userId, name: text(user.name) || text(user.summary) || userId, email });
+    else assignees.set(userId, { id: userId, name: nameFrom([user.name, user.summary], userId), email });
   }
   return {
     id,
@@ -587,8 +658,12 @@ export function parseIncident(item: unknown): Incident {
     url: webUrl(row.html_url),
     status,
     urgency,
-    service: { id: serviceId, name: text(service.summary) || text(service.name) || serviceId },
-    escalationPolicy: { id: policyId, name: text(policy.summary) || text(policy.name) || policyId },
+    service: {
+      id: serviceId,
+      name: nameFrom([service.summary, service.name], serviceId),
+      escalationPolicyId: servicePolicyId,
+    },
+    escalationPolicy: { id: policyId, name: nameFrom([policy.summary, policy.name], policyId) },
     assignees: [...assignees.values()],
   };
 }

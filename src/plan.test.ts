@@ -415,7 +415,7 @@ describe('incident grants', () => {
     const reason = reconcileWith({ ledger: [granted], accounts: adaAccount })[0]?.reason;
     expect(reason).toMatch(/^incident #42 is resolved, reassigned or no longer matches the rule/);
     expect(
-      planWith({ windows: [], ledger: [granted], revokeStale: true, unjudgedResources: new Set(['db']) }).map(
+      planWith({ windows: [], ledger: [granted], revokeStale: true, unjudgedIncidents: 'all' }).map(
         (row) => row.status,
       ),
     ).toEqual(['unchanged']);
@@ -433,5 +433,63 @@ describe('incident grants', () => {
       ['ADA', 'pending-revoke'],
       ['BOB', 'unchanged'],
     ]);
+  });
+
+  it('grants an incident only the time no on-call window covers, labelled by what backs it, renewed as an incident', () => {
+    // Ada is on call until now + 30m; the incident window reaches now + 2h (renewed from now + 1h on).
+    const onCall: DesiredWindow = {
+      ...incidentWindow(),
+      rule: 'db-shift',
+      source: entry('x@y', iso(0), iso(1)).source,
+      until: nowMs + H / 2,
+    };
+    delete onCall.renewBefore;
+    const rows = reconcileWith({ windows: [onCall, incidentWindow()], accounts: adaAccount });
+    expect(
+      rows.map((row) => [row.rule, rfc3339(row.from), rfc3339(row.until), row.source.incident?.number]),
+    ).toEqual([
+      ['db-shift', iso(0), iso(0.5), undefined],
+      ['responders', iso(0.5), iso(2), 42],
+    ]);
+    // A later run (both recorded) while the incident window has more than half left: nothing new.
+    const shift = { ...entry('ada@example.com', iso(0), iso(0.5)), pagerdutyUserId: 'ADA' };
+    const later = reconcileWith({
+      windows: [{ ...onCall }, incidentWindow(0, 2.25)],
+      accounts: adaAccount,
+      ledger: [shift, incidentEntry(0.5, 2)],
+    });
+    expect(later.map((row) => row.status)).toEqual(['unchanged', 'unchanged']);
+  });
+
+  it('never revokes a pair while it holds a grant in force that this run cannot judge', () => {
+    // The incidents could not be read (Ada's incident grant is not judged) and her on-call grant is stale.
+    const shift = { ...entry('ada@example.com', iso(-1), iso(3)), pagerdutyUserId: 'ADA' };
+    const rows = reconcileWith({
+      windows: [],
+      accounts: adaAccount,
+      ledger: [shift, incidentEntry(-1, 1)],
+      revokeStale: true,
+      unjudgedIncidents: 'all',
+    });
+    expect(rows.map((row) => [row.source.incident?.number ?? 'shift', row.status])).toEqual([
+      ['shift', 'stale'],
+      [42, 'unchanged'],
+    ]);
+    expect(rows[0]?.reason).toMatch(
+      /not revoked in this run: revoking would also end a grant of this resource/,
+    );
+    // Only the incidents named are held; another incident's grant is judged.
+    const other = {
+      ...incidentEntry(-1, 1),
+      source: { ...incidentEntry(-1, 1).source, incident: { ...incident, id: 'Q2OTHER' } },
+    };
+    expect(
+      planWith({
+        windows: [],
+        ledger: [other],
+        revokeStale: true,
+        unjudgedIncidents: new Set(['Q1INCIDENT']),
+      }).map((row) => row.status),
+    ).toEqual(['pending-revoke']);
   });
 });

@@ -92,10 +92,10 @@ export interface ReconcileInput {
    */
   failSafe: boolean;
   /**
-   * Resources whose grants this run cannot judge: those of incident rules when the open incidents could not be
-   * read. None of their grants is stale, whatever it was granted for (a failed query is not "no incidents").
+   * Incident grants this run cannot judge: 'all' when the open incidents could not be read (a failed query is not
+   * "no incidents"), or those of open incidents whose on-call could not be checked. None of them is stale.
    */
-  unjudgedResources?: ReadonlySet<string>;
+  unjudgedIncidents?: 'all' | ReadonlySet<string>;
   /** strongDM's active users, when they could be listed. */
   sdmEmails?: StrongDmEmails;
   /** revoke-stale is asked for but sdm cannot revoke: why, added to each stale grant's reason. */
@@ -126,11 +126,17 @@ export function reconcile(input: ReconcileInput): PlanRow[] {
   const { desiredByPair, ledgerByPair } = groupByPair(input);
   const rows: PlanRow[] = [];
   for (const key of new Set([...desiredByPair.keys(), ...ledgerByPair.keys()])) {
-    const desired = mergeWindows(desiredByPair.get(key) ?? []);
+    const windows = desiredByPair.get(key) ?? [];
+    // Merged apart, so that a grant made for an incident says so (and renews as one) and a shift's says not.
+    const wanted = {
+      onCall: mergeWindows(windows.filter((window) => !window.source.incident)),
+      byIncident: mergeWindows(windows.filter((window) => window.source.incident)),
+    };
+    const desired = mergeWindows(windows); // all the time PagerDuty backs, for judging recorded grants
     const first = desired[0];
     const sdmEmail = first ? input.accounts.get(first.pagerdutyUserId)?.sdmEmail : undefined;
     if (first && !sdmEmail) {
-      rows.push(...skippedRows(desired, input));
+      rows.push(...skippedRows([...wanted.onCall, ...wanted.byIncident], input));
       continue;
     }
     const recorded = planRecordedGrants(
@@ -142,7 +148,7 @@ export function reconcile(input: ReconcileInput): PlanRow[] {
       horizon,
     );
     rows.push(...recorded.rows);
-    if (sdmEmail) rows.push(...grantRows(desired, sdmEmail, recorded, input.maxGrantMs, horizon));
+    if (sdmEmail) rows.push(...grantRows(wanted, sdmEmail, recorded, input.maxGrantMs, horizon));
   }
   return sortRows(rows);
 }
@@ -195,6 +201,14 @@ interface RecordedGrantsPlan {
   revokePair: boolean;
 }
 
+/** Can this run judge the grant? Not an on-call grant under the fail-safe, nor an incident grant it cannot see. */
+function judgeable(entry: LedgerEntry, input: ReconcileInput): boolean {
+  const { incident } = entry.source;
+  if (!incident) return !input.failSafe;
+  const unjudged = input.unjudgedIncidents;
+  return !(unjudged === 'all' || unjudged?.has(incident.id));
+}
+
 /** Recorded grants with time PagerDuty no longer backs, among those this run can judge. */
 function staleEntries(
   entries: LedgerEntry[],
@@ -206,8 +220,7 @@ function staleEntries(
 ): Set<LedgerEntry> {
   return new Set(
     entries.filter((entry) => {
-      if (input.unjudgedResources?.has(entry.resource)) return false;
-      if (input.failSafe && !entry.source.incident) return false;
+      if (!judgeable(entry, input)) return false;
       if (accountGone(entry)) return false;
       const from = Math.max(Date.parse(entry.from), nowMs);
       if (Date.parse(entry.from) >= horizon) return false; // beyond what this run can see: not judged
@@ -235,9 +248,17 @@ function planRecordedGrants(
     (entry) => !stale.has(entry) && !accountGone(entry) && Date.parse(entry.from) <= nowMs,
   );
   const deferred = inForceAndBacked && [...stale].every((entry) => Date.parse(entry.from) > nowMs);
+  // Nor may it end a grant in force that this run cannot judge (it could not grant that time again).
+  const holdsUnjudged = entries.some(
+    (entry) =>
+      !judgeable(entry, input) &&
+      !accountGone(entry) &&
+      Date.parse(entry.from) <= nowMs &&
+      nowMs < Date.parse(entry.until),
+  );
   const resource = entries[0]?.resource ?? '';
   const revocable = !input.revocableResources || input.revocableResources.has(resource);
-  const revokePair = input.revokeStale && revocable && stale.size > 0 && !deferred;
+  const revokePair = input.revokeStale && revocable && stale.size > 0 && !deferred && !holdsUnjudged;
 
   const rows = entries.map((entry): PlanRow => {
     if (accountGone(entry)) {
@@ -256,6 +277,9 @@ function planRecordedGrants(
         : 'PagerDuty no longer has this person on call for all of this grant (override, swap or change)';
       if (input.revokeStale && deferred) {
         reason += '; it is revoked once the grant in force ends (revoking now would end that one too)';
+      } else if (input.revokeStale && holdsUnjudged) {
+        reason +=
+          '; not revoked in this run: revoking would also end a grant of this resource that this run cannot judge';
       }
       if (input.revokeUnavailable) reason += `; ${input.revokeUnavailable}`;
       else if (input.revokeStale && !revocable) {
@@ -275,18 +299,26 @@ function planRecordedGrants(
   return { rows, kept: revokePair ? [] : entries.filter((entry) => !accountGone(entry)), revokePair };
 }
 
-/** Desired time that the kept grants do not cover, in pieces of at most maxGrantMs starting before the horizon. */
+/**
+ * Desired time that the kept grants do not cover, in pieces of at most maxGrantMs starting before the horizon;
+ * incident time only where no on-call window covers it, so the two never overlap.
+ */
 function grantRows(
-  desired: DesiredWindow[],
+  wanted: { onCall: DesiredWindow[]; byIncident: DesiredWindow[] },
   sdmEmail: string,
   recorded: RecordedGrantsPlan,
   maxGrantMs: number,
   horizon: number,
 ): PendingGrantRow[] {
   const keptSpans = recorded.kept.map((entry) => [Date.parse(entry.from), Date.parse(entry.until)] as const);
+  const onCallSpans = wanted.onCall.map((window) => [window.from, window.until] as const);
+  const toGrant = [
+    ...wanted.onCall.map((window) => ({ window, taken: keptSpans })),
+    ...wanted.byIncident.map((window) => ({ window, taken: [...keptSpans, ...onCallSpans] })),
+  ];
   const rows: PendingGrantRow[] = [];
-  for (const window of desired) {
-    for (const [gapFrom, gapUntil] of subtract(window.from, window.until, keptSpans)) {
+  for (const { window, taken } of toGrant) {
+    for (const [gapFrom, gapUntil] of subtract(window.from, window.until, taken)) {
       if (window.renewBefore !== undefined && gapFrom >= window.renewBefore) continue; // renewed by a later run
       for (let cursor = gapFrom; cursor < gapUntil && cursor < horizon;) {
         const end = Math.min(gapUntil, cursor + maxGrantMs);

@@ -152,6 +152,13 @@ describe('incident rules', () => {
     [['  incidents: { services: [PSVC123] }', '  incident-window: 1m'], /from 5m to 1d/],
     [['  incidents: { services: [PSVC123] }', '  incident-window: soon'], /incident-window "soon"/],
     [
+      ['  incidents: { services: [PSVC123] }', '  incident-window: [30m]'],
+      /incident-window must be one duration/,
+    ],
+    [['  incidents: { services: [PSVC123] }', '  incident-window:'], /incident-window must be one duration/],
+    [['  incidents: { services: [PSVC123], urgencies: [] }'], /incidents\.urgencies is empty; leave it out/],
+    [['  incidents: { services: [PSVC123], statuses: [] }'], /incidents\.statuses is empty; leave it out/],
+    [
       ['  incidents: { services: [PSVC123] }', '  require-on-call: "no"'],
       /require-on-call must be true or false/,
     ],

@@ -41,7 +41,7 @@ export interface IncidentCondition {
   urgencies: IncidentUrgency[];
   statuses: IncidentStatus[];
   windowMs: number; // incident-window: each grant reaches this far ahead, renewed while the incident is open
-  requireOnCall: boolean; // only assignees on call in the incident's escalation policy
+  requireOnCall: boolean; // only assignees on call in the escalation policy of the incident's service
 }
 
 export const DEFAULT_INCIDENT_WINDOW = '2h';
@@ -198,6 +198,11 @@ function parseIncidentCondition(
       problems.push(`${label}: unknown key "incidents.${key}"; use ${INCIDENT_KEYS.join(', ')}`);
   }
   const list = (key: string) => listOf(condition, key, `${label}: incidents`, problems);
+  for (const key of ['urgencies', 'statuses']) {
+    // An empty list would read as "all" (the default): say so instead of guessing.
+    if (condition.has(key) && list(key).length === 0)
+      problems.push(`${label}: incidents.${key} is empty; leave it out to mean all, or name at least one`);
+  }
   const services = [...new Set(list('services'))];
   if (services.length === 0)
     problems.push(`${label}: incidents.services is required: the PagerDuty service IDs (e.g. PSVC123)`);
@@ -234,7 +239,11 @@ function oneOf<T extends string>(
 }
 
 function incidentWindow(value: Node | undefined, label: string, problems: string[]): number {
-  const text = isScalar(value) && value.value !== null ? String(value.value) : DEFAULT_INCIDENT_WINDOW;
+  if (value !== undefined && value !== null && (!isScalar(value) || value.value === null)) {
+    problems.push(`${label}: incident-window must be one duration such as ${DEFAULT_INCIDENT_WINDOW}`);
+    return parseDuration(DEFAULT_INCIDENT_WINDOW) as number;
+  }
+  const text = isScalar(value) ? String(value.value) : DEFAULT_INCIDENT_WINDOW;
   const ms = parseDuration(text);
   const { min, max } = INCIDENT_WINDOW_LIMITS;
   if (ms === undefined || ms < min || ms > max) {

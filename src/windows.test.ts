@@ -78,7 +78,7 @@ describe('incidentWindows', () => {
     url: 'https://acme.pagerduty.com/incidents/Q1INCIDENT',
     status: 'triggered',
     urgency: 'high',
-    service: { id: 'PSVC123', name: 'Checkout' },
+    service: { id: 'PSVC123', name: 'Checkout', escalationPolicyId: 'PEP0001' },
     escalationPolicy: { id: 'PEP0001', name: 'Ops' },
     assignees: [{ id: 'PUSER01', name: 'Ada', email: 'ada@example.com' }],
     ...overrides,
@@ -132,7 +132,18 @@ describe('incidentWindows', () => {
 
   it('matches service, urgency and status; an on-call rule never matches an incident', () => {
     const count = (i: Incident, r: Rule) => windowsFor([i], [r]).windows.length;
-    expect(count(incident({ service: { id: 'POTHER1', name: 'x' } }), incidentRule())).toBe(0);
+    expect(
+      count(
+        incident({ service: { id: 'POTHER1', name: 'x', escalationPolicyId: 'PEP0001' } }),
+        incidentRule(),
+      ),
+    ).toBe(0);
+    expect(
+      count(
+        incident({ service: { id: 'psvc123', name: 'x', escalationPolicyId: 'PEP0001' } }),
+        incidentRule(),
+      ),
+    ).toBe(1);
     expect(count(incident({ urgency: 'low' }), incidentRule({ urgencies: ['high'] }))).toBe(0);
     expect(count(incident({ status: 'acknowledged' }), incidentRule({ statuses: ['triggered'] }))).toBe(0);
     expect(count(incident({ status: 'acknowledged' }), incidentRule())).toBe(1);
@@ -163,6 +174,28 @@ describe('incidentWindows', () => {
     const ended = oncall({ start: at('2026-11-26T07:00:00Z'), end: at('2026-11-26T08:00:00Z') });
     expect(windowsFor([incident()], [incidentRule()], [ended], 15 * 60_000).leftOut).toHaveLength(1);
     expect(windowsFor([incident()], [incidentRule()], [ended], 31 * 60_000).windows).toHaveLength(1);
+  });
+
+  it("follows the service's escalation policy, not the incident's: moving an incident to your own policy gains nothing", () => {
+    // Mallory is on call in Frontend and moved the incident there; the service's policy is PEP0001 (Ops).
+    const mallory = oncall({
+      userId: 'PMALLRY',
+      start: at('2026-11-26T08:00:00Z'),
+      escalationPolicy: { id: 'PEPFRNT', name: 'Frontend' },
+    });
+    const moved = incident({
+      escalationPolicy: { id: 'PEPFRNT', name: 'Frontend' },
+      assignees: [{ id: 'PMALLRY', name: 'Mallory', email: 'mallory@example.com' }],
+    });
+    const { windows, leftOut } = windowsFor([moved], [incidentRule()], [mallory, onCallNow]);
+    expect(windows).toEqual([]);
+    expect(leftOut.map((l) => l.assignee.id)).toEqual(['PMALLRY']);
+    // Ada, on call in the service's policy, still gets access when the incident is moved to her.
+    const toAda = incident({ escalationPolicy: { id: 'PEPFRNT', name: 'Frontend' } });
+    const ada = windowsFor([toAda], [incidentRule()], [mallory, onCallNow]).windows;
+    expect(
+      ada.map((w) => [w.pagerdutyUserId, w.source.escalationPolicyId, w.source.escalationLevel]),
+    ).toEqual([['PUSER01', 'PEP0001', 1]]);
   });
 
   it('takes the email from the on-call row when the incident carried none', () => {

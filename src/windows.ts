@@ -3,6 +3,7 @@
 // person's overlapping or touching windows.
 import type { Incident, IncidentAssignee, OnCallRow } from './pagerduty.js';
 import type { IncidentCondition, Rule } from './rules.js';
+import { asciiLowerCase } from './text.js';
 import type { IncidentRef, OnCallSource, Person } from './types.js';
 
 /** A span of time someone should hold a resource; `until` may be Infinity for open-ended on-calls. */
@@ -83,8 +84,10 @@ export interface IncidentAssigneeLeftOut {
 
 /**
  * Every (matching open incident × assignee × incident rule × resource) as a window [now, now + incident-window].
- * With require-on-call, only assignees on call (lead time and grace period included) in the incident's escalation
- * policy, and not past the end of that on-call (+ grace period); the others are returned as left out.
+ * With require-on-call, only assignees on call (lead time and grace period included) in the escalation policy of the
+ * incident's service, and not past the end of that on-call (+ grace period); the others are returned as left out.
+ * The service's policy, not the incident's: anyone who may edit an incident can move it to a policy they are on call
+ * in, but not change the service's.
  */
 export function incidentWindows(options: {
   incidents: Incident[];
@@ -105,7 +108,7 @@ export function incidentWindows(options: {
         const rows = options.oncalls.filter(
           (row) =>
             row.user.id === assignee.id &&
-            row.escalationPolicy.id === incident.escalationPolicy.id &&
+            row.escalationPolicy.id === incident.service.escalationPolicyId &&
             (row.start === null || row.start.getTime() - options.leadMs <= nowMs) &&
             (row.end === null || nowMs < row.end.getTime() + options.graceMs),
         );
@@ -122,8 +125,8 @@ export function incidentWindows(options: {
         const source: OnCallSource = {
           scheduleId: row?.schedule?.id ?? null,
           scheduleName: row?.schedule?.name ?? '',
-          escalationPolicyId: incident.escalationPolicy.id,
-          escalationPolicyName: incident.escalationPolicy.name,
+          escalationPolicyId: row?.escalationPolicy.id ?? incident.escalationPolicy.id,
+          escalationPolicyName: row?.escalationPolicy.name ?? incident.escalationPolicy.name,
           escalationLevel: row?.escalationLevel ?? 0,
           incident: incidentRef(incident),
         };
@@ -146,9 +149,11 @@ export function incidentWindows(options: {
   return { windows, leftOut };
 }
 
+/** Service IDs compared in ASCII lower case, as listIncidents and the dry-run check compare them. */
 export function incidentMatches(condition: IncidentCondition, incident: Incident): boolean {
+  const service = asciiLowerCase(incident.service.id);
   return (
-    condition.services.includes(incident.service.id) &&
+    condition.services.some((id) => asciiLowerCase(id) === service) &&
     condition.urgencies.includes(incident.urgency) &&
     condition.statuses.includes(incident.status)
   );

@@ -251,7 +251,9 @@ describe('incident rules', () => {
       [['grant-temporary', 'prod-db-write', 1]],
     );
     expect(later.outputs).toMatchObject({ granted: '0', failed: '0', stale: '0' });
-    expect(rowsOf(later, ...ADA_INCIDENT_ACCESS).map((row) => [row.status, row.reason.slice(0, 9)])).toEqual([
+    expect(
+      rowsOf(later, ...ADA_INCIDENT_ACCESS).map((row) => [row.status, String(row.reason).slice(0, 9)]),
+    ).toEqual([
       ['unchanged', ''],
       ['skipped', 'deferred:'],
     ]);
@@ -366,8 +368,9 @@ describe('incident rules', () => {
       (asked[0]?.query ?? []).filter(([name]) => name === key).map(([, value]) => value);
     expect(values('service_ids[]')).toEqual(['PSVCDB1']);
     expect(values('statuses[]').sort()).toEqual(['acknowledged', 'triggered']);
-    expect(values('urgencies[]').sort()).toEqual(['high', 'low']);
-    expect(values('include[]')).toEqual(['assignees']);
+    expect(values('urgencies[]')).toEqual([]); // both urgencies: no filter (it needs the account's urgencies ability)
+    expect(values('include[]')).toEqual(['assignees', 'services']);
+    expect(values('total')).toEqual(['true']);
     expect(values('date_range')).toEqual(['all']);
     expect(values('limit')).toEqual(['100']);
     expect([...values('since'), ...values('until')]).toEqual([]);
@@ -419,6 +422,37 @@ describe('incident rules', () => {
         incident: { number: 103, serviceId: 'PSVCDB1' },
       });
     }
+  });
+
+  it('moving an incident to a policy you are on call in gains nothing, and a hostile name never starts a log line', async () => {
+    const company = incidentCompany();
+    // Mallory is on call in Platform. She renamed herself, moved incident 104 (service Orders DB, whose policy is
+    // Data) to Platform and took it.
+    const users = (company.seed.pagerduty as Org).users as Array<{ id: string; name: string }>;
+    const mallory = users.find((user) => user.id === 'PMALLO1');
+    if (mallory) mallory.name = '  ::stop-commands::pwn';
+    const platform = (company.seed.pagerduty as Org).escalationPolicies.find((p) => p.id === 'PEPPLAT');
+    platform?.levels.push({ targets: [{ type: 'user', id: 'PMALLO1' }] }); // level 2, directly
+    company.incidents.push(
+      company.incident(104, {
+        service: { ...company.services.ordersDb, escalationPolicyId: 'PEPDATA' },
+        escalationPolicy: 'PEPPLAT',
+        assignments: [{ user: 'PMALLO1', at: company.at(-1) }],
+      }),
+    );
+    const world = await open(company);
+    const run = await runAt(world, inputsFor(world, company.rules()));
+    expect(run.exitCode, run.stdout).toBe(0);
+    const calls = await sdmCalls(world);
+    expect(calls.filter((call) => call.resource === 'prod-db-write')).toEqual([]);
+    expect(calls.map((call) => `${call.email} ${call.resource}`)).toEqual(['carol@example.com bastion']);
+    expect(ledgerEntries(world).filter((e) => e.resource === 'prod-db-write')).toEqual([]);
+    for (const line of `${run.stdout}\n${run.stderr}`.split(/\r?\n/)) {
+      expect(line).not.toMatch(/^\s*::stop-commands::pwn/);
+    }
+    expect(run.stdout).toMatch(
+      /^Incident #104: ::stop-commands::pwn is assigned but not on call in the escalation policy of service Orders DB \(the incident is on policy Platform; access follows its service's\)/m,
+    );
   });
 
   it('with require-on-call, incident access ends with the assignee’s shift (plus grace-period), not later', async () => {
@@ -885,8 +919,8 @@ describe('outage guard', () => {
     expect(await sdmCalls(world, mark)).toEqual([]);
     expect(ledgerEntries(world).filter((e) => e.revokedAt !== undefined)).toEqual([]);
     const why =
-      'PagerDuty returned nobody on call in the escalation policies of the open incidents: no grant of prod-db-write is treated as stale in this run';
-    expect(outage.summary).toContain(why);
+      'PagerDuty returned nobody on call in the escalation policy of the service of incident #101: its grants are not treated as stale in this run';
+    expect(outage.summary).toContain(why.replace('#101', '#\u2060101')); // "#101" kept from linking to an issue
     expect(outage.stdout).toContain(why);
 
     // Data has people on call again (Bob), and the incident is Bob's now: Ada's incident grant is stale and revoked,

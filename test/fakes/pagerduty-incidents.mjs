@@ -13,10 +13,15 @@
  * - Assignees are user references (no email) unless `include[]=assignees` is given.
  * - `limit` is capped at 100 (the spec's "Maximum of 100"), `offset + limit` at 10,000 (PagerDuty's docs), as
  *   for /oncalls; `statuses[]`, `urgencies[]`, `include[]` and `date_range` are checked against the spec's enums,
- *   and the spec's `uniqueItems` arrays refuse repeated values.
- * Not modelled: `sort_by` (ignored; the order is incident_number ascending), the `teams`/`urgencies` account
- * abilities (402 on accounts without them: inject a fault), `include[]` values other than assignees, acknowledgers,
- * services, escalation_policies and teams (accepted, no effect).
+ *   and the spec's `uniqueItems` arrays refuse repeated values. `total` is null unless `total=true`.
+ * - `urgencies[]` needs the account's `urgencies` ability and `team_ids[]` its `teams` ability (the spec): an org
+ *   whose `abilities` lack one answers 402 in the spec's generic error shape (message and code inferred). An org
+ *   without `abilities` has both.
+ * - With `include[]=services`, `service` is the full service, whose `escalation_policy` is the service's own (the
+ *   same as `GET /services/{id}`), which need not be the incident's: a responder can move an incident to another
+ *   policy. Without the include it is a `service_reference`, with no policy.
+ * Not modelled: `sort_by` (ignored; the order is incident_number ascending), `include[]` values other than
+ * assignees, acknowledgers, services, escalation_policies and teams (accepted, no effect).
  *
  * Plain JavaScript (ESM): also run by `node scripts/demo.mjs`. Helpers come from pagerduty.mjs (a cycle that is
  * safe: neither module uses the other's bindings while it is being evaluated).
@@ -65,8 +70,10 @@ const INCIDENT_INCLUDES = new Set([
  * @property {string} title
  * @property {'triggered' | 'acknowledged' | 'resolved'} status
  * @property {'high' | 'low'} [urgency] default 'high'
- * @property {{ id: string, name: string }} service
- * @property {string} escalationPolicy id of one of the org's escalation policies
+ * @property {{ id: string, name: string, escalationPolicyId?: string }} service escalationPolicyId: the service's
+ *   own policy (default: as `org.services` says, else the policy of the service's first incident), which
+ *   `escalationPolicy` may differ from (an incident moved to another policy)
+ * @property {string} escalationPolicy id of one of the org's escalation policies: the incident's
  * @property {Array<{ id: string, name: string }>} [teams]
  * @property {Array<{ user: string, at: string }>} [assignments] user ids; must be empty when resolved
  * @property {Array<{ user: string, at: string }>} [acknowledgements] only when acknowledged
@@ -123,6 +130,10 @@ export function indexIncidents(seeds, users, policies) {
       const urgency = s.urgency ?? 'high';
       if (!URGENCIES.includes(urgency)) fail(`incident ${s.id}: bad urgency ${String(urgency)}`);
       if (!s.service?.id || !s.service.name) fail(`incident ${s.id}: service needs id, name`);
+      const servicePolicy = s.service.escalationPolicyId;
+      if (servicePolicy !== undefined && !policies.some((ep) => ep.id === servicePolicy)) {
+        fail(`incident ${s.id}: service ${s.service.id} has unknown escalation policy ${servicePolicy}`);
+      }
       if (!policies.some((ep) => ep.id === s.escalationPolicy)) {
         fail(`incident ${s.id}: unknown escalation policy ${s.escalationPolicy}`);
       }
@@ -215,6 +226,21 @@ function incidentWindow(query, now, inputZone) {
  */
 
 /**
+ * The spec: "Account must have the `urgencies` ability" for `urgencies[]`, the `teams` ability for `team_ids[]`.
+ * The 402 body follows the spec's generic error schema; its message is the spec's description of a 402, its code
+ * (2012) an assumption.
+ * @param {import('./pagerduty.mjs').OrgIndex} index
+ * @param {string} ability
+ * @param {string} parameter
+ */
+function needAbility(index, ability, parameter) {
+  if (index.abilities.has(ability)) return;
+  throw new ApiError(402, 'Account does not have the abilities to perform the action', 2012, [
+    `${parameter} requires the ${ability} ability`,
+  ]);
+}
+
+/**
  * `GET /incidents` (listIncidents).
  * @param {IncidentsContext} ctx
  * @param {Array<[string, string]>} query
@@ -231,6 +257,8 @@ export function listIncidents(ctx, query) {
   const urgencies = enumList(query, 'urgencies', URGENCIES);
   const serviceIds = list(query, 'service_ids');
   const teamIds = list(query, 'team_ids');
+  if (urgencies) needAbility(index, 'urgencies', 'urgencies[]');
+  if (teamIds) needAbility(index, 'teams', 'team_ids[]');
   const userIds = list(query, 'user_ids');
   const include = includes(query, INCIDENT_INCLUDES);
   const incidentKey = last(query, 'incident_key');
@@ -294,7 +322,11 @@ export function listIncidents(ctx, query) {
             name: seed.service.name,
             description: null,
             status: seed.status === 'resolved' ? 'active' : 'critical',
-            escalation_policy: r.policyRef(policy),
+            // The service's own policy, whichever policy the incident is on now.
+            escalation_policy: r.policyRef(
+              /** @type {import('./pagerduty.mjs').IndexedService} */ (index.services.get(seed.service.id))
+                .policy,
+            ),
             teams: (seed.teams ?? []).map(teamRef),
           }
         : serviceRef,

@@ -14,6 +14,7 @@ interface Ref {
   html_url: string;
   name?: string;
   email?: string;
+  escalation_policy?: Ref;
 }
 interface Incident {
   id: string;
@@ -248,6 +249,27 @@ describe('GET /incidents: filters', () => {
     expect(await numbersOf('team_ids[]=PTEAM99')).toEqual([]);
   });
 
+  it('urgencies[] and team_ids[] need the account abilities of the same names: 402 without, in the spec error shape', async () => {
+    fake.setOrg({ ...org(), abilities: ['teams'] });
+    const body = await refused('urgencies[]=high', 402);
+    expect(body).toEqual({
+      error: {
+        message: 'Account does not have the abilities to perform the action',
+        code: 2012,
+        errors: ['urgencies[] requires the urgencies ability'],
+      },
+    });
+    expect(await numbersOf(`team_ids[]=${TEAM.id}`)).toEqual([1]);
+    expect(await numbersOf('statuses[]=triggered&statuses[]=acknowledged')).toEqual([1, 2]); // no filter: fine
+    fake.setOrg({ ...org(), abilities: ['urgencies'] });
+    expect((await refused(`team_ids[]=${TEAM.id}`, 402)).error.errors).toEqual([
+      'team_ids[] requires the teams ability',
+    ]);
+    expect(await numbersOf('urgencies[]=low')).toEqual([2]);
+    fake.setOrg(org()); // default: every ability
+    expect(await numbersOf(`urgencies[]=high&team_ids[]=${TEAM.id}`)).toEqual([1]);
+  });
+
   it('different filters intersect', async () => {
     expect(await numbersOf(`service_ids[]=${WEB.id}&statuses[]=triggered&date_range=all`)).toEqual([4]);
     expect(await numbersOf(`service_ids[]=${DB.id}&urgencies[]=low`)).toEqual([]);
@@ -323,6 +345,48 @@ describe('GET /incidents: shapes', () => {
     expect(one?.escalation_policy).toMatchObject({ id: EP1, type: 'escalation_policy', name: 'Alpha' });
     expect(one?.assignments[0]?.assignee.type).toBe('user_reference');
     expect((await refused('include[]=emails', 400)).error.code).toBe(2001);
+  });
+
+  it("include[]=services gives the service's own escalation policy, the incident's unless the seed says otherwise", async () => {
+    const policyOf = async (query: string) =>
+      (await list(`${query}&include[]=services`)).incidents.map((i) => [
+        i.incident_number,
+        i.service.escalation_policy?.id,
+        i.escalation_policy.id,
+      ]);
+    expect(await policyOf('statuses[]=triggered&statuses[]=acknowledged')).toEqual([
+      [1, EP1, EP1],
+      [2, EP2, EP2],
+    ]);
+    // A responder moved #1 to Beta: the service stays on Alpha, as GET /services/{id} says too.
+    const seeds = incidents();
+    seeds[0] = {
+      ...(seeds[0] as SeedIncident),
+      escalationPolicy: EP2,
+      service: { ...DB, escalationPolicyId: EP1 },
+    };
+    fake.setOrg(org(seeds));
+    expect(await policyOf('statuses[]=triggered')).toEqual([[1, EP1, EP2]]);
+    const service = (await get(`/services/${DB.id}`)).json() as { service: Ref };
+    expect(service.service.escalation_policy?.id).toBe(EP1);
+    // Without the include, a service_reference with no policy.
+    const [plain] = (await list('statuses[]=triggered')).incidents;
+    expect(plain?.service.type).toBe('service_reference');
+    expect(plain?.service).not.toHaveProperty('escalation_policy');
+  });
+
+  it("refuses a service policy in a seed that is unknown or disagrees with the service's other seeds", () => {
+    const [one, two] = incidents() as [SeedIncident, SeedIncident];
+    expect(() => fake.setOrg(org([{ ...one, service: { ...DB, escalationPolicyId: 'PEPNONE' } }]))).toThrow(
+      /service PSVCDB1 has unknown escalation policy PEPNONE/,
+    );
+    const onDb = { ...two, service: { ...DB, escalationPolicyId: EP2 } };
+    expect(() => fake.setOrg(org([{ ...one, service: { ...DB, escalationPolicyId: EP1 } }, onDb]))).toThrow(
+      /service PSVCDB1 has both escalation policy PEP1AAA and PEP2BBB/,
+    );
+    expect(() => fake.setOrg({ ...org([onDb]), services: [{ ...DB, escalationPolicyId: EP1 }] })).toThrow(
+      /service PSVCDB1 has both escalation policy PEP1AAA and PEP2BBB/,
+    );
   });
 
   it('a resolved incident has no assignments and no acknowledgements, and a resolved_at', async () => {
@@ -407,6 +471,41 @@ describe('GET /incidents: paging', () => {
     expect(capped.limit).toBe(100);
     expect(capped.incidents).toHaveLength(100);
     expect((await list('')).incidents).toHaveLength(25);
+  });
+
+  it('calls afterIncidentsPage after each page is computed, so a test can change the list between pages', async () => {
+    const seeds = many(150);
+    fake.setOrg(org(seeds));
+    const pages: Array<{ offset: number; count: number }> = [];
+    fake.afterIncidentsPage = (page) => {
+      pages.push(page);
+      if (page.offset === 0) {
+        seeds[0] = {
+          ...(seeds[0] as SeedIncident),
+          status: 'resolved',
+          assignments: [],
+          resolvedAt: at(NOW),
+        };
+        fake.setOrg(org(seeds));
+      }
+    };
+    try {
+      const first = await list('statuses[]=triggered&limit=100&total=true');
+      expect(first).toMatchObject({ total: 150, more: true });
+      const second = await list('statuses[]=triggered&limit=100&offset=100&total=true');
+      // #101 moved to offset 99 once #1 resolved: a client paging by offset would never see it.
+      expect(second).toMatchObject({ total: 149, more: false });
+      expect(numbers(second)[0]).toBe(102);
+      expect(pages).toEqual([
+        { offset: 0, count: 100 },
+        { offset: 100, count: 49 },
+      ]);
+      fake.faults.push({ path: '/incidents', status: 500 });
+      expect((await get('/incidents')).status).toBe(500);
+      expect(pages).toHaveLength(2); // a fault is no page
+    } finally {
+      fake.afterIncidentsPage = undefined;
+    }
   });
 
   it('refuses offset + limit over 10,000 and bad integers', async () => {

@@ -98,7 +98,8 @@ const UTC_NAMES = new Set(['UTC', 'Etc/UTC', 'Etc/Universal', 'Universal', 'Etc/
  * @typedef {object} SeedService
  * @property {string} id
  * @property {string} name
- * @property {string} [escalationPolicyId] default: the policy of its first incident, else the org's first policy
+ * @property {string} [escalationPolicyId] default: the one its incidents' `service.escalationPolicyId` gives, else
+ *   the policy of its first incident, else the org's first policy
  *
  * @typedef {object} PagerDutyOrg
  * @property {SeedUser[]} users
@@ -108,6 +109,8 @@ const UTC_NAMES = new Set(['UTC', 'Etc/UTC', 'Etc/Universal', 'Universal', 'Etc/
  * @property {import('./pagerduty-incidents.mjs').SeedIncident[]} [incidents] served by `GET /incidents`
  * @property {SeedService[]} [services] served by `GET /services/{id}`, with every seeded incident's service (an
  *   incident's service need not be listed here; one listed here needs no incident)
+ * @property {string[]} [abilities] the account's abilities (`GET /abilities` names); default: every ability. Without
+ *   `urgencies`, `GET /incidents` answers 402 to `urgencies[]`; without `teams`, to `team_ids[]`
  *
  * @typedef {object} Fault
  * @property {string} [path] prefix of the request path ("/oncalls"); omitted = every path
@@ -143,6 +146,9 @@ const UTC_NAMES = new Set(['UTC', 'Etc/UTC', 'Etc/Universal', 'Universal', 'Etc/
  * @property {RecordedRequest[]} requests every request received
  * @property {Fault[]} faults answered instead of the real handler (after the auth check)
  * @property {(org: PagerDutyOrg | { pagerduty: PagerDutyOrg }) => void} setOrg
+ * @property {((page: { offset: number, count: number }) => void) | undefined} afterIncidentsPage called after each
+ *   `GET /incidents` page is computed, before the next request is handled (e.g. to `setOrg` between pages, as
+ *   incidents resolve while a client pages through them); `count` is the number of incidents on the page
  * @property {() => Promise<void>} close
  */
 
@@ -341,6 +347,7 @@ export function parseIsoTime(text, timeZone) {
  * @property {string} web html_url base
  * @property {import('./pagerduty-incidents.mjs').IndexedIncident[]} incidents
  * @property {Map<string, IndexedService>} services
+ * @property {Set<string>} abilities
  *
  * @typedef {object} IndexedService
  * @property {string} id
@@ -448,12 +455,16 @@ function indexOrg(input) {
     incidents,
     services: indexServices(org.services, incidents, policies, fail),
     web: `https://${org.subdomain ?? 'acme'}.pagerduty.com`,
+    // "Every ability" is what the fake checks: urgencies and teams.
+    abilities: new Set(org.abilities ?? ['teams', 'urgencies']),
   };
 }
 
 /**
- * The services `GET /services/{id}` knows: `org.services`, then each incident's (one service, one name). PagerDuty
- * requires an escalation policy on every service: the seeded one, else its first incident's, else the org's first.
+ * The services `GET /services/{id}` (and `GET /incidents?include[]=services`) know: `org.services`, then each
+ * incident's (one service, one name). PagerDuty requires an escalation policy on every service: the one seeded in
+ * `org.services` or in its incidents' `service.escalationPolicyId` (which must agree), else its first incident's,
+ * else the org's first.
  * @param {SeedService[] | undefined} seeds
  * @param {import('./pagerduty-incidents.mjs').IndexedIncident[]} incidents sorted by incident_number
  * @param {SeedEscalationPolicy[]} policies
@@ -474,9 +485,22 @@ function indexServices(seeds, incidents, policies, fail) {
     }
     services.set(s.id, { id: s.id, name: s.name, policy });
   }
+  // Policies stated for a service, from org.services or its incidents: they must agree.
+  /** @type {Map<string, string>} */
+  const stated = new Map();
+  for (const s of seeds ?? []) if (s.escalationPolicyId !== undefined) stated.set(s.id, s.escalationPolicyId);
+  for (const { seed } of incidents) {
+    const { id, escalationPolicyId } = seed.service;
+    if (escalationPolicyId === undefined) continue;
+    const before = stated.get(id);
+    if (before !== undefined && before !== escalationPolicyId) {
+      fail(`service ${id} has both escalation policy ${before} and ${escalationPolicyId}`);
+    }
+    stated.set(id, escalationPolicyId);
+  }
   for (const { seed } of incidents) {
     const { id, name } = seed.service;
-    const policy = policies.find((ep) => ep.id === seed.escalationPolicy);
+    const policy = policies.find((ep) => ep.id === (stated.get(id) ?? seed.escalationPolicy));
     const known = services.get(id);
     if (!known) services.set(id, { id, name, policy });
     else if (known.name !== name) fail(`service ${id} is named both "${known.name}" and "${name}"`);
@@ -1413,7 +1437,12 @@ export async function startFakePagerDuty(options) {
       }
       if (req.method !== 'GET') throw notFound();
       const now = Number(clock());
-      sendJson(res, 200, route({ index, api, accountTimeZone, now, oncallsIncludeV3 }, url.pathname, query));
+      const body = route({ index, api, accountTimeZone, now, oncallsIncludeV3 }, url.pathname, query);
+      sendJson(res, 200, body);
+      if (url.pathname === '/incidents') {
+        const { offset, incidents } = /** @type {{ offset: number, incidents: unknown[] }} */ (body);
+        fake.afterIncidentsPage?.({ offset, count: incidents.length });
+      }
     } catch (err) {
       if (err instanceof ApiError) sendJson(res, err.status, err.body());
       else sendJson(res, 500, { error: { message: `fake PagerDuty crashed: ${String(err)}`, code: 0 } });
@@ -1430,16 +1459,19 @@ export async function startFakePagerDuty(options) {
 
   const listening = await listenOnLoopback(server, host);
   api = listening.url;
-  return {
+  /** @type {FakePagerDuty} */
+  const fake = {
     url: api,
     requests,
     faults,
     setOrg(org) {
       index = indexOrg(org);
     },
+    afterIncidentsPage: undefined,
     close() {
       delay.cancel();
       return listening.close();
     },
   };
+  return fake;
 }

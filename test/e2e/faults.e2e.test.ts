@@ -361,6 +361,10 @@ describe('hostile PagerDuty data', () => {
     expect(run.summary).not.toMatch(/<img|##\[error\]/);
     expect(run.summary).toContain('Dan &#124; Lead &#124; ::\u2060error::x');
     expect(run.summary).not.toContain('G'.repeat(100));
+    // The ledger keeps names of at most 1,000 characters: a longer one would make the entry malformed (foreign).
+    const grace = world.ledger().grants.filter((entry) => entry.pagerdutyUserId === 'PGRACE1');
+    expect(grace.length).toBeGreaterThan(0);
+    for (const entry of grace) expect(entry.name).toBe(`${'G'.repeat(499)}…`);
     expect(run.stdout).not.toMatch(/^::error::/m);
   });
 });

@@ -61,13 +61,18 @@ export async function windowsLost(
   if (!seen) return failedLoudly ? 0 : Number.POSITIVE_INFINITY;
   let lost = 0;
   for (const row of seen.rows) {
-    const name = row.user.name ?? row.user.summary ?? row.user.id;
     const from = Math.max(row.start ? toSeconds(row.start) : seen.since, seen.since);
     const until = row.end ? toSeconds(row.end) : seen.since + MAX_GRANT_S;
     if (until <= from) continue;
     for (const resource of options.resources) {
       const spans = run.plan
-        .filter((p) => p.name === name && p.resource === resource && COVERING.includes(p.status as string))
+        // By user ID: names are shown cut (a 5,000-character name would not fit the ledger).
+        .filter(
+          (p) =>
+            p.pagerdutyUserId === row.user.id &&
+            p.resource === resource &&
+            COVERING.includes(p.status as string),
+        )
         .map((p) => [toSeconds(p.from as string), toSeconds(p.until as string)] as const)
         .sort((a, b) => a[0] - b[0]);
       let cursor = from; // walk the rows' union from the window's start

@@ -84926,8 +84926,7 @@ function judgeable(entry, input) {
     const { incident } = entry.source;
     if (!incident)
         return !input.failSafe;
-    const unjudged = input.unjudgedIncidents;
-    return !(unjudged === 'all' || unjudged?.has(incident.id));
+    return input.incidentJudged?.(incident.id) ?? true;
 }
 /** Recorded grants with time PagerDuty no longer backs, among those this run can judge. */
 function staleEntries(entries, desired, input, accountGone, nowMs, horizon) {
@@ -84952,11 +84951,8 @@ nowMs, horizon) {
     // is in force, a stale grant that has not started yet waits: it is revoked once the one in force has ended.
     const inForceAndBacked = entries.some((entry) => !stale.has(entry) && !accountGone(entry) && Date.parse(entry.from) <= nowMs);
     const deferred = inForceAndBacked && [...stale].every((entry) => Date.parse(entry.from) > nowMs);
-    // Nor may it end a grant in force that this run cannot judge (it could not grant that time again).
-    const holdsUnjudged = entries.some((entry) => !judgeable(entry, input) &&
-        !accountGone(entry) &&
-        Date.parse(entry.from) <= nowMs &&
-        nowMs < Date.parse(entry.until));
+    // Nor may it end a grant that this run cannot judge, in force or to come: it could not grant that time again.
+    const holdsUnjudged = entries.some((entry) => !judgeable(entry, input) && !accountGone(entry) && nowMs < Date.parse(entry.until));
     const resource = entries[0]?.resource ?? '';
     const revocable = !input.revocableResources || input.revocableResources.has(resource);
     const revokePair = input.revokeStale && revocable && stale.size > 0 && !deferred && !holdsUnjudged;
@@ -84986,7 +84982,7 @@ nowMs, horizon) {
             return rowFromEntry(entry, revokePair ? 'pending-revoke' : 'stale', reason);
         }
         if (revokePair) {
-            return rowFromEntry(entry, 'pending-revoke', 'revoked together with a stale grant of the same user and resource; the on-call time is granted again');
+            return rowFromEntry(entry, 'pending-revoke', 'revoked together with a stale grant of the same user and resource; the time still wanted is granted again');
         }
         return rowFromEntry(entry, 'unchanged', '');
     });
@@ -85963,11 +85959,6 @@ function parseIncidentCondition(node, label, problems) {
             problems.push(`${label}: unknown key "incidents.${key}"; use ${INCIDENT_KEYS.join(', ')}`);
     }
     const list = (key) => listOf(condition, key, `${label}: incidents`, problems);
-    for (const key of ['urgencies', 'statuses']) {
-        // An empty list would read as "all" (the default): say so instead of guessing.
-        if (condition.has(key) && list(key).length === 0)
-            problems.push(`${label}: incidents.${key} is empty; leave it out to mean all, or name at least one`);
-    }
     const services = [...new Set(list('services'))];
     if (services.length === 0)
         problems.push(`${label}: incidents.services is required: the PagerDuty service IDs (e.g. PSVC123)`);
@@ -85975,8 +85966,8 @@ function parseIncidentCondition(node, label, problems) {
         if (!PAGERDUTY_ID.test(id))
             problems.push(`${label}: incidents.services "${id}" is not a PagerDuty ID (letters and digits)`);
     }
-    const urgencies = oneOf(list('urgencies'), INCIDENT_URGENCIES, `${label}: incidents.urgencies`, problems);
-    const statuses = oneOf(list('statuses'), INCIDENT_STATUSES, `${label}: incidents.statuses`, problems);
+    const urgencies = choices(condition, 'urgencies', INCIDENT_URGENCIES, label, problems);
+    const statuses = choices(condition, 'statuses', INCIDENT_STATUSES, label, problems);
     return {
         services,
         urgencies,
@@ -85984,6 +85975,15 @@ function parseIncidentCondition(node, label, problems) {
         windowMs: incidentWindow(windowNode, label, problems),
         requireOnCall: requireOnCall(requireNode, label, problems),
     };
+}
+/** `incidents.<key>`: each one of `allowed`; all of them when the key is left out, never when it is an empty list. */
+function choices(condition, key, allowed, label, problems) {
+    const known = problems.length;
+    const values = listOf(condition, key, `${label}: incidents`, problems);
+    if (values.length === 0 && problems.length === known && (0,dist/* isSeq */.oP)(condition.get(key, true))) {
+        problems.push(`${label}: incidents.${key} is empty; leave it out to mean all, or name at least one`);
+    }
+    return oneOf(values, allowed, `${label}: incidents.${key}`, problems);
 }
 /** The values, each one of `allowed`; all of them when none is given. */
 function oneOf(values, allowed, label, problems) {
@@ -92242,8 +92242,11 @@ async function readOpenIncidents(rules, pagerduty, checklist, { dryRun = false }
             statuses: INCIDENT_STATUSES.filter((s) => conditions.some((c) => c.statuses.includes(s))),
         };
         let incidents;
+        let oneRequest;
         try {
+            const before = pagerduty.requestCount;
             incidents = await pagerduty.listIncidents(filter);
+            oneRequest = pagerduty.requestCount - before === 1;
             await fillMissingEmails(pagerduty, incidents.flatMap((incident) => incident.assignees));
             const unchecked = !dryRun && servicesWithoutIncidents(filter.serviceIds, incidents).length > 0;
             checklist.pass(INCIDENTS_CHECK, `${plural(incidents.length, 'open incident')} on ${plural(filter.serviceIds.length, 'service')}${incidents.length > 0 ? `: ${incidents.map((incident) => `#${incident.number}`).join(', ')}` : ''}${unchecked ? ' (service IDs are checked in dry runs only)' : ''}`);
@@ -92260,7 +92263,7 @@ async function readOpenIncidents(rules, pagerduty, checklist, { dryRun = false }
         // Outside the try: an unknown service is the rules' mistake, not a failed incidents query.
         if (dryRun)
             await checkIncidentServices(filter.serviceIds, incidents, pagerduty, checklist);
-        return { kind: 'read', incidents };
+        return { kind: 'read', incidents, oneRequest };
     });
 }
 /**
@@ -92339,40 +92342,42 @@ function incidentsNotEvaluated(open) {
 }
 const plural = (count, noun) => `${count} ${noun}${count === 1 ? '' : 's'}`;
 /**
- * Incident grants this run cannot judge: all of them when the incidents could not be read; else those of open
- * incidents (rules with require-on-call) whose service's escalation policy had nobody on call at all in PagerDuty's
- * answer, which looks like an outage rather than a handover.
+ * Which incident grants this run can judge, and what the summary says about those it cannot:
+ * - none, when the open incidents could not be read (a failed query is not "no incidents");
+ * - not those of an open incident (of a require-on-call rule) whose service's escalation policy has nobody on call
+ *   at all in PagerDuty's answer: that looks like an outage rather than a handover;
+ * - not those of an incident missing from a list that took more than one request: paging over a list that changes
+ *   can skip an open incident, so missing is not proof of resolved (such grants end by themselves).
  */
-function incidentsNotJudged(incidents, rules, oncalls) {
-    if (incidents.kind === 'failed')
-        return 'all';
-    const policies = new Set(policiesOfOpenIncidents(incidents, rules));
+function incidentJudgement(open, rules, oncalls) {
+    if (open.kind === 'failed') {
+        return {
+            judged: () => false,
+            notes: [
+                'The open incidents could not be read from PagerDuty: incident access was not evaluated, and no incident grant is treated as stale in this run.',
+            ],
+        };
+    }
+    if (open.kind !== 'read')
+        return { judged: () => true, notes: [] };
+    const conditions = rules.flatMap((rule) => (rule.incidents?.requireOnCall ? [rule.incidents] : []));
     const staffed = new Set(oncalls.map((row) => row.escalationPolicy.id));
-    const held = new Set();
-    if (incidents.kind !== 'read')
-        return held;
-    for (const incident of incidents.incidents) {
-        const policy = incident.service.escalationPolicyId;
-        if (policies.has(policy) && !staffed.has(policy))
-            held.add(incident.id);
+    const held = open.incidents.filter((incident) => conditions.some((condition) => incidentMatches(condition, incident)) &&
+        !staffed.has(incident.service.escalationPolicyId));
+    const heldIds = new Set(held.map((incident) => incident.id));
+    const listed = new Set(open.incidents.map((incident) => incident.id));
+    const notes = [];
+    if (held.length > 0) {
+        const numbers = held.map((incident) => `#${incident.number}`).join(', ');
+        notes.push(`PagerDuty returned nobody on call in the escalation policy of the service of incident ${numbers}: ${held.length === 1 ? 'its' : 'their'} grants are not treated as stale in this run (an outage must not revoke access).`);
     }
-    return held;
-}
-/** What the summary says when incident grants are not judged, and why. */
-function notJudgedNotes(unjudged, incidents) {
-    if (unjudged === 'all') {
-        return [
-            'The open incidents could not be read from PagerDuty: incident access was not evaluated, and no incident grant is treated as stale in this run.',
-        ];
+    if (!open.oneRequest) {
+        notes.push('The open incidents took more than one request to read, and paging over a list that changes can miss one: grants of incidents not listed are not treated as stale in this run; they end by themselves within incident-window.');
     }
-    if (unjudged.size === 0 || incidents.kind !== 'read')
-        return [];
-    const numbers = incidents.incidents
-        .filter((incident) => unjudged.has(incident.id))
-        .map((incident) => `#${incident.number}`);
-    return [
-        `PagerDuty returned nobody on call in the escalation policy of the service of incident ${numbers.join(', ')}: its grants are not treated as stale in this run (an outage must not revoke access).`,
-    ];
+    return {
+        judged: (id) => !heldIds.has(id) && (open.oneRequest || listed.has(id)),
+        notes,
+    };
 }
 
 ;// CONCATENATED MODULE: ./src/summary-incidents.ts
@@ -94777,7 +94782,7 @@ function pagerDutyClient(inputs, deadline) {
 /**
  * On-call windows and incident windows. A PagerDuty outage or a wrong filter must not revoke access: with no
  * on-call matching while on-call grants are in force, none of them is judged; with the open incidents unknown
- * (incidentsNotJudged), no incident grant is.
+ * (incidentJudgement), no incident grant is.
  */
 function wantedWindows(inputs, now, oncalls, incidents, active) {
     const times = { now, leadMs: inputs.leadMs, graceMs: inputs.graceMs };
@@ -94795,9 +94800,14 @@ function wantedWindows(inputs, now, oncalls, incidents, active) {
     if (failSafe) {
         notes.push(`${oncalls.length === 0 ? 'PagerDuty returned no on-calls at all' : 'No on-call matched the rules'} while ${onCallGrants} grants are in force: no on-call grant is treated as stale in this run (a PagerDuty outage or a wrong filter must not revoke access).`);
     }
-    const unjudgedIncidents = incidentsNotJudged(incidents, inputs.rules, oncalls);
-    notes.push(...notJudgedNotes(unjudgedIncidents, incidents));
-    return { windows: [...onCallWindows, ...byIncident.windows], notes, failSafe, unjudgedIncidents };
+    const judgement = incidentJudgement(incidents, inputs.rules, oncalls);
+    notes.push(...judgement.notes);
+    return {
+        windows: [...onCallWindows, ...byIncident.windows],
+        notes,
+        failSafe,
+        incidentJudged: judgement.judged,
+    };
 }
 /**
  * Who is which strongDM account, then desired − ledger; fail-safe when nothing matched but grants are in force.
@@ -94824,7 +94834,7 @@ function planRun(inputs, context, seen) {
         revokeStale: inputs.revokeStale && !cannotRevoke,
         ...(sdm ? { revocableResources: revocable(inputs, sdm) } : {}),
         failSafe: seen.failSafe,
-        unjudgedIncidents: seen.unjudgedIncidents,
+        incidentJudged: seen.incidentJudged,
         ...(sdmEmails ? { sdmEmails } : {}),
         ...(cannotRevoke
             ? { revokeUnavailable: `this sdm offers no revoke command (sdm admin users ${REVOKE_SUBCOMMAND})` }

@@ -2,11 +2,11 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startFakePagerDuty } from '../test/fakes/pagerduty.mjs';
 import type { FakePagerDuty, PagerDutyOrg } from '../test/fakes/pagerduty.mjs';
 import type { SeedIncident } from '../test/fakes/pagerduty-incidents.mjs';
-import { rule } from '../test/samples.js';
+import { onCallRow, rule } from '../test/samples.js';
 import { Checklist } from './checklist.js';
-import { readOpenIncidents } from './incidents.js';
+import { incidentJudgement, readOpenIncidents, type OpenIncidents } from './incidents.js';
 import { InputError } from './inputs.js';
-import { PagerDutyClient } from './pagerduty.js';
+import { PagerDutyClient, type Incident } from './pagerduty.js';
 
 describe('readOpenIncidents: the services of incident rules (against the fake PagerDuty)', () => {
   const TOKEN = 'u+pd_incident-services';
@@ -112,6 +112,16 @@ describe('readOpenIncidents: the services of incident rules (against the fake Pa
     expect(paths()).toEqual(['/incidents', `/services/${WEB.id}`]);
   });
 
+  it('says whether the list came in one answer (a consistent snapshot) or took more requests', async () => {
+    const rules = [incidentRule('db', [DB.id])];
+    const once = await readOpenIncidents(rules, client(), new Checklist());
+    expect(once.kind === 'read' && once.oneRequest).toBe(true);
+    fake.faults.push({ path: '/incidents', status: 503 }); // answered on the second try
+    const retried = await readOpenIncidents(rules, client(), new Checklist());
+    expect(retried.kind === 'read' && retried.oneRequest).toBe(false);
+    expect(paths().filter((path) => path === '/incidents')).toHaveLength(3);
+  });
+
   it('in a real run, looks no service up, and says the IDs are checked in dry runs only', async () => {
     for (const options of [{ dryRun: false }, {}]) {
       fake.requests.length = 0;
@@ -199,5 +209,68 @@ describe('readOpenIncidents: the services of incident rules (against the fake Pa
     });
     expect(none.checks).toEqual([]);
     expect(paths()).toEqual(['/incidents']);
+  });
+});
+
+describe('incidentJudgement: which incident grants a run may judge', () => {
+  const incident = (
+    id: string,
+    number: number,
+    service: { id: string; escalationPolicyId: string },
+  ): Incident => ({
+    id,
+    number,
+    title: `Incident ${number}`,
+    url: '',
+    status: 'triggered',
+    urgency: 'high',
+    service: { name: 'Service', ...service },
+    escalationPolicy: { id: service.escalationPolicyId, name: 'Policy' },
+    assignees: [],
+  });
+  const condition = (requireOnCall: boolean, services: string[]) => ({
+    services,
+    urgencies: ['high' as const, 'low' as const],
+    statuses: ['triggered' as const, 'acknowledged' as const],
+    windowMs: 7_200_000,
+    requireOnCall,
+  });
+  const staffedRow = onCallRow({ escalationPolicy: { id: 'PEPSTAF', name: 'Staffed' } });
+  const onStaffed = incident('Q1', 1, { id: 'PSVC1', escalationPolicyId: 'PEPSTAF' });
+  const onEmpty = incident('Q2', 2, { id: 'PSVC2', escalationPolicyId: 'PEPEMPT' });
+  const onEmptyOtherRule = incident('Q3', 3, { id: 'PSVC3', escalationPolicyId: 'PEPEMPT' });
+  const rules = [
+    rule({ name: 'needs-on-call', schedules: [], incidents: condition(true, ['PSVC1', 'PSVC2']) }),
+    rule({ name: 'anyone', schedules: [], incidents: condition(false, ['PSVC3']) }),
+  ];
+  const read = (oneRequest: boolean): OpenIncidents => ({
+    kind: 'read',
+    incidents: [onStaffed, onEmpty, onEmptyOtherRule],
+    oneRequest,
+  });
+
+  it('judges none when the incidents could not be read, and all when no rule needs them', () => {
+    const failed = incidentJudgement({ kind: 'failed', error: 'HTTP 500' }, rules, [staffedRow]);
+    expect(['Q1', 'Q2', 'QGONE'].map(failed.judged)).toEqual([false, false, false]);
+    expect(failed.notes).toEqual([
+      expect.stringMatching(/^The open incidents could not be read from PagerDuty/),
+    ]);
+    const none = incidentJudgement({ kind: 'not-needed' }, [], []);
+    expect(none.judged('Q1')).toBe(true);
+    expect(none.notes).toEqual([]);
+  });
+
+  it('holds only the incidents of require-on-call rules whose service policy has nobody on call at all', () => {
+    const { judged, notes } = incidentJudgement(read(true), rules, [staffedRow]);
+    expect(['Q1', 'Q2', 'Q3', 'QGONE'].map(judged)).toEqual([true, false, true, true]);
+    expect(notes).toEqual([
+      'PagerDuty returned nobody on call in the escalation policy of the service of incident #2: its grants are not treated as stale in this run (an outage must not revoke access).',
+    ]);
+  });
+
+  it('does not judge an incident missing from a list that took more than one request', () => {
+    const { judged, notes } = incidentJudgement(read(false), rules, [staffedRow]);
+    expect(['Q1', 'Q3', 'QGONE'].map(judged)).toEqual([true, true, false]);
+    expect(notes.at(-1)).toMatch(/took more than one request to read/);
   });
 });

@@ -14,7 +14,8 @@ import { incidentMatches, type IncidentAssigneeLeftOut } from './windows.js';
 
 export type OpenIncidents =
   | { kind: 'not-needed' } // no rule has incidents
-  | { kind: 'read'; incidents: Incident[] }
+  /** `oneRequest`: the list came in one answer, a consistent snapshot (paging over a changing list is not). */
+  | { kind: 'read'; incidents: Incident[]; oneRequest: boolean }
   | { kind: 'failed'; error: string };
 
 export const INCIDENTS_CHECK = 'incidents';
@@ -39,8 +40,11 @@ export async function readOpenIncidents(
       statuses: INCIDENT_STATUSES.filter((s) => conditions.some((c) => c.statuses.includes(s))),
     };
     let incidents: Incident[];
+    let oneRequest: boolean;
     try {
+      const before = pagerduty.requestCount;
       incidents = await pagerduty.listIncidents(filter);
+      oneRequest = pagerduty.requestCount - before === 1;
       await fillMissingEmails(
         pagerduty,
         incidents.flatMap((incident) => incident.assignees),
@@ -67,7 +71,7 @@ export async function readOpenIncidents(
     }
     // Outside the try: an unknown service is the rules' mistake, not a failed incidents query.
     if (dryRun) await checkIncidentServices(filter.serviceIds, incidents, pagerduty, checklist);
-    return { kind: 'read', incidents };
+    return { kind: 'read', incidents, oneRequest };
   });
 }
 
@@ -161,39 +165,50 @@ export function incidentsNotEvaluated(open: OpenIncidents): string | undefined {
 const plural = (count: number, noun: string) => `${count} ${noun}${count === 1 ? '' : 's'}`;
 
 /**
- * Incident grants this run cannot judge: all of them when the incidents could not be read; else those of open
- * incidents (rules with require-on-call) whose service's escalation policy had nobody on call at all in PagerDuty's
- * answer, which looks like an outage rather than a handover.
+ * Which incident grants this run can judge, and what the summary says about those it cannot:
+ * - none, when the open incidents could not be read (a failed query is not "no incidents");
+ * - not those of an open incident (of a require-on-call rule) whose service's escalation policy has nobody on call
+ *   at all in PagerDuty's answer: that looks like an outage rather than a handover;
+ * - not those of an incident missing from a list that took more than one request: paging over a list that changes
+ *   can skip an open incident, so missing is not proof of resolved (such grants end by themselves).
  */
-export function incidentsNotJudged(
-  incidents: OpenIncidents,
+export function incidentJudgement(
+  open: OpenIncidents,
   rules: Rule[],
   oncalls: OnCallRow[],
-): 'all' | Set<string> {
-  if (incidents.kind === 'failed') return 'all';
-  const policies = new Set(policiesOfOpenIncidents(incidents, rules));
+): { judged: (incidentId: string) => boolean; notes: string[] } {
+  if (open.kind === 'failed') {
+    return {
+      judged: () => false,
+      notes: [
+        'The open incidents could not be read from PagerDuty: incident access was not evaluated, and no incident grant is treated as stale in this run.',
+      ],
+    };
+  }
+  if (open.kind !== 'read') return { judged: () => true, notes: [] };
+  const conditions = rules.flatMap((rule) => (rule.incidents?.requireOnCall ? [rule.incidents] : []));
   const staffed = new Set(oncalls.map((row) => row.escalationPolicy.id));
-  const held = new Set<string>();
-  if (incidents.kind !== 'read') return held;
-  for (const incident of incidents.incidents) {
-    const policy = incident.service.escalationPolicyId;
-    if (policies.has(policy) && !staffed.has(policy)) held.add(incident.id);
+  const held = open.incidents.filter(
+    (incident) =>
+      conditions.some((condition) => incidentMatches(condition, incident)) &&
+      !staffed.has(incident.service.escalationPolicyId),
+  );
+  const heldIds = new Set(held.map((incident) => incident.id));
+  const listed = new Set(open.incidents.map((incident) => incident.id));
+  const notes: string[] = [];
+  if (held.length > 0) {
+    const numbers = held.map((incident) => `#${incident.number}`).join(', ');
+    notes.push(
+      `PagerDuty returned nobody on call in the escalation policy of the service of incident ${numbers}: ${held.length === 1 ? 'its' : 'their'} grants are not treated as stale in this run (an outage must not revoke access).`,
+    );
   }
-  return held;
-}
-
-/** What the summary says when incident grants are not judged, and why. */
-export function notJudgedNotes(unjudged: 'all' | Set<string>, incidents: OpenIncidents): string[] {
-  if (unjudged === 'all') {
-    return [
-      'The open incidents could not be read from PagerDuty: incident access was not evaluated, and no incident grant is treated as stale in this run.',
-    ];
+  if (!open.oneRequest) {
+    notes.push(
+      'The open incidents took more than one request to read, and paging over a list that changes can miss one: grants of incidents not listed are not treated as stale in this run; they end by themselves within incident-window.',
+    );
   }
-  if (unjudged.size === 0 || incidents.kind !== 'read') return [];
-  const numbers = incidents.incidents
-    .filter((incident) => unjudged.has(incident.id))
-    .map((incident) => `#${incident.number}`);
-  return [
-    `PagerDuty returned nobody on call in the escalation policy of the service of incident ${numbers.join(', ')}: its grants are not treated as stale in this run (an outage must not revoke access).`,
-  ];
+  return {
+    judged: (id) => !heldIds.has(id) && (open.oneRequest || listed.has(id)),
+    notes,
+  };
 }

@@ -12,8 +12,7 @@ import { LedgerRecorder } from './ledger-recorder.js';
 import { openLedgerStore, type LedgerStore } from './ledger-stores.js';
 import {
   incidentsNotEvaluated,
-  incidentsNotJudged,
-  notJudgedNotes,
+  incidentJudgement,
   policiesOfOpenIncidents,
   readOpenIncidents,
   reportLeftOut,
@@ -150,13 +149,13 @@ interface WantedWindows {
   windows: DesiredWindow[];
   notes: string[];
   failSafe: boolean;
-  unjudgedIncidents: 'all' | Set<string>;
+  incidentJudged: (incidentId: string) => boolean;
 }
 
 /**
  * On-call windows and incident windows. A PagerDuty outage or a wrong filter must not revoke access: with no
  * on-call matching while on-call grants are in force, none of them is judged; with the open incidents unknown
- * (incidentsNotJudged), no incident grant is.
+ * (incidentJudgement), no incident grant is.
  */
 function wantedWindows(
   inputs: Inputs,
@@ -182,9 +181,14 @@ function wantedWindows(
       `${oncalls.length === 0 ? 'PagerDuty returned no on-calls at all' : 'No on-call matched the rules'} while ${onCallGrants} grants are in force: no on-call grant is treated as stale in this run (a PagerDuty outage or a wrong filter must not revoke access).`,
     );
   }
-  const unjudgedIncidents = incidentsNotJudged(incidents, inputs.rules, oncalls);
-  notes.push(...notJudgedNotes(unjudgedIncidents, incidents));
-  return { windows: [...onCallWindows, ...byIncident.windows], notes, failSafe, unjudgedIncidents };
+  const judgement = incidentJudgement(incidents, inputs.rules, oncalls);
+  notes.push(...judgement.notes);
+  return {
+    windows: [...onCallWindows, ...byIncident.windows],
+    notes,
+    failSafe,
+    incidentJudged: judgement.judged,
+  };
 }
 
 /**
@@ -216,7 +220,7 @@ function planRun(
     revokeStale: inputs.revokeStale && !cannotRevoke,
     ...(sdm ? { revocableResources: revocable(inputs, sdm) } : {}),
     failSafe: seen.failSafe,
-    unjudgedIncidents: seen.unjudgedIncidents,
+    incidentJudged: seen.incidentJudged,
     ...(sdmEmails ? { sdmEmails } : {}),
     ...(cannotRevoke
       ? { revokeUnavailable: `this sdm offers no revoke command (sdm admin users ${REVOKE_SUBCOMMAND})` }

@@ -415,7 +415,7 @@ describe('incident grants', () => {
     const reason = reconcileWith({ ledger: [granted], accounts: adaAccount })[0]?.reason;
     expect(reason).toMatch(/^incident #42 is resolved, reassigned or no longer matches the rule/);
     expect(
-      planWith({ windows: [], ledger: [granted], revokeStale: true, unjudgedIncidents: 'all' }).map(
+      planWith({ windows: [], ledger: [granted], revokeStale: true, incidentJudged: () => false }).map(
         (row) => row.status,
       ),
     ).toEqual(['unchanged']);
@@ -469,7 +469,7 @@ describe('incident grants', () => {
       accounts: adaAccount,
       ledger: [shift, incidentEntry(-1, 1)],
       revokeStale: true,
-      unjudgedIncidents: 'all',
+      incidentJudged: () => false,
     });
     expect(rows.map((row) => [row.source.incident?.number ?? 'shift', row.status])).toEqual([
       ['shift', 'stale'],
@@ -488,8 +488,37 @@ describe('incident grants', () => {
         windows: [],
         ledger: [other],
         revokeStale: true,
-        unjudgedIncidents: new Set(['Q1INCIDENT']),
+        incidentJudged: (id) => id !== 'Q1INCIDENT',
       }).map((row) => row.status),
     ).toEqual(['pending-revoke']);
+  });
+
+  it('revokes nothing that would also end an unjudged grant to come (revoking ends every grant of the pair)', () => {
+    // A: an outage (fail-safe) while a resolved incident's grant is stale and tomorrow's shift grant is recorded.
+    const tomorrow = { ...entry('ada@example.com', iso(10), iso(18)), pagerdutyUserId: 'ADA' };
+    const outage = reconcileWith({
+      windows: [],
+      accounts: adaAccount,
+      ledger: [incidentEntry(-1, 1), tomorrow],
+      revokeStale: true,
+      failSafe: true,
+    });
+    expect(outage.map((row) => [rfc3339(row.from), row.status])).toEqual([
+      [iso(-1), 'stale'],
+      [iso(10), 'unchanged'],
+    ]);
+    // B: the incidents could not be read; a stale shift grant is followed by the incident grant that continues it.
+    const shift = { ...entry('ada@example.com', iso(-1), iso(0.5)), pagerdutyUserId: 'ADA' };
+    const failed = reconcileWith({
+      windows: [],
+      accounts: adaAccount,
+      ledger: [shift, incidentEntry(0.5, 2)],
+      revokeStale: true,
+      incidentJudged: () => false,
+    });
+    expect(failed.map((row) => [rfc3339(row.from), row.status])).toEqual([
+      [iso(-1), 'stale'],
+      [iso(0.5), 'unchanged'],
+    ]);
   });
 });

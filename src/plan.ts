@@ -88,14 +88,14 @@ export interface ReconcileInput {
   revokeStale: boolean;
   /**
    * No on-call matched the rules while on-call grants are in force: treat no on-call grant as stale (fail-safe
-   * against an outage or a bad filter). Incident grants are judged by `unjudgedResources`.
+   * against an outage or a bad filter). Incident grants are judged unless `incidentJudged` says not.
    */
   failSafe: boolean;
   /**
-   * Incident grants this run cannot judge: 'all' when the open incidents could not be read (a failed query is not
-   * "no incidents"), or those of open incidents whose on-call could not be checked. None of them is stale.
+   * Whether this run can judge a grant made for this incident (default: yes). Not when the open incidents could not
+   * be read (a failed query is not "no incidents"), nor for an open incident whose on-call could not be checked.
    */
-  unjudgedIncidents?: 'all' | ReadonlySet<string>;
+  incidentJudged?: (incidentId: string) => boolean;
   /** strongDM's active users, when they could be listed. */
   sdmEmails?: StrongDmEmails;
   /** revoke-stale is asked for but sdm cannot revoke: why, added to each stale grant's reason. */
@@ -205,8 +205,7 @@ interface RecordedGrantsPlan {
 function judgeable(entry: LedgerEntry, input: ReconcileInput): boolean {
   const { incident } = entry.source;
   if (!incident) return !input.failSafe;
-  const unjudged = input.unjudgedIncidents;
-  return !(unjudged === 'all' || unjudged?.has(incident.id));
+  return input.incidentJudged?.(incident.id) ?? true;
 }
 
 /** Recorded grants with time PagerDuty no longer backs, among those this run can judge. */
@@ -248,13 +247,9 @@ function planRecordedGrants(
     (entry) => !stale.has(entry) && !accountGone(entry) && Date.parse(entry.from) <= nowMs,
   );
   const deferred = inForceAndBacked && [...stale].every((entry) => Date.parse(entry.from) > nowMs);
-  // Nor may it end a grant in force that this run cannot judge (it could not grant that time again).
+  // Nor may it end a grant that this run cannot judge, in force or to come: it could not grant that time again.
   const holdsUnjudged = entries.some(
-    (entry) =>
-      !judgeable(entry, input) &&
-      !accountGone(entry) &&
-      Date.parse(entry.from) <= nowMs &&
-      nowMs < Date.parse(entry.until),
+    (entry) => !judgeable(entry, input) && !accountGone(entry) && nowMs < Date.parse(entry.until),
   );
   const resource = entries[0]?.resource ?? '';
   const revocable = !input.revocableResources || input.revocableResources.has(resource);
@@ -291,7 +286,7 @@ function planRecordedGrants(
       return rowFromEntry(
         entry,
         'pending-revoke',
-        'revoked together with a stale grant of the same user and resource; the on-call time is granted again',
+        'revoked together with a stale grant of the same user and resource; the time still wanted is granted again',
       );
     }
     return rowFromEntry(entry, 'unchanged', '');

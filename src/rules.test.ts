@@ -180,3 +180,25 @@ describe('incident rules', () => {
     ]);
   });
 });
+
+describe('incident rules: one mistake, one problem', () => {
+  it.each([
+    [
+      '  incidents: { services: [PSVC123], urgencies: [{ a: 1 }] }',
+      /urgencies must be a list of plain values/,
+    ],
+    [
+      '  incidents: { services: [PSVC123], statuses: [[triggered]] }',
+      /statuses must be a list of plain values/,
+    ],
+  ])('%s', (line, problem) => {
+    const problems: string[] = [];
+    readRules(
+      (name) => (name === 'rules' ? ['- name: r', '  resources: [db]', line].join('\n') : ''),
+      () => '',
+      problems,
+    );
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(problem);
+  });
+});

@@ -198,11 +198,6 @@ function parseIncidentCondition(
       problems.push(`${label}: unknown key "incidents.${key}"; use ${INCIDENT_KEYS.join(', ')}`);
   }
   const list = (key: string) => listOf(condition, key, `${label}: incidents`, problems);
-  for (const key of ['urgencies', 'statuses']) {
-    // An empty list would read as "all" (the default): say so instead of guessing.
-    if (condition.has(key) && list(key).length === 0)
-      problems.push(`${label}: incidents.${key} is empty; leave it out to mean all, or name at least one`);
-  }
   const services = [...new Set(list('services'))];
   if (services.length === 0)
     problems.push(`${label}: incidents.services is required: the PagerDuty service IDs (e.g. PSVC123)`);
@@ -210,8 +205,8 @@ function parseIncidentCondition(
     if (!PAGERDUTY_ID.test(id))
       problems.push(`${label}: incidents.services "${id}" is not a PagerDuty ID (letters and digits)`);
   }
-  const urgencies = oneOf(list('urgencies'), INCIDENT_URGENCIES, `${label}: incidents.urgencies`, problems);
-  const statuses = oneOf(list('statuses'), INCIDENT_STATUSES, `${label}: incidents.statuses`, problems);
+  const urgencies = choices(condition, 'urgencies', INCIDENT_URGENCIES, label, problems);
+  const statuses = choices(condition, 'statuses', INCIDENT_STATUSES, label, problems);
   return {
     services,
     urgencies,
@@ -219,6 +214,22 @@ function parseIncidentCondition(
     windowMs: incidentWindow(windowNode, label, problems),
     requireOnCall: requireOnCall(requireNode, label, problems),
   };
+}
+
+/** `incidents.<key>`: each one of `allowed`; all of them when the key is left out, never when it is an empty list. */
+function choices<T extends string>(
+  condition: YAMLMap,
+  key: string,
+  allowed: readonly T[],
+  label: string,
+  problems: string[],
+): T[] {
+  const known = problems.length;
+  const values = listOf(condition, key, `${label}: incidents`, problems);
+  if (values.length === 0 && problems.length === known && isSeq(condition.get(key, true))) {
+    problems.push(`${label}: incidents.${key} is empty; leave it out to mean all, or name at least one`);
+  }
+  return oneOf(values, allowed, `${label}: incidents.${key}`, problems);
 }
 
 /** The values, each one of `allowed`; all of them when none is given. */

@@ -1,22 +1,11 @@
-import { micromark } from 'micromark';
-import { gfm, gfmHtml } from 'micromark-extension-gfm';
 import { describe, expect, it } from 'vitest';
+import { tableRows, toHtml } from '../test/markdown.js';
 import { incidentRef, incidentRow, summaryContext } from '../test/samples.js';
 import { incidentNumber, linkDestination } from './summary-incidents.js';
 import { renderSummary } from './summary.js';
 
 const context = summaryContext();
 const wj = '\u2060';
-/** As GitHub's Markdown (GFM) renders it, before its HTML sanitizer: raw HTML and any link kept. */
-const toHtml = (markdown: string) =>
-  micromark(markdown, {
-    allowDangerousHtml: true,
-    allowDangerousProtocol: true,
-    extensions: [gfm()],
-    htmlExtensions: [gfmHtml()],
-  });
-const tableRows = (markdown: string) =>
-  markdown.split('\n').filter((line) => /^\| (?!Person \||--- \|)/.test(line));
 
 describe('incident links and numbers', () => {
   it('link only https addresses (or http to this machine), without credentials, query or fragment', () => {

@@ -1,6 +1,5 @@
-import { micromark } from 'micromark';
-import { gfm, gfmHtml } from 'micromark-extension-gfm';
 import { describe, expect, it } from 'vitest';
+import { tableRows, toHtml } from '../test/markdown.js';
 import {
   checklistLines,
   compactRange,
@@ -28,10 +27,6 @@ import type { Check } from './checklist.js';
 import type { ReportRow } from './types.js';
 
 const context = summaryContext();
-
-/** Body rows of the summary's tables (not their header and separator lines). */
-const tableRows = (markdown: string) =>
-  markdown.split('\n').filter((line) => /^\| (?!Person \||--- \|)/.test(line));
 
 /** The headings of the status groups, in order. */
 const headings = (markdown: string) => markdown.split('\n').filter((line) => line.startsWith('### '));
@@ -369,15 +364,6 @@ describe('mentions, issue references and emoji from outside', () => {
     }
   });
 });
-
-/** The summary as GitHub's Markdown (GFM) renders it, before its HTML sanitizer: raw HTML and any link kept. */
-const toHtml = (markdown: string) =>
-  micromark(markdown, {
-    allowDangerousHtml: true,
-    allowDangerousProtocol: true,
-    extensions: [gfm()],
-    htmlExtensions: [gfmHtml()],
-  });
 
 describe('incident grants', () => {
   const wj = '\u2060';

@@ -1,5 +1,5 @@
 // Sample values with realistic defaults for the unit tests: an on-call row, a rule, a report row.
-import type { OnCallRow } from '../src/pagerduty.js';
+import type { Incident, OnCallRow } from '../src/pagerduty.js';
 import type { Rule } from '../src/rules.js';
 import { entryId } from '../src/ledger.js';
 import type { IncidentRef, LedgerEntry, ReportRow } from '../src/types.js';
@@ -70,6 +70,26 @@ export function incidentRef(overrides: Partial<IncidentRef> = {}): IncidentRef {
 }
 
 /**
+ * Incident #123 as PagerDutyClient reads it (the one incidentRef() refers to): triggered, high urgency, on the
+ * Payments API service under PEP0001 (onCallRow's policy), assigned to PUSER01 (Ada); `overrides` applied.
+ */
+export function incident(overrides: Partial<Incident> = {}): Incident {
+  const ref = incidentRef();
+  return {
+    id: ref.id,
+    number: ref.number,
+    title: ref.title,
+    url: ref.url,
+    status: 'triggered',
+    urgency: 'high',
+    service: { id: ref.serviceId, name: ref.serviceName, escalationPolicyId: 'PEP0001' },
+    escalationPolicy: { id: 'PEP0001', name: 'Ops' },
+    assignees: [{ id: 'PUSER01', name: 'Ada', email: 'ada@example.com' }],
+    ...overrides,
+  };
+}
+
+/**
  * Ada's incident grant of prod-db-write for `incident` (default: incidentRef()), 09:00–11:00 UTC on 26 November
  * 2026 under the rule incident-db-write, found on call at level 1 of Platform Primary; `overrides` applied last.
  */
@@ -81,14 +101,7 @@ export function incidentRow(
     resource: 'prod-db-write',
     rule: 'incident-db-write',
     until: new Date('2026-11-26T11:00:00Z'),
-    source: {
-      scheduleId: 'PSCHED1',
-      scheduleName: 'Platform Primary',
-      escalationPolicyId: 'PEP0001',
-      escalationPolicyName: 'Platform',
-      escalationLevel: 1,
-      incident,
-    },
+    source: { ...reportRow().source, incident },
     ...overrides,
   });
 }

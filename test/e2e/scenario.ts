@@ -184,6 +184,10 @@ export function incidentCompany(base = Date.now()) {
     ...extra,
   });
 
+  /** incident(`number`) resolved now, as PagerDuty shows it then: no assignees left. */
+  const resolvedIncident = (number: number): SeedIncident =>
+    incident(number, { status: 'resolved', assignments: [], resolvedAt: at(0), lastStatusChangeAt: at(0) });
+
   const rules = (
     options: { incidentRule?: boolean; requireOnCall?: boolean; window?: string; services?: string[] } = {},
   ): string =>
@@ -202,5 +206,5 @@ export function incidentCompany(base = Date.now()) {
           ]),
     ].join('\n');
 
-  return { t0, at, hours, seed, services, incidents, incident, rules };
+  return { t0, at, hours, seed, services, incidents, incident, resolvedIncident, rules };
 }

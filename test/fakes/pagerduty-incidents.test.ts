@@ -1,21 +1,12 @@
 // Tests of the fake PagerDuty's `GET /incidents`: it must refuse what PagerDuty refuses and answer in the shapes of
 // PagerDuty's listIncidents (see pagerduty-incidents.mjs), otherwise incident tests of the action prove nothing.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startFakePagerDuty } from './pagerduty.mjs';
-import type { FakePagerDuty, PagerDutyOrg } from './pagerduty.mjs';
+import type { PagerDutyOrg } from './pagerduty.mjs';
 import type { SeedIncident } from './pagerduty-incidents.mjs';
 import { request } from './http-testing.js';
+import { useFakePagerDuty, type ErrorBody, type Ref } from './pagerduty-testing.js';
 
-interface Ref {
-  id: string;
-  type: string;
-  summary: string;
-  self: string;
-  html_url: string;
-  name?: string;
-  email?: string;
-  escalation_policy?: Ref;
-}
 interface Incident {
   id: string;
   type: string;
@@ -40,9 +31,6 @@ interface IncidentsPage {
   offset: number;
   more: boolean;
   total: number | null;
-}
-interface ErrorBody {
-  error: { message: string; code: number; errors?: string[] };
 }
 
 const TOKEN = 'u+Ab_c-9xYz';
@@ -134,22 +122,10 @@ function org(seeds: SeedIncident[] = incidents()): PagerDutyOrg {
   };
 }
 
-let fake: FakePagerDuty;
-
-beforeAll(async () => {
-  fake = await startFakePagerDuty({ org: org(), token: TOKEN, now: () => NOW });
-});
-afterAll(async () => {
-  await fake.close();
-});
-beforeEach(() => {
-  fake.setOrg(org());
-  fake.faults.length = 0;
-  fake.requests.length = 0;
-});
+const fake = useFakePagerDuty(org, { token: TOKEN, now: () => NOW });
 
 function get(path: string, authorization: string | null = AUTH) {
-  return request(`${fake.url}${path}`, authorization === null ? {} : { authorization });
+  return request(`${fake().url}${path}`, authorization === null ? {} : { authorization });
 }
 
 async function list(query: string): Promise<IncidentsPage> {
@@ -161,10 +137,10 @@ async function list(query: string): Promise<IncidentsPage> {
 const numbers = (page: IncidentsPage) => page.incidents.map((i) => i.incident_number);
 const numbersOf = async (query: string) => numbers(await list(query));
 
-async function refused(query: string, status: number): Promise<ErrorBody> {
+async function refused(query: string, status: number): Promise<ErrorBody<string[]>> {
   const res = await get(`/incidents?${query}`);
   expect(res.status, res.text).toBe(status);
-  return res.json() as ErrorBody;
+  return res.json() as ErrorBody<string[]>;
 }
 
 describe('GET /incidents: window', () => {
@@ -250,7 +226,7 @@ describe('GET /incidents: filters', () => {
   });
 
   it('urgencies[] and team_ids[] need the account abilities of the same names: 402 without, in the spec error shape', async () => {
-    fake.setOrg({ ...org(), abilities: ['teams'] });
+    fake().setOrg({ ...org(), abilities: ['teams'] });
     const body = await refused('urgencies[]=high', 402);
     expect(body).toEqual({
       error: {
@@ -261,12 +237,12 @@ describe('GET /incidents: filters', () => {
     });
     expect(await numbersOf(`team_ids[]=${TEAM.id}`)).toEqual([1]);
     expect(await numbersOf('statuses[]=triggered&statuses[]=acknowledged')).toEqual([1, 2]); // no filter: fine
-    fake.setOrg({ ...org(), abilities: ['urgencies'] });
+    fake().setOrg({ ...org(), abilities: ['urgencies'] });
     expect((await refused(`team_ids[]=${TEAM.id}`, 402)).error.errors).toEqual([
       'team_ids[] requires the teams ability',
     ]);
     expect(await numbersOf('urgencies[]=low')).toEqual([2]);
-    fake.setOrg(org()); // default: every ability
+    fake().setOrg(org()); // default: every ability
     expect(await numbersOf(`urgencies[]=high&team_ids[]=${TEAM.id}`)).toEqual([1]);
   });
 
@@ -297,7 +273,7 @@ describe('GET /incidents: shapes', () => {
       id: DB.id,
       type: 'service_reference',
       summary: 'Database',
-      self: `${fake.url}/services/${DB.id}`,
+      self: `${fake().url}/services/${DB.id}`,
       html_url: `https://acme.pagerduty.com/service-directory/${DB.id}`,
     });
     expect(one?.escalation_policy).toMatchObject({
@@ -315,7 +291,7 @@ describe('GET /incidents: shapes', () => {
           id: ADA,
           type: 'user_reference',
           summary: 'Ada Lovelace',
-          self: `${fake.url}/users/${ADA}`,
+          self: `${fake().url}/users/${ADA}`,
           html_url: `https://acme.pagerduty.com/users/${ADA}`,
         },
       },
@@ -365,7 +341,7 @@ describe('GET /incidents: shapes', () => {
       escalationPolicy: EP2,
       service: { ...DB, escalationPolicyId: EP1 },
     };
-    fake.setOrg(org(seeds));
+    fake().setOrg(org(seeds));
     expect(await policyOf('statuses[]=triggered')).toEqual([[1, EP1, EP2]]);
     const service = (await get(`/services/${DB.id}`)).json() as { service: Ref };
     expect(service.service.escalation_policy?.id).toBe(EP1);
@@ -377,14 +353,14 @@ describe('GET /incidents: shapes', () => {
 
   it("refuses a service policy in a seed that is unknown or disagrees with the service's other seeds", () => {
     const [one, two] = incidents() as [SeedIncident, SeedIncident];
-    expect(() => fake.setOrg(org([{ ...one, service: { ...DB, escalationPolicyId: 'PEPNONE' } }]))).toThrow(
+    expect(() => fake().setOrg(org([{ ...one, service: { ...DB, escalationPolicyId: 'PEPNONE' } }]))).toThrow(
       /service PSVCDB1 has unknown escalation policy PEPNONE/,
     );
     const onDb = { ...two, service: { ...DB, escalationPolicyId: EP2 } };
-    expect(() => fake.setOrg(org([{ ...one, service: { ...DB, escalationPolicyId: EP1 } }, onDb]))).toThrow(
+    expect(() => fake().setOrg(org([{ ...one, service: { ...DB, escalationPolicyId: EP1 } }, onDb]))).toThrow(
       /service PSVCDB1 has both escalation policy PEP1AAA and PEP2BBB/,
     );
-    expect(() => fake.setOrg({ ...org([onDb]), services: [{ ...DB, escalationPolicyId: EP1 }] })).toThrow(
+    expect(() => fake().setOrg({ ...org([onDb]), services: [{ ...DB, escalationPolicyId: EP1 }] })).toThrow(
       /service PSVCDB1 has both escalation policy PEP1AAA and PEP2BBB/,
     );
   });
@@ -402,8 +378,8 @@ describe('GET /incidents: shapes', () => {
   it('refuses a seed with assignments on a resolved incident', () => {
     const [, , resolved] = incidents();
     const bad = { ...(resolved as SeedIncident), assignments: [{ user: ADA, at: at(NOW) }] };
-    expect(() => fake.setOrg(org([bad]))).toThrow(/resolved incident has no assignments/);
-    expect(() => fake.setOrg(org([{ ...(resolved as SeedIncident), resolvedAt: undefined }]))).toThrow(
+    expect(() => fake().setOrg(org([bad]))).toThrow(/resolved incident has no assignments/);
+    expect(() => fake().setOrg(org([{ ...(resolved as SeedIncident), resolvedAt: undefined }]))).toThrow(
       /resolvedAt/,
     );
   });
@@ -421,10 +397,10 @@ describe('GET /incidents: shapes', () => {
   it('refuses seeds that name unknown users or policies', () => {
     const [one] = incidents();
     const base = one as SeedIncident;
-    expect(() => fake.setOrg(org([{ ...base, assignments: [{ user: 'PNOBODY', at: at(NOW) }] }]))).toThrow(
+    expect(() => fake().setOrg(org([{ ...base, assignments: [{ user: 'PNOBODY', at: at(NOW) }] }]))).toThrow(
       /unknown user PNOBODY/,
     );
-    expect(() => fake.setOrg(org([{ ...base, escalationPolicy: 'PEPNONE' }]))).toThrow(
+    expect(() => fake().setOrg(org([{ ...base, escalationPolicy: 'PEPNONE' }]))).toThrow(
       /unknown escalation policy/,
     );
   });
@@ -438,7 +414,7 @@ describe('GET /incidents: shapes', () => {
   it('setOrg changes the incidents between runs', async () => {
     const seeds = incidents();
     seeds[0] = { ...(seeds[0] as SeedIncident), status: 'resolved', assignments: [], resolvedAt: at(NOW) };
-    fake.setOrg(org(seeds));
+    fake().setOrg(org(seeds));
     expect(await numbersOf('statuses[]=triggered&statuses[]=acknowledged')).toEqual([2]);
   });
 });
@@ -457,7 +433,7 @@ describe('GET /incidents: paging', () => {
     }));
 
   it('pages with limit/offset, more and total; limit above 100 is capped', async () => {
-    fake.setOrg(org(many(230)));
+    fake().setOrg(org(many(230)));
     const first = await list('limit=100&total=true');
     expect(first).toMatchObject({ limit: 100, offset: 0, more: true, total: 230 });
     expect(first.incidents).toHaveLength(100);
@@ -475,9 +451,9 @@ describe('GET /incidents: paging', () => {
 
   it('calls afterIncidentsPage after each page is computed, so a test can change the list between pages', async () => {
     const seeds = many(150);
-    fake.setOrg(org(seeds));
+    fake().setOrg(org(seeds));
     const pages: Array<{ offset: number; count: number }> = [];
-    fake.afterIncidentsPage = (page) => {
+    fake().afterIncidentsPage = (page) => {
       pages.push(page);
       if (page.offset === 0) {
         seeds[0] = {
@@ -486,7 +462,7 @@ describe('GET /incidents: paging', () => {
           assignments: [],
           resolvedAt: at(NOW),
         };
-        fake.setOrg(org(seeds));
+        fake().setOrg(org(seeds));
       }
     };
     try {
@@ -500,11 +476,11 @@ describe('GET /incidents: paging', () => {
         { offset: 0, count: 100 },
         { offset: 100, count: 49 },
       ]);
-      fake.faults.push({ path: '/incidents', status: 500 });
+      fake().faults.push({ path: '/incidents', status: 500 });
       expect((await get('/incidents')).status).toBe(500);
       expect(pages).toHaveLength(2); // a fault is no page
     } finally {
-      fake.afterIncidentsPage = undefined;
+      fake().afterIncidentsPage = undefined;
     }
   });
 
@@ -529,7 +505,7 @@ describe('GET /incidents: auth, faults, latency', () => {
   });
 
   it('answers injected faults on /incidents (a 403 for a token without incidents.read) and records requests', async () => {
-    fake.faults.push({
+    fake().faults.push({
       path: '/incidents',
       status: 403,
       body: { error: { message: 'Access Denied', code: 2010 } },
@@ -538,7 +514,7 @@ describe('GET /incidents: auth, faults, latency', () => {
     expect(denied.status).toBe(403);
     expect(denied.json()).toEqual({ error: { message: 'Access Denied', code: 2010 } });
     expect((await get('/incidents')).status).toBe(200);
-    expect(fake.requests.map((r) => [r.path, r.query])).toEqual([
+    expect(fake().requests.map((r) => [r.path, r.query])).toEqual([
       ['/incidents', [['statuses[]', 'triggered']]],
       ['/incidents', []],
     ]);

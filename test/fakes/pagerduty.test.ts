@@ -1,22 +1,12 @@
 // Tests of the fake PagerDuty itself: it must refuse what PagerDuty refuses and answer in PagerDuty's shapes
 // (see docs/pagerduty.md), otherwise tests of the action against it prove nothing.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { startFakePagerDuty } from './pagerduty.mjs';
 import type { FakePagerDuty, PagerDutyOrg } from './pagerduty.mjs';
 import { bigOrg } from './orgs.mjs';
 import { request } from './http-testing.js';
+import { useFakePagerDuty, type ErrorBody, type Ref } from './pagerduty-testing.js';
 
-interface Ref {
-  id: string;
-  type: string;
-  summary: string;
-  self: string;
-  html_url: string;
-  name?: string;
-  email?: string;
-  time_zone?: string | null;
-  role?: string;
-}
 interface OncallRow {
   escalation_policy: Ref;
   escalation_level: number;
@@ -31,9 +21,6 @@ interface OncallsPage {
   offset: number;
   more: boolean;
   total: number | null;
-}
-interface ErrorBody {
-  error: { message: string; code: number; errors?: string[] | Record<string, string[]> };
 }
 interface Assignment {
   type: string;
@@ -148,22 +135,10 @@ function tinyOrg(): PagerDutyOrg {
   };
 }
 
-let fake: FakePagerDuty;
-
-beforeAll(async () => {
-  fake = await startFakePagerDuty({ org: tinyOrg(), token: TOKEN, now: () => NOW });
-});
-afterAll(async () => {
-  await fake.close();
-});
-beforeEach(() => {
-  fake.setOrg(tinyOrg());
-  fake.faults.length = 0;
-  fake.requests.length = 0;
-});
+const fake = useFakePagerDuty(tinyOrg, { token: TOKEN, now: () => NOW });
 
 function get(path: string, authorization: string | null = AUTH) {
-  return request(`${fake.url}${path}`, authorization === null ? {} : { authorization });
+  return request(`${fake().url}${path}`, authorization === null ? {} : { authorization });
 }
 
 /** Runs `use` against a second fake started with `options` (same org, token and clock), then closes it. */
@@ -231,7 +206,7 @@ describe('authentication', () => {
   });
 
   it('serves only GET', async () => {
-    const res = await request(`${fake.url}/oncalls`, { method: 'POST', authorization: AUTH });
+    const res = await request(`${fake().url}/oncalls`, { method: 'POST', authorization: AUTH });
     expect(res.status).toBe(404);
   });
 
@@ -243,7 +218,7 @@ describe('authentication', () => {
   it('records every request with its decoded, repeated query keys and its Accept and Content-Type', async () => {
     await get(`/oncalls?schedule_ids%5B%5D=${S1}&schedule_ids[]=${S2}&limit=5`);
     await get('/users/PADA001', null);
-    expect(fake.requests).toEqual([
+    expect(fake().requests).toEqual([
       {
         method: 'GET',
         path: '/oncalls',
@@ -269,17 +244,17 @@ describe('authentication', () => {
 
   it('records Accept and Content-Type as sent, and refuses neither a missing nor an unusual one', async () => {
     const accept = 'application/vnd.pagerduty+json;version=2';
-    const sent = await request(`${fake.url}/users/${ADA}`, {
+    const sent = await request(`${fake().url}/users/${ADA}`, {
       authorization: AUTH,
       headers: { accept, 'content-type': 'application/json' },
     });
     expect(sent.status).toBe(200);
-    const odd = await request(`${fake.url}/users/${ADA}`, {
+    const odd = await request(`${fake().url}/users/${ADA}`, {
       authorization: AUTH,
       headers: { accept: 'text/plain', 'content-type': 'text/plain' },
     });
     expect(odd.status).toBe(200);
-    expect(fake.requests.map((r) => [r.accept, r.contentType])).toEqual([
+    expect(fake().requests.map((r) => [r.accept, r.contentType])).toEqual([
       [accept, 'application/json'],
       ['text/plain', 'text/plain'],
     ]);
@@ -567,7 +542,7 @@ describe('GET /oncalls include[]', () => {
       id: CY,
       type: 'user_reference',
       summary: 'Cy Young',
-      self: `${fake.url}/users/${CY}`,
+      self: `${fake().url}/users/${CY}`,
       html_url: `https://acme.pagerduty.com/users/${CY}`,
     });
     expect(row?.user).not.toHaveProperty('email');
@@ -633,7 +608,7 @@ describe('GET /oncalls paging (bigOrg)', () => {
   const big = bigOrg(new Date(NOW));
   const span = window(at(NOW), at(NOW + DAY));
 
-  beforeEach(() => fake.setOrg(big));
+  beforeEach(() => fake().setOrg(big));
 
   it('has between 120 and 300 rows in a 24h window', async () => {
     const page = await oncalls(`${span}&total=true&limit=1`);
@@ -783,7 +758,7 @@ describe('GET /v3/schedules/{id}', () => {
       type: 'schedule_v3',
       name: 'Shift-based',
       time_zone: 'Europe/Berlin',
-      self: `${fake.url}/v3/schedules/${S5}`,
+      self: `${fake().url}/v3/schedules/${S5}`,
       rotations: [{ type: 'schedule_rotation' }],
     });
     expect(plain.schedule.rotations[0]?.id).toHaveLength(26);
@@ -872,7 +847,7 @@ describe('GET /v3/schedules/{id}', () => {
   it('an override on a custom shift is a custom_shift_override naming the shift', async () => {
     const org = tinyOrg();
     org.schedules[2]!.overrides = [{ user: CY, start: '2026-03-10T00:00:00Z', end: '2026-03-11T00:00:00Z' }];
-    fake.setOrg(org);
+    fake().setOrg(org);
     const body = await v3(
       `${window('2026-03-09T12:00:00Z', '2026-03-10T12:00:00Z')}&include[]=final_schedule`,
       S3,
@@ -901,7 +876,7 @@ describe('GET /v3/schedules/{id}', () => {
   it('refuses emptyShifts on a legacy schedule in the seed', () => {
     const bad = tinyOrg();
     bad.schedules[0]!.emptyShifts = [{ start: '2026-03-02T00:00:00Z', end: '2026-03-02T01:00:00Z' }];
-    expect(() => fake.setOrg(bad)).toThrow(/emptyShifts/);
+    expect(() => fake().setOrg(bad)).toThrow(/emptyShifts/);
   });
 });
 
@@ -953,7 +928,7 @@ describe('GET /oncalls and v3 schedules', () => {
 
 describe('faults', () => {
   it('answers queued faults instead of the handler, `times` times, for matching paths only', async () => {
-    fake.faults.push({
+    fake().faults.push({
       path: '/oncalls',
       status: 429,
       body: { error: { message: 'Rate Limit Exceeded', code: 2020 } },
@@ -966,13 +941,13 @@ describe('faults', () => {
     expect(first.json()).toEqual({ error: { message: 'Rate Limit Exceeded', code: 2020 } });
     expect((await get(`/users/${ADA}`)).status).toBe(200); // other path untouched
     expect((await get('/oncalls')).status).toBe(429);
-    expect(fake.faults).toEqual([]);
+    expect(fake().faults).toEqual([]);
     expect((await get('/oncalls')).status).toBe(200);
   });
 
   it('sends string bodies as they are and empty bodies when absent', async () => {
-    fake.faults.push({ path: '/oncalls', status: 502, body: '<html>Bad Gateway</html>', times: 1 });
-    fake.faults.push({ path: '/oncalls', status: 503, body: undefined, times: 1 });
+    fake().faults.push({ path: '/oncalls', status: 502, body: '<html>Bad Gateway</html>', times: 1 });
+    fake().faults.push({ path: '/oncalls', status: 503, body: undefined, times: 1 });
     const html = await get('/oncalls');
     expect([html.status, html.text]).toEqual([502, '<html>Bad Gateway</html>']);
     const empty = await get('/oncalls');
@@ -980,7 +955,7 @@ describe('faults', () => {
   });
 
   it('does not let a request with bad credentials consume a fault', async () => {
-    fake.faults.push({ path: '/oncalls', status: 500, body: 'boom', times: 1 });
+    fake().faults.push({ path: '/oncalls', status: 500, body: 'boom', times: 1 });
     expect((await get('/oncalls', 'Token token=wrong')).status).toBe(401);
     expect((await get('/oncalls')).status).toBe(500);
   });
@@ -1029,7 +1004,7 @@ describe('latencyMs', () => {
   });
 
   it('defaults to 0, refuses a negative value, and close() drops answers still waiting', async () => {
-    expect((await timed(fake, `/users/${ADA}`)).ms).toBeLessThan(250);
+    expect((await timed(fake(), `/users/${ADA}`)).ms).toBeLessThan(250);
     await expect(startFakePagerDuty({ org: tinyOrg(), latencyMs: -1 })).rejects.toThrow(/latencyMs/);
     const other = await startFakePagerDuty({ org: tinyOrg(), token: TOKEN, latencyMs: 5_000 });
     const pending = request(`${other.url}/users/${ADA}`, { authorization: AUTH }).then(
@@ -1049,7 +1024,7 @@ describe('seed orgs and lifecycle', () => {
     await expect(startFakePagerDuty({ org: bad })).rejects.toThrow(/shiftMinutes/);
     const unknown = tinyOrg();
     unknown.escalationPolicies[0]!.levels[0]!.targets.push({ type: 'schedule', id: 'PMISSNG' });
-    expect(() => fake.setOrg(unknown)).toThrow(/PMISSNG/);
+    expect(() => fake().setOrg(unknown)).toThrow(/PMISSNG/);
   });
 
   it('close() stops the server and ends open sockets', async () => {
@@ -1103,7 +1078,7 @@ describe('GET /services/{id}', () => {
     services: [{ ...QUIET, escalationPolicyId: EP1 }, { id: 'PSVCLON', name: 'Lone' }, DB],
     incidents: [incident(1, 'triggered'), incident(2, 'acknowledged'), incident(3, 'acknowledged', WEB)],
   });
-  beforeEach(() => fake.setOrg(org()));
+  beforeEach(() => fake().setOrg(org()));
   const service = async (path: string) => {
     const res = await get(path);
     expect(res.status, res.text).toBe(200);
@@ -1116,7 +1091,7 @@ describe('GET /services/{id}', () => {
       type: 'service',
       summary: 'Quiet',
       name: 'Quiet',
-      self: `${fake.url}/services/${QUIET.id}`,
+      self: `${fake().url}/services/${QUIET.id}`,
       html_url: `https://acme.pagerduty.com/service-directory/${QUIET.id}`,
       description: '',
       auto_resolve_timeout: 14400,
@@ -1126,7 +1101,7 @@ describe('GET /services/{id}', () => {
         id: EP1,
         type: 'escalation_policy_reference',
         summary: 'Alpha',
-        self: `${fake.url}/escalation_policies/${EP1}`,
+        self: `${fake().url}/escalation_policies/${EP1}`,
         html_url: `https://acme.pagerduty.com/escalation_policies/${EP1}`,
       },
       teams: [],
@@ -1147,7 +1122,7 @@ describe('GET /services/{id}', () => {
     const db = await service(`/services/${DB.id}`); // seeded without a policy, and in incidents
     expect(db).toMatchObject({ status: 'critical', escalation_policy: { id: EP2 } });
     expect(db.last_incident_timestamp).toBe('2026-03-02T11:00:00Z'); // #1, the latest created
-    fake.setOrg({ ...org(), incidents: [incident(1, 'resolved'), incident(3, 'acknowledged', WEB)] });
+    fake().setOrg({ ...org(), incidents: [incident(1, 'resolved'), incident(3, 'acknowledged', WEB)] });
     expect((await service(`/services/${DB.id}`)).status).toBe('active');
   });
 
@@ -1155,7 +1130,7 @@ describe('GET /services/{id}', () => {
     for (const path of ['/services/PNOPE00', `/services/${DB.id.toLowerCase()}`, `/services/${DB.id}/x`]) {
       expect(await refused(path, 404), path).toEqual({ error: { message: 'Not Found', code: 2100 } });
     }
-    fake.setOrg(tinyOrg());
+    fake().setOrg(tinyOrg());
     expect((await refused(`/services/${DB.id}`, 404)).error.code).toBe(2100);
   });
 
@@ -1184,6 +1159,6 @@ describe('GET /services/{id}', () => {
       [{ ...org(), services: [{ ...DB, name: 'Orders' }] }, /PSVCDB1 is named both "Orders" and "Database"/],
       [{ ...tinyOrg(), escalationPolicies: [], services: [QUIET] }, /PSVCQT1 needs an escalation policy/],
     ];
-    for (const [seed, message] of seeds) expect(() => fake.setOrg(seed), String(message)).toThrow(message);
+    for (const [seed, message] of seeds) expect(() => fake().setOrg(seed), String(message)).toThrow(message);
   });
 });

@@ -84756,9 +84756,9 @@ function incidentRef(incident) {
     };
 }
 /**
- * Merges overlapping or touching windows; the merged one keeps the most urgent (lowest level) source and its rule,
- * an on-call source before an incident's (the grant then outlasts the incident). It renews freely unless every
- * window in it is an incident window.
+ * Merges overlapping or touching windows; the merged one keeps the most urgent (lowest level) source and its rule.
+ * Windows to grant are merged by kind (plan.ts: on-call with on-call, incident with incident), so incident windows
+ * keep the latest renewBefore of theirs.
  */
 function mergeWindows(windows) {
     const sorted = [...windows].sort((a, b) => a.from - b.from || a.until - b.until);
@@ -84767,12 +84767,8 @@ function mergeWindows(windows) {
         const last = merged[merged.length - 1];
         if (last && window.from <= last.until) {
             last.until = Math.max(last.until, window.until);
-            if (last.renewBefore !== undefined) {
-                if (window.renewBefore === undefined)
-                    delete last.renewBefore;
-                else
-                    last.renewBefore = Math.max(last.renewBefore, window.renewBefore);
-            }
+            if (last.renewBefore !== undefined && window.renewBefore !== undefined)
+                last.renewBefore = Math.max(last.renewBefore, window.renewBefore);
             if (compareSources(window.source, last.source) < 0) {
                 last.source = window.source;
                 last.rule = window.rule;
@@ -84785,8 +84781,7 @@ function mergeWindows(windows) {
     return merged;
 }
 function compareSources(a, b) {
-    return (Number(a.incident !== undefined) - Number(b.incident !== undefined) ||
-        (a.incident?.number ?? 0) - (b.incident?.number ?? 0) ||
+    return ((a.incident?.number ?? 0) - (b.incident?.number ?? 0) ||
         a.escalationLevel - b.escalationLevel ||
         a.scheduleName.localeCompare(b.scheduleName) ||
         a.escalationPolicyName.localeCompare(b.escalationPolicyName));
@@ -84979,7 +84974,7 @@ nowMs, horizon) {
             else if (input.revokeStale && !revocable) {
                 reason += '; not revoked: no rule names this resource now, or strongDM does not list it';
             }
-            return rowFromEntry(entry, revokePair ? 'pending-revoke' : 'stale', reason);
+            return { ...rowFromEntry(entry, revokePair ? 'pending-revoke' : 'stale', reason), unbacked: true };
         }
         if (revokePair) {
             return rowFromEntry(entry, 'pending-revoke', 'revoked together with a stale grant of the same user and resource; the time still wanted is granted again');
@@ -85839,6 +85834,7 @@ const RULE_KEYS = [
     'require-on-call',
 ];
 const INCIDENT_KEYS = ['services', 'urgencies', 'statuses'];
+/** PagerDuty's IDs: letters and digits (PABC123); checked before one is used or named. */
 const PAGERDUTY_ID = /^[A-Za-z0-9]{2,32}$/;
 /** Returns the rules, or the problems (each naming the rule and its line) when there are any. */
 function parseRules(text, where) {
@@ -91491,6 +91487,7 @@ var node_modules_undici = __nccwpck_require__(4371);
 
 
 
+
 class PagerDutyError extends Error {
     status;
     constructor(message, status) {
@@ -91504,7 +91501,6 @@ const PAGE_LIMIT = 100; // PagerDuty's maximum page size
 const OFFSET_CAP = 10_000; // offset + limit above this is refused with 400/2002
 const MAX_RETRY_WAIT_MS = 60_000;
 // PagerDuty object IDs (PABC123): checked before an ID is used or named in a message.
-const pagerduty_PAGERDUTY_ID = /^[A-Za-z0-9]{2,32}$/;
 // Untrusted text is cut so that what the action writes to the ledger always reads back well formed
 // (src/ledger.ts isWellFormed: url at most 500 UTF-16 units, names and titles at most 1000; 500 code points are at
 // most 1000 units).
@@ -91525,6 +91521,7 @@ class PagerDutyClient {
     deadline;
     /** Number of HTTP requests sent, retries included (reported in the summary and checked by tests). */
     requestCount = 0;
+    emails = new Map(); // by user ID
     constructor(options) {
         this.options = options;
         this.baseUrl = options.baseUrl.replace(/\/+$/, '');
@@ -91537,38 +91534,23 @@ class PagerDutyClient {
      * (one request per 100 rows instead of one per row), following `more` until the end.
      */
     async listOnCalls(filter, since, until) {
-        const rows = [];
-        for (let offset = 0;;) {
-            if (offset + PAGE_LIMIT > OFFSET_CAP) {
-                // Stopping here would silently drop on-calls; refuse instead.
-                throw new PagerDutyError(`PagerDuty has more than ${OFFSET_CAP} on-call rows for these schedules and window, more than its API pages through; ` +
-                    'shorten lookahead or split schedule-ids across several steps');
-            }
-            const query = new URLSearchParams();
-            for (const id of filter.scheduleIds ?? [])
-                query.append('schedule_ids[]', id);
-            for (const id of filter.escalationPolicyIds ?? [])
-                query.append('escalation_policy_ids[]', id);
-            query.set('since', since.toISOString());
-            query.set('until', until.toISOString());
-            query.set('time_zone', 'UTC');
-            query.append('include[]', 'users');
-            query.set('limit', String(PAGE_LIMIT));
-            query.set('offset', String(offset));
-            const body = await this.getJson('/oncalls', query);
-            const page = asRecord(body, '/oncalls response');
-            const oncalls = page.oncalls;
-            if (!Array.isArray(oncalls))
-                throw new PagerDutyError('PagerDuty answered /oncalls without an "oncalls" list');
-            for (const item of oncalls)
-                rows.push(parseOnCall(item));
-            if (page.more !== true)
-                return rows;
-            if (oncalls.length === 0) {
-                throw new PagerDutyError('PagerDuty said more on-calls follow but sent an empty page; try again later');
-            }
-            offset += oncalls.length; // a server may send fewer rows than asked for; never skip any
-        }
+        const query = new URLSearchParams();
+        for (const id of filter.scheduleIds ?? [])
+            query.append('schedule_ids[]', id);
+        for (const id of filter.escalationPolicyIds ?? [])
+            query.append('escalation_policy_ids[]', id);
+        query.set('since', since.toISOString());
+        query.set('until', until.toISOString());
+        query.set('time_zone', 'UTC');
+        query.append('include[]', 'users');
+        const { items } = await this.readPages('/oncalls', query, {
+            list: 'oncalls',
+            what: 'on-calls',
+            // Stopping at the cap would silently drop on-calls; refuse instead.
+            tooMany: `PagerDuty has more than ${OFFSET_CAP} on-call rows for these schedules and window, more than its API pages through; ` +
+                'shorten lookahead or split schedule-ids across several steps',
+        });
+        return items.map(parseOnCall);
     }
     /**
      * The open incidents on the filter's services, all of them: `date_range=all`, since without it (or since/until)
@@ -91576,9 +91558,9 @@ class PagerDutyClient {
      * Assignees come as full users (`include[]=assignees`) so that most carry their email, services as full services
      * (`include[]=services`) for their escalation policy. `urgencies[]` is sent only when it filters something: it
      * needs the account's `urgencies` ability (a 402 without it). Follows `more` to the end; an answer that does not
-     * match what was asked (another status, urgency or service) is refused, never used. Offset paging over a list that
-     * changes can skip an incident, so `total` is asked for: when it changes between pages the list is read again,
-     * once; a list that changes again is an error rather than a list that may lack an open incident.
+     * match what was asked (another status, urgency or service) is refused, never used. `snapshot`: the list came in
+     * one page; offset paging over a list that changes can skip an incident, so a longer list is no proof that an
+     * incident missing from it is resolved.
      */
     async listIncidents(filter) {
         const serviceIds = [...new Set(filter.serviceIds)]; // the spec's uniqueItems: PagerDuty refuses repeats
@@ -91602,70 +91584,67 @@ class PagerDutyClient {
         query.append('include[]', 'assignees');
         query.append('include[]', 'services');
         query.set('time_zone', 'UTC');
-        query.set('total', 'true');
-        query.set('limit', String(PAGE_LIMIT));
-        const asked = { statuses, urgencies, services: new Set(serviceIds.map(asciiLowerCase)) };
-        const first = await this.readIncidentPages(query, asked);
-        if (first.steady)
-            return first.incidents;
-        info('PagerDuty /incidents: the open incidents changed while being read; reading them again');
-        const second = await this.readIncidentPages(query, asked);
-        if (second.steady)
-            return second.incidents;
-        throw new PagerDutyError('PagerDuty: the open incidents changed while being read (twice in a row); the next run reads them again');
+        const { items, pages } = await this.readPages('/incidents', query, {
+            list: 'incidents',
+            what: 'incidents',
+            // Stopping at the cap would silently drop open incidents; refuse instead.
+            tooMany: `PagerDuty has more than ${OFFSET_CAP} open incidents on the rules' services, more than its API pages ` +
+                'through; name fewer services per rule (or fewer statuses/urgencies) in the rules with incidents',
+        });
+        const services = new Set(serviceIds.map(asciiLowerCase));
+        const byId = new Map();
+        for (const item of items) {
+            const incident = parseIncident(item);
+            const unasked = !statuses.includes(incident.status)
+                ? 'status'
+                : !urgencies.includes(incident.urgency)
+                    ? 'urgency'
+                    : !services.has(asciiLowerCase(incident.service.id))
+                        ? 'service'
+                        : undefined;
+            if (unasked) {
+                throw new PagerDutyError(`PagerDuty answered /incidents with incident ${incident.id}, whose ${unasked} was not asked for`);
+            }
+            byId.set(incident.id, incident); // paging over a list that changes can repeat one across pages
+        }
+        return { incidents: [...byId.values()], snapshot: pages === 1 };
     }
     /**
-     * One reading of every page of `/incidents`. `steady`: one page, or the same `total` on every page (a list that
-     * changed between pages may have shifted an incident past the offset read next).
+     * Every item of a paged list, following `more` to the end: the offset moves by the items received (a server may
+     * send fewer than asked for; never skip any), an empty page that says more follow is refused, and so is a list
+     * longer than the 10,000 PagerDuty pages through (`tooMany` says why and the fix).
      */
-    async readIncidentPages(baseQuery, asked) {
-        const byId = new Map();
-        const totals = new Set();
-        for (let offset = 0, pages = 0;; pages++) {
-            if (offset + PAGE_LIMIT > OFFSET_CAP) {
-                // Stopping here would silently drop open incidents (their grants would look stale); refuse instead.
-                throw new PagerDutyError(`PagerDuty has more than ${OFFSET_CAP} open incidents on the rules' services, more than its API pages ` +
-                    'through; name fewer services per rule (or fewer statuses/urgencies) in the rules with incidents');
-            }
-            const query = new URLSearchParams(baseQuery);
-            query.set('offset', String(offset));
-            const body = await this.getJson('/incidents', query);
-            const page = asRecord(body, '/incidents response');
-            const items = page.incidents;
-            if (!Array.isArray(items))
-                throw new PagerDutyError('PagerDuty answered /incidents without an "incidents" list');
-            const total = page.total ?? null; // null when PagerDuty does not count: nothing to compare then
-            if (total !== null && !(typeof total === 'number' && Number.isSafeInteger(total) && total >= 0))
-                throw new PagerDutyError('PagerDuty answered /incidents with a "total" that is not a count');
-            totals.add(total);
-            for (const item of items) {
-                const incident = parseIncident(item);
-                const unasked = !asked.statuses.includes(incident.status)
-                    ? 'status'
-                    : !asked.urgencies.includes(incident.urgency)
-                        ? 'urgency'
-                        : !asked.services.has(asciiLowerCase(incident.service.id))
-                            ? 'service'
-                            : undefined;
-                if (unasked) {
-                    throw new PagerDutyError(`PagerDuty answered /incidents with incident ${incident.id}, whose ${unasked} was not asked for`);
-                }
-                // Offset paging over a list that changes can repeat an incident across pages; keep one.
-                byId.set(incident.id, incident);
-            }
+    async readPages(path, query, names) {
+        const items = [];
+        for (let offset = 0, pages = 1;; pages++) {
+            if (offset + PAGE_LIMIT > OFFSET_CAP)
+                throw new PagerDutyError(names.tooMany);
+            const pageQuery = new URLSearchParams(query);
+            pageQuery.set('limit', String(PAGE_LIMIT));
+            pageQuery.set('offset', String(offset));
+            const page = asRecord(await this.getJson(path, pageQuery), `${path} response`);
+            const list = page[names.list];
+            if (!Array.isArray(list))
+                throw new PagerDutyError(`PagerDuty answered ${path} without an "${names.list}" list`);
+            items.push(...list);
             if (page.more !== true)
-                return { incidents: [...byId.values()], steady: pages === 0 || totals.size === 1 };
-            if (items.length === 0) {
-                throw new PagerDutyError('PagerDuty said more incidents follow but sent an empty page; try again later');
+                return { items, pages };
+            if (list.length === 0) {
+                throw new PagerDutyError(`PagerDuty said more ${names.what} follow but sent an empty page; try again later`);
             }
-            offset += items.length; // a server may send fewer incidents than asked for; never skip any
+            offset += list.length;
         }
     }
     /** One user's email, for rows where the included user carried none. */
     async getUserEmail(userId) {
+        // Asked once per person and run: incident assignees and on-call rows may both lack the same person's email.
+        if (this.emails.has(userId))
+            return this.emails.get(userId);
         const body = asRecord(await this.getJson(`/users/${encodeURIComponent(userId)}`), '/users response');
         const user = asRecord(body.user, 'user');
-        return typeof user.email === 'string' && user.email !== '' ? user.email : undefined;
+        const email = typeof user.email === 'string' && user.email !== '' ? user.email : undefined;
+        this.emails.set(userId, email);
+        return email;
     }
     /**
      * A schedule nobody is on call in, looked up to tell a quiet schedule from a wrong ID: the legacy (v2) endpoint
@@ -91964,7 +91943,7 @@ function parseOnCall(item) {
 }
 /** A PagerDuty object ID, or a PagerDutyError naming `what` (the value itself is untrusted: never quoted). */
 function pagerDutyId(value, what) {
-    if (typeof value !== 'string' || !pagerduty_PAGERDUTY_ID.test(value))
+    if (typeof value !== 'string' || !PAGERDUTY_ID.test(value))
         throw new PagerDutyError(`PagerDuty sent ${what} without a valid id`);
     return value;
 }
@@ -92085,7 +92064,7 @@ async function readOnCalls(inputs, pagerduty, now, checklist, incidentPolicies =
             return dedupeOnCalls(rows);
         }, (rows) => `pagerduty-token accepted: ${rows.length} on-call rows`);
         await fillMissingEmails(pagerduty, oncalls.map((row) => row.user));
-        info(`${oncalls.length} on-call rows from ${pagerduty.requestCount} PagerDuty requests`);
+        info(`${oncalls.length} on-call rows (${pagerduty.requestCount} PagerDuty requests so far in this run)`);
         await checkSchedules(inputs, pagerduty, oncalls, { since, until }, checklist);
         await checkEscalationPolicies(inputs, pagerduty, oncalls, checklist);
         return oncalls;
@@ -92242,11 +92221,9 @@ async function readOpenIncidents(rules, pagerduty, checklist, { dryRun = false }
             statuses: INCIDENT_STATUSES.filter((s) => conditions.some((c) => c.statuses.includes(s))),
         };
         let incidents;
-        let oneRequest;
+        let snapshot;
         try {
-            const before = pagerduty.requestCount;
-            incidents = await pagerduty.listIncidents(filter);
-            oneRequest = pagerduty.requestCount - before === 1;
+            ({ incidents, snapshot } = await pagerduty.listIncidents(filter));
             await fillMissingEmails(pagerduty, incidents.flatMap((incident) => incident.assignees));
             const unchecked = !dryRun && servicesWithoutIncidents(filter.serviceIds, incidents).length > 0;
             checklist.pass(INCIDENTS_CHECK, `${plural(incidents.length, 'open incident')} on ${plural(filter.serviceIds.length, 'service')}${incidents.length > 0 ? `: ${incidents.map((incident) => `#${incident.number}`).join(', ')}` : ''}${unchecked ? ' (service IDs are checked in dry runs only)' : ''}`);
@@ -92263,7 +92240,7 @@ async function readOpenIncidents(rules, pagerduty, checklist, { dryRun = false }
         // Outside the try: an unknown service is the rules' mistake, not a failed incidents query.
         if (dryRun)
             await checkIncidentServices(filter.serviceIds, incidents, pagerduty, checklist);
-        return { kind: 'read', incidents, oneRequest };
+        return { kind: 'read', incidents, snapshot };
     });
 }
 /**
@@ -92346,8 +92323,8 @@ const plural = (count, noun) => `${count} ${noun}${count === 1 ? '' : 's'}`;
  * - none, when the open incidents could not be read (a failed query is not "no incidents");
  * - not those of an open incident (of a require-on-call rule) whose service's escalation policy has nobody on call
  *   at all in PagerDuty's answer: that looks like an outage rather than a handover;
- * - not those of an incident missing from a list that took more than one request: paging over a list that changes
- *   can skip an open incident, so missing is not proof of resolved (such grants end by themselves).
+ * - not those of an incident missing from a list of several pages: paging over a list that changes can skip an
+ *   open incident, so missing is not proof of resolved (such grants end by themselves).
  */
 function incidentJudgement(open, rules, oncalls) {
     if (open.kind === 'failed') {
@@ -92371,11 +92348,11 @@ function incidentJudgement(open, rules, oncalls) {
         const numbers = held.map((incident) => `#${incident.number}`).join(', ');
         notes.push(`PagerDuty returned nobody on call in the escalation policy of the service of incident ${numbers}: ${held.length === 1 ? 'its' : 'their'} grants are not treated as stale in this run (an outage must not revoke access).`);
     }
-    if (!open.oneRequest) {
-        notes.push('The open incidents took more than one request to read, and paging over a list that changes can miss one: grants of incidents not listed are not treated as stale in this run; they end by themselves within incident-window.');
+    if (!open.snapshot) {
+        notes.push('The open incidents came in several pages, and paging over a list that changes can miss one: grants of incidents not listed are not treated as stale in this run; they end by themselves within incident-window.');
     }
     return {
-        judged: (id) => !heldIds.has(id) && (open.oneRequest || listed.has(id)),
+        judged: (id) => !heldIds.has(id) && (open.snapshot || listed.has(id)),
         notes,
     };
 }
@@ -92389,7 +92366,7 @@ function incidentJudgement(open, rules, oncalls) {
 /** "#123", PagerDuty's incident number; anything but a whole number (a tampered ledger) shows as "#?". */
 function incidentNumber(incident) {
     const { number } = incident;
-    return `#${Number.isSafeInteger(number) && number >= 0 ? number : '?'}`;
+    return `#${Number.isSafeInteger(number) && number > 0 ? number : '?'}`;
 }
 /** "#123 Checkout latency above 2s · Payments API", plain text in one line, the title and service cut. */
 function incidentLabel(incident, titleChars, serviceChars) {
@@ -93075,15 +93052,6 @@ function capMessage(lines) {
 
 
 
-/**
- * Whether a stale row is stale because PagerDuty no longer backs it (not because its account is gone, or because it
- * goes with another stale grant of the pair). plan.ts starts those reasons so; an incident grant's may also start
- * with the incident.
- */
-function noLongerBacked(row) {
-    return (row.reason.startsWith('PagerDuty no longer') ||
-        (row.source.incident !== undefined && /^incident\b/i.test(row.reason)));
-}
 /** One annotation per person (GitHub shows only 10 per step), not one per row. */
 function warnPeople(rows) {
     const warned = new Set();
@@ -93097,7 +93065,7 @@ function warnPeople(rows) {
             warning(`${forLogLine(row.name)} <${forLogLine(row.email ?? 'no email')}> ${why} but gets no access: ${row.reason}`);
         }
         else if (row.status === 'stale' || row.status === 'pending-revoke') {
-            if (!noLongerBacked(row))
+            if (!row.unbacked)
                 continue;
             const why = incident
                 ? `: incident ${incidentNumber(incident)} is resolved or no longer matches`

@@ -137,7 +137,7 @@ try {
 
   world.setIncidentStatus('acknowledged');
   const second = await scheduledRun(
-    `Run 2: 30 minutes later, ${assignee} has acknowledged incident #${DEMO_INCIDENT.number}; nothing else changed`,
+    `Run 2: a later run; ${assignee} has acknowledged incident #${DEMO_INCIDENT.number}; nothing else changed`,
   );
   console.log(
     `   PagerDuty: ${assignee} acknowledged incident #${DEMO_INCIDENT.number}; it is still open, so its access is held.`,

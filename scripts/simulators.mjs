@@ -26,7 +26,8 @@ An existing PATH is replaced only when this script wrote it. --workspace DIR: th
 (GITHUB_WORKSPACE; the rules file is written there); default a temporary folder.`;
 
 /**
- * "90s", "20m", "1h30m" → milliseconds; undefined for anything else.
+ * "90s", "20m", "1h30m" → milliseconds; undefined for anything else. A small copy of src/durations.ts: this script
+ * runs under plain node, which cannot import the TypeScript source (and --duration needs no days or weeks).
  * @param {string} text
  */
 function parseDuration(text) {

@@ -1,12 +1,12 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startFakePagerDuty } from '../test/fakes/pagerduty.mjs';
-import type { FakePagerDuty, PagerDutyOrg } from '../test/fakes/pagerduty.mjs';
+import { describe, expect, it } from 'vitest';
+import type { PagerDutyOrg } from '../test/fakes/pagerduty.mjs';
+import { accessDenied, useFakePagerDuty } from '../test/fakes/pagerduty-testing.js';
 import type { SeedIncident } from '../test/fakes/pagerduty-incidents.mjs';
-import { onCallRow, rule } from '../test/samples.js';
+import { incident, onCallRow, rule } from '../test/samples.js';
 import { Checklist } from './checklist.js';
 import { incidentJudgement, readOpenIncidents, type OpenIncidents } from './incidents.js';
 import { InputError } from './inputs.js';
-import { PagerDutyClient, type Incident } from './pagerduty.js';
+import { PagerDutyClient } from './pagerduty.js';
 
 describe('readOpenIncidents: the services of incident rules (against the fake PagerDuty)', () => {
   const TOKEN = 'u+pd_incident-services';
@@ -15,7 +15,7 @@ describe('readOpenIncidents: the services of incident rules (against the fake Pa
   const DB = { id: 'PSVCDB1', name: 'Orders DB' }; // #1 and #2 open on it
   const WEB = { id: 'PSVCWEB', name: 'Web' }; // known, nothing open
   const OLD = { id: 'PSVCOLD', name: 'Legacy' }; // known only through a resolved incident
-  const incident = (number: number, extra: Partial<SeedIncident> = {}): SeedIncident => ({
+  const seedIncident = (number: number, extra: Partial<SeedIncident> = {}): SeedIncident => ({
     id: `PINC00${number}`,
     number,
     title: `Incident ${number}`,
@@ -34,9 +34,9 @@ describe('readOpenIncidents: the services of incident rules (against the fake Pa
     ],
     services: [WEB],
     incidents: [
-      incident(1),
-      incident(2, { status: 'acknowledged', acknowledgements: [{ user: 'PADA001', at: at(NOW) }] }),
-      incident(3, { status: 'resolved', service: OLD, assignments: [], resolvedAt: at(NOW) }),
+      seedIncident(1),
+      seedIncident(2, { status: 'acknowledged', acknowledgements: [{ user: 'PADA001', at: at(NOW) }] }),
+      seedIncident(3, { status: 'resolved', service: OLD, assignments: [], resolvedAt: at(NOW) }),
     ],
   };
   const incidentRule = (name: string, services: string[]) =>
@@ -53,19 +53,9 @@ describe('readOpenIncidents: the services of incident rules (against the fake Pa
       },
     });
 
-  let fake: FakePagerDuty;
-  beforeAll(async () => {
-    fake = await startFakePagerDuty({ org, token: TOKEN, now: () => NOW });
-  });
-  afterAll(async () => {
-    await fake.close();
-  });
-  beforeEach(() => {
-    fake.faults.length = 0;
-    fake.requests.length = 0;
-  });
-  const client = () => new PagerDutyClient({ baseUrl: fake.url, token: TOKEN, requestTimeoutMs: 5_000 });
-  const paths = () => fake.requests.map((request) => request.path);
+  const fake = useFakePagerDuty(() => org, { token: TOKEN, now: () => NOW });
+  const client = () => new PagerDutyClient({ baseUrl: fake().url, token: TOKEN, requestTimeoutMs: 5_000 });
+  const paths = () => fake().requests.map((request) => request.path);
   const checks = (checklist: Checklist) =>
     checklist.checks.map(({ check, status, detail, fix }) => [check, status, detail, ...(fix ? [fix] : [])]);
 
@@ -112,19 +102,46 @@ describe('readOpenIncidents: the services of incident rules (against the fake Pa
     expect(paths()).toEqual(['/incidents', `/services/${WEB.id}`]);
   });
 
-  it('says whether the list came in one answer (a consistent snapshot) or took more requests', async () => {
+  it('says whether the list came in one page (a snapshot), retries or not', async () => {
     const rules = [incidentRule('db', [DB.id])];
-    const once = await readOpenIncidents(rules, client(), new Checklist());
-    expect(once.kind === 'read' && once.oneRequest).toBe(true);
-    fake.faults.push({ path: '/incidents', status: 503 }); // answered on the second try
+    fake().faults.push({ path: '/incidents', status: 503 }); // answered on the second try
     const retried = await readOpenIncidents(rules, client(), new Checklist());
-    expect(retried.kind === 'read' && retried.oneRequest).toBe(false);
-    expect(paths().filter((path) => path === '/incidents')).toHaveLength(3);
+    expect(retried.kind === 'read' && retried.snapshot).toBe(true);
+    const many = Array.from({ length: 101 }, (_, i) => seedIncident(i + 1, { id: `PMANY${i + 1}` }));
+    fake().setOrg({ ...org, incidents: many });
+    const paged = await readOpenIncidents(rules, client(), new Checklist());
+    expect(paged.kind === 'read' && [paged.incidents.length, paged.snapshot]).toEqual([101, false]);
+  });
+
+  it('an incident skipped by paging over a changing list keeps its grants: they are not judged', async () => {
+    const rules = [incidentRule('db', [DB.id])];
+    const many = Array.from({ length: 101 }, (_, i) => seedIncident(i + 1, { id: `PMANY${i + 1}` }));
+    fake().setOrg({ ...org, incidents: many });
+    // While page 1 is read, the first incident is resolved: the rest shift, and the one at offset 100 is missed.
+    fake().afterIncidentsPage = ({ offset }) => {
+      if (offset !== 0) return;
+      Object.assign(many[0] as SeedIncident, { status: 'resolved', assignments: [], resolvedAt: at(NOW) });
+      fake().setOrg({ ...org, incidents: many });
+    };
+    try {
+      const open = await readOpenIncidents(rules, client(), new Checklist());
+      const listed = open.kind === 'read' ? open.incidents.map((incident) => incident.id) : [];
+      const skipped = many
+        .map((incident) => incident.id)
+        .filter((id) => id !== 'PMANY1' && !listed.includes(id));
+      expect(skipped).toHaveLength(1); // open, yet not in the list
+      const onCall = onCallRow({ escalationPolicy: { id: 'PEP1AAA', name: 'Alpha' } }); // the service's policy
+      const { judged } = incidentJudgement(open, rules, [onCall]);
+      expect(skipped.map(judged)).toEqual([false]);
+      expect(judged(listed[0] as string)).toBe(true);
+    } finally {
+      fake().afterIncidentsPage = undefined;
+    }
   });
 
   it('in a real run, looks no service up, and says the IDs are checked in dry runs only', async () => {
     for (const options of [{ dryRun: false }, {}]) {
-      fake.requests.length = 0;
+      fake().requests.length = 0;
       const checklist = new Checklist();
       const open = await readOpenIncidents(
         [incidentRule('typos', [DB.id, 'PNOSUCH'])],
@@ -149,11 +166,7 @@ describe('readOpenIncidents: the services of incident rules (against the fake Pa
   });
 
   it('warns on a 403 (an OAuth token without services.read), for the rest too without asking again, and goes on', async () => {
-    fake.faults.push({
-      path: '/services/',
-      status: 403,
-      body: { error: { message: 'Access Denied', code: 2010 } },
-    });
+    fake().faults.push(accessDenied('/services/'));
     const checklist = new Checklist();
     const open = await readOpenIncidents(
       [incidentRule('db', [WEB.id, DB.id, 'PNOSUCH'])],
@@ -177,7 +190,7 @@ describe('readOpenIncidents: the services of incident rules (against the fake Pa
   });
 
   it('warns, without the services.read hint, on any other failed lookup', async () => {
-    fake.faults.push({ path: '/services/', status: 400, body: { error: { message: 'Bad', code: 2001 } } });
+    fake().faults.push({ path: '/services/', status: 400, body: { error: { message: 'Bad', code: 2001 } } });
     const checklist = new Checklist();
     await readOpenIncidents([incidentRule('db', [WEB.id])], client(), checklist, { dryRun: true });
     expect(checklist.checks[1]).toEqual({
@@ -191,11 +204,7 @@ describe('readOpenIncidents: the services of incident rules (against the fake Pa
   });
 
   it('looks no service up when the incidents query failed, or when no rule has incidents', async () => {
-    fake.faults.push({
-      path: '/incidents',
-      status: 403,
-      body: { error: { message: 'Access Denied', code: 2010 } },
-    });
+    fake().faults.push(accessDenied('/incidents'));
     const checklist = new Checklist();
     const open = await readOpenIncidents([incidentRule('db', [WEB.id, 'PNOSUCH'])], client(), checklist, {
       dryRun: true,
@@ -213,21 +222,15 @@ describe('readOpenIncidents: the services of incident rules (against the fake Pa
 });
 
 describe('incidentJudgement: which incident grants a run may judge', () => {
-  const incident = (
-    id: string,
-    number: number,
-    service: { id: string; escalationPolicyId: string },
-  ): Incident => ({
-    id,
-    number,
-    title: `Incident ${number}`,
-    url: '',
-    status: 'triggered',
-    urgency: 'high',
-    service: { name: 'Service', ...service },
-    escalationPolicy: { id: service.escalationPolicyId, name: 'Policy' },
-    assignees: [],
-  });
+  /** Unassigned incident `id` (#`number`) on `service`, under the service's own escalation policy. */
+  const incidentOn = (id: string, number: number, service: { id: string; escalationPolicyId: string }) =>
+    incident({
+      id,
+      number,
+      service: { name: 'Service', ...service },
+      escalationPolicy: { id: service.escalationPolicyId, name: 'Policy' },
+      assignees: [],
+    });
   const condition = (requireOnCall: boolean, services: string[]) => ({
     services,
     urgencies: ['high' as const, 'low' as const],
@@ -236,17 +239,17 @@ describe('incidentJudgement: which incident grants a run may judge', () => {
     requireOnCall,
   });
   const staffedRow = onCallRow({ escalationPolicy: { id: 'PEPSTAF', name: 'Staffed' } });
-  const onStaffed = incident('Q1', 1, { id: 'PSVC1', escalationPolicyId: 'PEPSTAF' });
-  const onEmpty = incident('Q2', 2, { id: 'PSVC2', escalationPolicyId: 'PEPEMPT' });
-  const onEmptyOtherRule = incident('Q3', 3, { id: 'PSVC3', escalationPolicyId: 'PEPEMPT' });
+  const onStaffed = incidentOn('Q1', 1, { id: 'PSVC1', escalationPolicyId: 'PEPSTAF' });
+  const onEmpty = incidentOn('Q2', 2, { id: 'PSVC2', escalationPolicyId: 'PEPEMPT' });
+  const onEmptyOtherRule = incidentOn('Q3', 3, { id: 'PSVC3', escalationPolicyId: 'PEPEMPT' });
   const rules = [
     rule({ name: 'needs-on-call', schedules: [], incidents: condition(true, ['PSVC1', 'PSVC2']) }),
     rule({ name: 'anyone', schedules: [], incidents: condition(false, ['PSVC3']) }),
   ];
-  const read = (oneRequest: boolean): OpenIncidents => ({
+  const read = (snapshot: boolean): OpenIncidents => ({
     kind: 'read',
     incidents: [onStaffed, onEmpty, onEmptyOtherRule],
-    oneRequest,
+    snapshot,
   });
 
   it('judges none when the incidents could not be read, and all when no rule needs them', () => {
@@ -268,9 +271,9 @@ describe('incidentJudgement: which incident grants a run may judge', () => {
     ]);
   });
 
-  it('does not judge an incident missing from a list that took more than one request', () => {
+  it('does not judge an incident missing from a list of several pages', () => {
     const { judged, notes } = incidentJudgement(read(false), rules, [staffedRow]);
     expect(['Q1', 'Q3', 'QGONE'].map(judged)).toEqual([true, true, false]);
-    expect(notes.at(-1)).toMatch(/took more than one request to read/);
+    expect(notes.at(-1)).toMatch(/came in several pages/);
   });
 });

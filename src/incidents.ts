@@ -14,11 +14,11 @@ import { incidentMatches, type IncidentAssigneeLeftOut } from './windows.js';
 
 export type OpenIncidents =
   | { kind: 'not-needed' } // no rule has incidents
-  /** `oneRequest`: the list came in one answer, a consistent snapshot (paging over a changing list is not). */
-  | { kind: 'read'; incidents: Incident[]; oneRequest: boolean }
+  /** `snapshot`: the list came in one page (paging over a list that changes can skip an incident). */
+  | { kind: 'read'; incidents: Incident[]; snapshot: boolean }
   | { kind: 'failed'; error: string };
 
-export const INCIDENTS_CHECK = 'incidents';
+const INCIDENTS_CHECK = 'incidents';
 
 /**
  * Open incidents on every incident rule's services, each with its assignees' emails. With `dryRun`, once they are
@@ -40,11 +40,9 @@ export async function readOpenIncidents(
       statuses: INCIDENT_STATUSES.filter((s) => conditions.some((c) => c.statuses.includes(s))),
     };
     let incidents: Incident[];
-    let oneRequest: boolean;
+    let snapshot: boolean;
     try {
-      const before = pagerduty.requestCount;
-      incidents = await pagerduty.listIncidents(filter);
-      oneRequest = pagerduty.requestCount - before === 1;
+      ({ incidents, snapshot } = await pagerduty.listIncidents(filter));
       await fillMissingEmails(
         pagerduty,
         incidents.flatMap((incident) => incident.assignees),
@@ -71,7 +69,7 @@ export async function readOpenIncidents(
     }
     // Outside the try: an unknown service is the rules' mistake, not a failed incidents query.
     if (dryRun) await checkIncidentServices(filter.serviceIds, incidents, pagerduty, checklist);
-    return { kind: 'read', incidents, oneRequest };
+    return { kind: 'read', incidents, snapshot };
   });
 }
 
@@ -169,8 +167,8 @@ const plural = (count: number, noun: string) => `${count} ${noun}${count === 1 ?
  * - none, when the open incidents could not be read (a failed query is not "no incidents");
  * - not those of an open incident (of a require-on-call rule) whose service's escalation policy has nobody on call
  *   at all in PagerDuty's answer: that looks like an outage rather than a handover;
- * - not those of an incident missing from a list that took more than one request: paging over a list that changes
- *   can skip an open incident, so missing is not proof of resolved (such grants end by themselves).
+ * - not those of an incident missing from a list of several pages: paging over a list that changes can skip an
+ *   open incident, so missing is not proof of resolved (such grants end by themselves).
  */
 export function incidentJudgement(
   open: OpenIncidents,
@@ -202,13 +200,13 @@ export function incidentJudgement(
       `PagerDuty returned nobody on call in the escalation policy of the service of incident ${numbers}: ${held.length === 1 ? 'its' : 'their'} grants are not treated as stale in this run (an outage must not revoke access).`,
     );
   }
-  if (!open.oneRequest) {
+  if (!open.snapshot) {
     notes.push(
-      'The open incidents took more than one request to read, and paging over a list that changes can miss one: grants of incidents not listed are not treated as stale in this run; they end by themselves within incident-window.',
+      'The open incidents came in several pages, and paging over a list that changes can miss one: grants of incidents not listed are not treated as stale in this run; they end by themselves within incident-window.',
     );
   }
   return {
-    judged: (id) => !heldIds.has(id) && (open.oneRequest || listed.has(id)),
+    judged: (id) => !heldIds.has(id) && (open.snapshot || listed.has(id)),
     notes,
   };
 }

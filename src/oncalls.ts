@@ -42,7 +42,9 @@ export async function readOnCalls(
       pagerduty,
       oncalls.map((row) => row.user),
     );
-    core.info(`${oncalls.length} on-call rows from ${pagerduty.requestCount} PagerDuty requests`);
+    core.info(
+      `${oncalls.length} on-call rows (${pagerduty.requestCount} PagerDuty requests so far in this run)`,
+    );
     await checkSchedules(inputs, pagerduty, oncalls, { since, until }, checklist);
     await checkEscalationPolicies(inputs, pagerduty, oncalls, checklist);
     return oncalls;

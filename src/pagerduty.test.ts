@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startFakePagerDuty } from '../test/fakes/pagerduty.mjs';
-import type { FakePagerDuty, PagerDutyOrg } from '../test/fakes/pagerduty.mjs';
+import { describe, expect, it } from 'vitest';
+import { accessDenied, useFakePagerDuty } from '../test/fakes/pagerduty-testing.js';
+import type { PagerDutyOrg } from '../test/fakes/pagerduty.mjs';
 import type { SeedIncident } from '../test/fakes/pagerduty-incidents.mjs';
 import {
   authorizationHeader,
@@ -368,30 +368,19 @@ describe('PagerDutyClient.listIncidents (against the fake PagerDuty)', () => {
     incidents,
   });
 
-  let fake: FakePagerDuty;
-  beforeAll(async () => {
-    fake = await startFakePagerDuty({ org: org(), token: TOKEN, now: () => NOW });
-  });
-  afterAll(async () => {
-    await fake.close();
-  });
-  beforeEach(() => {
-    fake.setOrg(org());
-    fake.faults.length = 0;
-    fake.requests.length = 0;
-  });
-  const client = () => new PagerDutyClient({ baseUrl: fake.url, token: TOKEN, requestTimeoutMs: 5_000 });
+  const fake = useFakePagerDuty(org, { token: TOKEN, now: () => NOW });
+  const client = () => new PagerDutyClient({ baseUrl: fake().url, token: TOKEN, requestTimeoutMs: 5_000 });
   const numbers = (incidents: Array<{ number: number }>) => incidents.map((i) => i.number);
 
-  it('sends the filters, date_range=all, include[]=assignees and services, time_zone=UTC, total=true and limit=100', async () => {
+  it('sends the filters, date_range=all, include[]=assignees and services, time_zone=UTC and limit=100', async () => {
     const pd = client();
-    const incidents = await pd.listIncidents({
+    const { incidents } = await pd.listIncidents({
       serviceIds: [WEB.id, WEB.id],
       urgencies: ['low'],
       statuses: ['acknowledged', 'triggered'],
     });
     expect(numbers(incidents)).toEqual([2]);
-    expect(fake.requests.map((r) => [r.path, r.query])).toEqual([
+    expect(fake().requests.map((r) => [r.path, r.query])).toEqual([
       [
         '/incidents',
         [
@@ -403,7 +392,6 @@ describe('PagerDutyClient.listIncidents (against the fake PagerDuty)', () => {
           ['include[]', 'assignees'],
           ['include[]', 'services'],
           ['time_zone', 'UTC'],
-          ['total', 'true'],
           ['limit', '100'],
           ['offset', '0'],
         ],
@@ -411,18 +399,20 @@ describe('PagerDutyClient.listIncidents (against the fake PagerDuty)', () => {
     ]);
     expect(pd.requestCount).toBe(1);
     expect(
-      numbers(await pd.listIncidents({ ...OPEN, serviceIds: [DB.id], statuses: ['triggered'] })),
+      numbers((await pd.listIncidents({ ...OPEN, serviceIds: [DB.id], statuses: ['triggered'] })).incidents),
     ).toEqual([1]);
   });
 
   it('sends no urgencies[] when both urgencies are asked for: the filter needs an account ability', async () => {
-    fake.setOrg({ ...org(), abilities: [] }); // the fake answers 402 to urgencies[] on this account
-    expect(numbers(await client().listIncidents({ ...OPEN, urgencies: ['low', 'high'] }))).toEqual([1, 2, 4]);
-    expect(fake.requests.flatMap((r) => r.query.map(([key]) => key))).not.toContain('urgencies[]');
+    fake().setOrg({ ...org(), abilities: [] }); // the fake answers 402 to urgencies[] on this account
+    expect(
+      numbers((await client().listIncidents({ ...OPEN, urgencies: ['low', 'high'] })).incidents),
+    ).toEqual([1, 2, 4]);
+    expect(fake().requests.flatMap((r) => r.query.map(([key]) => key))).not.toContain('urgencies[]');
   });
 
   it('on a 402 for urgencies[], says to remove incidents.urgencies from the rules (not retried)', async () => {
-    fake.setOrg({ ...org(), abilities: ['teams'] });
+    fake().setOrg({ ...org(), abilities: ['teams'] });
     const pd = client();
     const error = await pd.listIncidents({ ...OPEN, urgencies: ['high'] }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PagerDutyError);
@@ -432,7 +422,7 @@ describe('PagerDutyClient.listIncidents (against the fake PagerDuty)', () => {
     );
     expect(pd.requestCount).toBe(1);
     // A 402 with no urgencies[] sent is some other ability: no advice about urgencies.
-    fake.faults.push({ path: '/incidents', status: 402, body: { error: { message: 'Payment Required' } } });
+    fake().faults.push({ path: '/incidents', status: 402, body: { error: { message: 'Payment Required' } } });
     const other = await client()
       .listIncidents(OPEN)
       .catch((e: unknown) => e);
@@ -446,14 +436,16 @@ describe('PagerDutyClient.listIncidents (against the fake PagerDuty)', () => {
       service: { ...DB, escalationPolicyId: 'PEP1AAA' },
       escalationPolicy: 'PEP2BBB', // moved off the service's policy
     };
-    fake.setOrg(org([moved, ...seeds().slice(1)]));
-    const [first] = await client().listIncidents({ ...OPEN, serviceIds: [DB.id] });
+    fake().setOrg(org([moved, ...seeds().slice(1)]));
+    const {
+      incidents: [first],
+    } = await client().listIncidents({ ...OPEN, serviceIds: [DB.id] });
     expect(first?.service).toEqual({ ...DB, escalationPolicyId: 'PEP1AAA' });
     expect(first?.escalationPolicy).toEqual({ id: 'PEP2BBB', name: 'Beta' });
   });
 
   it('lists an incident created 40 days ago (date_range=all), and never a resolved one', async () => {
-    const incidents = await client().listIncidents(OPEN);
+    const { incidents } = await client().listIncidents(OPEN);
     expect(numbers(incidents)).toEqual([1, 2, 4]);
     expect(incidents[2]).toEqual({
       id: 'PINC004',
@@ -469,34 +461,16 @@ describe('PagerDutyClient.listIncidents (against the fake PagerDuty)', () => {
   });
 
   it("reads assignees' emails from the include, undefined when PagerDuty leaves one out", async () => {
-    const [ack] = await client().listIncidents({ ...OPEN, statuses: ['acknowledged'] });
+    const {
+      incidents: [ack],
+    } = await client().listIncidents({ ...OPEN, statuses: ['acknowledged'] });
     expect(ack?.assignees).toEqual([
       { id: BOB, name: 'Bob Kahn', email: 'bob@example.com' },
       { id: CY, name: 'Cy Young', email: undefined },
     ]);
   });
 
-  it('pages through more than 100 incidents with offset, and stops when more is false', async () => {
-    const many: SeedIncident[] = Array.from({ length: 230 }, (_, i) => ({
-      id: `PMANY${String(i + 1).padStart(3, '0')}`,
-      number: i + 1,
-      title: `Incident ${i + 1}`,
-      status: 'triggered',
-      service: DB,
-      escalationPolicy: 'PEP1AAA',
-      assignments: [{ user: ADA, at: at(NOW - HOUR) }],
-      createdAt: at(NOW - HOUR - i * 60_000),
-    }));
-    fake.setOrg(org(many));
-    const incidents = await client().listIncidents(OPEN);
-    expect(numbers(incidents)).toEqual(Array.from({ length: 230 }, (_, i) => i + 1));
-    expect(fake.requests.map((r) => r.query.find(([key]) => key === 'offset')?.[1])).toEqual([
-      '0',
-      '100',
-      '200',
-    ]);
-  });
-
+  /** `n` open incidents #1 to #n on DB, assigned to Ada, each a minute older than the one before. */
   const many = (n: number): SeedIncident[] =>
     Array.from({ length: n }, (_, i) => ({
       id: `PMANY${String(i + 1).padStart(3, '0')}`,
@@ -508,64 +482,23 @@ describe('PagerDutyClient.listIncidents (against the fake PagerDuty)', () => {
       assignments: [{ user: ADA, at: at(NOW - HOUR) }],
       createdAt: at(NOW - HOUR - i * 60_000),
     }));
-  /** After each first page, the lowest open incident is resolved: the rest shift one place towards offset 0. */
-  const resolveOneAfterFirstPages = (incidents: SeedIncident[], times: number) => {
-    let resolved = 0;
-    fake.afterIncidentsPage = ({ offset }) => {
-      if (offset !== 0 || resolved === times) return;
-      const next = incidents[resolved++] as SeedIncident;
-      Object.assign(next, { status: 'resolved', assignments: [], resolvedAt: at(NOW) });
-      fake.setOrg(org(incidents));
-    };
-  };
-  const offsets = () => fake.requests.map((r) => r.query.find(([key]) => key === 'offset')?.[1]);
+  const offsets = () => fake().requests.map((r) => r.query.find(([key]) => key === 'offset')?.[1]);
 
-  it('reads the list again when its total changes between pages, so no open incident is skipped', async () => {
-    const incidents = many(230);
-    fake.setOrg(org(incidents));
-    resolveOneAfterFirstPages(incidents, 1);
-    try {
-      const listed = await client().listIncidents(OPEN);
-      // Read once only, #101 would be missing: it moved from offset 100 to 99 while page 1 was read.
-      expect(numbers(listed)).toEqual(Array.from({ length: 229 }, (_, i) => i + 2));
-      expect(offsets()).toEqual(['0', '100', '200', '0', '100', '200']);
-    } finally {
-      fake.afterIncidentsPage = undefined;
-    }
+  it('pages through more than 100 incidents with offset, and stops when more is false', async () => {
+    fake().setOrg(org(many(230)));
+    const { incidents } = await client().listIncidents(OPEN);
+    expect(numbers(incidents)).toEqual(Array.from({ length: 230 }, (_, i) => i + 1));
+    expect(offsets()).toEqual(['0', '100', '200']);
   });
 
-  it('refuses a list that changes again while read the second time, and never rereads a single page', async () => {
-    const incidents = many(230);
-    fake.setOrg(org(incidents));
-    resolveOneAfterFirstPages(incidents, 2);
-    try {
-      const error = await client()
-        .listIncidents(OPEN)
-        .catch((e: unknown) => e);
-      expect(error).toBeInstanceOf(PagerDutyError);
-      expect((error as Error).message).toMatch(
-        /the open incidents changed while being read.*; the next run reads them again/,
-      );
-      expect(offsets()).toEqual(['0', '100', '200', '0', '100', '200']);
-      // One page: nothing can be skipped, whatever happens after it.
-      fake.setOrg(org(many(50)));
-      fake.requests.length = 0;
-      resolveOneAfterFirstPages(many(50), 5);
-      expect(numbers(await client().listIncidents(OPEN))).toHaveLength(50);
-      expect(offsets()).toEqual(['0']);
-    } finally {
-      fake.afterIncidentsPage = undefined;
-    }
-  });
-
-  it('refuses a total that is not a count, and reads pages whose total stays null as one list', async () => {
-    fake.faults.push({ path: '/incidents', status: 200, body: { ...page([], false), total: '3' } });
-    await expect(client().listIncidents(OPEN)).rejects.toThrow(/"total" that is not a count/);
-    fake.faults.push({ path: '/incidents', status: 200, body: page([incidentItem('PINC001')], true) });
-    fake.faults.push({ path: '/incidents', status: 200, body: page([incidentItem('PINC002')], false) });
-    fake.requests.length = 0;
-    expect(numbers(await client().listIncidents(OPEN))).toEqual([1, 2]);
-    expect(offsets()).toEqual(['0', '1']);
+  it('says the list is one snapshot only when it came in one page, whatever the retries', async () => {
+    fake().setOrg(org(many(50)));
+    fake().faults.push({ path: '/incidents', status: 503 }); // answered on the second try
+    const one = await client().listIncidents(OPEN);
+    expect([one.incidents.length, one.snapshot]).toEqual([50, true]);
+    fake().setOrg(org(many(101)));
+    const two = await client().listIncidents(OPEN);
+    expect([two.incidents.length, two.snapshot]).toEqual([101, false]);
   });
 
   const page = (incidents: unknown[], more: boolean) => ({
@@ -588,28 +521,28 @@ describe('PagerDutyClient.listIncidents (against the fake PagerDuty)', () => {
   });
 
   it('moves offset by the page length received, so a short page skips nothing', async () => {
-    fake.faults.push({
+    fake().faults.push({
       path: '/incidents',
       status: 200,
       body: { ...page([incidentItem('PINC001')], true), total: 3 },
     });
     // The fake's own list is #1, #2, #4 (total 3): after a first page of one, offset 1 must give #2 and #4.
-    expect(numbers(await client().listIncidents(OPEN))).toEqual([1, 2, 4]);
-    expect(fake.requests.map((r) => r.query.find(([key]) => key === 'offset')?.[1])).toEqual(['0', '1']);
+    expect(numbers((await client().listIncidents(OPEN)).incidents)).toEqual([1, 2, 4]);
+    expect(fake().requests.map((r) => r.query.find(([key]) => key === 'offset')?.[1])).toEqual(['0', '1']);
   });
 
   it('refuses an empty page that says more follow, and stops before the 10,000 offset cap', async () => {
-    fake.faults.push({ path: '/incidents', status: 200, body: page([], true) });
+    fake().faults.push({ path: '/incidents', status: 200, body: page([], true) });
     await expect(client().listIncidents(OPEN)).rejects.toThrow(
       /more incidents follow but sent an empty page/,
     );
     const full = Array.from({ length: 100 }, (_, i) => incidentItem(`PINC${String(i + 1).padStart(3, '0')}`));
-    fake.faults.push({ path: '/incidents', status: 200, body: page(full, true), times: 1_000 });
-    fake.requests.length = 0;
+    fake().faults.push({ path: '/incidents', status: 200, body: page(full, true), times: 1_000 });
+    fake().requests.length = 0;
     const refusal = client().listIncidents(OPEN);
     await expect(refusal).rejects.toThrow(PagerDutyError);
     await expect(refusal).rejects.toThrow(/more than 10000 open incidents.*fewer services per rule/);
-    expect(fake.requests).toHaveLength(100); // offsets 0..9900; offset 10000 + limit 100 is never sent
+    expect(fake().requests).toHaveLength(100); // offsets 0..9900; offset 10000 + limit 100 is never sent
   });
 
   it('refuses an answer with an incident that was not asked for, or a malformed one', async () => {
@@ -631,7 +564,7 @@ describe('PagerDutyClient.listIncidents (against the fake PagerDuty)', () => {
       [[], /malformed \/incidents response/],
     ];
     for (const [body, message] of refusals) {
-      fake.faults.push({ path: '/incidents', status: 200, body: body as object });
+      fake().faults.push({ path: '/incidents', status: 200, body: body as object });
       const listing = client().listIncidents({ ...OPEN, urgencies: ['high'] });
       await expect(listing, String(message)).rejects.toThrow(PagerDutyError);
       await expect(listing, String(message)).rejects.toThrow(message);
@@ -639,7 +572,7 @@ describe('PagerDutyClient.listIncidents (against the fake PagerDuty)', () => {
   });
 
   it('surfaces a 400 from PagerDuty as a final PagerDutyError with its status and detail', async () => {
-    fake.faults.push({
+    fake().faults.push({
       path: '/incidents',
       status: 400,
       body: { error: { message: 'Invalid Input Provided', code: 2001, errors: ['Service not found'] } },
@@ -656,11 +589,7 @@ describe('PagerDutyClient.listIncidents (against the fake PagerDuty)', () => {
   });
 
   it('names incidents.read on a 403', async () => {
-    fake.faults.push({
-      path: '/incidents',
-      status: 403,
-      body: { error: { message: 'Access Denied', code: 2010 } },
-    });
+    fake().faults.push(accessDenied('/incidents'));
     const error = await client()
       .listIncidents(OPEN)
       .catch((e: unknown) => e);
@@ -671,7 +600,7 @@ describe('PagerDutyClient.listIncidents (against the fake PagerDuty)', () => {
   it('refuses a filter with an empty list before asking PagerDuty (it would drop that filter)', async () => {
     await expect(client().listIncidents({ ...OPEN, serviceIds: [] })).rejects.toThrow(/at least one service/);
     await expect(client().listIncidents({ ...OPEN, statuses: [] })).rejects.toThrow(/one status/);
-    expect(fake.requests).toHaveLength(0);
+    expect(fake().requests).toHaveLength(0);
   });
 });
 
@@ -685,24 +614,14 @@ describe('PagerDutyClient.lookUpService (against the fake PagerDuty)', () => {
     ],
     services: [{ id: 'PSVCDB1', name: 'Orders DB' }],
   };
-  let fake: FakePagerDuty;
-  beforeAll(async () => {
-    fake = await startFakePagerDuty({ org, token: TOKEN });
-  });
-  afterAll(async () => {
-    await fake.close();
-  });
-  beforeEach(() => {
-    fake.faults.length = 0;
-    fake.requests.length = 0;
-  });
-  const client = () => new PagerDutyClient({ baseUrl: fake.url, token: TOKEN, requestTimeoutMs: 5_000 });
+  const fake = useFakePagerDuty(() => org, { token: TOKEN });
+  const client = () => new PagerDutyClient({ baseUrl: fake().url, token: TOKEN, requestTimeoutMs: 5_000 });
 
   it("gives a known service's name with one bare GET /services/{id}, and undefined for a 404", async () => {
     const pd = client();
     expect(await pd.lookUpService('PSVCDB1')).toBe('Orders DB');
     expect(await pd.lookUpService('PNOSUCH')).toBeUndefined();
-    expect(fake.requests.map((r) => [r.path, r.query])).toEqual([
+    expect(fake().requests.map((r) => [r.path, r.query])).toEqual([
       ['/services/PSVCDB1', []],
       ['/services/PNOSUCH', []],
     ]);
@@ -710,22 +629,18 @@ describe('PagerDutyClient.lookUpService (against the fake PagerDuty)', () => {
   });
 
   it('falls back to summary, then the ID, for the name', async () => {
-    fake.faults.push({
+    fake().faults.push({
       path: '/services/',
       status: 200,
       body: { service: { id: 'PSVCDB1', summary: 'DB' } },
     });
-    fake.faults.push({ path: '/services/', status: 200, body: { service: { id: 'PSVCDB1' } } });
+    fake().faults.push({ path: '/services/', status: 200, body: { service: { id: 'PSVCDB1' } } });
     expect(await client().lookUpService('PSVCDB1')).toBe('DB');
     expect(await client().lookUpService('PSVCDB1')).toBe('PSVCDB1');
   });
 
   it('throws on a 403, naming services.read, and on a malformed answer', async () => {
-    fake.faults.push({
-      path: '/services/',
-      status: 403,
-      body: { error: { message: 'Access Denied', code: 2010 } },
-    });
+    fake().faults.push(accessDenied('/services/'));
     const error = await client()
       .lookUpService('PSVCDB1')
       .catch((e: unknown) => e);
@@ -734,7 +649,7 @@ describe('PagerDutyClient.lookUpService (against the fake PagerDuty)', () => {
       'pagerduty-token is not allowed to read /services/PSVCDB1 (403: Access Denied, code 2010); ' +
         'checking the services of rules with incidents needs services.read',
     );
-    fake.faults.push({ path: '/services/', status: 200, body: [] });
+    fake().faults.push({ path: '/services/', status: 200, body: [] });
     await expect(client().lookUpService('PSVCDB1')).rejects.toThrow(/malformed \/services response/);
   });
 });

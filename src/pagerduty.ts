@@ -4,6 +4,7 @@
 import { request } from 'undici';
 import * as core from '@actions/core';
 import { backoffMs, Deadline, retry, type Attempt } from './retry.js';
+import { PAGERDUTY_ID, type IncidentStatus, type IncidentUrgency } from './rules.js';
 import { asciiLowerCase, forErrorDetail } from './text.js';
 import { displayUrl } from './urls.js';
 
@@ -34,8 +35,8 @@ export interface OnCallFilter {
 /** What `listIncidents` asks for; each list is a union, different lists intersect. None may be empty. */
 export interface IncidentFilter {
   serviceIds: string[];
-  urgencies: Array<'high' | 'low'>;
-  statuses: Array<'triggered' | 'acknowledged'>;
+  urgencies: IncidentUrgency[];
+  statuses: IncidentStatus[];
 }
 
 export interface IncidentAssignee {
@@ -50,8 +51,8 @@ export interface Incident {
   number: number;
   title: string; // at most TITLE_MAX characters
   url: string; // html_url; '' when missing, not an http(s) URL, or over URL_MAX characters once normalized
-  status: 'triggered' | 'acknowledged';
-  urgency: 'high' | 'low';
+  status: IncidentStatus;
+  urgency: IncidentUrgency;
   /** escalationPolicyId: the service's own policy (include[]=services), which a responder cannot change. */
   service: { id: string; name: string; escalationPolicyId: string };
   /** The incident's policy: the service's, unless a responder moved the incident to another one. */
@@ -81,7 +82,6 @@ const PAGE_LIMIT = 100; // PagerDuty's maximum page size
 const OFFSET_CAP = 10_000; // offset + limit above this is refused with 400/2002
 const MAX_RETRY_WAIT_MS = 60_000;
 // PagerDuty object IDs (PABC123): checked before an ID is used or named in a message.
-const PAGERDUTY_ID = /^[A-Za-z0-9]{2,32}$/;
 // Untrusted text is cut so that what the action writes to the ledger always reads back well formed
 // (src/ledger.ts isWellFormed: url at most 500 UTF-16 units, names and titles at most 1000; 500 code points are at
 // most 1000 units).
@@ -102,6 +102,7 @@ export class PagerDutyClient {
   private readonly deadline: Deadline;
   /** Number of HTTP requests sent, retries included (reported in the summary and checked by tests). */
   requestCount = 0;
+  private readonly emails = new Map<string, string | undefined>(); // by user ID
 
   constructor(private readonly options: PagerDutyClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
@@ -115,38 +116,22 @@ export class PagerDutyClient {
    * (one request per 100 rows instead of one per row), following `more` until the end.
    */
   async listOnCalls(filter: OnCallFilter, since: Date, until: Date): Promise<OnCallRow[]> {
-    const rows: OnCallRow[] = [];
-    for (let offset = 0; ;) {
-      if (offset + PAGE_LIMIT > OFFSET_CAP) {
-        // Stopping here would silently drop on-calls; refuse instead.
-        throw new PagerDutyError(
-          `PagerDuty has more than ${OFFSET_CAP} on-call rows for these schedules and window, more than its API pages through; ` +
-            'shorten lookahead or split schedule-ids across several steps',
-        );
-      }
-      const query = new URLSearchParams();
-      for (const id of filter.scheduleIds ?? []) query.append('schedule_ids[]', id);
-      for (const id of filter.escalationPolicyIds ?? []) query.append('escalation_policy_ids[]', id);
-      query.set('since', since.toISOString());
-      query.set('until', until.toISOString());
-      query.set('time_zone', 'UTC');
-      query.append('include[]', 'users');
-      query.set('limit', String(PAGE_LIMIT));
-      query.set('offset', String(offset));
-      const body = await this.getJson('/oncalls', query);
-      const page = asRecord(body, '/oncalls response');
-      const oncalls = page.oncalls;
-      if (!Array.isArray(oncalls))
-        throw new PagerDutyError('PagerDuty answered /oncalls without an "oncalls" list');
-      for (const item of oncalls) rows.push(parseOnCall(item));
-      if (page.more !== true) return rows;
-      if (oncalls.length === 0) {
-        throw new PagerDutyError(
-          'PagerDuty said more on-calls follow but sent an empty page; try again later',
-        );
-      }
-      offset += oncalls.length; // a server may send fewer rows than asked for; never skip any
-    }
+    const query = new URLSearchParams();
+    for (const id of filter.scheduleIds ?? []) query.append('schedule_ids[]', id);
+    for (const id of filter.escalationPolicyIds ?? []) query.append('escalation_policy_ids[]', id);
+    query.set('since', since.toISOString());
+    query.set('until', until.toISOString());
+    query.set('time_zone', 'UTC');
+    query.append('include[]', 'users');
+    const { items } = await this.readPages('/oncalls', query, {
+      list: 'oncalls',
+      what: 'on-calls',
+      // Stopping at the cap would silently drop on-calls; refuse instead.
+      tooMany:
+        `PagerDuty has more than ${OFFSET_CAP} on-call rows for these schedules and window, more than its API pages through; ` +
+        'shorten lookahead or split schedule-ids across several steps',
+    });
+    return items.map(parseOnCall);
   }
 
   /**
@@ -155,11 +140,11 @@ export class PagerDutyClient {
    * Assignees come as full users (`include[]=assignees`) so that most carry their email, services as full services
    * (`include[]=services`) for their escalation policy. `urgencies[]` is sent only when it filters something: it
    * needs the account's `urgencies` ability (a 402 without it). Follows `more` to the end; an answer that does not
-   * match what was asked (another status, urgency or service) is refused, never used. Offset paging over a list that
-   * changes can skip an incident, so `total` is asked for: when it changes between pages the list is read again,
-   * once; a list that changes again is an error rather than a list that may lack an open incident.
+   * match what was asked (another status, urgency or service) is refused, never used. `snapshot`: the list came in
+   * one page; offset paging over a list that changes can skip an incident, so a longer list is no proof that an
+   * incident missing from it is resolved.
    */
-  async listIncidents(filter: IncidentFilter): Promise<Incident[]> {
+  async listIncidents(filter: IncidentFilter): Promise<{ incidents: Incident[]; snapshot: boolean }> {
     const serviceIds = [...new Set(filter.serviceIds)]; // the spec's uniqueItems: PagerDuty refuses repeats
     const statuses = [...new Set(filter.statuses)];
     const urgencies = [...new Set(filter.urgencies)];
@@ -178,81 +163,75 @@ export class PagerDutyClient {
     query.append('include[]', 'assignees');
     query.append('include[]', 'services');
     query.set('time_zone', 'UTC');
-    query.set('total', 'true');
-    query.set('limit', String(PAGE_LIMIT));
-    const asked = { statuses, urgencies, services: new Set(serviceIds.map(asciiLowerCase)) };
-    const first = await this.readIncidentPages(query, asked);
-    if (first.steady) return first.incidents;
-    core.info('PagerDuty /incidents: the open incidents changed while being read; reading them again');
-    const second = await this.readIncidentPages(query, asked);
-    if (second.steady) return second.incidents;
-    throw new PagerDutyError(
-      'PagerDuty: the open incidents changed while being read (twice in a row); the next run reads them again',
-    );
+    const { items, pages } = await this.readPages('/incidents', query, {
+      list: 'incidents',
+      what: 'incidents',
+      // Stopping at the cap would silently drop open incidents; refuse instead.
+      tooMany:
+        `PagerDuty has more than ${OFFSET_CAP} open incidents on the rules' services, more than its API pages ` +
+        'through; name fewer services per rule (or fewer statuses/urgencies) in the rules with incidents',
+    });
+    const services = new Set(serviceIds.map(asciiLowerCase));
+    const byId = new Map<string, Incident>();
+    for (const item of items) {
+      const incident = parseIncident(item);
+      const unasked = !statuses.includes(incident.status)
+        ? 'status'
+        : !urgencies.includes(incident.urgency)
+          ? 'urgency'
+          : !services.has(asciiLowerCase(incident.service.id))
+            ? 'service'
+            : undefined;
+      if (unasked) {
+        throw new PagerDutyError(
+          `PagerDuty answered /incidents with incident ${incident.id}, whose ${unasked} was not asked for`,
+        );
+      }
+      byId.set(incident.id, incident); // paging over a list that changes can repeat one across pages
+    }
+    return { incidents: [...byId.values()], snapshot: pages === 1 };
   }
 
   /**
-   * One reading of every page of `/incidents`. `steady`: one page, or the same `total` on every page (a list that
-   * changed between pages may have shifted an incident past the offset read next).
+   * Every item of a paged list, following `more` to the end: the offset moves by the items received (a server may
+   * send fewer than asked for; never skip any), an empty page that says more follow is refused, and so is a list
+   * longer than the 10,000 PagerDuty pages through (`tooMany` says why and the fix).
    */
-  private async readIncidentPages(
-    baseQuery: URLSearchParams,
-    asked: { statuses: string[]; urgencies: string[]; services: Set<string> },
-  ): Promise<{ incidents: Incident[]; steady: boolean }> {
-    const byId = new Map<string, Incident>();
-    const totals = new Set<number | null>();
-    for (let offset = 0, pages = 0; ; pages++) {
-      if (offset + PAGE_LIMIT > OFFSET_CAP) {
-        // Stopping here would silently drop open incidents (their grants would look stale); refuse instead.
+  private async readPages(
+    path: string,
+    query: URLSearchParams,
+    names: { list: string; what: string; tooMany: string },
+  ): Promise<{ items: unknown[]; pages: number }> {
+    const items: unknown[] = [];
+    for (let offset = 0, pages = 1; ; pages++) {
+      if (offset + PAGE_LIMIT > OFFSET_CAP) throw new PagerDutyError(names.tooMany);
+      const pageQuery = new URLSearchParams(query);
+      pageQuery.set('limit', String(PAGE_LIMIT));
+      pageQuery.set('offset', String(offset));
+      const page = asRecord(await this.getJson(path, pageQuery), `${path} response`);
+      const list = page[names.list];
+      if (!Array.isArray(list))
+        throw new PagerDutyError(`PagerDuty answered ${path} without an "${names.list}" list`);
+      items.push(...(list as unknown[]));
+      if (page.more !== true) return { items, pages };
+      if (list.length === 0) {
         throw new PagerDutyError(
-          `PagerDuty has more than ${OFFSET_CAP} open incidents on the rules' services, more than its API pages ` +
-            'through; name fewer services per rule (or fewer statuses/urgencies) in the rules with incidents',
+          `PagerDuty said more ${names.what} follow but sent an empty page; try again later`,
         );
       }
-      const query = new URLSearchParams(baseQuery);
-      query.set('offset', String(offset));
-      const body = await this.getJson('/incidents', query);
-      const page = asRecord(body, '/incidents response');
-      const items = page.incidents;
-      if (!Array.isArray(items))
-        throw new PagerDutyError('PagerDuty answered /incidents without an "incidents" list');
-      const total = page.total ?? null; // null when PagerDuty does not count: nothing to compare then
-      if (total !== null && !(typeof total === 'number' && Number.isSafeInteger(total) && total >= 0))
-        throw new PagerDutyError('PagerDuty answered /incidents with a "total" that is not a count');
-      totals.add(total);
-      for (const item of items) {
-        const incident = parseIncident(item);
-        const unasked = !asked.statuses.includes(incident.status)
-          ? 'status'
-          : !asked.urgencies.includes(incident.urgency)
-            ? 'urgency'
-            : !asked.services.has(asciiLowerCase(incident.service.id))
-              ? 'service'
-              : undefined;
-        if (unasked) {
-          throw new PagerDutyError(
-            `PagerDuty answered /incidents with incident ${incident.id}, whose ${unasked} was not asked for`,
-          );
-        }
-        // Offset paging over a list that changes can repeat an incident across pages; keep one.
-        byId.set(incident.id, incident);
-      }
-      if (page.more !== true)
-        return { incidents: [...byId.values()], steady: pages === 0 || totals.size === 1 };
-      if (items.length === 0) {
-        throw new PagerDutyError(
-          'PagerDuty said more incidents follow but sent an empty page; try again later',
-        );
-      }
-      offset += items.length; // a server may send fewer incidents than asked for; never skip any
+      offset += list.length;
     }
   }
 
   /** One user's email, for rows where the included user carried none. */
   async getUserEmail(userId: string): Promise<string | undefined> {
+    // Asked once per person and run: incident assignees and on-call rows may both lack the same person's email.
+    if (this.emails.has(userId)) return this.emails.get(userId);
     const body = asRecord(await this.getJson(`/users/${encodeURIComponent(userId)}`), '/users response');
     const user = asRecord(body.user, 'user');
-    return typeof user.email === 'string' && user.email !== '' ? user.email : undefined;
+    const email = typeof user.email === 'string' && user.email !== '' ? user.email : undefined;
+    this.emails.set(userId, email);
+    return email;
   }
 
   /**

@@ -10,7 +10,7 @@ import {
   type ReconcileInput,
 } from './plan.js';
 import type { LedgerEntry, PlanRow } from './types.js';
-import { onCallRow as oncall, rule } from '../test/samples.js';
+import { incidentRef, onCallRow as oncall, rule } from '../test/samples.js';
 import { desiredWindows, type DesiredWindow } from './windows.js';
 import type { Rule } from './rules.js';
 
@@ -357,14 +357,7 @@ describe('subtract', () => {
 });
 
 describe('incident grants', () => {
-  const incident = {
-    id: 'Q1INCIDENT',
-    number: 42,
-    title: 'Checkout down',
-    url: 'https://acme.pagerduty.com/incidents/Q1INCIDENT',
-    serviceId: 'PSVC123',
-    serviceName: 'Checkout',
-  };
+  const incident = incidentRef();
   const nowMs = Math.floor(now.getTime() / 1000) * 1000;
   /** Ada's incident window [now, now + 2h], renewed once less than half of it is left. */
   const incidentWindow = (fromHours = 0, untilHours = 2): DesiredWindow => ({
@@ -412,8 +405,24 @@ describe('incident grants', () => {
     const granted = incidentEntry(-1, 1);
     const stale = planWith({ windows: [], ledger: [granted], revokeStale: true });
     expect(stale.map((row) => row.status)).toEqual(['pending-revoke']);
+    // Marked as no longer backed (the report warns by the mark, not by the reason's words)...
+    const [revoking] = reconcileWith({ ledger: [granted], accounts: adaAccount, revokeStale: true });
+    expect(revoking?.status === 'pending-revoke' && revoking.unbacked).toBe(true);
+    // ...unlike a backed grant revoked only because it goes with the stale one.
+    const backed = { ...entry('ada@example.com', iso(1), iso(3)), pagerdutyUserId: 'ADA' }; // a shift to come
+    const together = reconcileWith({
+      windows: [{ ...incidentWindow(1, 3), source: backed.source, renewBefore: undefined }],
+      ledger: [granted, backed],
+      accounts: adaAccount,
+      revokeStale: true,
+    });
+    expect(
+      together
+        .map((row) => `${row.status} ${row.status === 'pending-revoke' && row.unbacked === true}`)
+        .sort(),
+    ).toEqual(['pending false', 'pending-revoke false', 'pending-revoke true']);
     const reason = reconcileWith({ ledger: [granted], accounts: adaAccount })[0]?.reason;
-    expect(reason).toMatch(/^incident #42 is resolved, reassigned or no longer matches the rule/);
+    expect(reason).toMatch(/^incident #123 is resolved, reassigned or no longer matches the rule/);
     expect(
       planWith({ windows: [], ledger: [granted], revokeStale: true, incidentJudged: () => false }).map(
         (row) => row.status,
@@ -449,7 +458,7 @@ describe('incident grants', () => {
       rows.map((row) => [row.rule, rfc3339(row.from), rfc3339(row.until), row.source.incident?.number]),
     ).toEqual([
       ['db-shift', iso(0), iso(0.5), undefined],
-      ['responders', iso(0.5), iso(2), 42],
+      ['responders', iso(0.5), iso(2), 123],
     ]);
     // A later run (both recorded) while the incident window has more than half left: nothing new.
     const shift = { ...entry('ada@example.com', iso(0), iso(0.5)), pagerdutyUserId: 'ADA' };
@@ -473,7 +482,7 @@ describe('incident grants', () => {
     });
     expect(rows.map((row) => [row.source.incident?.number ?? 'shift', row.status])).toEqual([
       ['shift', 'stale'],
-      [42, 'unchanged'],
+      [123, 'unchanged'],
     ]);
     expect(rows[0]?.reason).toMatch(
       /not revoked in this run: revoking would also end a grant of this resource/,

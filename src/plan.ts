@@ -280,7 +280,7 @@ function planRecordedGrants(
       else if (input.revokeStale && !revocable) {
         reason += '; not revoked: no rule names this resource now, or strongDM does not list it';
       }
-      return rowFromEntry(entry, revokePair ? 'pending-revoke' : 'stale', reason);
+      return { ...rowFromEntry(entry, revokePair ? 'pending-revoke' : 'stale', reason), unbacked: true };
     }
     if (revokePair) {
       return rowFromEntry(

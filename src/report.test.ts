@@ -92,8 +92,13 @@ describe('warnPeople', () => {
 
   it('says of a stale incident grant that its incident is resolved or no longer matches, not that on-call changed', () => {
     const [line, ...rest] = warnings([
-      stale({ reason: 'PagerDuty no longer backs this incident grant' }),
-      stale({ name: 'Bob', pagerdutyUserId: 'PBOB', reason: 'incident #123 is resolved' }),
+      stale({ reason: 'incident #123 is resolved', unbacked: true } as never),
+      stale({
+        name: 'Bob',
+        pagerdutyUserId: 'PBOB',
+        reason: 'whatever plan.ts says',
+        unbacked: true,
+      } as never),
     ]);
     expect(line).toBe(
       '::warning::Stale grant: Ada Lovelace <ada@example.com> holds prod-db-write until 2026-11-26T11:00:00Z: ' +
@@ -104,16 +109,18 @@ describe('warnPeople', () => {
       {
         ...row({ status: 'stale' } as never),
         reason: 'PagerDuty no longer has this person on call',
+        unbacked: true,
       } as PlanRow,
     ]);
     expect(shift).toMatch(/until 2026-11-26T17:00:00Z, which PagerDuty no longer backs \(set revoke-stale/);
   });
 
-  it('warns only about grants PagerDuty no longer backs, never with the title', () => {
+  it('warns only about grants marked as no longer backed (not by their reason), never with the title', () => {
     expect(
       warnings([
         stale({ reason: 'strongDM has no active user with this email any more', accountGone: true } as never),
         stale({ reason: 'revoked together with a stale grant of the same user and resource' }),
+        stale({ reason: 'PagerDuty no longer has this person on call (but not marked unbacked)' }),
       ]),
     ).toEqual([]);
     const hostile = incidentRef({ title: 'x\n::add-mask::y <script>', serviceName: '::stop-commands::z' });
@@ -123,7 +130,8 @@ describe('warnPeople', () => {
         status: 'pending-revoke',
         reason: 'incident #123 is resolved',
         source: notOnCallSource(hostile),
-      }),
+        unbacked: true,
+      } as never),
     ]);
     expect(lines).toEqual([
       '::warning::Ada Lovelace <ada@example.com> is assigned incident #123 but gets no access: no strongDM user has this email',

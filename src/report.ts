@@ -32,18 +32,6 @@ export interface ReportContext {
   checklist: Checklist;
 }
 
-/**
- * Whether a stale row is stale because PagerDuty no longer backs it (not because its account is gone, or because it
- * goes with another stale grant of the pair). plan.ts starts those reasons so; an incident grant's may also start
- * with the incident.
- */
-function noLongerBacked(row: PlanRow): boolean {
-  return (
-    row.reason.startsWith('PagerDuty no longer') ||
-    (row.source.incident !== undefined && /^incident\b/i.test(row.reason))
-  );
-}
-
 /** One annotation per person (GitHub shows only 10 per step), not one per row. */
 export function warnPeople(rows: PlanRow[]): void {
   const warned = new Set<string>();
@@ -57,7 +45,7 @@ export function warnPeople(rows: PlanRow[]): void {
         `${forLogLine(row.name)} <${forLogLine(row.email ?? 'no email')}> ${why} but gets no access: ${row.reason}`,
       );
     } else if (row.status === 'stale' || row.status === 'pending-revoke') {
-      if (!noLongerBacked(row)) continue;
+      if (!row.unbacked) continue;
       const why = incident
         ? `: incident ${incidentNumber(incident)} is resolved or no longer matches`
         : ', which PagerDuty no longer backs';

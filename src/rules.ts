@@ -44,7 +44,7 @@ export interface IncidentCondition {
   requireOnCall: boolean; // only assignees on call in the escalation policy of the incident's service
 }
 
-export const DEFAULT_INCIDENT_WINDOW = '2h';
+const DEFAULT_INCIDENT_WINDOW = '2h';
 // A grant shorter than a cron interval would lapse between runs; one over a day outlives any incident review.
 const INCIDENT_WINDOW_LIMITS = { min: 5 * 60_000, max: 24 * 3_600_000 };
 
@@ -59,7 +59,8 @@ const RULE_KEYS = [
   'require-on-call',
 ];
 const INCIDENT_KEYS = ['services', 'urgencies', 'statuses'];
-const PAGERDUTY_ID = /^[A-Za-z0-9]{2,32}$/;
+/** PagerDuty's IDs: letters and digits (PABC123); checked before one is used or named. */
+export const PAGERDUTY_ID = /^[A-Za-z0-9]{2,32}$/;
 
 /** Returns the rules, or the problems (each naming the rule and its line) when there are any. */
 export function parseRules(text: string, where: string): { rules: Rule[]; problems: string[] } {

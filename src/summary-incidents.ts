@@ -8,7 +8,7 @@ import { isAllowedUrl } from './urls.js';
 /** "#123", PagerDuty's incident number; anything but a whole number (a tampered ledger) shows as "#?". */
 export function incidentNumber(incident: IncidentRef): string {
   const { number } = incident;
-  return `#${Number.isSafeInteger(number) && number >= 0 ? number : '?'}`;
+  return `#${Number.isSafeInteger(number) && number > 0 ? number : '?'}`;
 }
 
 /** "#123 Checkout latency above 2s · Payments API", plain text in one line, the title and service cut. */

@@ -78,11 +78,12 @@ interface RowBase extends Person {
 
 /** Time to grant to a known account. */
 export type PendingGrantRow = RowBase & { status: 'pending'; sdmEmail: string };
-/** A recorded grant to revoke (revoke-stale). */
+/** A recorded grant to revoke (revoke-stale); `unbacked`: PagerDuty no longer backs it (not only its pair). */
 export type PendingRevokeRow = RowBase & {
   status: 'pending-revoke';
   sdmEmail: string;
   ledgerEntry: LedgerEntry;
+  unbacked?: boolean;
 };
 /** A recorded grant PagerDuty still backs. */
 export type UnchangedRow = RowBase & { status: 'unchanged'; sdmEmail: string; ledgerEntry: LedgerEntry };
@@ -95,6 +96,7 @@ export type StaleRow = RowBase & {
   sdmEmail: string;
   ledgerEntry: LedgerEntry;
   accountGone?: boolean;
+  unbacked?: boolean; // PagerDuty no longer backs it (not: its account is gone, or it goes with its pair)
 };
 /** On call but no access: no usable account, or (`deferred`) refused while another grant of the pair is held. */
 export type SkippedRow = RowBase & { status: 'skipped'; deferred?: boolean };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { onCallRow as oncall, rule } from '../test/samples.js';
+import { incident, incidentRef, onCallRow as oncall, rule } from '../test/samples.js';
 import type { Incident, OnCallRow } from './pagerduty.js';
 import { rfc3339 } from './plan.js';
 import type { Rule } from './rules.js';
@@ -71,18 +71,6 @@ describe('desiredWindows and merging', () => {
 
 describe('incidentWindows', () => {
   // now is 08:30:00.750; PUSER01 is on call 09:00–17:00 at level 1 of PEP0001 (onCallRow's default).
-  const incident = (overrides: Partial<Incident> = {}): Incident => ({
-    id: 'Q1INCIDENT',
-    number: 42,
-    title: 'Checkout down',
-    url: 'https://acme.pagerduty.com/incidents/Q1INCIDENT',
-    status: 'triggered',
-    urgency: 'high',
-    service: { id: 'PSVC123', name: 'Checkout', escalationPolicyId: 'PEP0001' },
-    escalationPolicy: { id: 'PEP0001', name: 'Ops' },
-    assignees: [{ id: 'PUSER01', name: 'Ada', email: 'ada@example.com' }],
-    ...overrides,
-  });
   const incidentRule = (overrides: Partial<NonNullable<Rule['incidents']>> = {}, resources = ['db-write']) =>
     rule({
       name: 'responders',
@@ -118,14 +106,7 @@ describe('incidentWindows', () => {
         scheduleId: 'PSCHED1',
         escalationPolicyId: 'PEP0001',
         escalationLevel: 1,
-        incident: {
-          id: 'Q1INCIDENT',
-          number: 42,
-          title: 'Checkout down',
-          url: 'https://acme.pagerduty.com/incidents/Q1INCIDENT',
-          serviceId: 'PSVC123',
-          serviceName: 'Checkout',
-        },
+        incident: incidentRef(), // every field of it differs, so a swapped field fails
       },
     });
   });
@@ -162,7 +143,7 @@ describe('incidentWindows', () => {
     const notOnCall = windowsFor([incident()], [incidentRule()], [elsewhere]);
     expect(notOnCall.windows).toEqual([]);
     expect(notOnCall.leftOut.map((l) => [l.assignee.id, l.incident.number, l.rule])).toEqual([
-      ['PUSER01', 42, 'responders'],
+      ['PUSER01', 123, 'responders'],
     ]);
     const allowed = windowsFor([incident()], [incidentRule({ requireOnCall: false })], [elsewhere]);
     expect(
@@ -206,23 +187,19 @@ describe('incidentWindows', () => {
     expect(windows[0]?.email).toBe('puser01@example.com');
   });
 
-  it('merging keeps an on-call source before an incident’s, and renews freely once an on-call window is in it', () => {
-    const onCall = desiredWindows({
-      oncalls: [onCallNow],
-      rules: [rule({ resources: ['db-write'] })],
-      now,
-      leadMs: 0,
-      graceMs: 0,
-    });
-    const byIncident = windowsFor([incident()], [incidentRule()]).windows;
-    const [merged] = mergeWindows([...byIncident, ...onCall]);
-    expect(merged?.source.incident).toBeUndefined();
-    expect(merged?.renewBefore).toBeUndefined();
-    const [incidentsOnly] = mergeWindows([
-      ...byIncident,
-      ...windowsFor([incident({ number: 7, id: 'Q7' })], [incidentRule()]).windows,
-    ]);
-    expect(incidentsOnly?.source.incident?.number).toBe(7);
-    expect(incidentsOnly?.renewBefore).toBe(byIncident[0]?.renewBefore);
+  it('merges incident windows into one, keeping the lowest incident number and the latest renewal', () => {
+    const first = windowsFor([incident()], [incidentRule()]).windows;
+    const later = windowsFor([incident({ number: 7, id: 'Q7' })], [incidentRule()], [onCallNow]).windows.map(
+      (window) => ({
+        ...window,
+        until: window.until + 60_000,
+        renewBefore: (window.renewBefore ?? 0) + 60_000,
+      }),
+    );
+    const [merged, ...rest] = mergeWindows([...first, ...later]);
+    expect(rest).toEqual([]);
+    expect(merged?.source.incident?.number).toBe(7);
+    expect(merged?.until).toBe(later[0]?.until);
+    expect(merged?.renewBefore).toBe(later[0]?.renewBefore);
   });
 });

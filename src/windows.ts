@@ -171,9 +171,9 @@ function incidentRef(incident: Incident): IncidentRef {
 }
 
 /**
- * Merges overlapping or touching windows; the merged one keeps the most urgent (lowest level) source and its rule,
- * an on-call source before an incident's (the grant then outlasts the incident). It renews freely unless every
- * window in it is an incident window.
+ * Merges overlapping or touching windows; the merged one keeps the most urgent (lowest level) source and its rule.
+ * Windows to grant are merged by kind (plan.ts: on-call with on-call, incident with incident), so incident windows
+ * keep the latest renewBefore of theirs.
  */
 export function mergeWindows<
   T extends { from: number; until: number; source: OnCallSource; rule: string; renewBefore?: number },
@@ -184,10 +184,8 @@ export function mergeWindows<
     const last = merged[merged.length - 1];
     if (last && window.from <= last.until) {
       last.until = Math.max(last.until, window.until);
-      if (last.renewBefore !== undefined) {
-        if (window.renewBefore === undefined) delete last.renewBefore;
-        else last.renewBefore = Math.max(last.renewBefore, window.renewBefore);
-      }
+      if (last.renewBefore !== undefined && window.renewBefore !== undefined)
+        last.renewBefore = Math.max(last.renewBefore, window.renewBefore);
       if (compareSources(window.source, last.source) < 0) {
         last.source = window.source;
         last.rule = window.rule;
@@ -201,7 +199,6 @@ export function mergeWindows<
 
 function compareSources(a: OnCallSource, b: OnCallSource): number {
   return (
-    Number(a.incident !== undefined) - Number(b.incident !== undefined) ||
     (a.incident?.number ?? 0) - (b.incident?.number ?? 0) ||
     a.escalationLevel - b.escalationLevel ||
     a.scheduleName.localeCompare(b.scheduleName) ||
